@@ -1,0 +1,52 @@
+"""The audit trail: entries, checkpoints and chain verification."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..access import allow
+from ..edge import actor, db_session
+from ..schemas.audit import AuditEntryOut, AuditQuery, CheckpointOut
+from ..schemas.common import TaskOut
+from ..services import audit, tasks
+from ..services.pages import paginate
+from .tasks import task_out
+
+blp = Blueprint("audit", __name__, url_prefix="/audit", description="审计日志（全过程记录）")
+
+
+@blp.route("/entries")
+class Entries(MethodView):
+    @allow("sysadmin", "auditor", "dept_admin")
+    @blp.arguments(AuditQuery, location="query")
+    @blp.response(200, AuditEntryOut(many=True))
+    def get(self, query):
+        """审计日志条目（新的在前）"""
+        config = current_app.config
+        per_page = min(query["per_page"] or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
+        select = audit.visible_entries(
+            db_session(), actor(), action=query.get("action"),
+            object_type=query.get("object_type"), object_id=query.get("object_id"),
+            actor_name=query.get("actor"),
+        )
+        return paginate(db_session(), select, page=query["page"], per_page=per_page).items
+
+
+@blp.route("/checkpoints")
+class Checkpoints(MethodView):
+    @allow("sysadmin", "auditor", "dept_admin")
+    @blp.response(200, CheckpointOut(many=True))
+    def get(self):
+        """每日检查点（条目数与链头哈希）"""
+        return audit.checkpoints(db_session())
+
+
+@blp.route("/verify")
+class Verify(MethodView):
+    @allow("sysadmin", "auditor")
+    @blp.response(202, TaskOut)
+    def post(self):
+        """在后台校验整条审计链；返回任务，进度见 /api/v1/tasks/{id}"""
+        return task_out(tasks.enqueue(db_session(), kind="audit.verify", params={}, actor=actor()))

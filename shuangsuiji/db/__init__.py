@@ -1,0 +1,36 @@
+"""Database layer: typed SQLAlchemy 2 models, engine set-up and the transaction helper."""
+
+from .accounts import (
+    LEVEL_LABELS,
+    ROLE_LABELS,
+    ApiToken,
+    Department,
+    DepartmentKind,
+    DepartmentLevel,
+    Role,
+    User,
+    UserSession,
+)
+from .audit import AuditCheckpoint, AuditEntry
+from .base import Base, utcnow
+from .engine import Database, make_engine
+from .tasks import Task
+
+__all__ = [
+    "LEVEL_LABELS",
+    "ROLE_LABELS",
+    "ApiToken",
+    "AuditCheckpoint",
+    "AuditEntry",
+    "Base",
+    "Database",
+    "Department",
+    "DepartmentKind",
+    "DepartmentLevel",
+    "Role",
+    "Task",
+    "User",
+    "UserSession",
+    "make_engine",
+    "utcnow",
+]

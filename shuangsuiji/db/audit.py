@@ -1,0 +1,46 @@
+"""The audit trail (全过程记录): an append-only, hash-chained log, and its daily checkpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+
+
+class AuditEntry(Base):
+    """审计日志条目: one recorded change; `hash` covers the content and the previous hash."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        Index("ix_audit_entries_object", "object_type", "object_id"),
+        Index("ix_audit_entries_department_id", "department_id"),
+        Index("ix_audit_entries_at", "at"),
+    )
+
+
+class AuditCheckpoint(Base):
+    """审计检查点: the entry count and head hash at the end of a day, published on the site."""
+
+    __tablename__ = "audit_checkpoints"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    entry_count: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,167 @@
+"""The request edge: the per-request database session, who is calling, and access checks.
+
+The request owns the transaction (STYLE rule 5): services flush, and the response commits when
+its status is below 400, or rolls back otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, g, redirect, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session
+
+from . import access
+from .db import Database, User, utcnow
+from .errors import Forbidden, Unauthorized
+from .services import sessions as session_service
+from .services import tokens as token_service
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Pages a user who must change their password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = {"console.change_password", "console.logout", "static"}
+
+
+def database() -> Database:
+    return current_app.extensions["shuangsuiji.db"]
+
+
+def db_session() -> Session:
+    """The request's session: a writing one (BEGIN IMMEDIATE on SQLite) for unsafe methods."""
+    if "db_session" not in g:
+        g.db_session = database().session(write=request.method not in SAFE_METHODS)
+    return g.db_session
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+class Principal:
+    """The caller: a user reached through a console session or an API token."""
+
+    is_anonymous = False
+    is_authenticated = True
+    is_active = True
+
+    def __init__(self, user: User, *, via: str, session_token: str | None = None,
+                 token_scope: str | None = None):
+        self.user = user
+        self.via = via
+        self.session_token = session_token
+        self.token_scope = token_scope
+
+    def get_id(self) -> str:
+        # What Flask-Login keeps in the signed cookie: the server-side session's random id.
+        return self.session_token or ""
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def department_id(self) -> int | None:
+        return self.user.department_id
+
+
+@login_manager.user_loader
+def load_from_session(token: str):
+    if not token:
+        return None
+    config = current_app.config
+    found = session_service.resolve(
+        db_session(), token,
+        idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        absolute=dt.timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
+    )
+    if found is None:
+        return None
+    user, row = found
+    if session_service.needs_touch(row):
+        # Its own short transaction: a GET's session only reads.
+        with database().transaction() as write:
+            session_service.touch(write, row.id)
+    return Principal(user, via="session", session_token=token)
+
+
+@login_manager.request_loader
+def load_from_token(req):
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    found = token_service.resolve(db_session(), header[len("Bearer "):].strip())
+    if found is None:
+        return None
+    user, token = found
+    if token.last_used_at is None or utcnow() - token.last_used_at > dt.timedelta(minutes=5):
+        with database().transaction() as write:
+            write.get(type(token), token.id).last_used_at = utcnow()
+    return Principal(user, via="token", token_scope=token.scope)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if is_api_request():
+        raise Unauthorized("未登录或令牌无效")
+    return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+
+
+def actor() -> User:
+    """The signed-in user (the routes that call this are not public)."""
+    return current_user.user
+
+
+def check_access():
+    """before_request: enforce the route's declared rule."""
+    if request.endpoint is None:
+        return None  # 404/405: let Flask answer
+    view = current_app.view_functions[request.endpoint]
+    rule = access.rule_for(view, request.method)
+    if rule is None:  # start-up refuses this; keep failing closed regardless
+        raise Forbidden("该路由未声明访问规则")
+    if rule.public:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    principal: Principal = current_user
+    if principal.via == "token":
+        if request.method not in SAFE_METHODS and principal.token_scope != "write":
+            raise Forbidden("该令牌为只读令牌")
+    elif is_api_request() and request.method not in SAFE_METHODS:
+        csrf.protect()  # the API is exempt from CSRFProtect only for token calls
+    if principal.user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        if is_api_request():
+            raise Forbidden("请先在控制台修改初始密码")
+        return redirect(url_for("console.change_password"))
+    if not rule.admits(principal.role):
+        raise Forbidden("无权访问")
+    return None
+
+
+def finish_transaction(response):
+    """after_request: commit what the request did, unless it failed."""
+    db = g.pop("db_session", None)
+    if db is not None:
+        try:
+            if response.status_code < 400:
+                db.commit()
+            else:
+                db.rollback()
+        finally:
+            db.close()
+    return response
+
+
+def discard_transaction(_exc=None):
+    """teardown_request: roll back whatever an unhandled error left open."""
+    db = g.pop("db_session", None)
+    if db is not None:
+        db.rollback()
+        db.close()

@@ -1,0 +1,1 @@
+"""marshmallow schemas: XIn / XOut / XQuery per resource. Shape only: no queries, no user."""

@@ -1,0 +1,83 @@
+"""Demo data for `scripts/serve`: a small, realistic set-up in Langfang (廊坊), Hebei.
+
+A province bureau above a city SAMR bureau with two county bureaus, the city tax and ecology
+bureaus, an administrator and a few staff per department. Loaded only into an empty database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import Department, User
+from . import departments, users
+from .passwords import hash_password
+
+DEPARTMENTS = [
+    # code, name, short name, kind, level, region, parent code
+    ("HE-SAMR", "河北省市场监督管理局", "河北省市场监管局", "市场监管", "province", "130000", None),
+    ("LF-SAMR", "廊坊市市场监督管理局", "廊坊市市场监管局", "市场监管", "city", "131000", "HE-SAMR"),
+    ("LF-XH-SAMR", "香河县市场监督管理局", "香河县市场监管局", "市场监管", "county", "131024",
+     "LF-SAMR"),
+    ("LF-DC-SAMR", "大厂回族自治县市场监督管理局", "大厂县市场监管局", "市场监管", "county", "131028",
+     "LF-SAMR"),
+    ("HE-TAX", "国家税务总局河北省税务局", "河北省税务局", "税务", "province", "130000", None),
+    ("LF-TAX", "国家税务总局廊坊市税务局", "廊坊市税务局", "税务", "city", "131000", "HE-TAX"),
+    ("HE-ENV", "河北省生态环境厅", "河北省生态环境厅", "生态环境", "province", "130000", None),
+    ("LF-ENV", "廊坊市生态环境局", "廊坊市生态环境局", "生态环境", "city", "131000", "HE-ENV"),
+]
+
+STAFF = [
+    # username, display name, role, department code
+    ("lf_admin", "王建国", "dept_admin", "LF-SAMR"),
+    ("lf_zhangwei", "张伟", "inspector", "LF-SAMR"),
+    ("lf_lina", "李娜", "inspector", "LF-SAMR"),
+    ("xh_admin", "刘洋", "dept_admin", "LF-XH-SAMR"),
+    ("xh_chenjing", "陈静", "inspector", "LF-XH-SAMR"),
+    ("xh_yangfan", "杨帆", "inspector", "LF-XH-SAMR"),
+    ("dc_admin", "马国强", "dept_admin", "LF-DC-SAMR"),
+    ("dc_huanglei", "黄磊", "inspector", "LF-DC-SAMR"),
+    ("tax_admin", "赵敏", "dept_admin", "LF-TAX"),
+    ("tax_sunli", "孙丽", "inspector", "LF-TAX"),
+    ("env_admin", "周涛", "dept_admin", "LF-ENV"),
+    ("env_wuhao", "吴昊", "inspector", "LF-ENV"),
+    ("auditor", "郑纪", "auditor", None),
+]
+
+# Every demo account except the administrator shares this password, printed by scripts/serve.
+DEMO_STAFF_PASSWORD = "Demo-2026-pass"  # noqa: S105
+
+
+def is_empty(session: Session) -> bool:
+    return not session.scalar(select(func.count()).select_from(User))
+
+
+def load(session: Session) -> str:
+    """Load the demo set-up; returns the administrator's one-time password."""
+    root = User(
+        username="admin", display_name="系统管理员", role="sysadmin",
+        password_hash=hash_password("unused"), must_change_password=True,
+    )
+    session.add(root)
+    session.flush()
+    admin_password = users.reset_password(session, actor=None, user_id=root.id)
+    codes: dict[str, int] = {}
+    for code, name, short, kind, level, region, parent in DEPARTMENTS:
+        department = departments.create(
+            session, actor=root,
+            values={"code": code, "name": name, "short_name": short, "kind": kind,
+                    "level": level, "region_code": region,
+                    "parent_id": codes[parent] if parent else None},
+        )
+        codes[code] = department.id
+    for username, display_name, role, department_code in STAFF:
+        values = {"username": username, "display_name": display_name, "role": role}
+        if department_code:
+            values["department_id"] = codes[department_code]
+        users.create(session, actor=root, values=values, password=DEMO_STAFF_PASSWORD,
+                     min_length=10)
+    return admin_password
+
+
+def department_by_code(session: Session, code: str) -> Department | None:
+    return session.scalar(select(Department).where(Department.code == code))

@@ -1,0 +1,113 @@
+"""Configuration loading: config/default.py, then config/<env>.py, then SHUANGSUIJI_* variables.
+
+Every key must be declared in config/default.py; anything else stops start-up with a message
+naming the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from pathlib import Path
+
+PREFIX = "SHUANGSUIJI_"
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(RuntimeError):
+    """Start-up refused because of the configuration."""
+
+
+def config_dir() -> Path:
+    explicit = os.environ.get("SHUANGSUIJI_CONFIG_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(__file__).resolve().parent.parent / "config"
+
+
+def _module_keys(path: Path) -> dict:
+    namespace = runpy.run_path(str(path))
+    return {k: v for k, v in namespace.items() if k.isupper()}
+
+
+def _coerce(key: str, raw: str, default):
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{PREFIX}{key}: expected true/false, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}{key}: expected an integer, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}{key}: expected a number, got {raw!r}") from None
+    return raw
+
+
+def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
+    """Return the merged configuration, or raise ConfigError naming every problem found."""
+    environ = os.environ if environ is None else environ
+    directory = config_dir()
+    defaults = _module_keys(directory / "default.py")
+    problems: list[str] = []
+
+    env = environ.get(PREFIX + "ENV") or (overrides or {}).get("ENV") or "development"
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"{PREFIX}ENV={env!r}: must be one of {', '.join(ENVIRONMENTS)}")
+    values = dict(defaults)
+    values["ENV"] = env
+
+    env_file = directory / f"{env}.py"
+    if env_file.exists():
+        for key, value in _module_keys(env_file).items():
+            if key not in defaults:
+                problems.append(f"{env_file}: unknown key {key} (not declared in default.py)")
+            else:
+                values[key] = value
+
+    for name, raw in environ.items():
+        if not name.startswith(PREFIX) or name in (PREFIX + "ENV", PREFIX + "CONFIG_DIR"):
+            continue
+        key = name[len(PREFIX):]
+        if key not in defaults:
+            problems.append(f"environment variable {name}: unknown key {key}")
+            continue
+        try:
+            values[key] = _coerce(key, raw, defaults[key])
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if environ.get("DATABASE_URL") and not environ.get(PREFIX + "DATABASE_URL"):
+        values["DATABASE_URL"] = environ["DATABASE_URL"]
+
+    for key, value in (overrides or {}).items():
+        if key not in defaults:
+            problems.append(f"override: unknown key {key}")
+        else:
+            values[key] = value
+
+    if values["ENV"] == "production":
+        if not values["SECRET_KEY"] or len(values["SECRET_KEY"]) < 32:
+            problems.append(
+                f"production needs {PREFIX}SECRET_KEY (at least 32 characters, e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        if not values["DATABASE_URL"]:
+            problems.append(f"production needs {PREFIX}DATABASE_URL (or DATABASE_URL)")
+        if values["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            problems.append(
+                f"production needs {PREFIX}RATELIMIT_STORAGE_URI=redis://… : memory:// counts "
+                "per gunicorn worker, so login throttling would not hold"
+            )
+    elif not values["SECRET_KEY"]:
+        problems.append(f"{PREFIX}SECRET_KEY is empty")
+
+    if problems:
+        raise ConfigError("configuration refused:\n  - " + "\n  - ".join(problems))
+    return values

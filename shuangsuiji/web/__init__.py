@@ -1,0 +1,32 @@
+"""The admin console (/console) and the public site (/), Jinja templates in zh-CN."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from ..db import LEVEL_LABELS, ROLE_LABELS
+from ..services.tasks import LABELS as TASK_LABELS
+from ..services.tasks import STATUS_LABELS as TASK_STATUS_LABELS
+from . import console, public
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(console.bp)
+    app.register_blueprint(public.bp)
+    zone = ZoneInfo(app.config["TIMEZONE"])
+
+    def local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+        """Stored UTC, shown in the deployment's zone (Asia/Shanghai)."""
+        return value.astimezone(zone).strftime(fmt) if value else ""
+
+    app.jinja_env.filters["local"] = local
+    app.jinja_env.globals.update(
+        ROLE_LABELS=ROLE_LABELS,
+        LEVEL_LABELS=LEVEL_LABELS,
+        TASK_LABELS=TASK_LABELS,
+        TASK_STATUS_LABELS=TASK_STATUS_LABELS,
+        SITE_NAME=app.config["SITE_NAME"],
+    )

@@ -1,0 +1,300 @@
+"""The admin console: login, departments, users, API tokens, the audit log and task progress."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from limits import parse_many
+from sqlalchemy import select
+
+from ..access import ADMINS, ALL_STAFF, allow, public, signed_in
+from ..db import Department, DepartmentKind
+from ..edge import Principal, actor, db_session, limiter
+from ..errors import AppError, TooManyRequests
+from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
+from ..services import audit, departments, sessions, tasks, tokens, users
+from ..services.pages import paginate
+from .forms import load_form
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("console.dashboard")
+
+
+def _login_username() -> str:
+    return (request.form.get("username") or "").strip().lower()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("console.dashboard"))
+        return render_template("console/login.html")
+    try:
+        _check_login_limits()
+        user, token = sessions.login(
+            db_session(), username=(request.form.get("username") or "").strip(),
+            password=request.form.get("password") or "", remote_addr=request.remote_addr,
+            user_agent=request.headers.get("User-Agent"),
+        )
+    except AppError as exc:
+        return render_template("console/login.html", error=exc.message), exc.status
+    login_user(Principal(user, via="session", session_token=token))
+    if user.must_change_password:
+        return redirect(url_for("console.change_password"))
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _check_login_limits() -> None:
+    """Login throttling: per client address and per user name (Flask-Limiter's storage)."""
+    config = current_app.config
+    strategy = limiter.limiter
+    keys = [
+        (config["LOGIN_RATE_LIMIT"], "login-ip", request.remote_addr or "-"),
+        (config["LOGIN_USER_RATE_LIMIT"], "login-user", _login_username()),
+    ]
+    for spec, scope, key in keys:
+        for item in parse_many(spec):
+            if not strategy.hit(item, scope, key):
+                raise TooManyRequests("登录尝试次数过多，请稍后再试")
+
+
+@bp.route("/logout", methods=["POST"])
+@signed_in
+def logout():
+    sessions.end(db_session(), token=current_user.session_token, reason="logout", actor=actor())
+    logout_user()
+    flash("已退出登录")
+    return redirect(url_for("console.login"))
+
+
+@bp.route("/")
+@signed_in
+def dashboard():
+    user = actor()
+    session = db_session()
+    return render_template(
+        "console/dashboard.html",
+        user=user,
+        recent_tasks=tasks.list_visible(session, user, limit=10),
+        department_count=len(departments.list_visible(session, user)),
+        user_count=len(users.list_visible(session, user)),
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    if request.method == "GET":
+        return render_template("console/password.html")
+    if request.form.get("new_password") != request.form.get("confirm_password"):
+        return render_template("console/password.html", error="两次输入的新密码不一致"), 422
+    try:
+        users.change_password(
+            db_session(), actor=actor(),
+            current_password=request.form.get("current_password") or "",
+            new_password=request.form.get("new_password") or "",
+            min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        )
+    except AppError as exc:
+        return render_template("console/password.html", error=exc.message), exc.status
+    # Every session of this user ended with the change; open a fresh one for this browser.
+    user, token = sessions.login(
+        db_session(), username=actor().username,
+        password=request.form["new_password"], remote_addr=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"),
+    )
+    login_user(Principal(user, via="session", session_token=token))
+    flash("密码已修改，其他设备上的登录已全部失效")
+    return redirect(url_for("console.dashboard"))
+
+
+# --- departments ------------------------------------------------------------------------------
+
+
+def _department_choices():
+    return list(db_session().scalars(select(Department).order_by(Department.region_code)))
+
+
+@bp.route("/departments")
+@allow(*ALL_STAFF)
+def department_list():
+    return render_template(
+        "console/departments.html", departments=departments.list_visible(db_session(), actor())
+    )
+
+
+@bp.route("/departments/new", methods=["GET", "POST"])
+@allow("sysadmin")
+def department_new():
+    form = {"kinds": [k.value for k in DepartmentKind], "parents": _department_choices()}
+    if request.method == "GET":
+        return render_template("console/department_form.html", department=None, **form)
+    try:
+        department = departments.create(db_session(), actor=actor(), values=load_form(DepartmentIn()))
+    except AppError as exc:
+        return render_template(
+            "console/department_form.html", department=None, error=exc, values=request.form,
+            **form,
+        ), exc.status
+    flash(f"已新建部门：{department.name}")
+    return redirect(url_for("console.department_list"))
+
+
+@bp.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
+@allow("sysadmin")
+def department_edit(department_id: int):
+    department = departments.get(db_session(), actor(), department_id)
+    form = {"kinds": [k.value for k in DepartmentKind], "parents": _department_choices()}
+    if request.method == "GET":
+        return render_template("console/department_form.html", department=department, **form)
+    try:
+        departments.update(
+            db_session(), actor=actor(), department_id=department_id,
+            values=load_form(DepartmentPatch()),
+        )
+    except AppError as exc:
+        return render_template(
+            "console/department_form.html", department=department, error=exc,
+            values=request.form, **form,
+        ), exc.status
+    flash("部门信息已保存")
+    return redirect(url_for("console.department_list"))
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@bp.route("/users")
+@allow(*ALL_STAFF)
+def user_list():
+    return render_template("console/users.html", users=users.list_visible(db_session(), actor()))
+
+
+def _user_form_context():
+    return {"departments": departments.list_visible(db_session(), actor())}
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@allow(*ADMINS)
+def user_new():
+    if request.method == "GET":
+        return render_template("console/user_form.html", user=None, **_user_form_context())
+    try:
+        values = load_form(UserIn())
+        if actor().role != "sysadmin":
+            values["department_id"] = actor().department_id
+        user, password = users.create(
+            db_session(), actor=actor(), values=values, password=None,
+            min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        )
+    except AppError as exc:
+        return render_template(
+            "console/user_form.html", user=None, error=exc, values=request.form,
+            **_user_form_context(),
+        ), exc.status
+    return render_template("console/user_created.html", user=user, password=password)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@allow(*ADMINS)
+def user_edit(user_id: int):
+    user = users.get(db_session(), actor(), user_id)
+    if request.method == "GET":
+        return render_template("console/user_form.html", user=user, **_user_form_context())
+    try:
+        users.update(db_session(), actor=actor(), user_id=user_id, values=load_form(UserPatch()))
+    except AppError as exc:
+        return render_template(
+            "console/user_form.html", user=user, error=exc, values=request.form,
+            **_user_form_context(),
+        ), exc.status
+    flash("用户信息已保存")
+    return redirect(url_for("console.user_list"))
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@allow(*ADMINS)
+def user_reset_password(user_id: int):
+    password = users.reset_password(db_session(), actor=actor(), user_id=user_id)
+    user = users.get(db_session(), actor(), user_id)
+    return render_template("console/user_created.html", user=user, password=password, reset=True)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@signed_in
+def token_list():
+    created = None
+    status = 200
+    error = None
+    if request.method == "POST":
+        try:
+            token, secret = tokens.issue(
+                db_session(), actor=actor(), max_days=current_app.config["API_TOKEN_MAX_DAYS"],
+                **load_form(TokenIn()),
+            )
+            created = {"token": token, "secret": secret}
+        except AppError as exc:
+            error, status = exc, exc.status
+    return render_template(
+        "console/tokens.html", tokens=tokens.list_own(db_session(), actor()), created=created,
+        error=error,
+    ), status
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@signed_in
+def token_revoke(token_id: int):
+    tokens.revoke(db_session(), actor=actor(), token_id=token_id)
+    flash("令牌已吊销")
+    return redirect(url_for("console.token_list"))
+
+
+# --- audit log and tasks ----------------------------------------------------------------------
+
+
+@bp.route("/audit")
+@allow("sysadmin", "auditor", "dept_admin")
+def audit_log():
+    names = ("action", "object_type", "object_id", "actor_name")
+    filters = {k: request.args.get(k, "").strip() or None for k in names}
+    page = max(1, request.args.get("page", 1, type=int))
+    entries = paginate(
+        db_session(), audit.visible_entries(db_session(), actor(), **filters), page=page, per_page=50
+    )
+    return render_template(
+        "console/audit.html", page=entries, filters=filters,
+        query_args={k: v for k, v in filters.items() if v},
+        checkpoints=audit.checkpoints(db_session(), limit=7),
+    )
+
+
+@bp.route("/audit/verify", methods=["POST"])
+@allow("sysadmin", "auditor")
+def audit_verify():
+    task = tasks.enqueue(db_session(), kind="audit.verify", params={}, actor=actor())
+    return redirect(url_for("console.task_view", task_id=task.id))
+
+
+@bp.route("/tasks/<int:task_id>")
+@signed_in
+def task_view(task_id: int):
+    task = tasks.get_visible(db_session(), actor(), task_id)
+    return render_template("console/task.html", task=task, result=tasks.result_of(task))

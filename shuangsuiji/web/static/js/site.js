@@ -1,0 +1,33 @@
+// Behaviour for every page; no inline scripts (the CSP forbids them).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) { event.preventDefault(); }
+});
+document.querySelectorAll("[data-back]").forEach(function (link) {
+  link.addEventListener("click", function (event) {
+    if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+  });
+});
+(function pollTask() {
+  var box = document.getElementById("task");
+  if (!box) { return; }
+  var status = box.getAttribute("data-status");
+  if (status === "done" || status === "failed") { return; }
+  var labels = { queued: "排队中", running: "运行中", done: "已完成", failed: "失败" };
+  function tick() {
+    fetch(box.getAttribute("data-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (task) {
+        document.getElementById("task-status").textContent = labels[task.status] || task.status;
+        document.getElementById("task-message").textContent = task.message || "";
+        var bar = document.getElementById("task-progress");
+        bar.max = task.progress_total || 1;
+        bar.value = task.progress_total ? task.progress_done : (task.status === "done" ? 1 : 0);
+        if (task.status === "done" || task.status === "failed") { window.location.reload(); }
+        else { window.setTimeout(tick, 1000); }
+      })
+      .catch(function () { window.setTimeout(tick, 3000); });
+  }
+  window.setTimeout(tick, 500);
+})();

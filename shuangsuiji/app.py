@@ -53,9 +53,7 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
-            "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
-            },
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}],
         },
     )
@@ -65,7 +63,8 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
 
     db = database or Database(
         make_engine(
-            database_url(app), echo=config["DATABASE_ECHO"],
+            database_url(app),
+            echo=config["DATABASE_ECHO"],
             busy_timeout_ms=config["SQLITE_BUSY_TIMEOUT_MS"],
         )
     )

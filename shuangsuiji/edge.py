@@ -51,8 +51,14 @@ class Principal:
     is_authenticated = True
     is_active = True
 
-    def __init__(self, user: User, *, via: str, session_token: str | None = None,
-                 token_scope: str | None = None):
+    def __init__(
+        self,
+        user: User,
+        *,
+        via: str,
+        session_token: str | None = None,
+        token_scope: str | None = None,
+    ):
         self.user = user
         self.via = via
         self.session_token = session_token
@@ -77,7 +83,8 @@ def load_from_session(token: str):
         return None
     config = current_app.config
     found = session_service.resolve(
-        db_session(), token,
+        db_session(),
+        token,
         idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
         absolute=dt.timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
     )
@@ -96,7 +103,7 @@ def load_from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    found = token_service.resolve(db_session(), header[len("Bearer "):].strip())
+    found = token_service.resolve(db_session(), header[len("Bearer ") :].strip())
     if found is None:
         return None
     user, token = found
@@ -132,7 +139,7 @@ def check_access():
         return login_manager.unauthorized()
     principal: Principal = current_user
     if principal.via == "token":
-        if request.method not in SAFE_METHODS and principal.token_scope != "write":
+        if request.method not in SAFE_METHODS and principal.token_scope != "write":  # noqa: S105
             raise Forbidden("该令牌为只读令牌")
     elif is_api_request() and request.method not in SAFE_METHODS:
         csrf.protect()  # the API is exempt from CSRFProtect only for token calls

@@ -75,7 +75,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
     for name, raw in environ.items():
         if not name.startswith(PREFIX) or name in (PREFIX + "ENV", PREFIX + "CONFIG_DIR"):
             continue
-        key = name[len(PREFIX):]
+        key = name[len(PREFIX) :]
         if key not in defaults:
             problems.append(f"environment variable {name}: unknown key {key}")
             continue

@@ -87,7 +87,10 @@ class Users(MethodView):
     def post(self, values):
         """新建用户；返回一次性初始密码（首次登录须修改）"""
         user, password = users.create(
-            db_session(), actor=actor(), values=values, password=None,
+            db_session(),
+            actor=actor(),
+            values=values,
+            password=None,
             min_length=current_app.config["PASSWORD_MIN_LENGTH"],
         )
         return {**UserOut().dump(user), "initial_password": password}
@@ -123,7 +126,9 @@ class Tokens(MethodView):
     def post(self, values):
         """签发 API 令牌；令牌全文仅此一次返回"""
         token, secret = tokens.issue(
-            db_session(), actor=actor(), max_days=current_app.config["API_TOKEN_MAX_DAYS"],
+            db_session(),
+            actor=actor(),
+            max_days=current_app.config["API_TOKEN_MAX_DAYS"],
             **values,
         )
         return {**TokenOut().dump(token), "token": secret}

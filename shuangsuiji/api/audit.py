@@ -27,8 +27,11 @@ class Entries(MethodView):
         config = current_app.config
         per_page = min(query["per_page"] or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
         select = audit.visible_entries(
-            db_session(), actor(), action=query.get("action"),
-            object_type=query.get("object_type"), object_id=query.get("object_id"),
+            db_session(),
+            actor(),
+            action=query.get("action"),
+            object_type=query.get("object_type"),
+            object_id=query.get("object_id"),
             actor_name=query.get("actor"),
         )
         return paginate(db_session(), select, page=query["page"], per_page=per_page).items

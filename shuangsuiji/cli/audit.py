@@ -20,7 +20,10 @@ def group():
 
 @group.command("verify")
 @click.option(
-    "--checkpoint", "external", multiple=True, metavar="COUNT:HASH",
+    "--checkpoint",
+    "external",
+    multiple=True,
+    metavar="COUNT:HASH",
     help="A checkpoint saved from the public site; may be repeated.",
 )
 @with_appcontext

@@ -20,8 +20,10 @@ def load():
     """Load the demo set-up if the database has no users yet; print the admin password."""
     with current_app.extensions["shuangsuiji.db"].transaction() as session:
         if not demo.is_empty(session):
-            click.echo("数据库已有数据，未加载演示数据。管理员密码遗失时可用："
-                       "shuangsuiji users reset-password admin")
+            click.echo(
+                "数据库已有数据，未加载演示数据。管理员密码遗失时可用："
+                "shuangsuiji users reset-password admin"
+            )
             return
         password = demo.load(session)
     click.echo("已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局）。")

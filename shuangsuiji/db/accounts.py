@@ -98,9 +98,7 @@ class User(Base):
     department: Mapped[Department | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('sysadmin', 'dept_admin', 'inspector', 'auditor')", name="role"
-        ),
+        CheckConstraint("role IN ('sysadmin', 'dept_admin', 'inspector', 'auditor')", name="role"),
         CheckConstraint(
             "role IN ('sysadmin', 'auditor') OR department_id IS NOT NULL", name="department"
         ),

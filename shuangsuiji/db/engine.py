@@ -47,7 +47,9 @@ class Database:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
-        writer = engine.execution_options(sqlite_immediate=True) if self.dialect == "sqlite" else engine
+        writer = (
+            engine.execution_options(sqlite_immediate=True) if self.dialect == "sqlite" else engine
+        )
         self.read_sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(bind=writer, expire_on_commit=False)
 

@@ -47,4 +47,7 @@ def drop_statements(dialect: str, table: str) -> list[str]:
             f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
             f"DROP FUNCTION IF EXISTS {table}_append_only()",
         ]
-    return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_no_update",
+        f"DROP TRIGGER IF EXISTS {table}_no_delete",
+    ]

@@ -34,9 +34,7 @@ class Task(Base):
     finished_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'done', 'failed')", name="status"
-        ),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
         Index("ix_tasks_status_id", "status", "id"),
         Index("ix_tasks_department_id", "department_id"),
     )

@@ -13,8 +13,10 @@ config = context.config
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-        literal_binds=True, render_as_batch=True,
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -24,7 +26,8 @@ def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
         connectable = engine_from_config(
-            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
+            config.get_section(config.config_ini_section, {}),
+            prefix="sqlalchemy.",
             poolclass=pool.NullPool,
         )
         with connectable.connect() as connection:
@@ -35,7 +38,9 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True,
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
         compare_type=True,
     )
     with context.begin_transaction():

@@ -6,8 +6,18 @@ from marshmallow import Schema, fields, validate
 
 from .common import PageQuery
 
-KINDS = ["市场监管", "税务", "生态环境", "卫生健康", "应急管理", "文化旅游", "交通运输", "农业农村",
-         "住房城乡建设", "其他"]
+KINDS = [
+    "市场监管",
+    "税务",
+    "生态环境",
+    "卫生健康",
+    "应急管理",
+    "文化旅游",
+    "交通运输",
+    "农业农村",
+    "住房城乡建设",
+    "其他",
+]
 LEVELS = ["province", "city", "county"]
 ROLES = ["sysadmin", "dept_admin", "inspector", "auditor"]
 

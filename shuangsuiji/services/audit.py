@@ -157,7 +157,9 @@ def verify(
     report = VerifyReport()
     total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
     prev: AuditEntry | None = None
-    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000))
+    rows = session.scalars(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    )
     for entry in rows:
         expected_prev = prev.hash if prev else GENESIS
         if entry_hash(entry) != entry.hash:
@@ -237,9 +239,15 @@ def ensure_checkpoints(session: Session, *, today: dt.date, tz: ZoneInfo) -> lis
     return created
 
 
-def visible_entries(session: Session, actor: User, *, action: str | None = None,
-                    object_type: str | None = None, object_id: str | None = None,
-                    actor_name: str | None = None):
+def visible_entries(
+    session: Session,
+    actor: User,
+    *,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_name: str | None = None,
+):
     """The audit entries the actor may read, newest first, as a select().
 
     The system admin and the auditor read everything; a department admin reads the entries of

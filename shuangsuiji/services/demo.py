@@ -16,11 +16,33 @@ from .passwords import hash_password
 DEPARTMENTS = [
     # code, name, short name, kind, level, region, parent code
     ("HE-SAMR", "河北省市场监督管理局", "河北省市场监管局", "市场监管", "province", "130000", None),
-    ("LF-SAMR", "廊坊市市场监督管理局", "廊坊市市场监管局", "市场监管", "city", "131000", "HE-SAMR"),
-    ("LF-XH-SAMR", "香河县市场监督管理局", "香河县市场监管局", "市场监管", "county", "131024",
-     "LF-SAMR"),
-    ("LF-DC-SAMR", "大厂回族自治县市场监督管理局", "大厂县市场监管局", "市场监管", "county", "131028",
-     "LF-SAMR"),
+    (
+        "LF-SAMR",
+        "廊坊市市场监督管理局",
+        "廊坊市市场监管局",
+        "市场监管",
+        "city",
+        "131000",
+        "HE-SAMR",
+    ),
+    (
+        "LF-XH-SAMR",
+        "香河县市场监督管理局",
+        "香河县市场监管局",
+        "市场监管",
+        "county",
+        "131024",
+        "LF-SAMR",
+    ),
+    (
+        "LF-DC-SAMR",
+        "大厂回族自治县市场监督管理局",
+        "大厂县市场监管局",
+        "市场监管",
+        "county",
+        "131028",
+        "LF-SAMR",
+    ),
     ("HE-TAX", "国家税务总局河北省税务局", "河北省税务局", "税务", "province", "130000", None),
     ("LF-TAX", "国家税务总局廊坊市税务局", "廊坊市税务局", "税务", "city", "131000", "HE-TAX"),
     ("HE-ENV", "河北省生态环境厅", "河北省生态环境厅", "生态环境", "province", "130000", None),
@@ -55,8 +77,11 @@ def is_empty(session: Session) -> bool:
 def load(session: Session) -> str:
     """Load the demo set-up; returns the administrator's one-time password."""
     root = User(
-        username="admin", display_name="系统管理员", role="sysadmin",
-        password_hash=hash_password("unused"), must_change_password=True,
+        username="admin",
+        display_name="系统管理员",
+        role="sysadmin",
+        password_hash=hash_password("unused"),
+        must_change_password=True,
     )
     session.add(root)
     session.flush()
@@ -64,18 +89,26 @@ def load(session: Session) -> str:
     codes: dict[str, int] = {}
     for code, name, short, kind, level, region, parent in DEPARTMENTS:
         department = departments.create(
-            session, actor=root,
-            values={"code": code, "name": name, "short_name": short, "kind": kind,
-                    "level": level, "region_code": region,
-                    "parent_id": codes[parent] if parent else None},
+            session,
+            actor=root,
+            values={
+                "code": code,
+                "name": name,
+                "short_name": short,
+                "kind": kind,
+                "level": level,
+                "region_code": region,
+                "parent_id": codes[parent] if parent else None,
+            },
         )
         codes[code] = department.id
     for username, display_name, role, department_code in STAFF:
         values = {"username": username, "display_name": display_name, "role": role}
         if department_code:
             values["department_id"] = codes[department_code]
-        users.create(session, actor=root, values=values, password=DEMO_STAFF_PASSWORD,
-                     min_length=10)
+        users.create(
+            session, actor=root, values=values, password=DEMO_STAFF_PASSWORD, min_length=10
+        )
     return admin_password
 
 

@@ -57,9 +57,9 @@ def _check(session: Session, values: dict, current: Department | None) -> None:
     if errors:
         raise Invalid("部门信息有误", errors=errors)
     code = values.get("code")
-    if code and (current is None or code != current.code):
-        if session.scalar(select(Department.id).where(Department.code == code)):
-            raise Conflict(f"部门代码 {code} 已存在", errors={"code": ["部门代码已存在"]})
+    changed = code and (current is None or code != current.code)
+    if changed and session.scalar(select(Department.id).where(Department.code == code)):
+        raise Conflict(f"部门代码 {code} 已存在", errors={"code": ["部门代码已存在"]})
 
 
 def create(session: Session, *, actor: User, values: dict) -> Department:
@@ -69,8 +69,13 @@ def create(session: Session, *, actor: User, values: dict) -> Department:
     session.add(department)
     session.flush()
     audit.record(
-        session, actor=actor, action="department.create", object_type="department",
-        object_id=department.id, after=snapshot(department), department_id=department.id,
+        session,
+        actor=actor,
+        action="department.create",
+        object_type="department",
+        object_id=department.id,
+        after=snapshot(department),
+        department_id=department.id,
     )
     return department
 
@@ -87,7 +92,13 @@ def update(session: Session, *, actor: User, department_id: int, values: dict) -
     after = snapshot(department)
     if after != before:
         audit.record(
-            session, actor=actor, action="department.update", object_type="department",
-            object_id=department.id, before=before, after=after, department_id=department.id,
+            session,
+            actor=actor,
+            action="department.update",
+            object_type="department",
+            object_id=department.id,
+            before=before,
+            after=after,
+            department_id=department.id,
         )
     return department

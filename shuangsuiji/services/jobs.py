@@ -15,7 +15,11 @@ def verify_audit_chain(ctx: TaskContext) -> dict:
         report = audit.verify(session, progress=progress).as_dict()
     with ctx.db.transaction() as session:
         audit.record(
-            session, actor=ctx.actor(session), action="audit.verify", object_type="audit_chain",
-            object_id="-", after=report,
+            session,
+            actor=ctx.actor(session),
+            action="audit.verify",
+            object_type="audit_chain",
+            object_id="-",
+            after=report,
         )
     return report

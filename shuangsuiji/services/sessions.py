@@ -26,7 +26,11 @@ def token_hash(token: str) -> str:
 
 
 def login(
-    session: Session, *, username: str, password: str, remote_addr: str | None,
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    remote_addr: str | None,
     user_agent: str | None,
 ) -> tuple[User, str]:
     """Check the credentials and open a session; returns the user and the session token."""
@@ -36,21 +40,32 @@ def login(
     token = secrets.token_urlsafe(32)
     session.add(
         UserSession(
-            token_hash=token_hash(token), user_id=user.id, remote_addr=remote_addr,
+            token_hash=token_hash(token),
+            user_id=user.id,
+            remote_addr=remote_addr,
             user_agent=(user_agent or "")[:255],
         )
     )
     user.last_login_at = utcnow()
     session.flush()
     audit.record(
-        session, actor=user, action="user.login", object_type="user", object_id=user.id,
-        after={"remote_addr": remote_addr}, department_id=user.department_id,
+        session,
+        actor=user,
+        action="user.login",
+        object_type="user",
+        object_id=user.id,
+        after={"remote_addr": remote_addr},
+        department_id=user.department_id,
     )
     return user, token
 
 
 def resolve(
-    session: Session, token: str, *, idle: dt.timedelta, absolute: dt.timedelta,
+    session: Session,
+    token: str,
+    *,
+    idle: dt.timedelta,
+    absolute: dt.timedelta,
     now: dt.datetime | None = None,
 ) -> tuple[User, UserSession] | None:
     """The live session for a cookie token, or None when ended, timed out or the user is off."""
@@ -85,7 +100,11 @@ def end(session: Session, *, token: str, reason: str, actor: User | None = None)
     session.flush()
     if actor is not None:
         audit.record(
-            session, actor=actor, action="user.logout", object_type="user", object_id=actor.id,
+            session,
+            actor=actor,
+            action="user.logout",
+            object_type="user",
+            object_id=actor.id,
             department_id=actor.department_id,
         )
 

@@ -58,7 +58,9 @@ class TaskContext:
                 update(Task)
                 .where(Task.id == self.task_id)
                 .values(
-                    progress_done=done, progress_total=total, message=message[:255],
+                    progress_done=done,
+                    progress_total=total,
+                    message=message[:255],
                     heartbeat_at=utcnow(),
                 )
             )
@@ -68,20 +70,32 @@ class TaskContext:
 
 
 def enqueue(
-    session: Session, *, kind: str, params: dict, actor: User | None,
+    session: Session,
+    *,
+    kind: str,
+    params: dict,
+    actor: User | None,
     department_id: int | None = None,
 ) -> Task:
     if kind not in HANDLERS:
         raise ValueError(f"no handler for task kind {kind!r}")
     task = Task(
-        kind=kind, params=json.dumps(params, ensure_ascii=False), department_id=department_id,
-        created_by_id=actor.id if actor else None, message="排队中",
+        kind=kind,
+        params=json.dumps(params, ensure_ascii=False),
+        department_id=department_id,
+        created_by_id=actor.id if actor else None,
+        message="排队中",
     )
     session.add(task)
     session.flush()
     audit.record(
-        session, actor=actor, action="task.enqueue", object_type="task", object_id=task.id,
-        after={"kind": kind, "params": params}, department_id=department_id,
+        session,
+        actor=actor,
+        action="task.enqueue",
+        object_type="task",
+        object_id=task.id,
+        after={"kind": kind, "params": params},
+        department_id=department_id,
     )
     return task
 
@@ -89,7 +103,8 @@ def enqueue(
 def get_visible(session: Session, actor: User, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None or not (
-        reads_all(actor) or task.created_by_id == actor.id
+        reads_all(actor)
+        or task.created_by_id == actor.id
         or (actor.role == "dept_admin" and task.department_id == actor.department_id)
     ):
         raise NotFound("任务不存在")
@@ -145,8 +160,15 @@ def hand_back(session: Session, task_id: int) -> None:
     session.execute(
         update(Task)
         .where(Task.id == task_id, Task.status == "running")
-        .values(status="queued", worker=None, started_at=None, heartbeat_at=None,
-                progress_done=0, progress_total=0, message="已退回队列，等待重新执行")
+        .values(
+            status="queued",
+            worker=None,
+            started_at=None,
+            heartbeat_at=None,
+            progress_done=0,
+            progress_total=0,
+            message="已退回队列，等待重新执行",
+        )
     )
 
 

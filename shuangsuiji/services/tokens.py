@@ -43,13 +43,21 @@ def issue(
         raise Invalid("令牌信息有误", errors=errors)
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=actor.id, name=name.strip(), prefix=secret[:10], token_hash=_hash(secret),
-        scope=scope, expires_at=utcnow() + dt.timedelta(days=days),
+        user_id=actor.id,
+        name=name.strip(),
+        prefix=secret[:10],
+        token_hash=_hash(secret),
+        scope=scope,
+        expires_at=utcnow() + dt.timedelta(days=days),
     )
     session.add(token)
     session.flush()
     audit.record(
-        session, actor=actor, action="token.issue", object_type="api_token", object_id=token.id,
+        session,
+        actor=actor,
+        action="token.issue",
+        object_type="api_token",
+        object_id=token.id,
         after={"name": token.name, "scope": scope, "expires_at": token.expires_at.isoformat()},
         department_id=actor.department_id,
     )
@@ -64,8 +72,12 @@ def revoke(session: Session, *, actor: User, token_id: int) -> ApiToken:
         token.revoked_at = utcnow()
         session.flush()
         audit.record(
-            session, actor=actor, action="token.revoke", object_type="api_token",
-            object_id=token.id, department_id=actor.department_id,
+            session,
+            actor=actor,
+            action="token.revoke",
+            object_type="api_token",
+            object_id=token.id,
+            department_id=actor.department_id,
         )
     return token
 

@@ -64,9 +64,9 @@ def _check(session: Session, actor: User, values: dict, current: User | None) ->
         require_admin_of(actor, department_id)
         if role not in DEPT_ADMIN_GRANTS:
             raise Forbidden("部门管理员只能设置部门管理员或执法检查人员角色")
-    if username and (current is None or username != current.username):
-        if session.scalar(select(User.id).where(User.username == username)):
-            raise Conflict(f"用户名 {username} 已被使用", errors={"username": ["用户名已被使用"]})
+    renamed = username and (current is None or username != current.username)
+    if renamed and session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"用户名 {username} 已被使用", errors={"username": ["用户名已被使用"]})
 
 
 def generate_password() -> str:
@@ -98,8 +98,13 @@ def create(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="user.create", object_type="user", object_id=user.id,
-        after=snapshot(user), department_id=user.department_id,
+        session,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        after=snapshot(user),
+        department_id=user.department_id,
     )
     return user, password
 
@@ -107,9 +112,9 @@ def create(
 def update(session: Session, *, actor: User, user_id: int, values: dict) -> User:
     user = get(session, actor, user_id)
     require_admin_of(actor, user.department_id)
-    if user.id == actor.id and (values.get("active") is False or "role" in values):
-        if values.get("role", user.role) != user.role or values.get("active") is False:
-            raise Forbidden("不能停用自己或修改自己的角色")
+    demoting = values.get("role", user.role) != user.role or values.get("active") is False
+    if user.id == actor.id and demoting:
+        raise Forbidden("不能停用自己或修改自己的角色")
     _check(session, actor, values, user)
     before = snapshot(user)
     for name, value in values.items():
@@ -122,8 +127,14 @@ def update(session: Session, *, actor: User, user_id: int, values: dict) -> User
             sessions.end_all(session, user_id=user.id, reason="deactivated")
             revoke_all_tokens(session, user_id=user.id)
         audit.record(
-            session, actor=actor, action="user.update", object_type="user", object_id=user.id,
-            before=before, after=after, department_id=user.department_id,
+            session,
+            actor=actor,
+            action="user.update",
+            object_type="user",
+            object_id=user.id,
+            before=before,
+            after=after,
+            department_id=user.department_id,
         )
     return user
 
@@ -144,12 +155,18 @@ def change_password(
     if not verify_password(actor.password_hash, current_password):
         raise Invalid("当前密码不正确", errors={"current_password": ["当前密码不正确"]})
     if current_password == new_password:
-        raise Invalid("新密码不能与当前密码相同", errors={"new_password": ["新密码不能与当前密码相同"]})
+        raise Invalid(
+            "新密码不能与当前密码相同", errors={"new_password": ["新密码不能与当前密码相同"]}
+        )
     check_policy(new_password, min_length=min_length, username=actor.username)
     _set_password(session, user=actor, password=new_password, must_change=False)
     audit.record(
-        session, actor=actor, action="user.change_password", object_type="user",
-        object_id=actor.id, department_id=actor.department_id,
+        session,
+        actor=actor,
+        action="user.change_password",
+        object_type="user",
+        object_id=actor.id,
+        department_id=actor.department_id,
     )
 
 
@@ -165,8 +182,12 @@ def reset_password(session: Session, *, actor: User | None, user_id: int) -> str
     password = generate_password()
     _set_password(session, user=user, password=password, must_change=True)
     audit.record(
-        session, actor=actor, action="user.reset_password", object_type="user",
-        object_id=user.id, department_id=user.department_id,
+        session,
+        actor=actor,
+        action="user.reset_password",
+        object_type="user",
+        object_id=user.id,
+        department_id=user.department_id,
     )
     return password
 

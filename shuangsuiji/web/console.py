@@ -47,8 +47,10 @@ def login():
     try:
         _check_login_limits()
         user, token = sessions.login(
-            db_session(), username=(request.form.get("username") or "").strip(),
-            password=request.form.get("password") or "", remote_addr=request.remote_addr,
+            db_session(),
+            username=(request.form.get("username") or "").strip(),
+            password=request.form.get("password") or "",
+            remote_addr=request.remote_addr,
             user_agent=request.headers.get("User-Agent"),
         )
     except AppError as exc:
@@ -105,7 +107,8 @@ def change_password():
         return render_template("console/password.html", error="两次输入的新密码不一致"), 422
     try:
         users.change_password(
-            db_session(), actor=actor(),
+            db_session(),
+            actor=actor(),
             current_password=request.form.get("current_password") or "",
             new_password=request.form.get("new_password") or "",
             min_length=current_app.config["PASSWORD_MIN_LENGTH"],
@@ -114,8 +117,10 @@ def change_password():
         return render_template("console/password.html", error=exc.message), exc.status
     # Every session of this user ended with the change; open a fresh one for this browser.
     user, token = sessions.login(
-        db_session(), username=actor().username,
-        password=request.form["new_password"], remote_addr=request.remote_addr,
+        db_session(),
+        username=actor().username,
+        password=request.form["new_password"],
+        remote_addr=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
     )
     login_user(Principal(user, via="session", session_token=token))
@@ -145,10 +150,15 @@ def department_new():
     if request.method == "GET":
         return render_template("console/department_form.html", department=None, **form)
     try:
-        department = departments.create(db_session(), actor=actor(), values=load_form(DepartmentIn()))
+        department = departments.create(
+            db_session(), actor=actor(), values=load_form(DepartmentIn())
+        )
     except AppError as exc:
         return render_template(
-            "console/department_form.html", department=None, error=exc, values=request.form,
+            "console/department_form.html",
+            department=None,
+            error=exc,
+            values=request.form,
             **form,
         ), exc.status
     flash(f"已新建部门：{department.name}")
@@ -164,13 +174,18 @@ def department_edit(department_id: int):
         return render_template("console/department_form.html", department=department, **form)
     try:
         departments.update(
-            db_session(), actor=actor(), department_id=department_id,
+            db_session(),
+            actor=actor(),
+            department_id=department_id,
             values=load_form(DepartmentPatch()),
         )
     except AppError as exc:
         return render_template(
-            "console/department_form.html", department=department, error=exc,
-            values=request.form, **form,
+            "console/department_form.html",
+            department=department,
+            error=exc,
+            values=request.form,
+            **form,
         ), exc.status
     flash("部门信息已保存")
     return redirect(url_for("console.department_list"))
@@ -199,12 +214,18 @@ def user_new():
         if actor().role != "sysadmin":
             values["department_id"] = actor().department_id
         user, password = users.create(
-            db_session(), actor=actor(), values=values, password=None,
+            db_session(),
+            actor=actor(),
+            values=values,
+            password=None,
             min_length=current_app.config["PASSWORD_MIN_LENGTH"],
         )
     except AppError as exc:
         return render_template(
-            "console/user_form.html", user=None, error=exc, values=request.form,
+            "console/user_form.html",
+            user=None,
+            error=exc,
+            values=request.form,
             **_user_form_context(),
         ), exc.status
     return render_template("console/user_created.html", user=user, password=password)
@@ -220,7 +241,10 @@ def user_edit(user_id: int):
         users.update(db_session(), actor=actor(), user_id=user_id, values=load_form(UserPatch()))
     except AppError as exc:
         return render_template(
-            "console/user_form.html", user=user, error=exc, values=request.form,
+            "console/user_form.html",
+            user=user,
+            error=exc,
+            values=request.form,
             **_user_form_context(),
         ), exc.status
     flash("用户信息已保存")
@@ -247,14 +271,18 @@ def token_list():
     if request.method == "POST":
         try:
             token, secret = tokens.issue(
-                db_session(), actor=actor(), max_days=current_app.config["API_TOKEN_MAX_DAYS"],
+                db_session(),
+                actor=actor(),
+                max_days=current_app.config["API_TOKEN_MAX_DAYS"],
                 **load_form(TokenIn()),
             )
             created = {"token": token, "secret": secret}
         except AppError as exc:
             error, status = exc, exc.status
     return render_template(
-        "console/tokens.html", tokens=tokens.list_own(db_session(), actor()), created=created,
+        "console/tokens.html",
+        tokens=tokens.list_own(db_session(), actor()),
+        created=created,
         error=error,
     ), status
 
@@ -277,10 +305,15 @@ def audit_log():
     filters = {k: request.args.get(k, "").strip() or None for k in names}
     page = max(1, request.args.get("page", 1, type=int))
     entries = paginate(
-        db_session(), audit.visible_entries(db_session(), actor(), **filters), page=page, per_page=50
+        db_session(),
+        audit.visible_entries(db_session(), actor(), **filters),
+        page=page,
+        per_page=50,
     )
     return render_template(
-        "console/audit.html", page=entries, filters=filters,
+        "console/audit.html",
+        page=entries,
+        filters=filters,
         query_args={k: v for k, v in filters.items() if v},
         checkpoints=audit.checkpoints(db_session(), limit=7),
     )

@@ -45,8 +45,11 @@ class Worker:
             if task is None:
                 return False
             ctx = tasks.TaskContext(
-                db=self.db, task_id=task.id, params=json.loads(task.params),
-                actor_id=task.created_by_id, department_id=task.department_id,
+                db=self.db,
+                task_id=task.id,
+                params=json.loads(task.params),
+                actor_id=task.created_by_id,
+                department_id=task.department_id,
                 should_stop=self.stopping.is_set,
             )
             kind = task.kind

@@ -1,0 +1,67 @@
+import pytest
+
+from shuangsuiji import settings
+
+
+def test_defaults_load_for_development():
+    config = settings.load(environ={})
+    assert config["ENV"] == "development"
+    assert config["SESSION_IDLE_MINUTES"] == 30
+
+
+def test_environment_variable_overrides_with_type():
+    config = settings.load(environ={"SHUANGSUIJI_SESSION_IDLE_MINUTES": "5"})
+    assert config["SESSION_IDLE_MINUTES"] == 5
+
+
+def test_unknown_environment_key_stops_start_up():
+    with pytest.raises(settings.ConfigError, match="SHUANGSUIJI_NO_SUCH_KEY"):
+        settings.load(environ={"SHUANGSUIJI_NO_SUCH_KEY": "1"})
+
+
+def test_bad_integer_is_reported():
+    with pytest.raises(settings.ConfigError, match="expected an integer"):
+        settings.load(environ={"SHUANGSUIJI_SESSION_IDLE_MINUTES": "half an hour"})
+
+
+def test_production_without_secret_stops_start_up():
+    with pytest.raises(settings.ConfigError, match="SECRET_KEY") as info:
+        settings.load(environ={"SHUANGSUIJI_ENV": "production"})
+    assert "DATABASE_URL" in str(info.value)
+
+
+def test_production_with_secrets_starts():
+    config = settings.load(
+        environ={
+            "SHUANGSUIJI_ENV": "production",
+            "SHUANGSUIJI_SECRET_KEY": "x" * 40,
+            "DATABASE_URL": "postgresql+psycopg://db/prod",
+            "SHUANGSUIJI_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        }
+    )
+    assert config["FORCE_HTTPS"] is True
+    assert config["DATABASE_URL"] == "postgresql+psycopg://db/prod"
+
+
+def test_unknown_key_in_environment_file(tmp_path, monkeypatch):
+    (tmp_path / "default.py").write_text('ENV = "development"\nSECRET_KEY = "s"\n')
+    (tmp_path / "development.py").write_text("TYPO_KEY = 1\n")
+    monkeypatch.setenv("SHUANGSUIJI_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(settings.ConfigError, match="TYPO_KEY"):
+        settings.load(environ={})
+
+
+def test_app_refuses_a_route_without_access_rule(db, monkeypatch):
+    import shuangsuiji.web as web
+    from shuangsuiji.app import create_app
+
+    original = web.register
+
+    def register_with_undeclared_route(app):
+        original(app)
+        app.add_url_rule("/undeclared", "undeclared", lambda: "x")
+
+    monkeypatch.setattr(web, "register", register_with_undeclared_route)
+
+    with pytest.raises(settings.ConfigError, match="/undeclared"):
+        create_app({"ENV": "testing"}, database=db)

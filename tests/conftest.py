@@ -99,9 +99,9 @@ def login(client, username: str, password: str = PASSWORD):
 def world(session):
     """Two departments (A under a city, B elsewhere) with an admin and an inspector each,
     a system administrator and an auditor."""
-    province = factories.DepartmentFactory(level="province", code="P", region_code="130000")
-    dept_a = factories.DepartmentFactory(code="A", parent=province, level="city")
-    dept_b = factories.DepartmentFactory(code="B", parent=province, level="city")
+    province = factories.DepartmentFactory(level="province", code="PROV", region_code="130000")
+    dept_a = factories.DepartmentFactory(code="DEPT-A", parent=province, level="city")
+    dept_b = factories.DepartmentFactory(code="DEPT-B", parent=province, level="city")
     return {
         "province": province,
         "a": dept_a,

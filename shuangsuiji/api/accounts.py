@@ -23,6 +23,7 @@ from ..schemas.accounts import (
     UserPatch,
     UserQuery,
 )
+from ..schemas.common import attributes
 from ..services import departments, tokens, users
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="部门、用户与 API 令牌")
@@ -93,7 +94,7 @@ class Users(MethodView):
             password=None,
             min_length=current_app.config["PASSWORD_MIN_LENGTH"],
         )
-        return {**UserOut().dump(user), "initial_password": password}
+        return attributes(user, UserOut(), initial_password=password)
 
 
 @blp.route("/users/<int:user_id>")
@@ -131,7 +132,7 @@ class Tokens(MethodView):
             max_days=current_app.config["API_TOKEN_MAX_DAYS"],
             **values,
         )
-        return {**TokenOut().dump(token), "token": secret}
+        return attributes(token, TokenOut(), token=secret)
 
 
 @blp.route("/tokens/<int:token_id>")

@@ -7,14 +7,14 @@ from flask_smorest import Blueprint
 
 from ..access import signed_in
 from ..edge import actor, db_session
-from ..schemas.common import TaskOut
+from ..schemas.common import TaskOut, attributes
 from ..services import tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="后台任务")
 
 
 def task_out(task) -> dict:
-    return {**{c: getattr(task, c) for c in TaskOut().fields}, "result": tasks.result_of(task)}
+    return attributes(task, TaskOut(), result=tasks.result_of(task))
 
 
 @blp.route("/<int:task_id>")

@@ -22,3 +22,9 @@ class TaskOut(Schema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+
+
+def attributes(obj, schema: Schema, **extra) -> dict:
+    """The object's attributes named by `schema`'s fields, plus `extra`, for a response that
+    adds values the model does not hold (a one-time password, a token shown once)."""
+    return {**{name: getattr(obj, name) for name in schema.fields}, **extra}

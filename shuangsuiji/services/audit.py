@@ -130,15 +130,24 @@ class VerifyReport:
 def _classify_break(session: Session, entry: AuditEntry, prev: AuditEntry | None) -> Problem:
     """Name what happened where an entry does not link to the one stored before it."""
     prev_seq = prev.seq if prev else 0
+    prev_hash = prev.hash if prev else GENESIS
     if entry.seq > prev_seq + 1:
         return Problem("deleted", prev_seq + 1, f"第 {prev_seq + 1}–{entry.seq - 1} 条已被删除")
     linked = session.execute(
         select(AuditEntry.seq).where(AuditEntry.hash == entry.prev_hash)
     ).scalar_one_or_none()
+    if linked is not None and linked > entry.seq:
+        return Problem("reordered", entry.seq, f"第 {entry.seq} 条的位置被调换")
+    following = session.scalar(
+        select(AuditEntry.prev_hash)
+        .where(AuditEntry.seq > entry.seq)
+        .order_by(AuditEntry.seq)
+        .limit(1)
+    )
+    if following == prev_hash:
+        return Problem("inserted", entry.seq, f"第 {entry.seq} 条是被插入的条目")
     if linked is None:
         return Problem("deleted", entry.seq, f"第 {entry.seq} 条之前的条目已被删除（序号被改写）")
-    if linked > entry.seq:
-        return Problem("reordered", entry.seq, f"第 {entry.seq} 条的位置被调换")
     return Problem("inserted", linked + 1, f"第 {linked + 1} 条起有被插入的条目")
 
 

@@ -21,8 +21,9 @@ def objects(world, session):
         session, actor=world["admin_a"], name="a", scope="write", days=30, max_days=365
     )
     token = tokens.list_own(session, world["admin_a"])[0]
-    task = tasks.enqueue(session, kind="audit.verify", params={}, actor=world["admin_a"],
-                         department_id=world["a"].id)
+    task = tasks.enqueue(
+        session, kind="audit.verify", params={}, actor=world["admin_a"], department_id=world["a"].id
+    )
     session.commit()
     return {
         "department_id": world["a"].id,

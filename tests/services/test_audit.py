@@ -61,15 +61,13 @@ def test_entry_links_to_previous(chain):
 
 
 def test_database_refuses_update(chain):
-    with pytest.raises(DBAPIError):
-        with chain.begin_nested():
-            chain.execute(text("UPDATE audit_entries SET action = 'x' WHERE seq = 1"))
+    with pytest.raises(DBAPIError), chain.begin_nested():
+        chain.execute(text("UPDATE audit_entries SET action = 'x' WHERE seq = 1"))
 
 
 def test_database_refuses_delete(chain):
-    with pytest.raises(DBAPIError):
-        with chain.begin_nested():
-            chain.execute(text("DELETE FROM audit_entries WHERE seq = 1"))
+    with pytest.raises(DBAPIError), chain.begin_nested():
+        chain.execute(text("DELETE FROM audit_entries WHERE seq = 1"))
 
 
 def test_edit_detected(chain):

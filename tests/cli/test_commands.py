@@ -1,0 +1,59 @@
+"""The `shuangsuiji` command line."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, text
+
+from shuangsuiji.cli import main
+from shuangsuiji.db import Department, User
+
+from ..conftest import login
+
+
+def _run(app, *args):
+    return app.test_cli_runner().invoke(main, list(args))
+
+
+def test_demo_load_fills_an_empty_database_once(app, session):
+    result = _run(app, "demo", "load")
+    assert result.exit_code == 0, result.output
+    password = re.search(r"一次性密码：(\S+)（", result.output).group(1)
+    names = set(session.scalars(select(Department.name)))
+    assert {"廊坊市市场监督管理局", "国家税务总局廊坊市税务局", "廊坊市生态环境局"} <= names
+    assert session.scalar(select(User).where(User.username == "admin")).must_change_password
+    assert login(app.test_client(), "admin", password).status_code == 302
+    again = _run(app, "demo", "load")
+    assert "未加载演示数据" in again.output
+
+
+def test_audit_verify_ok_then_broken(app, session, world):
+    from shuangsuiji.services import audit
+
+    for n in range(3):
+        audit.record(session, actor=None, action="cli.test", object_type="x", object_id=n)
+    session.commit()
+    ok = _run(app, "audit", "verify")
+    assert ok.exit_code == 0 and ok.output.startswith("OK: 3 entries")
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+    else:
+        session.execute(text("DROP TRIGGER audit_entries_no_update"))
+    session.execute(text("UPDATE audit_entries SET object_id = 'forged' WHERE seq = 2"))
+    session.commit()
+    broken = _run(app, "audit", "verify")
+    assert broken.exit_code == 1
+    assert "BROKEN (edited) at entry 2" in broken.output
+
+
+def test_reset_password(app, session, world):
+    result = _run(app, "users", "reset-password", "insp_a")
+    assert result.exit_code == 0
+    password = result.output.strip().split("：")[-1]
+    assert login(app.test_client(), "insp_a", password).status_code == 302
+
+
+def test_reset_password_unknown_user(app, session):
+    result = _run(app, "users", "reset-password", "nobody")
+    assert result.exit_code != 0 and "不存在" in result.output

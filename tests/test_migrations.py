@@ -1,0 +1,57 @@
+"""Migrations: one head; upgrade → downgrade → upgrade; the models match the migrations."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from shuangsuiji.cli.db import alembic_config
+from shuangsuiji.db import Base
+
+from .conftest import TEST_DATABASE_URL
+
+
+@pytest.fixture
+def scratch_url(tmp_path):
+    """An empty database: a SQLite file, or a fresh schema on the test PostgreSQL server."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    admin = create_engine(TEST_DATABASE_URL)
+    with admin.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS migration_test CASCADE"))
+        connection.execute(text("CREATE SCHEMA migration_test"))
+    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    yield f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3Dmigration_test"
+    with admin.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS migration_test CASCADE"))
+    admin.dispose()
+
+
+def test_single_head():
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+
+
+def test_upgrade_downgrade_upgrade(scratch_url):
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    engine = create_engine(scratch_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+    command.upgrade(config, "head")
+
+
+def test_models_match_migrations(scratch_url):
+    command.upgrade(alembic_config(scratch_url), "head")
+    engine = create_engine(scratch_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []

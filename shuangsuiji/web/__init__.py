@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from ..db import LEVEL_LABELS, ROLE_LABELS
+from ..db import LEVEL_LABELS, ROLE_LABELS, utcnow
 from ..services.tasks import LABELS as TASK_LABELS
 from ..services.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from . import console, public
+from .labels import ACTION_LABELS
 
 
 def register(app: Flask) -> None:
@@ -25,6 +26,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = local
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
+        ACTION_LABELS=ACTION_LABELS,
+        utcnow=utcnow,
         LEVEL_LABELS=LEVEL_LABELS,
         TASK_LABELS=TASK_LABELS,
         TASK_STATUS_LABELS=TASK_STATUS_LABELS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import Department, User
+from ..db import User
 from . import departments, users
 from .passwords import hash_password
 
@@ -110,7 +110,3 @@ def load(session: Session) -> str:
             session, actor=root, values=values, password=DEMO_STAFF_PASSWORD, min_length=10
         )
     return admin_password
-
-
-def department_by_code(session: Session, code: str) -> Department | None:
-    return session.scalar(select(Department).where(Department.code == code))

@@ -40,3 +40,12 @@ WORKER_STALE_MINUTES = 10  # a running task without a heartbeat this long is han
 
 # --- public site ----------------------------------------------------------------------------
 PUBLIC_SHOW_INSPECTOR_NAMES = False  # PIPL: inspector names on public pages only if enabled
+
+# --- registries: imports and exports -----------------------------------------------------------
+UPLOAD_DIR = ""  # where uploaded files are kept; empty = instance/uploads
+EXPORT_DIR = ""  # where export files are written; empty = instance/exports
+IMPORT_MAX_BYTES = 209715200  # largest file accepted for import (200 MiB)
+IMPORT_MAX_UNPACKED_BYTES = 1073741824  # largest unpacked size of an XLSX (zip bombs)
+IMPORT_MAX_ZIP_ENTRIES = 10000  # most entries an XLSX may contain
+IMPORT_MAX_ROWS = 5000000  # most data rows in one file
+IMPORT_BATCH_ROWS = 5000  # rows staged per batch (progress is reported per batch)

@@ -57,6 +57,9 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
             "security": [{"bearer": []}],
         },
     )
+    for key, default in (("UPLOAD_DIR", "uploads"), ("EXPORT_DIR", "exports")):
+        if not app.config[key]:
+            app.config[key] = str(Path(app.instance_path) / default)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if config["BEHIND_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

@@ -68,10 +68,17 @@ def session(db):
 
 
 @pytest.fixture
-def app(db, session):
+def app(db, session, tmp_path):
     from shuangsuiji.app import create_app
 
-    app = create_app({"ENV": "testing"}, database=db)
+    app = create_app(
+        {
+            "ENV": "testing",
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "EXPORT_DIR": str(tmp_path / "exports"),
+        },
+        database=db,
+    )
     app.config["TESTING"] = True
     return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import accounts, audit, db, demo, worker
+from . import accounts, audit, db, demo, registry, worker
 
 
 def _create_app():
@@ -21,3 +21,5 @@ def main():
 
 for module in (db, accounts, audit, demo, worker):
     main.add_command(module.group)
+main.add_command(registry.import_command)
+main.add_command(registry.export_command)

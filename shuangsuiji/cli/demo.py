@@ -1,12 +1,25 @@
-"""`shuangsuiji demo load`: demo data for a first look (scripts/serve runs it)."""
+"""`shuangsuiji demo …`: demo data for a first look (scripts/serve runs `demo load`)."""
 
 from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..services import demo
+from ..services import demo, synthetic
+from .registry import import_file
+
+# Registry sizes loaded by `demo load`: department, its admin, region, entities, inspectors,
+# and a prefix that keeps 执法证号 unique across departments.
+DEMO_REGISTRIES = [
+    ("LF-SAMR", "lf_admin", "1310", 3000, 40, "1301"),
+    ("LF-XH-SAMR", "xh_admin", "131024", 800, 12, "1302"),
+    ("LF-DC-SAMR", "dc_admin", "131028", 500, 8, "1303"),
+]
 
 
 @click.group("demo")
@@ -15,8 +28,9 @@ def group():
 
 
 @group.command("load")
+@click.option("--small", is_flag=True, help="Fewer registry rows (for tests).")
 @with_appcontext
-def load():
+def load(small):
     """Load the demo set-up if the database has no users yet; print the admin password."""
     with current_app.extensions["shuangsuiji.db"].transaction() as session:
         if not demo.is_empty(session):
@@ -26,6 +40,73 @@ def load():
             )
             return
         password = demo.load(session)
-    click.echo("已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局）。")
+    rng = random.Random(20261122)
+    with tempfile.TemporaryDirectory() as tmp:
+        for code, admin, prefix, n_entities, n_inspectors, certs in DEMO_REGISTRIES:
+            if small:
+                n_entities, n_inspectors = n_entities // 50, n_inspectors // 2
+            files = _generate(
+                Path(tmp) / code, rng, prefix, n_entities, n_inspectors, cert_prefix=certs
+            )
+            for kind, path in files:
+                job = import_file(path, kind=kind, username=admin, department_code=code, quiet=True)
+                click.echo(f"  {code} {kind}: {job.inserted} 条", err=True)
+    click.echo("已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局及其名录）。")
     click.echo(f"管理员账号 admin，一次性密码：{password}（首次登录须修改）")
     click.echo(f"其他演示账号（如 lf_admin、xh_admin、auditor）的密码：{demo.DEMO_STAFF_PASSWORD}")
+
+
+def _generate(folder: Path, rng, prefix, n_entities, n_inspectors, *, cert_prefix="13"):
+    folder.mkdir(parents=True, exist_ok=True)
+    entity_rows = list(synthetic.entities(rng, n_entities, region_prefix=prefix))
+    inspector_rows = list(
+        synthetic.inspectors(rng, n_inspectors, region_prefix=prefix, cert_prefix=cert_prefix)
+    )
+    conflict_rows = list(
+        synthetic.conflicts(rng, inspector_rows, entity_rows, max(1, n_inspectors // 2))
+    )
+    files = []
+    for kind, rows in (
+        ("matters", synthetic.matters()),
+        ("entities", entity_rows),
+        ("inspectors", inspector_rows),
+        ("conflicts", conflict_rows),
+    ):
+        path = folder / f"{kind}.csv"
+        synthetic.write(kind, rows, path)
+        files.append((kind, path))
+    return files
+
+
+@group.command("generate")
+@click.argument("kind", type=click.Choice(["entities", "inspectors", "conflicts", "matters"]))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rows", default=1000, show_default=True, help="How many rows.")
+@click.option(
+    "--region",
+    default="1310",
+    show_default=True,
+    help="GB/T 2260 prefix of the city (1310 = 廊坊市).",
+)
+@click.option(
+    "--encoding",
+    default="utf-8-sig",
+    show_default=True,
+    help="CSV encoding, e.g. gbk for a registration-system export.",
+)
+@click.option("--seed", default=1, show_default=True)
+def generate(kind, path, rows, region, encoding, seed):
+    """Write KIND rows to PATH (.csv or .xlsx) with Chinese headers, as a clerk's file."""
+    rng = random.Random(seed)
+    if kind == "entities":
+        data = synthetic.entities(rng, rows, region_prefix=region)
+    elif kind == "inspectors":
+        data = synthetic.inspectors(rng, rows, region_prefix=region)
+    elif kind == "matters":
+        data = synthetic.matters()
+    else:
+        entity_rows = list(synthetic.entities(rng, max(rows, 10), region_prefix=region))
+        inspector_rows = list(synthetic.inspectors(rng, max(rows // 10, 2), region_prefix=region))
+        data = synthetic.conflicts(rng, inspector_rows, entity_rows, rows)
+    count = synthetic.write(kind, data, path, encoding=encoding)
+    click.echo(f"已写入 {count} 行到 {path}")

@@ -48,11 +48,15 @@ class TaskContext:
     actor_id: int | None
     department_id: int | None
     should_stop: Callable[[], bool]
+    config: dict
+    on_progress: Callable[[int, int, str], None] | None = None
 
     def progress(self, done: int, total: int, message: str = "") -> None:
         """Store progress on the task row (its own short transaction) and honour a stop."""
         if self.should_stop():
             raise Interrupted
+        if self.on_progress is not None:
+            self.on_progress(done, total, message)
         with self.db.transaction() as session:
             session.execute(
                 update(Task)
@@ -122,10 +126,12 @@ def list_visible(session: Session, actor: User, *, limit: int = 50) -> list[Task
     return list(session.scalars(query))
 
 
-def claim(session: Session, *, worker: str) -> Task | None:
-    """Take the oldest queued task. PostgreSQL: SKIP LOCKED lets workers claim side by side;
-    SQLite: the write transaction (BEGIN IMMEDIATE) already admits one claimer at a time."""
+def claim(session: Session, *, worker: str, task_id: int | None = None) -> Task | None:
+    """Take the oldest queued task (or the given one). PostgreSQL: SKIP LOCKED lets workers
+    claim side by side; SQLite: the write transaction (BEGIN IMMEDIATE) admits one claimer."""
     query = select(Task).where(Task.status == "queued").order_by(Task.id).limit(1)
+    if task_id is not None:
+        query = query.where(Task.id == task_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     task = session.scalar(query)

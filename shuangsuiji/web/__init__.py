@@ -10,13 +10,14 @@ from flask import Flask
 from ..db import LEVEL_LABELS, ROLE_LABELS, utcnow
 from ..services.tasks import LABELS as TASK_LABELS
 from ..services.tasks import STATUS_LABELS as TASK_STATUS_LABELS
-from . import console, public
+from . import console, public, registry
 from .labels import ACTION_LABELS
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(console.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(registry.bp)
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     def local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:

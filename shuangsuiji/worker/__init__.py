@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, db: Database, config: dict, *, name: str | None = None):
+    def __init__(self, db: Database, config: dict, *, name: str | None = None, on_progress=None):
         self.db = db
         self.config = config
+        self.on_progress = on_progress
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
 
@@ -38,10 +39,10 @@ class Worker:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
 
-    def run_one(self) -> bool:
-        """Claim and run one task; False when the queue was empty."""
+    def run_one(self, task_id: int | None = None) -> bool:
+        """Claim and run one task (the oldest, or `task_id`); False when there was none."""
         with self.db.transaction() as session:
-            task = tasks.claim(session, worker=self.name)
+            task = tasks.claim(session, worker=self.name, task_id=task_id)
             if task is None:
                 return False
             ctx = tasks.TaskContext(
@@ -51,6 +52,8 @@ class Worker:
                 actor_id=task.created_by_id,
                 department_id=task.department_id,
                 should_stop=self.stopping.is_set,
+                config=self.config,
+                on_progress=self.on_progress,
             )
             kind = task.kind
         run = tasks.HANDLERS.get(kind)

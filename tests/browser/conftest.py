@@ -43,10 +43,19 @@ def live_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base_url(live_app):
+    """The app on a loopback port, with a background worker running beside it."""
+    from shuangsuiji.worker import Worker
+
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    config = dict(live_app.config, WORKER_POLL_SECONDS=0.2)
+    worker = Worker(live_app.extensions["shuangsuiji.db"], config, name="browser-tests")
+    worker_thread = threading.Thread(target=worker.run, daemon=True)
+    worker_thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
+    worker.stopping.set()
+    worker_thread.join(10)
     server.shutdown()
     thread.join(5)
 

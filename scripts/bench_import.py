@@ -1,0 +1,197 @@
+#!/usr/bin/env python
+"""Bench the registry import and search (issue 3's figures).
+
+  .venv/bin/python scripts/bench_import.py [--rows 1000000] [--xlsx-rows 1000000]
+
+Needs PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server's `test`
+database. Works in its own schema `bench` (dropped first). Prints the figures and writes them
+to bench-results/import.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shuangsuiji.services import synthetic  # noqa: E402
+
+COLUMNS = (
+    "uscc",
+    "name",
+    "entity_type",
+    "industry_code",
+    "region_code",
+    "registration_authority",
+    "supervising_unit",
+    "grid",
+    "registered_on",
+    "status",
+    "address",
+    "risk_class",
+)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--xlsx-rows", type=int, default=1_000_000)
+    parser.add_argument("--searches", type=int, default=20)
+    args = parser.parse_args()
+    base = (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("TEST_DATABASE_URL")
+        or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
+        connection.execute(text("CREATE SCHEMA bench"))
+    separator = "&" if "?" in base else "?"
+    url = f"{base}{separator}options=-csearch_path%3Dbench,public"
+    os.environ["SHUANGSUIJI_DATABASE_URL"] = url
+    os.environ.setdefault("SHUANGSUIJI_ENV", "development")
+
+    from alembic import command
+
+    from shuangsuiji.app import create_app
+    from shuangsuiji.cli.db import alembic_config
+    from shuangsuiji.services import demo
+
+    command.upgrade(alembic_config(url), "head")
+    app = create_app()
+    db = app.extensions["shuangsuiji.db"]
+    with db.transaction() as session:
+        demo.load(session)
+    lines: list[str] = []
+
+    def report(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    csv_path = work / "entities-gbk.csv"
+    started = time.perf_counter()
+    synthetic.write(
+        "entities",
+        synthetic.entities(random.Random(1), args.rows),
+        csv_path,
+        encoding="gbk",
+        columns=COLUMNS,
+    )
+    report(
+        f"generated {args.rows:,}-row GBK CSV ({csv_path.stat().st_size / 1e6:.0f} MB, "
+        f"{len(COLUMNS)} columns) in {time.perf_counter() - started:.1f} s"
+    )
+
+    from shuangsuiji.cli.registry import import_file
+
+    with app.app_context():
+        started = time.perf_counter()
+        job = import_file(
+            csv_path, kind="entities", username="lf_admin", department_code="LF-SAMR", quiet=True
+        )
+        elapsed = time.perf_counter() - started
+    rate = job.rows_read / elapsed
+    report(
+        f"import GBK CSV → PostgreSQL: {job.rows_read:,} rows in {elapsed:.1f} s = "
+        f"{rate:,.0f} rows/s (inserted {job.inserted:,}, rejected {job.rejected:,}, "
+        f"status {job.status}); peak RSS so far {peak_rss_mb():.0f} MB"
+    )
+
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        cursor.execute(
+            "CREATE TABLE bench.bare (" + ", ".join(f"c{i} text" for i in range(len(COLUMNS))) + ")"
+        )
+        started = time.perf_counter()
+        with (
+            csv_path.open("rb") as source,
+            cursor.copy(
+                "COPY bench.bare FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'GBK')"
+            ) as copy,
+        ):
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        raw.driver_connection.commit()
+        copy_elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+    copy_rate = args.rows / copy_elapsed
+    report(
+        f"raw COPY of the same file into a bare table: {copy_elapsed:.1f} s = "
+        f"{copy_rate:,.0f} rows/s; import/COPY = {rate / copy_rate:.0%}"
+    )
+
+    client = app.test_client()
+    page = client.get("/console/login")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/console/login",
+        data={"username": "lf_admin", "csrf_token": token, "password": demo.DEMO_STAFF_PASSWORD},
+    )
+    for term in ("恒达", "商贸有限公司12", "不存在的名字"):
+        timings = []
+        for _ in range(args.searches):
+            started = time.perf_counter()
+            response = client.get("/console/entities", query_string={"q": term})
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        report(
+            f"console search by name {term!r} on {args.rows:,} entities: median "
+            f"{statistics.median(timings):.0f} ms, max {max(timings):.0f} ms per page"
+        )
+
+    xlsx_path = work / "entities.xlsx"
+    started = time.perf_counter()
+    rng = random.Random(2)
+    synthetic.write(
+        "entities",
+        synthetic.entities(rng, args.xlsx_rows, region_prefix="131024"),
+        xlsx_path,
+        columns=COLUMNS,
+    )
+    report(
+        f"generated {args.xlsx_rows:,}-row XLSX ({xlsx_path.stat().st_size / 1e6:.0f} MB) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    with app.app_context():
+        started = time.perf_counter()
+        job = import_file(
+            xlsx_path,
+            kind="entities",
+            username="xh_admin",
+            department_code="LF-XH-SAMR",
+            quiet=True,
+        )
+        elapsed = time.perf_counter() - started
+    report(
+        f"import XLSX → PostgreSQL: {job.rows_read:,} rows in {elapsed:.1f} s "
+        f"(status {job.status}); peak RSS {peak_rss_mb():.0f} MB"
+    )
+
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "import.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with admin.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""一单两库 over the API: search, view and edit the lists; import and export files."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..access import ADMINS, ALL_STAFF, allow, signed_in
+from ..downloads import export_file, rejects_file
+from ..edge import actor, db_session
+from ..errors import Invalid
+from ..schemas.common import TaskOut
+from ..schemas.registry import (
+    ConflictOut,
+    ConflictQuery,
+    EntityIn,
+    EntityOut,
+    EntityPatch,
+    EntityQuery,
+    ExportIn,
+    ImportIn,
+    ImportOut,
+    InspectorIn,
+    InspectorOut,
+    InspectorPatch,
+    InspectorQuery,
+    MatterIn,
+    MatterOut,
+    MatterPatch,
+    MatterQuery,
+    RejectOut,
+    RejectQuery,
+    page_of,
+)
+from ..services import exports, imports, registry
+from ..services.pages import paginate
+from .tasks import task_out
+
+blp = Blueprint(
+    "registries", __name__, url_prefix="", description="一单两库：事项、对象、人员、回避"
+)
+
+
+def _page(query, args) -> dict:
+    config = current_app.config
+    per_page = min(args.get("per_page") or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
+    page = paginate(db_session(), query, page=args["page"], per_page=per_page)
+    return {"items": page.items, "total": page.total, "page": page.page, "per_page": per_page}
+
+
+def _without_paging(args: dict) -> dict:
+    return {k: v for k, v in args.items() if k not in ("page", "per_page")}
+
+
+def _text_values(values: dict) -> tuple[int | None, dict]:
+    department_id = values.pop("department_id", None)
+    return department_id, {k: ("" if v is None else v) for k, v in values.items()}
+
+
+def _create(kind: str, values: dict):
+    department_id, raw = _text_values(values)
+    user = actor()
+    if department_id is None or user.role != "sysadmin":
+        department_id = user.department_id
+    if department_id is None:
+        raise Invalid("请指定所属部门", errors={"department_id": ["必填"]})
+    return registry.create(
+        db_session(), actor=user, kind=kind, department_id=department_id, raw=raw
+    )
+
+
+def _update(kind: str, object_id: int, values: dict):
+    _, raw = _text_values(values)
+    return registry.update(db_session(), actor=actor(), kind=kind, object_id=object_id, raw=raw)
+
+
+@blp.route("/entities")
+class Entities(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.arguments(EntityQuery, location="query")
+    @blp.response(200, page_of(EntityOut))
+    def get(self, args):
+        """检查对象名录：按名称、信用代码、区划、行业、类型、状态、风险分类、标签检索"""
+        filters = registry.EntityFilters(**_without_paging(args))
+        return _page(registry.search_entities(actor(), filters), args)
+
+    @allow(*ADMINS)
+    @blp.arguments(EntityIn)
+    @blp.response(201, EntityOut)
+    def post(self, values):
+        """新增检查对象"""
+        return _create("entities", values)
+
+
+@blp.route("/entities/<int:entity_id>")
+class EntityById(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, EntityOut)
+    def get(self, entity_id):
+        """检查对象详情"""
+        return registry.get(db_session(), actor(), "entities", entity_id)
+
+    @allow(*ADMINS)
+    @blp.arguments(EntityPatch)
+    @blp.response(200, EntityOut)
+    def patch(self, values, entity_id):
+        """修改检查对象"""
+        return _update("entities", entity_id, values)
+
+
+@blp.route("/inspectors")
+class Inspectors(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.arguments(InspectorQuery, location="query")
+    @blp.response(200, page_of(InspectorOut))
+    def get(self, args):
+        """执法检查人员名录"""
+        return _page(registry.search_inspectors(actor(), **_without_paging(args)), args)
+
+    @allow(*ADMINS)
+    @blp.arguments(InspectorIn)
+    @blp.response(201, InspectorOut)
+    def post(self, values):
+        """新增执法检查人员"""
+        return _create("inspectors", values)
+
+
+@blp.route("/inspectors/<int:inspector_id>")
+class InspectorById(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, InspectorOut)
+    def get(self, inspector_id):
+        """执法检查人员详情（不含身份证号）"""
+        return registry.get(db_session(), actor(), "inspectors", inspector_id)
+
+    @allow(*ADMINS)
+    @blp.arguments(InspectorPatch)
+    @blp.response(200, InspectorOut)
+    def patch(self, values, inspector_id):
+        """修改执法检查人员"""
+        return _update("inspectors", inspector_id, values)
+
+
+@blp.route("/matters")
+class Matters(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.arguments(MatterQuery, location="query")
+    @blp.response(200, page_of(MatterOut))
+    def get(self, args):
+        """随机抽查事项清单"""
+        return _page(registry.search_matters(actor(), **_without_paging(args)), args)
+
+    @allow(*ADMINS)
+    @blp.arguments(MatterIn)
+    @blp.response(201, MatterOut)
+    def post(self, values):
+        """新增抽查事项"""
+        return _create("matters", values)
+
+
+@blp.route("/matters/<int:matter_id>")
+class MatterById(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, MatterOut)
+    def get(self, matter_id):
+        """抽查事项详情"""
+        return registry.get(db_session(), actor(), "matters", matter_id)
+
+    @allow(*ADMINS)
+    @blp.arguments(MatterPatch)
+    @blp.response(200, MatterOut)
+    def patch(self, values, matter_id):
+        """修改抽查事项"""
+        return _update("matters", matter_id, values)
+
+
+@blp.route("/conflicts")
+class Conflicts(MethodView):
+    @allow("sysadmin", "dept_admin", "auditor")
+    @blp.arguments(ConflictQuery, location="query")
+    @blp.response(200, page_of(ConflictOut))
+    def get(self, args):
+        """回避声明（不公开）"""
+        return _page(registry.search_conflicts(actor(), **_without_paging(args)), args)
+
+
+def _import_out(job) -> dict:
+    out = {name: getattr(job, name) for name in ImportOut().fields}
+    out["mapping"] = json.loads(job.mapping) if job.mapping else None
+    out["unknown_headers"] = json.loads(job.unknown_headers) if job.unknown_headers else None
+    return out
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @allow(*ADMINS, "auditor")
+    @blp.response(200, ImportOut(many=True))
+    def get(self):
+        """最近的导入批次"""
+        return [_import_out(j) for j in imports.list_visible(db_session(), actor())]
+
+    @allow(*ADMINS)
+    @blp.arguments(ImportIn, location="form")
+    @blp.response(202, ImportOut)
+    def post(self, values):
+        """上传文件（multipart：file、kind）：后台校验后进入待确认状态，预览见 GET /imports/{id}"""
+        upload = request.files.get("file")
+        if upload is None:
+            raise Invalid("请上传文件（表单字段 file）", errors={"file": ["必填"]})
+        user = actor()
+        department_id = values["department_id"] if user.role == "sysadmin" else None
+        job = imports.create(
+            db_session(),
+            actor=user,
+            department_id=department_id or user.department_id,
+            kind=values["kind"],
+            filename=upload.filename or "",
+            source=upload.stream,
+            config=current_app.config,
+            encoding=values["encoding"],
+            sheet=values["sheet"],
+        )
+        return _import_out(job)
+
+
+@blp.route("/imports/<int:import_id>")
+class ImportById(MethodView):
+    @allow(*ADMINS, "auditor")
+    @blp.response(200, ImportOut)
+    def get(self, import_id):
+        """导入批次：状态、列对照、各项计数"""
+        return _import_out(imports.get(db_session(), actor(), import_id))
+
+
+@blp.route("/imports/<int:import_id>/confirm")
+class ImportConfirm(MethodView):
+    @allow(*ADMINS)
+    @blp.response(202, ImportOut)
+    def post(self, import_id):
+        """确认导入：在后台以单个事务写入名录"""
+        return _import_out(imports.confirm(db_session(), actor=actor(), import_id=import_id))
+
+
+@blp.route("/imports/<int:import_id>/cancel")
+class ImportCancel(MethodView):
+    @allow(*ADMINS)
+    @blp.response(200, ImportOut)
+    def post(self, import_id):
+        """取消导入（名录不变）"""
+        return _import_out(imports.cancel(db_session(), actor=actor(), import_id=import_id))
+
+
+@blp.route("/imports/<int:import_id>/rejects")
+class ImportRejects(MethodView):
+    @allow(*ADMINS, "auditor")
+    @blp.arguments(RejectQuery, location="query")
+    @blp.response(200, RejectOut(many=True))
+    def get(self, args, import_id):
+        """被拒绝的行（行号、列、原因）；format=csv 或 xlsx 时下载文件"""
+        job = imports.get(db_session(), actor(), import_id)
+        if args["format"] != "json":
+            return rejects_file(job, args["format"])
+        return imports.rejects(db_session(), job)
+
+
+@blp.route("/exports")
+class Exports(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.arguments(ExportIn)
+    @blp.response(202, TaskOut)
+    def post(self, values):
+        """导出名录（后台任务）；完成后从 /exports/{task_id}/file 下载"""
+        task = exports.enqueue(
+            db_session(),
+            actor=actor(),
+            kind=values["kind"],
+            filters=values["filters"],
+            fmt=values["format"],
+        )
+        return task_out(task)
+
+
+@blp.route("/exports/<int:task_id>/file")
+class ExportFile(MethodView):
+    @signed_in
+    @blp.response(200)
+    def get(self, task_id):
+        """下载导出的文件"""
+        return export_file(task_id)

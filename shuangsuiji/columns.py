@@ -1,0 +1,332 @@
+"""The columns of each registry list: Chinese headers, accepted aliases and cell parsers.
+
+A parser turns a cell's text into the stored value or raises `CellError` with a Chinese reason.
+The same definitions drive imports (header mapping, validation), exports (headers) and the
+console forms, so a list reads and writes the same columns everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stdnum.cn import ric
+
+from . import refdata
+from .db import ENTITY_STATUSES, RISK_CLASSES
+from .domain import uscc as uscc_rules
+from .tabular import Column
+
+
+class CellError(ValueError):
+    """A cell that cannot be stored; the message says why (zh-CN)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    parse: Callable[[str], object]
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    export: Callable[[object], object] = field(default=lambda v: v)
+
+    def column(self) -> Column:
+        return Column(
+            field=self.name, label=self.label, aliases=self.aliases, required=self.required
+        )
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def text(max_len: int) -> Callable[[str], str | None]:
+    def parse(raw: str) -> str | None:
+        value = raw.strip()
+        if not value:
+            return None
+        if len(value) > max_len:
+            raise CellError(f"超过 {max_len} 个字符")
+        if any(ord(c) < 32 and c not in "\t\n" for c in value):
+            raise CellError("含有不可见的控制字符")
+        return value
+
+    return parse
+
+
+def required_text(max_len: int) -> Callable[[str], str]:
+    base = text(max_len)
+
+    def parse(raw: str) -> str:
+        value = base(raw)
+        if value is None:
+            raise CellError("不能为空")
+        return value
+
+    return parse
+
+
+def uscc(raw: str) -> str:
+    try:
+        return uscc_rules.validate(raw)
+    except uscc_rules.InvalidUSCC as exc:
+        raise CellError(str(exc)) from None
+
+
+def region(raw: str) -> str | None:
+    value = _nfkc(raw)
+    if not value:
+        return None
+    if not refdata.is_region(value):
+        raise CellError(f"未知的行政区划代码（GB/T 2260）：{value}")
+    return value
+
+
+def industry(raw: str) -> str | None:
+    value = _nfkc(raw).upper()
+    if not value:
+        return None
+    if not refdata.is_industry(value):
+        raise CellError(f"未知的国民经济行业代码（GB/T 4754）：{value}")
+    return value
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+
+
+def date(raw: str) -> dt.date | None:
+    value = _nfkc(raw)
+    if not value:
+        return None
+    value = value.split(" ")[0]  # a datetime cell: the date part
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise CellError(f"日期格式无法识别：{value}（应为 2024-05-01）")
+
+
+def month(raw: str) -> str | None:
+    value = _nfkc(raw)
+    if not value:
+        return None
+    match = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})月?", value)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise CellError(f"月份格式无法识别：{value}（应为 2024-05）")
+    return f"{match.group(1)}-{int(match.group(2)):02d}"
+
+
+_TRUE = {"是", "y", "yes", "true", "1", "√", "已列入", "列入"}
+_FALSE = {"否", "n", "no", "false", "0", "", "未列入", "×"}
+
+
+def boolean(raw: str) -> bool:
+    value = _nfkc(raw).lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise CellError(f"应为“是”或“否”：{raw}")
+
+
+def choice(options: dict[str, str], label: str, default=None) -> Callable[[str], str | None]:
+    """Map accepted spellings (case-insensitive) to a stored value."""
+    lookup = {k.lower(): v for k, v in options.items()}
+
+    def parse(raw: str) -> str | None:
+        value = _nfkc(raw)
+        if not value:
+            return default
+        try:
+            return lookup[value.lower()]
+        except KeyError:
+            allowed = "、".join(sorted(set(options.values())))
+            raise CellError(f"{label}无效：{value}（可选：{allowed}）") from None
+
+    return parse
+
+
+_TAG_SPLIT = re.compile(r"[,，;；、|/\s]+")
+
+
+def tags(raw: str) -> str | None:
+    parts = [p for p in _TAG_SPLIT.split(_nfkc(raw)) if p]
+    if not parts:
+        return None
+    value = ",".join(dict.fromkeys(parts))
+    if len(value) > 300:
+        raise CellError("标签总长度超过 300 个字符")
+    return value
+
+
+def id_number(raw: str) -> str | None:
+    value = _nfkc(raw).upper()
+    if not value:
+        return None
+    try:
+        return ric.validate(value)
+    except Exception:
+        raise CellError("身份证号无效（校验位或出生日期错误）") from None
+
+
+def cert_no(raw: str) -> str:
+    value = _nfkc(raw).upper()
+    if not value:
+        raise CellError("不能为空")
+    if not re.fullmatch(r"[0-9A-Z\-（）()]{4,64}", value):
+        raise CellError(f"执法证号格式无效：{value}")
+    return value
+
+
+def matter_code(raw: str) -> str:
+    value = _nfkc(raw)
+    if not value:
+        raise CellError("不能为空")
+    if len(value) > 64 or not re.fullmatch(r"[0-9A-Za-z_.\-]+", value):
+        raise CellError(f"事项编码只能包含字母、数字和 _ . -：{value}")
+    return value
+
+
+STATUS_CHOICES = {s: s for s in ENTITY_STATUSES} | {
+    "在业": "存续",
+    "开业": "存续",
+    "正常": "存续",
+    "在营": "存续",
+    "已注销": "注销",
+    "已吊销": "吊销",
+    "吊销未注销": "吊销",
+    "已撤销": "撤销",
+    "已迁出": "迁出",
+}
+RISK_CHOICES = {c: c for c in RISK_CLASSES} | {
+    "A类": "A",
+    "B类": "B",
+    "C类": "C",
+    "D类": "D",
+    "低风险": "A",
+    "一般风险": "B",
+    "较高风险": "C",
+    "高风险": "D",
+}
+INSPECTOR_STATUS_CHOICES = {
+    "active": "active",
+    "在岗": "active",
+    "正常": "active",
+    "leave": "leave",
+    "休假": "leave",
+    "请假": "leave",
+    "病假": "leave",
+    "left": "left",
+    "离岗": "left",
+    "调离": "left",
+    "离职": "left",
+    "退休": "left",
+}
+INSPECTOR_STATUS_LABELS = {"active": "在岗", "leave": "休假/请假", "left": "离岗"}
+CATEGORY_CHOICES = {"一般": "一般", "重点": "重点", "general": "一般", "key": "重点"}
+
+ENTITY_FIELDS = (
+    Field(
+        "uscc",
+        "统一社会信用代码",
+        uscc,
+        ("社会信用代码", "信用代码", "USCC", "credit_code"),
+        required=True,
+    ),
+    Field(
+        "name",
+        "企业名称",
+        required_text(200),
+        ("名称", "主体名称", "市场主体名称", "单位名称", "name", "entity_name"),
+        required=True,
+    ),
+    Field("entity_type", "主体类型", text(50), ("企业类型", "市场主体类型", "类型", "type")),
+    Field("industry_code", "行业代码", industry, ("国民经济行业代码", "行业", "industry")),
+    Field("region_code", "行政区划代码", region, ("区划代码", "所属区域", "region")),
+    Field("registration_authority", "登记机关", text(100), ("registration_authority",)),
+    Field("supervising_unit", "管辖单位", text(100), ("监管单位", "所属监管所", "supervisor")),
+    Field("grid", "片区", text(100), ("网格", "监管网格", "grid")),
+    Field("registered_on", "成立日期", date, ("登记日期", "注册日期", "establish_date")),
+    Field(
+        "status",
+        "登记状态",
+        choice(STATUS_CHOICES, "登记状态", default="存续"),
+        ("经营状态", "状态", "status"),
+    ),
+    Field("address", "住所", text(300), ("地址", "经营场所", "注册地址", "address")),
+    Field("tags", "标签", tags, ("专项库", "标签/专项库", "tags")),
+    Field(
+        "abnormal_listed", "经营异常名录", boolean, ("是否列入经营异常名录", "异常名录", "abnormal")
+    ),
+    Field(
+        "risk_class",
+        "信用风险分类",
+        choice(RISK_CHOICES, "信用风险分类"),
+        ("风险分类", "风险等级", "信用风险等级", "risk_class"),
+    ),
+    Field("risk_class_month", "分类月份", month, ("风险分类月份", "risk_class_month")),
+)
+
+INSPECTOR_FIELDS = (
+    Field("name", "姓名", required_text(64), ("执法人员姓名", "name"), required=True),
+    Field(
+        "cert_no",
+        "执法证号",
+        cert_no,
+        ("执法证件号", "执法证编号", "证件号", "cert_no"),
+        required=True,
+    ),
+    Field("cert_issuer", "发证机关", text(100), ("执法证发证机关", "cert_issuer")),
+    Field(
+        "cert_valid_until", "执法证有效期至", date, ("有效期至", "证件有效期", "cert_valid_until")
+    ),
+    Field("region_code", "行政区划代码", region, ("区划代码", "所属区域", "region")),
+    Field("grid", "片区", text(100), ("网格", "grid")),
+    Field("qualifications", "执法资质", tags, ("资质", "资格", "qualifications")),
+    Field("specialties", "业务专长", tags, ("专长", "specialties")),
+    Field(
+        "status",
+        "状态",
+        choice(INSPECTOR_STATUS_CHOICES, "状态", default="active"),
+        ("在岗状态", "status"),
+    ),
+    Field("is_expert", "是否专家", boolean, ("专家", "is_expert")),
+    Field("id_number", "身份证号", id_number, ("身份证号码", "公民身份号码", "id_number")),
+)
+
+MATTER_FIELDS = (
+    Field("code", "事项编码", matter_code, ("编码", "编号", "事项编号", "code"), required=True),
+    Field(
+        "name", "抽查事项", required_text(200), ("事项名称", "抽查事项名称", "name"), required=True
+    ),
+    Field("sub_item", "检查子项", text(200), ("子项", "抽查子项", "sub_item")),
+    Field("legal_basis", "抽查依据", text(4000), ("法律依据", "legal_basis")),
+    Field("target_scope", "抽查对象", text(2000), ("抽查范围", "对象范围", "target_scope")),
+    Field("content", "抽查内容", text(4000), ("抽查标准", "检查内容", "content")),
+    Field("ratio", "抽查比例", text(100), ("比例", "ratio")),
+    Field("frequency", "抽查频次", text(100), ("频次", "frequency")),
+    Field("methods", "抽查方式", tags, ("检查方式", "methods")),
+    Field("inspector_requirements", "检查人员要求", tags, ("人员要求", "inspector_requirements")),
+    Field(
+        "category",
+        "事项类别",
+        choice(CATEGORY_CHOICES, "事项类别", default="一般"),
+        ("类别", "一般/重点", "category"),
+    ),
+    Field("effective_from", "生效日期", date, ("起始日期", "effective_from")),
+    Field("effective_to", "失效日期", date, ("截止日期", "effective_to")),
+    Field("notes", "备注", text(2000), ("说明", "notes")),
+)
+
+CONFLICT_FIELDS = (
+    Field("cert_no", "执法证号", cert_no, ("执法证件号", "cert_no"), required=True),
+    Field("uscc", "统一社会信用代码", uscc, ("信用代码", "USCC", "credit_code"), required=True),
+    Field("reason", "回避事由", required_text(300), ("事由", "原因", "reason"), required=True),
+    Field("declared_on", "申报日期", date, ("声明日期", "declared_on"), required=True),
+    Field("valid_until", "有效期至", date, ("valid_until",)),
+)

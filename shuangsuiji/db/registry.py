@@ -1,0 +1,255 @@
+"""一单两库: the matter list, the entity registry, the inspector pool, conflict declarations,
+and the import batches that fill them.
+
+Each registry row belongs to a department. Natural keys: USCC per department for entities,
+matter code per department, 执法证号 across the deployment (a certificate is issued once), and
+(inspector, entity) for conflict declarations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .accounts import Department
+from .base import Base, utcnow
+
+ENTITY_STATUSES = ("存续", "注销", "吊销", "撤销", "迁出")
+INSPECTOR_STATUSES = ("active", "leave", "left")
+RISK_CLASSES = ("A", "B", "C", "D")
+
+
+class Matter(Base):
+    """随机抽查事项: an item of the department's public list of what may be inspected."""
+
+    __tablename__ = "matters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    sub_item: Mapped[str | None] = mapped_column(String(200))
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    target_scope: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)
+    ratio: Mapped[str | None] = mapped_column(String(100))
+    frequency: Mapped[str | None] = mapped_column(String(100))
+    methods: Mapped[str | None] = mapped_column(String(200))
+    inspector_requirements: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(4), default="一般")
+    effective_from: Mapped[dt.date | None] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("department_id", "code"),
+        CheckConstraint("category IN ('一般', '重点')", name="category"),
+    )
+
+
+class Entity(Base):
+    """检查对象: a market entity on the department's registry, keyed by its USCC."""
+
+    __tablename__ = "entities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    uscc: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(200))
+    entity_type: Mapped[str | None] = mapped_column(String(50))
+    industry_code: Mapped[str | None] = mapped_column(String(5))
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    registration_authority: Mapped[str | None] = mapped_column(String(100))
+    supervising_unit: Mapped[str | None] = mapped_column(String(100))
+    grid: Mapped[str | None] = mapped_column(String(100))
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(4), default="存续")
+    address: Mapped[str | None] = mapped_column(String(300))
+    tags: Mapped[str | None] = mapped_column(String(300))
+    abnormal_listed: Mapped[bool] = mapped_column(default=False)
+    risk_class: Mapped[str | None] = mapped_column(String(1))
+    risk_class_month: Mapped[str | None] = mapped_column(String(7))
+    last_checked_on: Mapped[dt.date | None] = mapped_column(Date)
+    check_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("department_id", "uscc"),
+        CheckConstraint("status IN ('存续', '注销', '吊销', '撤销', '迁出')", name="status"),
+        CheckConstraint("risk_class IS NULL OR risk_class IN ('A', 'B', 'C', 'D')", name="risk"),
+        Index("ix_entities_department_id_name", "department_id", "name"),
+        Index("ix_entities_department_id_region_code", "department_id", "region_code"),
+        Index("ix_entities_department_id_industry_code", "department_id", "industry_code"),
+        Index("ix_entities_department_id_status", "department_id", "status"),
+        Index("ix_entities_department_id_risk_class", "department_id", "risk_class"),
+        Index("ix_entities_uscc", "uscc"),
+        # Name search ("contains") on millions of rows: a trigram index on PostgreSQL.
+        Index(
+            "ix_entities_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+    )
+
+
+class Inspector(Base):
+    """执法检查人员: a member of the inspector pool, keyed by their 执法证号."""
+
+    __tablename__ = "inspectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    cert_no: Mapped[str] = mapped_column(String(64), unique=True)
+    cert_issuer: Mapped[str | None] = mapped_column(String(100))
+    cert_valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    grid: Mapped[str | None] = mapped_column(String(100))
+    qualifications: Mapped[str | None] = mapped_column(String(300))
+    specialties: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(8), default="active")
+    is_expert: Mapped[bool] = mapped_column(default=False)
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'leave', 'left')", name="status"),
+        Index("ix_inspectors_department_id_name", "department_id", "name"),
+    )
+
+
+class ConflictDeclaration(Base):
+    """回避声明: an inspector must never inspect this entity (行政处罚法 art. 43)."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("inspectors.id"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
+    reason: Mapped[str] = mapped_column(String(300))
+    declared_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    inspector: Mapped[Inspector] = relationship()
+    entity: Mapped[Entity] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("inspector_id", "entity_id"),
+        Index("ix_conflicts_department_id", "department_id"),
+        Index("ix_conflicts_entity_id", "entity_id"),
+    )
+
+
+class ImportJob(Base):
+    """导入批次: one uploaded file, its validation, preview, application and report."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    stored_path: Mapped[str] = mapped_column(String(500))
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    sheet: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12), default="validating")
+    detected_format: Mapped[str | None] = mapped_column(String(8))
+    detected_encoding: Mapped[str | None] = mapped_column(String(20))
+    mapping: Mapped[str | None] = mapped_column(Text)
+    unknown_headers: Mapped[str | None] = mapped_column(Text)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    rows_valid: Mapped[int] = mapped_column(default=0)
+    blank_rows: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    validated_at: Mapped[dt.datetime | None]
+    applied_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('entities', 'inspectors', 'matters', 'conflicts')", name="kind"),
+        CheckConstraint(
+            "status IN ('validating', 'ready', 'applying', 'done', 'failed', 'cancelled')",
+            name="status",
+        ),
+        Index("ix_import_jobs_department_id", "department_id"),
+    )
+
+
+class ImportReject(Base):
+    """导入被拒行: a row that was not stored, with where and why."""
+
+    __tablename__ = "import_rejects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"))
+    row_no: Mapped[int]
+    column: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_import_rejects_import_id_row_no", "import_id", "row_no"),)
+
+
+def _stage_table(name: str, model, extra: tuple[Column, ...] = ()) -> Table:
+    """A staging table holding an import's valid rows before they are applied in one go.
+
+    It has the model's importable columns, all nullable, plus the import and the row number.
+    """
+    skip = {"id", "department_id", "created_at", "updated_at", "last_checked_on", "check_count"}
+    columns = [
+        Column(c.name, c.type, nullable=True) for c in model.__table__.columns if c.name not in skip
+    ]
+    return Table(
+        name,
+        Base.metadata,
+        Column("import_id", Integer, nullable=False),
+        Column("row_no", Integer, nullable=False),
+        *columns,
+        *extra,
+        Index(f"ix_{name}_import_id", "import_id"),
+    )
+
+
+stage_entities = _stage_table("stage_entities", Entity)
+stage_inspectors = _stage_table("stage_inspectors", Inspector)
+stage_matters = _stage_table("stage_matters", Matter)
+stage_conflicts = _stage_table(
+    "stage_conflicts",
+    ConflictDeclaration,
+    (Column("cert_no", String(64)), Column("uscc", String(18))),
+)

@@ -1,0 +1,197 @@
+"""The SRDP-1 verifier (DRAW-SPEC §8): re-run a draw from its bundle and compare the manifest.
+
+    python -m shuangsuiji.domain.verify BUNDLE.zip
+
+The zip holds entities.tsv, inspectors.tsv, exclusions.tsv, plan.json, SHA256SUMS and
+manifest.json at its root. Prints OK and a summary, or the problems (exit status 1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from .bundle import ANY_DEPT, FILES, Bundle, SrdpError, sha256sums
+from .srdp import (
+    Assignment,
+    RandomnessValue,
+    Replacement,
+    ReplacementRequest,
+    current_teams,
+    draw,
+    manifest,
+    replay,
+)
+
+SUMS = "SHA256SUMS"
+MANIFEST = "manifest.json"
+_UNCHECKED = ("committed_at", "software")  # facts the bundle cannot confirm or refute
+
+
+def team_problems(
+    bundle: Bundle, assignment: Assignment, replacements: Sequence[Replacement] = ()
+) -> list[str]:
+    """Check the teams after the replacements against §6's invariants: caps, exclusions
+    (including those added by replacements), departments, the region rule and distinct
+    team members. Returns one message per violation, empty if none."""
+    plan = bundle.plan
+    inspectors = {i.inspector_id: i for i in bundle.inspectors}
+    excluded = {(x.entity_id, x.inspector_id) for x in bundle.exclusions}
+    excluded |= {(r.entity_id, r.withdrawn) for r in replacements}
+    loads: Counter[str] = Counter()
+    problems = []
+    for entity_id, team in current_teams(assignment, replacements).items():
+        members = [m for m in team if m is not None]
+        if len(set(members)) != len(members):
+            problems.append(f"{entity_id}: the same inspector holds two slots")
+        region = bundle.entities.region(entity_id)
+        for slot, inspector_id in enumerate(team):
+            if inspector_id is None:
+                continue
+            where = f"{entity_id} slot {slot}: {inspector_id}"
+            inspector = inspectors.get(inspector_id)
+            if inspector is None:
+                problems.append(f"{where} is not in inspectors.tsv")
+                continue
+            loads[inspector_id] += 1
+            if plan.slots[slot] not in (ANY_DEPT, inspector.dept):
+                problems.append(f"{where} is from {inspector.dept}, not {plan.slots[slot]}")
+            if (plan.region_rule == "different" and inspector.region == region) or (
+                plan.region_rule == "same" and inspector.region != region
+            ):
+                problems.append(f"{where} breaks the region rule {plan.region_rule!r}")
+            if (entity_id, inspector_id) in excluded:
+                problems.append(f"{where} is excluded for this entity")
+    for inspector_id, load in sorted(loads.items()):
+        if load > inspectors[inspector_id].cap:
+            problems.append(f"{inspector_id}: {load} entities, cap {inspectors[inspector_id].cap}")
+    return problems
+
+
+def _compare(path: str, expected: Any, actual: Any, problems: list[str]) -> None:
+    """Report where `actual` (the manifest) departs from `expected` (recomputed): the first
+    differing entry of a list, every differing key of an object."""
+    if expected == actual:
+        return
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in expected:
+            if key not in actual:
+                problems.append(f"{path}.{key}: missing from the manifest")
+            else:
+                _compare(f"{path}.{key}", expected[key], actual[key], problems)
+        for key in sorted(set(actual) - set(expected)):
+            problems.append(f"{path}.{key}: not expected in the manifest")
+    elif isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            problems.append(f"{path}: {len(actual)} entries, recomputed {len(expected)}")
+        for index, (e, a) in enumerate(zip(expected, actual, strict=False)):
+            if e != a:
+                _compare(f"{path}[{index}]", e, a, problems)
+                break
+    else:
+        problems.append(f"{path}: manifest has {actual!r}, recomputed {expected!r}")
+
+
+def _randomness(entries: Any) -> list[RandomnessValue]:
+    return [
+        RandomnessValue(
+            e["label"],
+            e["value"],
+            {k: v for k, v in e.items() if k not in ("label", "kind", "value")},
+        )
+        for e in entries
+    ]
+
+
+def _requests(entries: Any) -> list[ReplacementRequest]:
+    return [
+        ReplacementRequest(e["entity_id"], e["slot"], e["reason"], datetime.fromisoformat(e["at"]))
+        for e in entries
+    ]
+
+
+def verify(files: Mapping[str, bytes], manifest_: Mapping[str, Any]) -> list[str]:
+    """Re-run §3–§6 from the bundle files and the manifest's randomness and replacement
+    requests, and compare every recomputed field of the manifest; then check the teams'
+    invariants directly. Returns the problems found, empty when the draw checks out.
+
+    `files` maps names to bytes; SHA256SUMS is checked when present. `committed_at` and
+    `software` are not checked (the bundle cannot confirm them).
+    """
+    problems: list[str] = []
+    have_all = all(name in files for name in FILES)
+    if SUMS in files and have_all and files[SUMS].decode("ascii", "replace") != sha256sums(files):
+        problems.append(f"{SUMS} does not match the four input files")
+    try:
+        result = draw(files, _randomness(manifest_["randomness"]))
+        replacements = replay(
+            result.bundle, result.assignment, _requests(manifest_.get("replacements", []))
+        )
+    except SrdpError as exc:
+        return [*problems, str(exc)]
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return [*problems, f"malformed manifest: {exc!r}"]
+    expected = manifest(
+        result,
+        committed_at=datetime.min,
+        software=manifest_.get("software", {}),
+        replacements=replacements,
+    )
+    for key, value in expected.items():
+        if key in _UNCHECKED:
+            continue
+        if key not in manifest_:
+            problems.append(f"{key}: missing from the manifest")
+        else:
+            _compare(key, value, manifest_[key], problems)
+    problems += team_problems(result.bundle, result.assignment, replacements)
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import zipfile
+
+    parser = argparse.ArgumentParser(
+        prog="python -m shuangsuiji.domain.verify", description="Verify an SRDP-1 draw bundle."
+    )
+    parser.add_argument("bundle", help="the bundle zip (input files, SHA256SUMS, manifest.json)")
+    args = parser.parse_args(argv)
+    try:
+        with zipfile.ZipFile(args.bundle) as archive:
+            names = set(archive.namelist())
+            files = {n: archive.read(n) for n in (*FILES, SUMS, MANIFEST) if n in names}
+    except (OSError, zipfile.BadZipFile) as exc:
+        print(f"cannot read {args.bundle}: {exc}", file=sys.stderr)
+        return 2
+    missing = [n for n in (*FILES, SUMS, MANIFEST) if n not in files]
+    if missing:
+        print(f"{args.bundle} lacks {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        manifest_ = json.loads(files.pop(MANIFEST))
+    except ValueError as exc:
+        print(f"{MANIFEST} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    problems = verify(files, manifest_)
+    if problems:
+        print(f"FAILED: {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"- {problem}")
+        return 1
+    assignment = manifest_["assignment"]
+    print(
+        f"OK {manifest_['plan_id']}: snapshot {manifest_['snapshot_sha256']}, seed "
+        f"{manifest_['seed']}, {len(manifest_['sample'])} entities drawn, "
+        f"{len(assignment['rows'])} slots staffed, {len(assignment['unstaffed'])} unstaffed, "
+        f"{len(manifest_.get('replacements', []))} replacements"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The registry lists, imports and exports.
+
+Input values are text, parsed by the same field parsers as an import (so the API accepts what a
+spreadsheet cell may hold: "是"/"否", "2024-05-01", "A类"); outputs are typed.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
+from .common import PageQuery
+
+KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
+
+
+def _input_schema(name: str, field_specs, *, partial: bool) -> type[Schema]:
+    declared = {
+        f.name: fields.String(
+            required=f.required and not partial,
+            allow_none=not f.required,
+            metadata={"description": f.label},
+        )
+        for f in field_specs
+    }
+    declared["department_id"] = fields.Integer(
+        load_default=None, metadata={"description": "所属部门（系统管理员使用；默认为本人部门）"}
+    )
+    return Schema.from_dict(declared, name=name)
+
+
+EntityIn = _input_schema("EntityIn", ENTITY_FIELDS, partial=False)
+EntityPatch = _input_schema("EntityPatch", ENTITY_FIELDS, partial=True)
+InspectorIn = _input_schema("InspectorIn", INSPECTOR_FIELDS, partial=False)
+InspectorPatch = _input_schema("InspectorPatch", INSPECTOR_FIELDS, partial=True)
+MatterIn = _input_schema("MatterIn", MATTER_FIELDS, partial=False)
+MatterPatch = _input_schema("MatterPatch", MATTER_FIELDS, partial=True)
+
+
+class EntityOut(Schema):
+    id = fields.Integer()
+    department_id = fields.Integer()
+    uscc = fields.String()
+    name = fields.String()
+    entity_type = fields.String(allow_none=True)
+    industry_code = fields.String(allow_none=True)
+    region_code = fields.String(allow_none=True)
+    registration_authority = fields.String(allow_none=True)
+    supervising_unit = fields.String(allow_none=True)
+    grid = fields.String(allow_none=True)
+    registered_on = fields.Date(allow_none=True)
+    status = fields.String()
+    address = fields.String(allow_none=True)
+    tags = fields.String(allow_none=True)
+    abnormal_listed = fields.Boolean()
+    risk_class = fields.String(allow_none=True)
+    risk_class_month = fields.String(allow_none=True)
+    last_checked_on = fields.Date(allow_none=True)
+    check_count = fields.Integer()
+    updated_at = fields.DateTime()
+
+
+class InspectorOut(Schema):
+    """身份证号 is never part of it: it stays on the department's admin pages."""
+
+    id = fields.Integer()
+    department_id = fields.Integer()
+    name = fields.String()
+    cert_no = fields.String()
+    cert_issuer = fields.String(allow_none=True)
+    cert_valid_until = fields.Date(allow_none=True)
+    region_code = fields.String(allow_none=True)
+    grid = fields.String(allow_none=True)
+    qualifications = fields.String(allow_none=True)
+    specialties = fields.String(allow_none=True)
+    status = fields.String()
+    is_expert = fields.Boolean()
+    updated_at = fields.DateTime()
+
+
+class MatterOut(Schema):
+    id = fields.Integer()
+    department_id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    sub_item = fields.String(allow_none=True)
+    legal_basis = fields.String(allow_none=True)
+    target_scope = fields.String(allow_none=True)
+    content = fields.String(allow_none=True)
+    ratio = fields.String(allow_none=True)
+    frequency = fields.String(allow_none=True)
+    methods = fields.String(allow_none=True)
+    inspector_requirements = fields.String(allow_none=True)
+    category = fields.String()
+    effective_from = fields.Date(allow_none=True)
+    effective_to = fields.Date(allow_none=True)
+    notes = fields.String(allow_none=True)
+
+
+class ConflictOut(Schema):
+    id = fields.Integer()
+    department_id = fields.Integer()
+    inspector_id = fields.Integer()
+    entity_id = fields.Integer()
+    reason = fields.String()
+    declared_on = fields.Date()
+    valid_until = fields.Date(allow_none=True)
+
+
+def page_of(item_schema) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+        },
+        name=f"{item_schema.__name__.removesuffix('Out')}Page",
+    )
+
+
+class EntityQuery(PageQuery):
+    q = fields.String(metadata={"description": "名称包含"})
+    uscc = fields.String()
+    region_code = fields.String(metadata={"description": "行政区划代码（含下级）"})
+    industry_code = fields.String(metadata={"description": "行业代码前缀"})
+    entity_type = fields.String()
+    status = fields.String()
+    risk_class = fields.String(validate=validate.OneOf(["A", "B", "C", "D"]))
+    tag = fields.String()
+    abnormal_listed = fields.Boolean()
+
+
+class InspectorQuery(PageQuery):
+    q = fields.String(metadata={"description": "姓名包含，或执法证号"})
+    status = fields.String(validate=validate.OneOf(["active", "leave", "left"]))
+    qualification = fields.String()
+
+
+class MatterQuery(PageQuery):
+    q = fields.String()
+    category = fields.String(validate=validate.OneOf(["一般", "重点"]))
+
+
+class ConflictQuery(PageQuery):
+    inspector_id = fields.Integer()
+    entity_id = fields.Integer()
+
+
+class ImportOut(Schema):
+    id = fields.Integer()
+    department_id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    status = fields.String()
+    detected_format = fields.String(allow_none=True)
+    detected_encoding = fields.String(allow_none=True)
+    mapping = fields.Raw(allow_none=True, metadata={"description": "[表头, 字段] 对照"})
+    unknown_headers = fields.Raw(allow_none=True)
+    rows_read = fields.Integer()
+    blank_rows = fields.Integer()
+    inserted = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.Integer()
+    error = fields.String(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    validated_at = fields.DateTime(allow_none=True)
+    applied_at = fields.DateTime(allow_none=True)
+
+
+class ImportIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KIND_NAMES))
+    encoding = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["utf-8", "gb18030", "gbk", "utf-16"]),
+        metadata={"description": "CSV 编码（默认自动识别：BOM → UTF-8 → GB18030）"},
+    )
+    sheet = fields.String(load_default=None)
+    department_id = fields.Integer(load_default=None)
+
+
+class ImportFile(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class RejectOut(Schema):
+    row_no = fields.Integer()
+    column = fields.String()
+    value = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class RejectQuery(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
+
+
+class ExportIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KIND_NAMES))
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]))
+    filters = fields.Dict(load_default=dict)

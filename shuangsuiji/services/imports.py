@@ -1,0 +1,605 @@
+"""Imports of the registry lists: upload → validate (background) → preview → apply (background).
+
+Every data row of a file ends as exactly one of inserted, updated, unchanged or rejected, and
+the four counts add up to the rows read (blank rows are counted apart). Valid rows are staged
+in a staging table; applying them is one transaction, so a failed or interrupted import leaves
+the registry exactly as it was. Rejected rows are stored with row number, column and reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import Table, and_, delete, exists, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from .. import tabular
+from ..columns import (
+    CONFLICT_FIELDS,
+    ENTITY_FIELDS,
+    INSPECTOR_FIELDS,
+    MATTER_FIELDS,
+    CellError,
+    Field,
+)
+from ..db import (
+    ConflictDeclaration,
+    Entity,
+    ImportJob,
+    ImportReject,
+    Inspector,
+    Matter,
+    User,
+    stage_conflicts,
+    stage_entities,
+    stage_inspectors,
+    stage_matters,
+    utcnow,
+)
+from ..errors import Conflict, Invalid, NotFound
+from . import audit, tasks
+from .scope import reads_all, require_admin_of
+
+NO_HEADER = "（无表头的列）"
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One importable list."""
+
+    name: str
+    label: str
+    model: type
+    stage: Table
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]  # natural key columns of the stored rows (within the department)
+
+
+KINDS = {
+    "entities": Kind("entities", "检查对象名录", Entity, stage_entities, ENTITY_FIELDS, ("uscc",)),
+    "inspectors": Kind(
+        "inspectors",
+        "执法检查人员名录",
+        Inspector,
+        stage_inspectors,
+        INSPECTOR_FIELDS,
+        ("cert_no",),
+    ),
+    "matters": Kind("matters", "随机抽查事项清单", Matter, stage_matters, MATTER_FIELDS, ("code",)),
+    "conflicts": Kind(
+        "conflicts",
+        "回避声明",
+        ConflictDeclaration,
+        stage_conflicts,
+        CONFLICT_FIELDS,
+        ("inspector_id", "entity_id"),
+    ),
+}
+STATUS_LABELS = {
+    "validating": "校验中",
+    "ready": "待确认",
+    "applying": "导入中",
+    "done": "已完成",
+    "failed": "失败",
+    "cancelled": "已取消",
+}
+
+
+def kind_of(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise Invalid(f"名录类型无效：{name}", errors={"kind": ["名录类型无效"]}) from None
+
+
+def limits_from(config: dict) -> tabular.Limits:
+    return tabular.Limits(
+        max_bytes=config["IMPORT_MAX_BYTES"],
+        max_unpacked_bytes=config["IMPORT_MAX_UNPACKED_BYTES"],
+        max_zip_entries=config["IMPORT_MAX_ZIP_ENTRIES"],
+        max_rows=config["IMPORT_MAX_ROWS"],
+    )
+
+
+# --- upload -----------------------------------------------------------------------------------
+
+
+def create(
+    session: Session,
+    *,
+    actor: User,
+    department_id: int,
+    kind: str,
+    filename: str,
+    source: BinaryIO,
+    config: dict,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> ImportJob:
+    """Store the uploaded file (checking its size while reading) and queue its validation."""
+    require_admin_of(actor, department_id)
+    spec = kind_of(kind)
+    filename = Path(filename or "").name[:255]
+    if not filename or source is None:
+        raise Invalid("请选择要上传的文件")
+    upload_dir = Path(config["UPLOAD_DIR"])
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    target = upload_dir / f"{secrets.token_hex(16)}{Path(filename).suffix.lower()[:10]}"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with target.open("wb") as out:
+            while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > config["IMPORT_MAX_BYTES"]:
+                    raise Invalid(
+                        f"文件超过大小上限 {config['IMPORT_MAX_BYTES'] // (1 << 20)} MB，"
+                        "请拆分后分批导入"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        target.unlink(missing_ok=True)
+        raise Invalid("上传的文件是空的")
+    job = ImportJob(
+        department_id=department_id,
+        kind=spec.name,
+        filename=filename,
+        sha256=digest.hexdigest(),
+        size=size,
+        stored_path=str(target),
+        encoding=encoding or None,
+        sheet=sheet or None,
+        status="validating",
+        created_by_id=actor.id,
+    )
+    session.add(job)
+    session.flush()
+    task = tasks.enqueue(
+        session,
+        kind="import.validate",
+        params={"import_id": job.id},
+        actor=actor,
+        department_id=department_id,
+    )
+    job.task_id = task.id
+    audit.record(
+        session,
+        actor=actor,
+        action="import.upload",
+        object_type="import",
+        object_id=job.id,
+        after={"kind": kind, "filename": filename, "sha256": job.sha256, "size": size},
+        department_id=department_id,
+    )
+    return job
+
+
+def get(session: Session, actor: User, import_id: int) -> ImportJob:
+    job = session.get(ImportJob, import_id)
+    if job is None or not (reads_all(actor) or job.department_id == actor.department_id):
+        raise NotFound("导入批次不存在")
+    return job
+
+
+def list_visible(session: Session, actor: User, *, kind: str | None = None, limit: int = 50):
+    query = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
+    if not reads_all(actor):
+        query = query.where(ImportJob.department_id == actor.department_id)
+    if kind:
+        query = query.where(ImportJob.kind == kind)
+    return list(session.scalars(query))
+
+
+def rejects(session: Session, job: ImportJob, *, limit: int | None = None) -> list[ImportReject]:
+    query = (
+        select(ImportReject)
+        .where(ImportReject.import_id == job.id)
+        .order_by(ImportReject.row_no, ImportReject.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def confirm(session: Session, *, actor: User, import_id: int) -> ImportJob:
+    job = get(session, actor, import_id)
+    require_admin_of(actor, job.department_id)
+    if job.status != "ready":
+        raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能确认导入")
+    job.status = "applying"
+    task = tasks.enqueue(
+        session,
+        kind="import.apply",
+        params={"import_id": job.id},
+        actor=actor,
+        department_id=job.department_id,
+    )
+    job.task_id = task.id
+    session.flush()
+    return job
+
+
+def cancel(session: Session, *, actor: User, import_id: int) -> ImportJob:
+    job = get(session, actor, import_id)
+    require_admin_of(actor, job.department_id)
+    if job.status not in ("ready", "failed"):
+        raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能取消")
+    job.status = "cancelled"
+    _clear_stage(session, job)
+    audit.record(
+        session,
+        actor=actor,
+        action="import.cancel",
+        object_type="import",
+        object_id=job.id,
+        department_id=job.department_id,
+    )
+    return job
+
+
+# --- validation (background) ------------------------------------------------------------------
+
+
+def _clear_stage(session: Session, job: ImportJob) -> None:
+    stage = kind_of(job.kind).stage
+    session.execute(delete(stage).where(stage.c.import_id == job.id))
+
+
+class _Context:
+    """Look-ups a row check needs beyond its own cells, loaded once per import."""
+
+    def __init__(self, session: Session, job: ImportJob):
+        self.kind = job.kind
+        self.department_id = job.department_id
+        if job.kind == "inspectors":
+            self.cert_departments = dict(
+                session.execute(select(Inspector.cert_no, Inspector.department_id)).all()
+            )
+        if job.kind == "conflicts":
+            self.inspectors = dict(
+                session.execute(
+                    select(Inspector.cert_no, Inspector.id).where(
+                        Inspector.department_id == job.department_id
+                    )
+                ).all()
+            )
+            self.entities = dict(
+                session.execute(
+                    select(Entity.uscc, Entity.id).where(Entity.department_id == job.department_id)
+                ).all()
+            )
+
+    def check(self, values: dict) -> list[tuple[str, str, str]]:
+        """Cross-row/database problems: (column label, value, reason)."""
+        if self.kind == "inspectors":
+            owner = self.cert_departments.get(values["cert_no"])
+            if owner is not None and owner != self.department_id:
+                return [("执法证号", values["cert_no"], "该执法证号已登记在其他部门的人员名录中")]
+        if self.kind == "conflicts":
+            problems = []
+            values["inspector_id"] = self.inspectors.get(values["cert_no"])
+            values["entity_id"] = self.entities.get(values["uscc"])
+            if values["inspector_id"] is None:
+                problems.append(("执法证号", values["cert_no"], "本部门人员名录中没有该执法证号"))
+            if values["entity_id"] is None:
+                problems.append(
+                    ("统一社会信用代码", values["uscc"], "本部门检查对象名录中没有该主体")
+                )
+            return problems
+        return []
+
+
+def _check_rows(
+    table: tabular.Table,
+    mapping: tabular.HeaderMapping,
+    spec: Kind,
+    context: _Context,
+    rejects_out: list,
+    counters: dict,
+) -> Iterator[dict]:
+    """Yield the valid rows as stage dicts; append (row, column, value, reason) for the rest."""
+    fields = [(f, mapping.index[f.name]) for f in spec.fields if f.name in mapping.index]
+    width = len(table.headers)
+    seen: dict[tuple, int] = {}
+    for row_no, cells in table.rows:
+        counters["read"] += 1
+        problems = []
+        values = {}
+        for field, index in fields:
+            raw = cells[index] if index < len(cells) else ""
+            try:
+                value = field.parse(raw)
+                if field.required and value is None:
+                    raise CellError("不能为空")
+                values[field.name] = value
+            except CellError as exc:
+                problems.append((field.label, raw, str(exc)))
+        if len(cells) > width and any(c for c in cells[width:]):
+            extra = next(c for c in cells[width:] if c)
+            problems.append((NO_HEADER, extra, "该行有超出表头范围的内容，请检查是否错列"))
+        if not problems:
+            problems = context.check(values)
+        if not problems:
+            file_key = tuple(values[k] for k in _file_key(spec))
+            first = seen.get(file_key)
+            if first is not None:
+                label = spec.fields[0].label if spec.name != "conflicts" else "执法证号+信用代码"
+                problems.append((label, " / ".join(map(str, file_key)), f"与文件第 {first} 行重复"))
+            else:
+                seen[file_key] = row_no
+        if problems:
+            counters["rejected"] += 1
+            rejects_out.extend((row_no, col, value, reason) for col, value, reason in problems)
+            continue
+        values["row_no"] = row_no
+        yield values
+
+
+def _file_key(spec: Kind) -> tuple[str, ...]:
+    return ("cert_no", "uscc") if spec.name == "conflicts" else spec.key
+
+
+def _write_stage(session: Session, spec: Kind, job_id: int, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = [c.name for c in spec.stage.columns]
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = session.connection().connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {spec.stage.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                row["import_id"] = job_id
+                copy.write_row([row.get(c) for c in columns])
+        return
+    for row in rows:
+        row["import_id"] = job_id
+    session.execute(spec.stage.insert(), [{c: r.get(c) for c in columns} for r in rows])
+
+
+def _write_rejects(session: Session, job_id: int, items: list) -> None:
+    if items:
+        session.execute(
+            ImportReject.__table__.insert(),
+            [
+                {
+                    "import_id": job_id,
+                    "row_no": row,
+                    "column": col[:100],
+                    "value": (str(value) if value is not None else "")[:300],
+                    "reason": reason[:300],
+                }
+                for row, col, value, reason in items
+            ],
+        )
+
+
+@tasks.handler("import.validate", "校验导入文件")
+def validate(ctx: tasks.TaskContext) -> dict:
+    import_id = ctx.params["import_id"]
+    batch_size = ctx.config["IMPORT_BATCH_ROWS"]
+    with ctx.db.transaction() as session:
+        job = session.get(ImportJob, import_id)
+        _clear_stage(session, job)
+        session.execute(delete(ImportReject).where(ImportReject.import_id == job.id))
+        spec = kind_of(job.kind)
+        context = _Context(session, job)
+        path, filename = Path(job.stored_path), job.filename
+        encoding, sheet = job.encoding, job.sheet
+    try:
+        table = tabular.open_table(
+            path,
+            filename=filename,
+            encoding=encoding,
+            sheet=sheet,
+            limits=limits_from(ctx.config),
+        )
+    except Invalid as exc:
+        return _fail(ctx, import_id, exc.message)
+    counters = {"read": 0, "rejected": 0}
+    rejected_items: list = []
+    batch: list[dict] = []
+
+    def flush() -> None:
+        with ctx.db.transaction() as session:
+            _write_stage(session, spec, import_id, batch)
+            _write_rejects(session, import_id, rejected_items)
+        batch.clear()
+        rejected_items.clear()
+        ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
+
+    try:
+        mapping = tabular.map_headers(table.headers, [f.column() for f in spec.fields])
+        if mapping.missing:
+            raise Invalid("缺少必填列：" + "、".join(mapping.missing))
+        for values in _check_rows(table, mapping, spec, context, rejected_items, counters):
+            batch.append(values)
+            if len(batch) >= batch_size or len(rejected_items) >= batch_size:
+                flush()
+        flush()
+    except Invalid as exc:  # FileRejected included: a bad record, too many rows
+        return _fail(ctx, import_id, exc.message)
+    finally:
+        table.rows.close()  # the reader holds the file open until it is closed or exhausted
+
+    with ctx.db.transaction() as session:
+        job = session.get(ImportJob, import_id)
+        job.detected_format = table.format
+        job.detected_encoding = table.encoding
+        job.mapping = json.dumps(mapping.matched, ensure_ascii=False)
+        job.unknown_headers = json.dumps(mapping.unknown, ensure_ascii=False)
+        job.rows_read = counters["read"]
+        job.rejected = counters["rejected"]
+        job.rows_valid = counters["read"] - counters["rejected"]
+        job.blank_rows = table.blank_rows
+        predicted = _counts(session, job)
+        job.inserted, job.updated, job.unchanged = (
+            predicted["inserted"],
+            predicted["updated"],
+            predicted["unchanged"],
+        )
+        job.status = "ready"
+        job.validated_at = utcnow()
+        return {"import_id": import_id, "rows_read": job.rows_read, "rejected": job.rejected}
+
+
+def _fail(ctx: tasks.TaskContext, import_id: int, message: str) -> dict:
+    with ctx.db.transaction() as session:
+        job = session.get(ImportJob, import_id)
+        _clear_stage(session, job)
+        job.status, job.error = "failed", message
+        audit.record(
+            session,
+            actor=ctx.actor(session),
+            action="import.reject_file",
+            object_type="import",
+            object_id=job.id,
+            after={"filename": job.filename, "sha256": job.sha256, "reason": message},
+            department_id=job.department_id,
+        )
+    return {"import_id": import_id, "error": message}
+
+
+# --- applying (background, one transaction) ---------------------------------------------------
+
+
+def _mapped_columns(job: ImportJob, spec: Kind) -> list[str]:
+    """The stored columns this file sets: its mapped fields (other columns keep their values)."""
+    fields = [f for _header, f in json.loads(job.mapping or "[]")]
+    if spec.name == "conflicts":
+        fields = [f for f in fields if f not in ("cert_no", "uscc")] + list(spec.key)
+    return [f for f in dict.fromkeys(fields) if f in spec.model.__table__.c]
+
+
+def _match(spec: Kind, job: ImportJob):
+    target, stage = spec.model.__table__, spec.stage
+    return and_(
+        target.c.department_id == job.department_id,
+        *[target.c[k] == stage.c[k] for k in spec.key],
+    )
+
+
+def _changed(spec: Kind, columns: list[str]):
+    target, stage = spec.model.__table__, spec.stage
+    data = [c for c in columns if c not in spec.key]
+    if not data:
+        return literal(False)
+    return or_(*[target.c[c].is_distinct_from(stage.c[c]) for c in data])
+
+
+def _counts(session: Session, job: ImportJob) -> dict:
+    spec = kind_of(job.kind)
+    target, stage = spec.model.__table__, spec.stage
+    columns = _mapped_columns(job, spec)
+    mine = stage.c.import_id == job.id
+    matched = session.scalar(
+        select(func.count()).select_from(stage).join(target, _match(spec, job)).where(mine)
+    )
+    changed = session.scalar(
+        select(func.count())
+        .select_from(stage)
+        .join(target, _match(spec, job))
+        .where(mine, _changed(spec, columns))
+    )
+    staged = session.scalar(select(func.count()).select_from(stage).where(mine))
+    return {"inserted": staged - matched, "updated": changed, "unchanged": matched - changed}
+
+
+def _insert_defaults(spec: Kind, now) -> dict:
+    values = {}
+    for column in spec.model.__table__.columns:
+        if column.name in ("id",):
+            continue
+        if column.name in ("created_at", "updated_at"):
+            values[column.name] = now
+        elif column.default is not None and column.default.is_scalar:
+            values[column.name] = column.default.arg
+    return values
+
+
+@tasks.handler("import.apply", "导入名录")
+def apply(ctx: tasks.TaskContext) -> dict:
+    import_id = ctx.params["import_id"]
+    ctx.progress(0, 0, "正在写入名录（单个事务）")
+    try:
+        return _apply(ctx, import_id)
+    except tasks.Interrupted:
+        raise
+    except Exception:
+        # The registry is untouched (the transaction rolled back); say so on the batch.
+        with ctx.db.transaction() as session:
+            job = session.get(ImportJob, import_id)
+            job.status, job.error = "failed", "写入名录时出错，名录未作任何改动；详情见服务器日志"
+        raise
+
+
+def _apply(ctx: tasks.TaskContext, import_id: int) -> dict:
+    with ctx.db.transaction() as session:
+        job = session.get(ImportJob, import_id)
+        spec = kind_of(job.kind)
+        target, stage = spec.model.__table__, spec.stage
+        columns = _mapped_columns(job, spec)
+        counts = _counts(session, job)
+        now = utcnow()
+        mine = stage.c.import_id == job.id
+        data = [c for c in columns if c not in spec.key]
+        if data and counts["updated"]:
+            session.execute(
+                update(target)
+                .where(_match(spec, job), mine, _changed(spec, columns))
+                .values({**{c: stage.c[c] for c in data}, "updated_at": now})
+            )
+        if counts["inserted"]:
+            defaults = _insert_defaults(spec, now)
+            insert_columns = ["department_id", *columns]
+            defaulted = [c for c in defaults if c not in insert_columns]
+            selected = [literal(job.department_id)]
+            for c in columns:
+                default = defaults.get(c)
+                selected.append(
+                    func.coalesce(stage.c[c], literal(default))
+                    if default is not None
+                    else stage.c[c]
+                )
+            selected += [literal(defaults[c]) for c in defaulted]
+            session.execute(
+                target.insert().from_select(
+                    insert_columns + defaulted,
+                    select(*selected)
+                    .where(mine, ~exists().where(_match(spec, job)))
+                    .order_by(stage.c.row_no),
+                )
+            )
+        session.execute(delete(stage).where(mine))
+        job.inserted, job.updated, job.unchanged = (
+            counts["inserted"],
+            counts["updated"],
+            counts["unchanged"],
+        )
+        job.status, job.applied_at = "done", now
+        audit.record(
+            session,
+            actor=ctx.actor(session),
+            action="import.apply",
+            object_type="import",
+            object_id=job.id,
+            after={
+                "kind": job.kind,
+                "filename": job.filename,
+                "sha256": job.sha256,
+                "rows_read": job.rows_read,
+                "inserted": job.inserted,
+                "updated": job.updated,
+                "unchanged": job.unchanged,
+                "rejected": job.rejected,
+            },
+            department_id=job.department_id,
+        )
+        return {"import_id": import_id, **counts, "rejected": job.rejected}

@@ -1,0 +1,972 @@
+"""Reading clerks' CSV/XLSX/XLS uploads and writing CSV/XLSX exports.
+
+Every upload and export passes through here. The rule is that nothing is silently dropped or
+changed: a file that cannot be read is refused as a whole with a Chinese message
+(`FileRejected`); a file that can be read comes back as strings that look like what the clerk
+sees in Excel, with row numbers as Excel shows them, so the caller can report each bad cell.
+
+Pure module: stdlib, python-calamine and XlsxWriter only (no Flask, no SQLAlchemy).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import math
+import re
+import unicodedata
+import weakref
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from html import unescape
+from itertools import chain
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+import python_calamine as calamine
+import xlsxwriter
+
+from .errors import Invalid
+
+__all__ = [
+    "Column",
+    "FileRejected",
+    "HeaderMapping",
+    "Limits",
+    "Row",
+    "Table",
+    "escape_cell",
+    "map_headers",
+    "open_table",
+    "write_csv",
+    "write_xlsx",
+]
+
+MiB = 1024 * 1024
+
+Row = tuple[int, list[str]]
+"""(row number as Excel shows it, 1-based; the cells as stripped strings, "" for empty)."""
+
+
+class FileRejected(Invalid):
+    """The whole file cannot be read; `message` says why (zh-CN)."""
+
+
+class _NoHeader(FileRejected):
+    """No non-blank row at all (a workbook then tries its next sheet)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds on an upload, checked before and while it is parsed."""
+
+    max_bytes: int = 200 * MiB
+    max_unpacked_bytes: int = 1024 * MiB  # xlsx: sum of the zip entries' uncompressed sizes
+    max_zip_entries: int = 10_000
+    max_rows: int = 5_000_000  # data rows, not counting the header and blank rows
+    max_columns: int = 200
+    # An xlsx entry over `ratio_min_bytes` unpacked that deflates better than this is treated
+    # as a zip bomb: spreadsheet XML compresses about 5-30:1, a run of zeros about 1000:1.
+    max_compression_ratio: int = 200
+    ratio_min_bytes: int = 1 * MiB
+
+
+@dataclass
+class Table:
+    """An opened upload: the header row and an iterator over the data rows.
+
+    `rows` is lazy: CSV is decoded while it is read, XLSX/XLS cells are converted row by row
+    (calamine holds the sheet itself). `blank_rows` grows as `rows` is consumed; it counts the
+    fully empty rows after the header, which are skipped. Iteration may raise `FileRejected`
+    (a malformed CSV record, too many rows).
+    """
+
+    headers: list[str]
+    rows: Iterator[Row]
+    format: str  # "csv" | "xlsx" | "xls": what the content is, not only what the name says
+    encoding: str | None = None  # CSV: the encoding used to decode it
+    sheet: str | None = None  # XLSX/XLS: the sheet read
+    blank_rows: int = 0
+    header_row: int = 1  # row number of the header (after leading blank rows)
+    delimiter: str | None = None  # CSV: the field delimiter used
+    sheet_names: list[str] = field(default_factory=list)  # XLSX/XLS: every sheet, in order
+
+    def __iter__(self) -> Iterator[Row]:
+        return self.rows
+
+    def close(self) -> None:
+        """Release the file early (it is also released when the rows run out)."""
+        _close(self.rows)
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# --- open_table -------------------------------------------------------------------------------
+
+_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CORRUPT = "文件已损坏或不是有效的 Excel 文件，请用 Excel 打开确认后另存为 .xlsx 再上传"
+_ENCRYPTED = "文件设置了打开密码，请在 Excel 中取消密码后重新上传"
+
+
+def open_table(
+    path: Path,
+    *,
+    filename: str,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    limits: Limits = Limits(),
+) -> Table:
+    """Open an uploaded file stored at `path`; `filename` is the name the clerk uploaded.
+
+    The format comes from the extension of `filename`; the content must agree (an .xls that is
+    really an .xlsx is read as one, an .xls that is really a web page is refused with advice).
+    `encoding` forces the CSV encoding; `sheet` picks a sheet by name (default: the first
+    visible sheet with data). Raises `FileRejected` when the file cannot be read.
+    """
+    path = Path(path)
+    suffix = Path(filename).suffix.lower()
+    kind = _FORMATS.get(suffix)
+    if kind is None:
+        shown = suffix or "（无扩展名）"
+        raise FileRejected(f"不支持的文件类型 {shown}，请上传 CSV、XLSX 或 XLS 文件")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise FileRejected(
+            f"文件大小 {_mb(size)} 超过上限 {_mb(limits.max_bytes)}，请拆分后分批上传"
+        )
+    if size == 0:
+        raise FileRejected("文件是空的")
+    with path.open("rb") as fh:
+        head = fh.read(2048)
+    if head.startswith(_ZIP_MAGIC):
+        content = "xlsx"
+    elif head.startswith(_OLE_MAGIC):
+        content = "xls"
+    else:
+        content = "text"
+
+    if kind == "csv":
+        if content != "text":
+            raise FileRejected(
+                f"文件扩展名是 {suffix}，但内容是 Excel 工作簿；"
+                "请把扩展名改为 .xlsx 或 .xls 后上传，或在 Excel 中另存为 CSV"
+            )
+        return _open_csv(path, encoding, limits)
+    if content == "text":
+        raise FileRejected(_not_excel_message(suffix, head))
+    if content == "xls" and _is_encrypted_ooxml(path):
+        raise FileRejected(_ENCRYPTED)
+    errors = _check_zip(path, limits) if content == "xlsx" else {}
+    return _open_workbook(path, content, suffix, sheet, limits, errors)
+
+
+def _mb(size: int) -> str:
+    return f"{size / MiB:,.1f} MB"
+
+
+def _not_excel_message(suffix: str, head: bytes) -> str:
+    sample = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if sample.startswith((b"<html", b"<!doctype html", b"<table", b"<meta")) or (
+        b"<html" in sample
+    ):
+        what = "网页（HTML）"
+    elif sample.startswith(b"<?xml"):
+        what = "XML 表格（Excel 2003 XML）"
+    else:
+        return (
+            f"文件扩展名是 {suffix}，但内容不是 Excel 工作簿，可能是纯文本（CSV 或制表符分隔）。"
+            "请把扩展名改为 .csv 后上传，或用 Excel 打开后另存为 .xlsx"
+        )
+    return (
+        f"文件扩展名是 {suffix}，但内容是{what}格式，不是真正的 Excel 文件。"
+        "请用 Excel 打开后“另存为”Excel 工作簿（.xlsx）再上传"
+    )
+
+
+def _is_encrypted_ooxml(path: Path) -> bool:
+    """A password-protected .xlsx is an OLE container holding an EncryptedPackage stream."""
+    needle = "EncryptedPackage".encode("utf-16-le")
+    with path.open("rb") as fh:
+        carry = b""
+        while chunk := fh.read(4 * MiB):
+            if needle in carry + chunk:
+                return True
+            carry = chunk[-len(needle) :]
+    return False
+
+
+# --- header and data rows, shared by every format ---------------------------------------------
+
+
+def _start_table(records: Iterator[Row], limits: Limits, **attrs: Any) -> Table:
+    """Take the header from the first non-blank record; the rest become `Table.rows`."""
+    found = next((record for record in records if any(record[1])), None)
+    if found is None:
+        _close(records)
+        raise _NoHeader("文件中没有数据（找不到表头行）")
+    row_no, cells = found
+    try:
+        headers = _check_headers(cells, attrs["format"] != "csv", limits)
+    except BaseException:
+        _close(records)
+        raise
+    table = Table(headers=headers, rows=iter(()), header_row=row_no, **attrs)
+    # A weak reference: the table owns the generator, and a cycle would keep a CSV file open
+    # until the garbage collector runs instead of closing it as soon as the table is dropped.
+    table.rows = _data_rows(records, weakref.ref(table), len(headers), limits)
+    return table
+
+
+def _check_headers(cells: list[str], excel: bool, limits: Limits) -> list[str]:
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    headers = cells[:end]
+    if len(headers) > limits.max_columns:
+        raise FileRejected(
+            f"表头有 {len(headers)} 列，超过上限 {limits.max_columns} 列；请确认第一行是表头"
+        )
+    positions: dict[str, list[int]] = {}
+    for i, header in enumerate(headers):
+        if header:
+            positions.setdefault(header, []).append(i)
+    duplicates = {h: p for h, p in positions.items() if len(p) > 1}
+    if duplicates:
+        parts = [
+            f"「{h}」（{'、'.join(_column_name(i, excel) for i in p)}）"
+            for h, p in duplicates.items()
+        ]
+        raise FileRejected("表头重复：" + "；".join(parts) + "。请删除或改名重复的列")
+    return headers
+
+
+def _column_name(index: int, excel: bool) -> str:
+    if not excel:
+        return f"第 {index + 1} 列"
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters} 列"
+
+
+def _data_rows(
+    records: Iterator[Row], table_ref: weakref.ref[Table], width: int, limits: Limits
+) -> Iterator[Row]:
+    count = 0
+    try:
+        for row_no, cells in records:
+            if not any(cells):
+                owner = table_ref()
+                if owner is not None:
+                    owner.blank_rows += 1
+                continue
+            count += 1
+            if count > limits.max_rows:
+                raise FileRejected(
+                    f"数据超过 {limits.max_rows:,} 行的上限（第 {row_no} 行），请拆分后分批上传"
+                )
+            # Extra cells stay (the caller reports non-empty ones); empty trailing ones go.
+            end = len(cells)
+            while end > width and not cells[end - 1]:
+                end -= 1
+            if end < len(cells):
+                del cells[end:]
+            elif end < width:
+                cells.extend([""] * (width - end))
+            yield row_no, cells
+    finally:
+        _close(records)
+
+
+def _close(records: Iterator) -> None:
+    close = getattr(records, "close", None)
+    if close is not None:
+        close()
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+_CHUNK = 4 * MiB
+_DELIMITERS = (",", "\t", ";")  # ties go to the earlier one
+_AUTO_ENCODINGS = ("utf-8", "gb18030")
+
+
+def _open_csv(path: Path, encoding: str | None, limits: Limits) -> Table:
+    encoding = _csv_encoding(path, encoding)
+    fh = path.open(encoding=encoding, errors="strict", newline="")
+    try:
+        lines: Iterator[str] = iter(fh)
+        peeked: list[str] = []
+        skipped = 0
+        delimiter = None
+        for line in lines:
+            line = line.lstrip("\ufeff") if not peeked and not skipped else line
+            sep = re.fullmatch(r"sep=(.)\r?\n?", line)
+            if not peeked and not skipped and sep:
+                # Excel's own hint line; it is not data.
+                delimiter = sep.group(1)
+                skipped = 1
+                continue
+            peeked.append(line)
+            if line.strip(" \t\r\n,;"):
+                break
+        if delimiter is None:
+            delimiter = _sniff_delimiter(peeked[-1] if peeked else "")
+        reader = csv.reader(chain(peeked, lines), delimiter=delimiter, strict=True)
+    except UnicodeDecodeError as exc:
+        fh.close()
+        raise FileRejected(f"文件无法按 {encoding} 解码，请选择其他编码后重新上传") from exc
+    except BaseException:
+        fh.close()
+        raise
+    records = _csv_records(fh, reader, skipped, encoding)
+    return _start_table(records, limits, format="csv", encoding=encoding, delimiter=delimiter)
+
+
+def _csv_records(fh: IO[str], reader: Any, offset: int, encoding: str) -> Iterator[Row]:
+    """Each record with the line it starts on (a quoted newline makes a record span lines)."""
+    with fh:
+        while True:
+            start = reader.line_num + 1 + offset
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileRejected(_csv_error_message(start, str(exc))) from exc
+            except UnicodeDecodeError as exc:  # validated up front; kept as a safety net
+                raise FileRejected(
+                    f"第 {start} 行之后的内容无法按 {encoding} 解码，请选择其他编码后重新上传"
+                ) from exc
+            yield start, [cell.strip() for cell in record]
+
+
+def _csv_error_message(line: int, detail: str) -> str:
+    if "unexpected end of data" in detail:
+        reason = "引号没有闭合（以引号开头的内容必须以引号结束）"
+    elif "field larger than field limit" in detail:
+        reason = "内容过长，通常是引号没有闭合，把后面的很多行都当成了一个单元格"
+    elif "expected after" in detail:
+        reason = '引号位置不对（结束引号后面应紧跟分隔符或换行；内容中的引号要写成两个引号 ""）'
+    else:
+        reason = "CSV 格式错误"
+    return f"第 {line} 行开始的记录无法读取：{reason}。请用 Excel 打开检查后另存为 .xlsx 再上传"
+
+
+def _sniff_delimiter(line: str) -> str:
+    """The candidate that occurs most often outside quotes in the header line.
+
+    csv.Sniffer is not used: it also guesses quoting and raises on one-column files.
+    """
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals
+    return best if counts[best] else ","
+
+
+def _csv_encoding(path: Path, manual: str | None) -> str:
+    """BOM → strict UTF-8 → strict GB18030 → ask the clerk; or the clerk's own choice.
+
+    A detector such as charset-normalizer is not used: it reads short GBK files as Korean
+    cp949 or Big5. Each candidate decodes the whole file strictly, so a mistake deep in a file
+    is found before any row is handed out.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    has_utf8_bom = head.startswith(codecs.BOM_UTF8)
+    has_utf16_bom = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if manual:
+        try:
+            info = codecs.lookup(manual.strip())
+        except LookupError:
+            raise FileRejected(f"不支持的编码 {manual}，请选择 UTF-8、GBK 或 GB18030") from None
+        if not getattr(info, "_is_text_encoding", True):
+            raise FileRejected(f"不支持的编码 {manual}，请选择 UTF-8、GBK 或 GB18030")
+        name = info.name
+        if name == "utf-8" and has_utf8_bom:
+            name = "utf-8-sig"
+        candidates: tuple[str, ...] = (name,)
+    elif has_utf8_bom:
+        candidates = ("utf-8-sig",)
+    elif has_utf16_bom:
+        candidates = ("utf-16",)
+    else:
+        candidates = _AUTO_ENCODINGS
+    failure = None
+    for name in candidates:
+        failure = _decode_failure(path, name)
+        if failure is None:
+            return name
+        if failure[0] == "nul":
+            raise FileRejected(
+                f"第 {failure[1]} 行含有空字符（NUL），文件可能是 UTF-16 编码或不是文本文件；"
+                "请选择编码后重新上传，或用 Excel 另存为 .xlsx"
+            )
+    assert failure is not None
+    line = failure[1]
+    if manual:
+        raise FileRejected(
+            f"文件第 {line} 行无法按所选编码 {manual} 解码，请选择其他编码后重新上传"
+        )
+    if has_utf8_bom or has_utf16_bom:
+        bom = "UTF-8" if has_utf8_bom else "UTF-16"
+        raise FileRejected(
+            f"文件开头标明是 {bom} 编码，但第 {line} 行无法按 {bom} 解码，请选择编码后重新上传"
+        )
+    raise FileRejected("无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030），请选择编码后重新上传")
+
+
+def _decode_failure(path: Path, encoding: str) -> tuple[str, int] | None:
+    """None if the file decodes strictly and has no NUL; else ("decode"|"nul", line).
+
+    Outside UTF-16/32 a NUL byte never belongs in text: it is looked for before decoding, so a
+    UTF-16 file without a BOM is reported as such rather than as undecodable.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    raw_nul = not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    lines = 0
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            nul = chunk.find(b"\x00") if raw_nul else -1
+            if nul >= 0:
+                return "nul", lines + chunk.count(b"\n", 0, nul) + 1
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                before = exc.object[: exc.start]
+                return "decode", lines + before.decode(encoding, "replace").count("\n") + 1
+            nul = text.find("\x00")
+            if nul >= 0:
+                return "nul", lines + text.count("\n", 0, nul) + 1
+            lines += text.count("\n")
+            if not chunk:
+                return None
+
+
+# --- XLSX / XLS -----------------------------------------------------------------------------
+
+# Sheet XML is scanned for error cells because calamine turns "#N/A" into an empty string.
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
+_VALUE_RE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_REF_RE = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_ERROR_TYPE_RE = re.compile(rb'\bt="e"')
+_CELL_START_RE = re.compile(rb"<(?:\w+:)?c\b")
+
+ErrorCells = dict[int, dict[int, str]]  # 0-based row -> 0-based column -> "#N/A"
+
+
+def _check_zip(path: Path, limits: Limits) -> dict[str, ErrorCells]:
+    """Refuse zip bombs and broken archives before calamine parses anything.
+
+    Returns the error-valued cells of each worksheet part (usually none). The XML entries are
+    decompressed once here, so an entry whose real size differs from its header fails its
+    CRC check instead of reaching the parser.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > limits.max_zip_entries:
+                raise FileRejected(
+                    f"文件包含 {len(infos):,} 个压缩条目，超过上限 {limits.max_zip_entries:,}，"
+                    "疑似恶意文件，已拒绝"
+                )
+            total = sum(info.file_size for info in infos)
+            if total > limits.max_unpacked_bytes:
+                raise FileRejected(
+                    f"文件解压后大小 {_mb(total)} 超过上限 {_mb(limits.max_unpacked_bytes)}，"
+                    "疑似压缩炸弹，已拒绝"
+                )
+            for info in infos:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > limits.ratio_min_bytes and ratio > limits.max_compression_ratio:
+                    raise FileRejected(
+                        f"文件中的 {info.filename} 压缩比异常（{ratio:,.0f}:1），"
+                        "疑似压缩炸弹，已拒绝"
+                    )
+                if info.flag_bits & 0x1:
+                    raise FileRejected(_ENCRYPTED)
+            errors: dict[str, ErrorCells] = {}
+            for info in infos:
+                name = info.filename
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    found = _scan_errors(zf, info)
+                    if found:
+                        errors[name] = found
+                elif name.endswith((".xml", ".rels")):
+                    with zf.open(info) as member:
+                        while member.read(_CHUNK):
+                            pass
+            return errors
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        OSError,
+        zlib.error,
+    ) as exc:
+        raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
+
+
+def _scan_errors(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> ErrorCells:
+    found: ErrorCells = {}
+    carry = b""
+    with zf.open(info) as member:
+        while True:
+            chunk = member.read(_CHUNK)
+            buffer = carry + chunk
+            if chunk:
+                # Keep the last (possibly incomplete) cell for the next round.
+                starts = list(_CELL_START_RE.finditer(buffer, max(0, len(buffer) - 65536)))
+                cut = starts[-1].start() if starts else max(0, len(buffer) - 64)
+                buffer, carry = buffer[:cut], buffer[cut:]
+            if b't="e"' in buffer:
+                for match in _CELL_RE.finditer(buffer):
+                    attrs, body = match.groups()
+                    ref = _REF_RE.search(attrs)
+                    value = _VALUE_RE.search(body)
+                    if _ERROR_TYPE_RE.search(attrs) and ref and value:
+                        row = int(ref.group(2)) - 1
+                        col = _column_index(ref.group(1).decode())
+                        found.setdefault(row, {})[col] = unescape(value.group(1).decode())
+            if not chunk:
+                return found
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _sheet_parts(path: Path) -> dict[str, str]:
+    """Sheet name -> worksheet part, from workbook.xml and its relationships."""
+    with zipfile.ZipFile(path) as zf:
+        try:
+            workbook = zf.read("xl/workbook.xml")
+            rels = zf.read("xl/_rels/workbook.xml.rels")
+        except KeyError:  # parts named otherwise: error cells then stay as calamine reads them
+            return {}
+    targets = {}
+    for attrs in re.findall(rb"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+        rid = re.search(rb'\bId="([^"]*)"', attrs)
+        target = re.search(rb'\bTarget="([^"]*)"', attrs)
+        if rid and target:
+            value = unescape(target.group(1).decode())
+            targets[rid.group(1)] = value.lstrip("/") if value.startswith("/") else "xl/" + value
+    parts = {}
+    for attrs in re.findall(rb"<(?:\w+:)?sheet\b([^>]*)>", workbook):
+        name = re.search(rb'\bname="([^"]*)"', attrs)
+        rid = re.search(rb'\b\w+:id="([^"]*)"', attrs)
+        if name and rid and rid.group(1) in targets:
+            parts[unescape(name.group(1).decode())] = targets[rid.group(1)]
+    return parts
+
+
+def _open_workbook(
+    path: Path,
+    content: str,
+    suffix: str,
+    sheet: str | None,
+    limits: Limits,
+    errors: dict[str, ErrorCells],
+) -> Table:
+    try:
+        if _FORMATS.get(path.suffix.lower()) == content:
+            workbook = calamine.CalamineWorkbook.from_path(str(path))
+        else:  # stored without the right extension: let calamine sniff the content
+            with path.open("rb") as fh:
+                workbook = calamine.CalamineWorkbook.from_filelike(fh)
+    except calamine.PasswordError as exc:
+        raise FileRejected(_ENCRYPTED) from exc
+    except calamine.CalamineError as exc:
+        raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
+    with workbook:
+        names = list(workbook.sheet_names)
+        metadata = list(workbook.sheets_metadata)
+        if sheet is not None:
+            candidates = [_find_sheet(sheet, names)]
+        else:
+            worksheets = [m for m in metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
+            visible = [m.name for m in worksheets if m.visible == calamine.SheetVisibleEnum.Visible]
+            hidden = [m.name for m in worksheets if m.name not in visible]
+            candidates = visible + hidden or names
+        parts = _sheet_parts(path) if errors else {}
+        for name in candidates:
+            try:
+                data = workbook.get_sheet_by_name(name)
+            except calamine.CalamineError as exc:
+                if sheet is None:
+                    continue  # a chart or damaged sheet we were only trying
+                raise FileRejected(
+                    f"工作表「{name}」无法读取，文件可能已损坏", errors={"detail": str(exc)}
+                ) from exc
+            records = _sheet_records(data, errors.get(parts.get(name, ""), {}))
+            try:
+                return _start_table(records, limits, format=content, sheet=name, sheet_names=names)
+            except _NoHeader:
+                if sheet is None:
+                    continue
+                raise FileRejected(f"工作表「{name}」中没有数据") from None
+    raise FileRejected("工作簿中没有数据（所有工作表都是空的）")
+
+
+def _find_sheet(wanted: str, names: list[str]) -> str:
+    if wanted in names:
+        return wanted
+    key = unicodedata.normalize("NFKC", wanted).strip()
+    for name in names:
+        if unicodedata.normalize("NFKC", name).strip() == key:
+            return name
+    listed = "、".join(f"「{n}」" for n in names)
+    raise FileRejected(
+        f"工作簿中没有名为「{wanted}」的工作表，现有工作表：{listed}",
+        errors={"sheets": names},
+    )
+
+
+def _sheet_records(data: Any, errors: ErrorCells) -> Iterator[Row]:
+    """Rows of a calamine sheet as (Excel row number, stripped strings from column A).
+
+    calamine 0.9 yields rows from the top of the sheet (leading empty rows included) but cells
+    from the first used column; the cells are padded back so that index 0 is column A. Should
+    a later version start at the first used row instead, the first row it yields is not blank
+    and the offset below corrects the numbering.
+    """
+    start = data.start
+    first_col = start[1] if start else 0
+    pad = [""] * first_col
+    offset = None
+    for index, values in enumerate(data.iter_rows()):
+        cells = [v.strip() if type(v) is str else _text(v).strip() for v in values]
+        if pad:
+            cells[:0] = pad
+        if offset is None:
+            offset = start[0] if start and start[0] > 0 and any(cells) else 0
+        row = index + offset
+        if errors and row in errors:
+            for col, text in errors[row].items():
+                if col >= len(cells):
+                    cells.extend([""] * (col + 1 - len(cells)))
+                if not cells[col]:
+                    cells[col] = text
+        yield row + 1, cells
+
+
+# --- cell text ----------------------------------------------------------------------------------
+
+_LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def _text(value: object) -> str:
+    """A cell value as the text the clerk sees in Excel.
+
+    Whole numbers without ".0"; other floats as the shortest text that round-trips, cut to the
+    15 significant digits Excel shows and never in scientific notation; booleans TRUE/FALSE;
+    dates ISO (times to the nearest second); timezone-aware datetimes in Beijing time.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        return _number_text(value)
+    if isinstance(value, dt.datetime):
+        return _naive(_round_second(value)).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        moment = _round_second(dt.datetime.combine(dt.date(2000, 1, 1), value))
+        return moment.strftime("%H:%M:%S")
+    if isinstance(value, dt.timedelta):  # a duration cell such as [h]:mm:ss
+        seconds = round(value.total_seconds())
+        sign = "-" if seconds < 0 else ""
+        minutes, secs = divmod(abs(seconds), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+    return str(value)
+
+
+def _number_text(value: float | Decimal) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        number = Decimal(repr(value))
+        if len(number.as_tuple().digits) > 15:
+            number = Decimal(f"{value:.15g}")
+    else:
+        if not value.is_finite():
+            return str(value)
+        number = value
+    if number == 0:
+        return "0"
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _round_second(value: dt.datetime) -> dt.datetime:
+    if value.microsecond >= 500_000:
+        try:
+            return value.replace(microsecond=0) + dt.timedelta(seconds=1)
+        except OverflowError:
+            pass
+    return value.replace(microsecond=0)
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(_LOCAL).replace(tzinfo=None)
+
+
+# --- header mapping ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A field a list accepts: its Chinese export label and the header names it matches."""
+
+    field: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass
+class HeaderMapping:
+    """Where each field sits in the file, for the import and its preview."""
+
+    index: dict[str, int]  # field -> 0-based column
+    matched: list[tuple[str, str]]  # (header as written, field), in file order
+    unknown: list[str]  # headers that match no field: shown, then ignored
+    missing: list[str]  # labels of required columns not found
+
+
+_REQUIRED_MARK = re.compile(r"(?:\(必填\)|\*)+$")
+
+
+def normalise_header(text: str) -> str:
+    """NFKC, no whitespace anywhere, no "(必填)"/"*" marker, case-folded."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    key = _REQUIRED_MARK.sub("", key).lstrip("*")
+    return key.casefold()
+
+
+def map_headers(headers: list[str], columns: Sequence[Column]) -> HeaderMapping:
+    """Match the file's headers to `columns` by label, field name or alias.
+
+    Two headers that match the same field raise `FileRejected`; a header that matches nothing
+    is listed in `unknown`, and so is an empty header between named ones (as "第 N 列"), since
+    whatever that column holds is ignored too.
+    """
+    keys: dict[str, Column] = {}
+    for column in columns:
+        for name in (column.label, column.field, *column.aliases):
+            keys.setdefault(normalise_header(name), column)
+    index: dict[str, int] = {}
+    matched: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    first_named = next((i for i, h in enumerate(headers) if h.strip()), len(headers))
+    for i, header in enumerate(headers):
+        if not header.strip():
+            if i > first_named:
+                unknown.append(f"（第 {i + 1} 列，无表头）")
+            continue
+        column = keys.get(normalise_header(header))
+        if column is None:
+            unknown.append(header)
+            continue
+        if column.field in index:
+            first = headers[index[column.field]]
+            raise FileRejected(
+                f"表头「{first}」和「{header}」都对应「{column.label}」，请删除或改名其中一列"
+            )
+        index[column.field] = i
+        matched.append((header, column.field))
+    missing = [c.label for c in columns if c.required and c.field not in index]
+    return HeaderMapping(index=index, matched=matched, unknown=unknown, missing=missing)
+
+
+# --- export -----------------------------------------------------------------------------------
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def escape_cell(value: object) -> object:
+    """Neutralise a text cell that a spreadsheet would run as a formula (CSV injection).
+
+    Text starting with = + - @, tab, CR or NUL gets a leading apostrophe. This includes text
+    such as "-1" or "+86 138…": escaping them is deliberate, so the text stays text when the
+    file is opened in Excel (defusedcsv leaves "-1" and a leading tab alone). Real numbers are
+    not strings and pass through unchanged, as does everything else that is not a str.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(fh: IO[bytes], headers: list[str], rows: Iterable[Sequence]) -> int:
+    """Write UTF-8 with BOM and CRLF (what Excel opens correctly); return the rows written.
+
+    Every cell goes through `escape_cell`, then becomes text as `open_table` would read it
+    (None → "", whole floats without ".0", dates ISO).
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    fh.write(codecs.BOM_UTF8)
+    writer.writerow([_text(escape_cell(h)) for h in headers])
+    count = 0
+    for row in rows:
+        writer.writerow([_text(escape_cell(v)) for v in row])
+        count += 1
+        if count % 2000 == 0:
+            fh.write(buffer.getvalue().encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+    fh.write(buffer.getvalue().encode("utf-8"))
+    return count
+
+
+_XLSX_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+_XLSX_MAX_ROWS = 1_048_576
+_XLSX_MAX_CHARS = 32_767
+_WIDTH_SAMPLE_ROWS = 1000
+
+
+def write_xlsx(
+    path_or_fh: str | Path | IO[bytes],
+    headers: list[str],
+    rows: Iterable[Sequence],
+    *,
+    sheet_name: str = "Sheet1",
+) -> int:
+    """Write one sheet with a bold, frozen header row; return the data rows written.
+
+    Text is escaped and written with write_string (never as a formula, number or link);
+    numbers stay numbers, except ints of more than 15 digits, which are written as text
+    because Excel would round them; dates get a yyyy-mm-dd format. Raises `Invalid` rather
+    than let XlsxWriter drop a row past Excel's limit or cut a cell over 32,767 characters.
+    """
+    target = str(path_or_fh) if isinstance(path_or_fh, Path) else path_or_fh
+    workbook = xlsxwriter.Workbook(target, _XLSX_OPTIONS)
+    try:
+        sheet = workbook.add_worksheet(_sheet_title(sheet_name))
+        formats = {
+            "header": workbook.add_format({"bold": True}),
+            "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+            "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+            "time": workbook.add_format({"num_format": "hh:mm:ss"}),
+        }
+        widths = [_display_width(str(h)) for h in headers]
+        for col, header in enumerate(headers):
+            _write_cell(sheet, 0, col, header, formats, headers, formats["header"])
+        sheet.freeze_panes(1, 0)
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            if count >= _XLSX_MAX_ROWS:
+                raise Invalid(
+                    f"导出超过 Excel 单个工作表 {_XLSX_MAX_ROWS - 1:,} 行的上限，"
+                    "请改用 CSV 导出或缩小范围"
+                )
+            for col, value in enumerate(row):
+                text = _write_cell(sheet, count, col, value, formats, headers)
+                if count <= _WIDTH_SAMPLE_ROWS and text is not None:
+                    if col >= len(widths):
+                        widths.extend([0] * (col + 1 - len(widths)))
+                    widths[col] = max(widths[col], _display_width(text))
+        for col, width in enumerate(widths):
+            sheet.set_column(col, col, min(max(width + 2, 8), 60))
+        return count
+    finally:
+        workbook.close()
+
+
+def _write_cell(
+    sheet: Any,
+    row: int,
+    col: int,
+    value: object,
+    formats: dict,
+    headers: list[str],
+    style: Any = None,
+) -> str | None:
+    """Write one cell; return its text for the column width (None for an empty cell)."""
+    if isinstance(value, str):  # the common case first
+        if not value:
+            return None
+        text = str(escape_cell(value))
+    elif value is None:
+        return None
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, col, value, style)
+        return "FALSE"
+    elif isinstance(value, int) and len(str(abs(value))) <= 15:
+        sheet.write_number(row, col, value, style)
+        return str(value)
+    elif isinstance(value, float | Decimal) and math.isfinite(value):
+        sheet.write_number(row, col, float(value), style)
+        return _number_text(value)
+    elif isinstance(value, dt.datetime):
+        sheet.write_datetime(row, col, _naive(value), formats["datetime"])
+        return "0000-00-00 00:00:00"
+    elif isinstance(value, dt.date):
+        sheet.write_datetime(row, col, value, formats["date"])
+        return "0000-00-00"
+    elif isinstance(value, dt.time):
+        sheet.write_datetime(row, col, value, formats["time"])
+        return "00:00:00"
+    else:  # long ints, NaN, UUIDs...: their text, escaped like any other text
+        text = str(escape_cell(_text(value)))
+    if len(text) > _XLSX_MAX_CHARS:
+        column = headers[col] if col < len(headers) else f"第 {col + 1} 列"
+        raise Invalid(
+            f"第 {row + 1} 行「{column}」的内容有 {len(text):,} 个字符，超过 Excel 单元格上限 "
+            f"{_XLSX_MAX_CHARS:,}，请改用 CSV 导出"
+        )
+    sheet.write_string(row, col, text, style)
+    return text
+
+
+def _sheet_title(name: str) -> str:
+    """Excel refuses []:*?/\\ in sheet names and more than 31 characters."""
+    cleaned = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'") or "Sheet1"
+    return cleaned[:31]
+
+
+def _display_width(text: str) -> int:
+    line = max(text.split("\n"), key=len) if "\n" in text else text
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)

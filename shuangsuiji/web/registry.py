@@ -1,0 +1,326 @@
+"""Console pages of 一单两库: lists with search and filters, view/edit, imports and exports."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from ..access import ADMINS, ALL_STAFF, allow, signed_in
+from ..columns import INSPECTOR_STATUS_LABELS
+from ..db import ENTITY_STATUSES, RISK_CLASSES
+from ..downloads import export_file, rejects_file
+from ..edge import actor, db_session
+from ..errors import AppError
+from ..services import exports, imports, registry
+from ..services.pages import paginate
+
+bp = Blueprint("registry", __name__, url_prefix="/console")
+
+# What each list page shows (the full record is on the detail page).
+LIST_COLUMNS = {
+    "entities": (
+        "uscc",
+        "name",
+        "entity_type",
+        "region_code",
+        "industry_code",
+        "status",
+        "risk_class",
+        "abnormal_listed",
+        "last_checked_on",
+    ),
+    "inspectors": (
+        "name",
+        "cert_no",
+        "cert_valid_until",
+        "region_code",
+        "qualifications",
+        "status",
+        "is_expert",
+    ),
+    "matters": ("code", "name", "sub_item", "category", "ratio", "frequency", "methods"),
+    "conflicts": ("inspector", "entity", "reason", "declared_on", "valid_until"),
+}
+DETAIL = {
+    "entities": "registry.entity_detail",
+    "inspectors": "registry.inspector_detail",
+    "matters": "registry.matter_detail",
+}
+LIST = {
+    "entities": "registry.entity_list",
+    "inspectors": "registry.inspector_list",
+    "matters": "registry.matter_list",
+    "conflicts": "registry.conflict_list",
+}
+EXTRA_LABELS = {
+    "last_checked_on": "最近检查",
+    "check_count": "检查次数",
+    "inspector": "执法人员",
+    "entity": "检查对象",
+}
+PER_PAGE = 50
+
+
+def _labels(kind: str) -> dict[str, str]:
+    return {f.name: f.label for f in imports.KINDS[kind].fields} | EXTRA_LABELS
+
+
+def _filters(kind: str) -> dict:
+    args = request.args
+    if kind == "entities":
+        names = (
+            "q",
+            "uscc",
+            "region_code",
+            "industry_code",
+            "entity_type",
+            "status",
+            "risk_class",
+            "tag",
+        )
+        filters = {n: args.get(n, "").strip() or None for n in names}
+        abnormal = args.get("abnormal_listed", "")
+        filters["abnormal_listed"] = {"1": True, "0": False}.get(abnormal)
+        return filters
+    if kind == "inspectors":
+        return {n: args.get(n, "").strip() or None for n in ("q", "status", "qualification")}
+    if kind == "matters":
+        return {n: args.get(n, "").strip() or None for n in ("q", "category")}
+    return {}
+
+
+def _query(kind: str, filters: dict):
+    user = actor()
+    if kind == "entities":
+        return registry.search_entities(user, registry.EntityFilters(**filters))
+    if kind == "inspectors":
+        return registry.search_inspectors(user, **filters)
+    if kind == "matters":
+        return registry.search_matters(user, **filters)
+    return registry.search_conflicts(user)
+
+
+def _list(kind: str):
+    filters = _filters(kind)
+    page = paginate(
+        db_session(),
+        _query(kind, filters),
+        page=max(1, request.args.get("page", 1, type=int)),
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "console/registry_list.html",
+        kind=kind,
+        label=registry.LABELS[kind],
+        page=page,
+        detail_endpoint=DETAIL.get(kind),
+        filters=filters,
+        columns=LIST_COLUMNS[kind],
+        labels=_labels(kind),
+        query_args={k: v for k, v in request.args.items() if k != "page" and v},
+        statuses=ENTITY_STATUSES,
+        risk_classes=RISK_CLASSES,
+        inspector_statuses=INSPECTOR_STATUS_LABELS,
+    )
+
+
+@bp.route("/entities")
+@allow(*ALL_STAFF)
+def entity_list():
+    return _list("entities")
+
+
+@bp.route("/inspectors")
+@allow(*ALL_STAFF)
+def inspector_list():
+    return _list("inspectors")
+
+
+@bp.route("/matters")
+@allow(*ALL_STAFF)
+def matter_list():
+    return _list("matters")
+
+
+@bp.route("/conflicts")
+@allow("sysadmin", "dept_admin", "auditor")
+def conflict_list():
+    return _list("conflicts")
+
+
+def _form_values(kind: str) -> dict[str, str]:
+    return {
+        f.name: request.form.get(f.name, "")
+        for f in imports.KINDS[kind].fields
+        if f.name in request.form
+    }
+
+
+def _detail(kind: str, object_id: int | None):
+    user = actor()
+    obj = registry.get(db_session(), user, kind, object_id) if object_id else None
+    error = None
+    if request.method == "POST":
+        try:
+            if obj is None:
+                obj = registry.create(
+                    db_session(),
+                    actor=user,
+                    kind=kind,
+                    department_id=user.department_id,
+                    raw=_form_values(kind),
+                )
+            else:
+                registry.update(
+                    db_session(), actor=user, kind=kind, object_id=obj.id, raw=_form_values(kind)
+                )
+        except AppError as exc:
+            error = exc
+        else:
+            flash("已保存")
+            return redirect(url_for(DETAIL[kind], object_id=obj.id))
+    can_edit = user.role == "sysadmin" or (
+        user.role == "dept_admin" and (obj is None or obj.department_id == user.department_id)
+    )
+    return render_template(
+        "console/registry_detail.html",
+        kind=kind,
+        label=registry.LABELS[kind],
+        obj=obj,
+        list_endpoint=LIST[kind],
+        fields=imports.KINDS[kind].fields,
+        can_edit=can_edit,
+        error=error,
+        values=request.form if error else None,
+        show_id_number=can_edit and kind == "inspectors",
+    ), (error.status if error else 200)
+
+
+@bp.route("/entities/<int:object_id>", methods=["GET", "POST"])
+@allow(*ALL_STAFF)
+def entity_detail(object_id):
+    return _detail("entities", object_id)
+
+
+@bp.route("/inspectors/<int:object_id>", methods=["GET", "POST"])
+@allow(*ALL_STAFF)
+def inspector_detail(object_id):
+    return _detail("inspectors", object_id)
+
+
+@bp.route("/matters/<int:object_id>", methods=["GET", "POST"])
+@allow(*ALL_STAFF)
+def matter_detail(object_id):
+    return _detail("matters", object_id)
+
+
+@bp.route("/<any(entities, inspectors, matters):kind>/new", methods=["GET", "POST"])
+@allow("dept_admin")
+def create(kind):
+    return _detail(kind, None)
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+@bp.route("/imports", methods=["GET", "POST"])
+@allow(*ADMINS, "auditor")
+def import_list():
+    error = None
+    if request.method == "POST":
+        if actor().role not in ADMINS or actor().department_id is None:
+            error = AppError("只有部门管理员可以上传导入文件")
+        else:
+            upload = request.files.get("file")
+            try:
+                job = imports.create(
+                    db_session(),
+                    actor=actor(),
+                    department_id=actor().department_id,
+                    kind=request.form.get("kind", ""),
+                    filename=upload.filename if upload else "",
+                    source=upload.stream if upload else None,
+                    config=current_app.config,
+                    encoding=request.form.get("encoding") or None,
+                    sheet=request.form.get("sheet", "").strip() or None,
+                )
+            except AppError as exc:
+                error = exc
+            else:
+                return redirect(url_for("registry.import_view", import_id=job.id))
+    return render_template(
+        "console/imports.html",
+        jobs=imports.list_visible(db_session(), actor()),
+        kinds=imports.KINDS,
+        statuses=imports.STATUS_LABELS,
+        error=error,
+        selected=request.values.get("kind", "entities"),
+    ), (error.status if error else 200)
+
+
+@bp.route("/imports/<int:import_id>")
+@allow(*ADMINS, "auditor")
+def import_view(import_id):
+    job = imports.get(db_session(), actor(), import_id)
+    kind = imports.KINDS[job.kind]
+    labels = {f.name: f.label for f in kind.fields}
+    mapping = [(header, labels.get(name, name)) for header, name in json.loads(job.mapping or "[]")]
+    return render_template(
+        "console/import_view.html",
+        job=job,
+        kind=kind,
+        statuses=imports.STATUS_LABELS,
+        mapping=mapping,
+        unknown=json.loads(job.unknown_headers or "[]"),
+        rejects=imports.rejects(db_session(), job, limit=200),
+    )
+
+
+@bp.route("/imports/<int:import_id>/confirm", methods=["POST"])
+@allow(*ADMINS)
+def import_confirm(import_id):
+    imports.confirm(db_session(), actor=actor(), import_id=import_id)
+    return redirect(url_for("registry.import_view", import_id=import_id))
+
+
+@bp.route("/imports/<int:import_id>/cancel", methods=["POST"])
+@allow(*ADMINS)
+def import_cancel(import_id):
+    imports.cancel(db_session(), actor=actor(), import_id=import_id)
+    flash("已取消该批次，名录未作改动")
+    return redirect(url_for("registry.import_view", import_id=import_id))
+
+
+@bp.route("/imports/<int:import_id>/rejects.<any(csv, xlsx):fmt>")
+@allow(*ADMINS, "auditor")
+def import_rejects(import_id, fmt):
+    return rejects_file(imports.get(db_session(), actor(), import_id), fmt)
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+@bp.route("/exports", methods=["POST"])
+@allow(*ALL_STAFF)
+def export_start():
+    kind = request.form.get("kind", "")
+    filters = {
+        k: v
+        for k, v in json.loads(request.form.get("filters") or "{}").items()
+        if v not in (None, "")
+    }
+    task = exports.enqueue(
+        db_session(),
+        actor=actor(),
+        kind=kind,
+        filters=filters,
+        fmt=request.form.get("format", "xlsx"),
+    )
+    return redirect(url_for("console.task_view", task_id=task.id))
+
+
+@bp.route("/exports/<int:task_id>/file")
+@signed_in
+def export_download(task_id):
+    return export_file(task_id)

@@ -44,6 +44,9 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def text(max_len: int) -> Callable[[str], str | None]:
     def parse(raw: str) -> str | None:
         value = raw.strip()
@@ -51,7 +54,7 @@ def text(max_len: int) -> Callable[[str], str | None]:
             return None
         if len(value) > max_len:
             raise CellError(f"超过 {max_len} 个字符")
-        if any(ord(c) < 32 and c not in "\t\n" for c in value):
+        if _CONTROL.search(value):
             raise CellError("含有不可见的控制字符")
         return value
 
@@ -78,6 +81,8 @@ def uscc(raw: str) -> str:
 
 
 def region(raw: str) -> str | None:
+    if refdata.is_region(raw):  # the usual case: already a clean code
+        return raw
     value = _nfkc(raw)
     if not value:
         return None
@@ -87,6 +92,8 @@ def region(raw: str) -> str | None:
 
 
 def industry(raw: str) -> str | None:
+    if refdata.is_industry(raw):
+        return raw
     value = _nfkc(raw).upper()
     if not value:
         return None
@@ -96,9 +103,16 @@ def industry(raw: str) -> str | None:
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 def date(raw: str) -> dt.date | None:
+    match = _ISO_DATE.fullmatch(raw)
+    if match:  # the usual case, and what spreadsheets' dates become (tabular)
+        try:
+            return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            raise CellError(f"日期不存在：{raw}") from None
     value = _nfkc(raw)
     if not value:
         return None
@@ -126,6 +140,10 @@ _FALSE = {"否", "n", "no", "false", "0", "", "未列入", "×"}
 
 
 def boolean(raw: str) -> bool:
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
     value = _nfkc(raw).lower()
     if value in _TRUE:
         return True
@@ -139,6 +157,8 @@ def choice(options: dict[str, str], label: str, default=None) -> Callable[[str],
     lookup = {k.lower(): v for k, v in options.items()}
 
     def parse(raw: str) -> str | None:
+        if raw in options:
+            return options[raw]
         value = _nfkc(raw)
         if not value:
             return default

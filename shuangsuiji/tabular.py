@@ -43,6 +43,7 @@ __all__ = [
     "Table",
     "escape_cell",
     "map_headers",
+    "normalise_header",
     "open_table",
     "write_csv",
     "write_xlsx",
@@ -81,10 +82,11 @@ class Limits:
 class Table:
     """An opened upload: the header row and an iterator over the data rows.
 
-    `rows` is lazy: CSV is decoded while it is read, XLSX/XLS cells are converted row by row
-    (calamine holds the sheet itself). `blank_rows` grows as `rows` is consumed; it counts the
-    fully empty rows after the header, which are skipped. Iteration may raise `FileRejected`
-    (a malformed CSV record, too many rows).
+    `rows` is lazy: CSV is decoded while it is read (after one strict decoding pass that picks
+    the encoding), XLSX/XLS cells are converted row by row (calamine holds the sheet itself).
+    `blank_rows` grows as `rows` is consumed; it counts the fully empty rows after the header,
+    which are skipped. Iteration may raise `FileRejected` (a malformed CSV record, too many
+    rows).
     """
 
     headers: list[str]
@@ -169,7 +171,7 @@ def open_table(
     if content == "xls" and _is_encrypted_ooxml(path):
         raise FileRejected(_ENCRYPTED)
     errors = _check_zip(path, limits) if content == "xlsx" else {}
-    return _open_workbook(path, content, suffix, sheet, limits, errors)
+    return _open_workbook(path, content, sheet, limits, errors)
 
 
 def _mb(size: int) -> str:
@@ -466,7 +468,7 @@ def _decode_failure(path: Path, encoding: str) -> tuple[str, int] | None:
 # --- XLSX / XLS -----------------------------------------------------------------------------
 
 # Sheet XML is scanned for error cells because calamine turns "#N/A" into an empty string.
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _VALUE_RE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _REF_RE = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _ERROR_TYPE_RE = re.compile(rb'\bt="e"')
@@ -544,7 +546,7 @@ def _scan_errors(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> ErrorCells:
                 for match in _CELL_RE.finditer(buffer):
                     attrs, body = match.groups()
                     ref = _REF_RE.search(attrs)
-                    value = _VALUE_RE.search(body)
+                    value = _VALUE_RE.search(body or b"")
                     if _ERROR_TYPE_RE.search(attrs) and ref and value:
                         row = int(ref.group(2)) - 1
                         col = _column_index(ref.group(1).decode())
@@ -587,7 +589,6 @@ def _sheet_parts(path: Path) -> dict[str, str]:
 def _open_workbook(
     path: Path,
     content: str,
-    suffix: str,
     sheet: str | None,
     limits: Limits,
     errors: dict[str, ErrorCells],
@@ -843,10 +844,10 @@ def write_csv(fh: IO[bytes], headers: list[str], rows: Iterable[Sequence]) -> in
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     fh.write(codecs.BOM_UTF8)
-    writer.writerow([_text(escape_cell(h)) for h in headers])
+    writer.writerow(map(_csv_cell, headers))
     count = 0
     for row in rows:
-        writer.writerow([_text(escape_cell(v)) for v in row])
+        writer.writerow(map(_csv_cell, row))
         count += 1
         if count % 2000 == 0:
             fh.write(buffer.getvalue().encode("utf-8"))
@@ -854,6 +855,12 @@ def write_csv(fh: IO[bytes], headers: list[str], rows: Iterable[Sequence]) -> in
             buffer.truncate()
     fh.write(buffer.getvalue().encode("utf-8"))
     return count
+
+
+def _csv_cell(value: object) -> str:
+    if type(value) is str and not value.startswith(_FORMULA_STARTS):
+        return value  # the common case, without two more calls
+    return _text(escape_cell(value))
 
 
 _XLSX_OPTIONS = {

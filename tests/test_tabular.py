@@ -493,14 +493,16 @@ def test_xlsx_rows_and_columns_keep_excel_numbering_when_data_starts_at_b3(tmp_p
 
 
 def test_xlsx_error_cells_are_shown_not_emptied(tmp_path):
-    path = xlsx_file(tmp_path / "a.xlsx", {"A1": "名称", "B1": "代码", "A2": "甲", "B2": 1})
+    """calamine reads "#N/A" as an empty cell; the clerk sees #N/A, so we report #N/A."""
+    cells = {"A1": "名称", "B1": "备注", "C1": "代码", "A2": "甲", "C2": 1, "A3": "乙", "C3": 2}
+    path = xlsx_file(tmp_path / "a.xlsx", cells, sheet="名录 & 2")
     patch_zip(
         path,
         "xl/worksheets/sheet1.xml",
-        b'<c r="B2" t="n"><v>1</v></c>',
-        b'<c r="B2" t="e"><f>VLOOKUP(A2,X!A:B,2,0)</f><v>#N/A</v></c>',
+        b'<c r="C2" t="n"><v>1</v></c>',
+        b'<c r="B2" s="0"/><c r="C2" t="e"><f>VLOOKUP(A2,X!A:B,2,0)</f><v>#N/A</v></c>',
     )
-    assert rows_of(read(path)) == [(2, ["甲", "#N/A"])]
+    assert rows_of(read(path)) == [(2, ["甲", "", "#N/A"]), (3, ["乙", "", "2"])]
 
 
 def test_xlsx_first_sheet_with_data_is_picked_and_hidden_sheets_come_last(tmp_path):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NoReturn
 
 SPEC = "SRDP-1"
 ENTITIES = "entities.tsv"
@@ -26,7 +26,6 @@ FILES = (ENTITIES, EXCLUSIONS, INSPECTORS, PLAN)  # sorted by name, as in SHA256
 ID = r"[0-9A-Z]{1,64}"
 CODE = r"[A-Za-z0-9_.-]{1,32}"
 CAP = r"0|[1-9][0-9]*"
-ID_RE = re.compile(ID)
 CODE_RE = re.compile(CODE)
 PLAN_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 RATIO_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -73,15 +72,6 @@ class EntityTable:
     ids: tuple[str, ...]
     strata: tuple[str, ...]
     regions: tuple[str, ...]
-
-    @classmethod
-    def from_records(cls, entities: Iterable[Entity]) -> EntityTable:
-        rows = sorted(entities, key=lambda e: e.entity_id)
-        return cls(
-            tuple(e.entity_id for e in rows),
-            tuple(e.stratum for e in rows),
-            tuple(e.region for e in rows),
-        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -157,9 +147,6 @@ class Plan:
     randomness: tuple[RandomnessSource, ...]
     spec: str = SPEC
 
-    def stratum(self, code: str) -> StratumRule | None:
-        return next((rule for rule in self.strata if rule.code == code), None)
-
     def to_json(self) -> dict[str, Any]:
         """The plan.json object (key order is irrelevant: `plan_json` sorts)."""
         strata = {}
@@ -222,7 +209,8 @@ def _columns(file: str, data: bytes, field_res: tuple[str, ...]) -> list[tuple[s
     return [tuple(flat[n :: len(field_res)]) for n in range(len(field_res))]
 
 
-def _blame(file: str, text: str, record: str, field_res: tuple[str, ...]) -> None:
+def _blame(file: str, text: str, record: str, field_res: tuple[str, ...]) -> NoReturn:
+    """Raise for the first line that breaks the grammar (the last piece always raises)."""
     lines = text.split("\n")
     for number, line in enumerate(lines, 1):
         if number == len(lines):
@@ -435,45 +423,30 @@ def _check_strata(strata: Iterable[str], plan: Plan) -> None:
 # -- building ------------------------------------------------------------------------------
 
 
-def _tsv(file: str, rows: Iterable[tuple[str, ...]], field_res: tuple[str, ...]) -> list[str]:
-    """Validate each record's fields and return its lines, sorted by bytes."""
-    compiled = [re.compile(r) for r in field_res]
-    lines = []
-    for row in rows:
-        for value, pattern in zip(row, compiled, strict=True):
-            if pattern.fullmatch(value) is None:
-                raise BundleError(
-                    file, f"record {row!r}: {value!r} does not match {pattern.pattern}"
-                )
-        lines.append("\t".join(row))
-    lines.sort()
-    return lines
-
-
-def _encode(lines: list[str]) -> bytes:
-    return "".join(line + "\n" for line in lines).encode("ascii")
+def _canonical(parse: Any, lines: Iterable[str]) -> bytes:
+    """Sorted lines as file bytes, validated by parsing them back (grammar, uniqueness), so
+    building and parsing cannot disagree; a bad record is reported with its value."""
+    data = "".join(line + "\n" for line in sorted(lines)).encode("utf-8")
+    parse(data)
+    return data
 
 
 def entities_tsv(entities: Iterable[Entity]) -> bytes:
     """Canonical entities.tsv from records in any order; a repeated entity_id is an error."""
-    lines = _tsv(ENTITIES, ((e.entity_id, e.stratum, e.region) for e in entities), (ID, CODE, CODE))
-    _check_sorted(ENTITIES, [line.split("\t", 1)[0] for line in lines], "entity_id")
-    return _encode(lines)
+    return _canonical(parse_entities, (f"{e.entity_id}\t{e.stratum}\t{e.region}" for e in entities))
 
 
 def inspectors_tsv(inspectors: Iterable[Inspector]) -> bytes:
     """Canonical inspectors.tsv from records in any order; a repeated inspector_id is an error."""
-    rows = ((i.inspector_id, i.dept, i.region, str(i.cap)) for i in inspectors)
-    lines = _tsv(INSPECTORS, rows, (ID, CODE, CODE, CAP))
-    _check_sorted(INSPECTORS, [line.split("\t", 1)[0] for line in lines], "inspector_id")
-    return _encode(lines)
+    lines = (f"{i.inspector_id}\t{i.dept}\t{i.region}\t{i.cap}" for i in inspectors)
+    return _canonical(parse_inspectors, lines)
 
 
 def exclusions_tsv(exclusions: Iterable[Exclusion]) -> bytes:
     """Canonical exclusions.tsv. Identical records collapse into one line (the same 回避 may be
     found by two sources); the same pair with two reasons keeps both lines."""
-    rows = {(x.entity_id, x.inspector_id, x.reason) for x in exclusions}
-    return _encode(_tsv(EXCLUSIONS, rows, (ID, ID, CODE)))
+    lines = {f"{x.entity_id}\t{x.inspector_id}\t{x.reason}" for x in exclusions}
+    return _canonical(parse_exclusions, lines)
 
 
 def plan_json(plan: Plan) -> bytes:

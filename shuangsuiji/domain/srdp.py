@@ -329,9 +329,11 @@ def sample(entities: EntityTable, quotas: Sequence[Quota], seed: str) -> Sample:
     position = {q.code: i for i, q in enumerate(quotas)}
     group = np.fromiter((position[c] for c in entities.strata), dtype=np.int64, count=len(entities))
     by_group = np.argsort(group, kind="stable")
-    members_of = np.split(by_group, np.cumsum(np.bincount(group, minlength=len(quotas)))[:-1])
-    strata, drawn = [], []
-    for q, members in zip(quotas, members_of, strict=True):
+    counts = np.bincount(group, minlength=len(quotas)).tolist()
+    strata, drawn, start = [], [], 0
+    for q, count in zip(quotas, counts, strict=True):
+        members = by_group[start : start + count]
+        start += count
         if 0 < q.k < len(members):
             member_keys = keys[members]
             kth = np.partition(member_keys, q.k - 1)[q.k - 1]
@@ -757,7 +759,7 @@ def _randomness_entry(source: RandomnessSource, value: RandomnessValue) -> dict[
     return {"label": value.label, "kind": source.kind, "value": value.value, **value.provenance}
 
 
-def replacement_entry(r: Replacement) -> dict[str, Any]:
+def _replacement_entry(r: Replacement) -> dict[str, Any]:
     """A replacement as it appears in the manifest."""
     return {
         "n": r.n,
@@ -821,7 +823,7 @@ def manifest(
                 for x in result.assignment.unstaffed
             ],
         },
-        "replacements": [replacement_entry(r) for r in replacements],
+        "replacements": [_replacement_entry(r) for r in replacements],
         "sample_sha256": sample_sha256(result.sample),
         "assignment_sha256": assignment_sha256(result.assignment),
         "software": dict(software),

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from . import srdp
 from .bundle import ANY_DEPT, FILES, Bundle, SrdpError, sha256sums
 from .srdp import (
     Assignment,
@@ -23,7 +24,6 @@ from .srdp import (
     ReplacementRequest,
     current_teams,
     draw,
-    manifest,
     replay,
 )
 
@@ -114,40 +114,45 @@ def _requests(entries: Any) -> list[ReplacementRequest]:
     ]
 
 
-def verify(files: Mapping[str, bytes], manifest_: Mapping[str, Any]) -> list[str]:
+def verify(bundle_files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> list[str]:
     """Re-run §3–§6 from the bundle files and the manifest's randomness and replacement
     requests, and compare every recomputed field of the manifest; then check the teams'
     invariants directly. Returns the problems found, empty when the draw checks out.
 
-    `files` maps names to bytes; SHA256SUMS is checked when present. `committed_at` and
+    `bundle_files` maps names to bytes; SHA256SUMS is checked when present. `committed_at` and
     `software` are not checked (the bundle cannot confirm them).
     """
     problems: list[str] = []
-    have_all = all(name in files for name in FILES)
-    if SUMS in files and have_all and files[SUMS].decode("ascii", "replace") != sha256sums(files):
+    have_all = all(name in bundle_files for name in FILES)
+    sums = bundle_files.get(SUMS)
+    if (
+        sums is not None
+        and have_all
+        and sums.decode("ascii", "replace") != sha256sums(bundle_files)
+    ):
         problems.append(f"{SUMS} does not match the four input files")
     try:
-        result = draw(files, _randomness(manifest_["randomness"]))
+        result = draw(bundle_files, _randomness(manifest["randomness"]))
         replacements = replay(
-            result.bundle, result.assignment, _requests(manifest_.get("replacements", []))
+            result.bundle, result.assignment, _requests(manifest.get("replacements", []))
         )
     except SrdpError as exc:
         return [*problems, str(exc)]
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return [*problems, f"malformed manifest: {exc!r}"]
-    expected = manifest(
+    expected = srdp.manifest(
         result,
         committed_at=datetime.min,
-        software=manifest_.get("software", {}),
+        software=manifest.get("software", {}),
         replacements=replacements,
     )
     for key, value in expected.items():
         if key in _UNCHECKED:
             continue
-        if key not in manifest_:
+        if key not in manifest:
             problems.append(f"{key}: missing from the manifest")
         else:
-            _compare(key, value, manifest_[key], problems)
+            _compare(key, value, manifest[key], problems)
     problems += team_problems(result.bundle, result.assignment, replacements)
     return problems
 

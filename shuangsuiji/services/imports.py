@@ -280,6 +280,8 @@ class _Context:
 
     def check(self, values: dict) -> list[tuple[str, str, str]]:
         """Cross-row/database problems: (column label, value, reason)."""
+        if self.kind == "entities" or self.kind == "matters":
+            return []
         if self.kind == "inspectors":
             owner = self.cert_departments.get(values["cert_no"])
             if owner is not None and owner != self.department_id:
@@ -306,42 +308,56 @@ def _check_rows(
     rejects_out: list,
     counters: dict,
 ) -> Iterator[dict]:
-    """Yield the valid rows as stage dicts; append (row, column, value, reason) for the rest."""
-    fields = [(f, mapping.index[f.name]) for f in spec.fields if f.name in mapping.index]
+    """Yield the valid rows as stage dicts; append (row, column, value, reason) for the rest.
+
+    The hot loop of an import (millions of rows): kept flat on purpose.
+    """
+    fields = [
+        (f.name, f.parse, mapping.index[f.name], f.required, f.label)
+        for f in spec.fields
+        if f.name in mapping.index
+    ]
     width = len(table.headers)
+    key_names = _file_key(spec)
+    key_label = "执法证号+信用代码" if spec.name == "conflicts" else spec.fields[0].label
+    check = context.check
     seen: dict[tuple, int] = {}
+    read = rejected = 0
     for row_no, cells in table.rows:
-        counters["read"] += 1
+        read += 1
         problems = []
-        values = {}
-        for field, index in fields:
-            raw = cells[index] if index < len(cells) else ""
+        values = {"row_no": row_no}
+        short = len(cells) < width
+        for name, parse, index, required, label in fields:
+            raw = cells[index] if not short or index < len(cells) else ""
             try:
-                value = field.parse(raw)
-                if field.required and value is None:
-                    raise CellError("不能为空")
-                values[field.name] = value
+                value = parse(raw)
             except CellError as exc:
-                problems.append((field.label, raw, str(exc)))
-        if len(cells) > width and any(c for c in cells[width:]):
-            extra = next(c for c in cells[width:] if c)
-            problems.append((NO_HEADER, extra, "该行有超出表头范围的内容，请检查是否错列"))
+                problems.append((label, raw, str(exc)))
+                continue
+            if value is None and required:
+                problems.append((label, raw, "不能为空"))
+            values[name] = value
+        if len(cells) > width:
+            extra = next((c for c in cells[width:] if c), None)
+            if extra is not None:
+                problems.append((NO_HEADER, extra, "该行有超出表头范围的内容，请检查是否错列"))
         if not problems:
-            problems = context.check(values)
+            problems = check(values)
         if not problems:
-            file_key = tuple(values[k] for k in _file_key(spec))
-            first = seen.get(file_key)
-            if first is not None:
-                label = spec.fields[0].label if spec.name != "conflicts" else "执法证号+信用代码"
-                problems.append((label, " / ".join(map(str, file_key)), f"与文件第 {first} 行重复"))
-            else:
-                seen[file_key] = row_no
+            file_key = tuple([values[k] for k in key_names])
+            first = seen.setdefault(file_key, row_no)
+            if first != row_no:
+                shown = " / ".join(map(str, file_key))
+                problems.append((key_label, shown, f"与文件第 {first} 行重复"))
         if problems:
-            counters["rejected"] += 1
+            rejected += 1
             rejects_out.extend((row_no, col, value, reason) for col, value, reason in problems)
-            continue
-        values["row_no"] = row_no
-        yield values
+        else:
+            yield values
+        if read % 1000 == 0:
+            counters["read"], counters["rejected"] = read, rejected
+    counters["read"], counters["rejected"] = read, rejected
 
 
 def _file_key(spec: Kind) -> tuple[str, ...]:

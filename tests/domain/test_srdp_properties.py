@@ -248,3 +248,42 @@ def test_trim_matches_consistent_sampler():
     for ticket in ["0.123", "0.9991234567890123456789012", "0.99999", "0." + "9" * 30 + "12345"]:
         assert srdp.trim(ticket, 4) == consistent_sampler.trim(ticket, 4)
         assert srdp.trim(ticket) == consistent_sampler.trim(ticket, 18)
+
+
+def test_an_empty_bundle_draws_nothing():
+    plan = Plan(
+        "EMPTY",
+        (),
+        "ceil",
+        ("*", "*"),
+        "none",
+        "uniform",
+        (RandomnessSource("dice", "digits", min_len=20),),
+    )
+    files = build_bundle([], [], [], plan)
+    assert files["entities.tsv"] == b""
+    result = srdp.draw(files, [srdp.RandomnessValue("dice", "1" * 20)])
+    assert result.sample.drawn == () and result.assignment.rows == ()
+    assert srdp.sample_sha256(result.sample) == srdp.assignment_sha256(result.assignment)
+
+
+def test_consistent_sampler_agrees_on_a_larger_registry():
+    entities = [Entity(f"9111{n:014d}", "ABC"[n % 3], "R1") for n in range(6000)]
+    rules = (StratumRule("A", ratio="0.05"), StratumRule("B", count=1), StratumRule("C", count=0))
+    plan = Plan(
+        "BIG",
+        rules,
+        "ceil",
+        ("*", "*"),
+        "none",
+        "uniform",
+        (RandomnessSource("dice", "digits", min_len=20),),
+    )
+    bundle = parse_bundle(build_bundle(entities, [], [], plan))
+    seed = "c0ffee" * 10 + "beef"
+    drawn = srdp.sample(bundle.entities, srdp.quotas(plan, bundle.entities), seed)
+    assert [s.k for s in drawn.strata] == [100, 1, 0]
+    for s in drawn.strata:
+        ids = [e.entity_id for e in entities if e.stratum == s.code]
+        theirs = list(consistent_sampler.sampler(ids, seed=seed, take=s.k, digits=18))
+        assert theirs == [(d.ticket, d.entity_id, 1) for d in drawn.drawn if d.stratum == s.code]

@@ -4,7 +4,7 @@
   .venv/bin/python scripts/bench_import.py [--rows 1000000] [--xlsx-rows 1000000]
 
 Needs PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server's `test`
-database. Works in its own schema `bench` (dropped first). Prints the figures and writes them
+database's server. Works in its own database `shuangsuiji_bench` (created and dropped). Prints the figures and writes them
 to bench-results/import.txt.
 """
 
@@ -20,13 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shuangsuiji.services import synthetic  # noqa: E402
 
+BENCH_DB = "shuangsuiji_bench"
 COLUMNS = (
     "uscc",
     "name",
@@ -58,12 +59,11 @@ def main() -> None:
         or os.environ.get("TEST_DATABASE_URL")
         or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
-        connection.execute(text("CREATE SCHEMA bench"))
-    separator = "&" if "?" in base else "?"
-    url = f"{base}{separator}options=-csearch_path%3Dbench,public"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
+    url = make_url(base).set(database=BENCH_DB).render_as_string(hide_password=False)
     os.environ["SHUANGSUIJI_DATABASE_URL"] = url
     os.environ.setdefault("SHUANGSUIJI_ENV", "development")
 
@@ -118,13 +118,13 @@ def main() -> None:
     try:
         cursor = raw.driver_connection.cursor()
         cursor.execute(
-            "CREATE TABLE bench.bare (" + ", ".join(f"c{i} text" for i in range(len(COLUMNS))) + ")"
+            "CREATE TABLE bare (" + ", ".join(f"c{i} text" for i in range(len(COLUMNS))) + ")"
         )
         started = time.perf_counter()
         with (
             csv_path.open("rb") as source,
             cursor.copy(
-                "COPY bench.bare FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'GBK')"
+                "COPY bare FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'GBK')"
             ) as copy,
         ):
             while chunk := source.read(1 << 20):
@@ -158,6 +158,8 @@ def main() -> None:
             f"{statistics.median(timings):.0f} ms, max {max(timings):.0f} ms per page"
         )
 
+    if not args.xlsx_rows:
+        return finish(lines, admin)
     xlsx_path = work / "entities.xlsx"
     started = time.perf_counter()
     rng = random.Random(2)
@@ -186,11 +188,15 @@ def main() -> None:
         f"(status {job.status}); peak RSS {peak_rss_mb():.0f} MB"
     )
 
+    finish(lines, admin)
+
+
+def finish(lines: list[str], admin) -> None:
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "import.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with admin.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -97,13 +97,11 @@ class Entity(Base):
         UniqueConstraint("department_id", "uscc"),
         CheckConstraint("status IN ('存续', '注销', '吊销', '撤销', '迁出')", name="status"),
         CheckConstraint("risk_class IS NULL OR risk_class IN ('A', 'B', 'C', 'D')", name="risk"),
-        Index("ix_entities_department_id_name", "department_id", "name"),
         Index("ix_entities_department_id_region_code", "department_id", "region_code"),
         Index("ix_entities_department_id_industry_code", "department_id", "industry_code"),
-        Index("ix_entities_department_id_status", "department_id", "status"),
         Index("ix_entities_department_id_risk_class", "department_id", "risk_class"),
-        Index("ix_entities_uscc", "uscc"),
-        # Name search ("contains") on millions of rows: a trigram index on PostgreSQL.
+        # Few indexes on purpose: each costs every imported row. Name search ("contains") on
+        # millions of rows: a trigram index on PostgreSQL.
         Index(
             "ix_entities_name_trgm",
             "name",

@@ -14,13 +14,24 @@ class Page:
     total: int
     page: int
     per_page: int
+    capped: bool = False  # the total is a lower bound: counting stopped there
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
 
-def paginate(session: Session, query: Select, *, page: int, per_page: int) -> Page:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+def paginate(
+    session: Session, query: Select, *, page: int, per_page: int, count_cap: int | None = None
+) -> Page:
+    """One page of `query`. With `count_cap`, counting stops after that many matches: on a
+    registry of millions an exact count of a common name fragment costs a full scan, while
+    the page itself (ordered by id) is found at once."""
+    counted = query.order_by(None)
+    if count_cap is not None:
+        counted = counted.limit(count_cap + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    capped = count_cap is not None and total > count_cap
     items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    return Page(items=items, total=min(total, count_cap) if capped else total, page=page,
+                per_page=per_page, capped=capped)

@@ -60,6 +60,7 @@ EXTRA_LABELS = {
     "entity": "检查对象",
 }
 PER_PAGE = 50
+COUNT_CAP = 10_000  # past this the list says "10,000 条以上" instead of counting on
 
 
 def _labels(kind: str) -> dict[str, str]:

@@ -144,18 +144,11 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            "ix_entities_department_id_name", ["department_id", "name"], unique=False
-        )
-        batch_op.create_index(
             "ix_entities_department_id_region_code", ["department_id", "region_code"], unique=False
         )
         batch_op.create_index(
             "ix_entities_department_id_risk_class", ["department_id", "risk_class"], unique=False
         )
-        batch_op.create_index(
-            "ix_entities_department_id_status", ["department_id", "status"], unique=False
-        )
-        batch_op.create_index("ix_entities_uscc", ["uscc"], unique=False)
         batch_op.create_index(
             "ix_entities_name_trgm",
             ["name"],
@@ -347,12 +340,9 @@ def downgrade() -> None:
 
     op.drop_table("inspectors")
     with op.batch_alter_table("entities", schema=None) as batch_op:
-        batch_op.drop_index("ix_entities_uscc")
         batch_op.drop_index("ix_entities_name_trgm")
-        batch_op.drop_index("ix_entities_department_id_status")
         batch_op.drop_index("ix_entities_department_id_risk_class")
         batch_op.drop_index("ix_entities_department_id_region_code")
-        batch_op.drop_index("ix_entities_department_id_name")
         batch_op.drop_index("ix_entities_department_id_industry_code")
 
     op.drop_table("entities")

@@ -44,7 +44,7 @@ PUBLIC_SHOW_INSPECTOR_NAMES = False  # PIPL: inspector names on public pages onl
 # --- registries: imports and exports -----------------------------------------------------------
 UPLOAD_DIR = ""  # where uploaded files are kept; empty = instance/uploads
 EXPORT_DIR = ""  # where export files are written; empty = instance/exports
-IMPORT_MAX_BYTES = 209715200  # largest file accepted for import (200 MiB)
+IMPORT_MAX_BYTES = 314572800  # largest file accepted for import (300 MiB: a 1M-row UTF-8 CSV)
 IMPORT_MAX_UNPACKED_BYTES = 1073741824  # largest unpacked size of an XLSX (zip bombs)
 IMPORT_MAX_ZIP_ENTRIES = 10000  # most entries an XLSX may contain
 IMPORT_MAX_ROWS = 5000000  # most data rows in one file

@@ -46,9 +46,11 @@ def _progress(done: int, total: int, message: str) -> None:
     click.echo(f"\r  {message}" + " " * 10, nl=False, err=True)
 
 
-def run_task(task_id: int) -> None:
-    Worker(_db(), current_app.config, name="cli", on_progress=_progress).run_one(task_id)
-    click.echo("", err=True)
+def run_task(task_id: int, *, quiet: bool = False) -> None:
+    progress = None if quiet else _progress
+    Worker(_db(), current_app.config, name="cli", on_progress=progress).run_one(task_id)
+    if not quiet:
+        click.echo("", err=True)
 
 
 def import_file(
@@ -78,7 +80,7 @@ def import_file(
             sheet=sheet,
         )
         job_id, task_id = job.id, job.task_id
-    run_task(task_id)
+    run_task(task_id, quiet=quiet)
     with _db().transaction(write=False) as session:
         job = session.get(ImportJob, job_id)
         if not quiet:
@@ -94,7 +96,7 @@ def import_file(
         task_id = imports.confirm(
             session, actor=_actor(session, username), import_id=job_id
         ).task_id
-    run_task(task_id)
+    run_task(task_id, quiet=quiet)
     with _db().transaction(write=False) as session:
         job = session.get(ImportJob, job_id)
         if not quiet:

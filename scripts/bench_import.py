@@ -3,9 +3,9 @@
 
   .venv/bin/python scripts/bench_import.py [--rows 1000000] [--xlsx-rows 1000000]
 
-Needs PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server's `test`
-database's server. Works in its own database `shuangsuiji_bench` (created and dropped). Prints the figures and writes them
-to bench-results/import.txt.
+Needs PostgreSQL: the server of BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local
+one. Works in its own database `shuangsuiji_bench` (created, then dropped). Prints the figures
+and writes them to bench-results/import.txt.
 """
 
 from __future__ import annotations

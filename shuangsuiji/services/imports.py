@@ -449,8 +449,12 @@ def validate(ctx: tasks.TaskContext) -> dict:
     finally:
         table.rows.close()  # the reader holds the file open until it is closed or exhausted
 
-    log.info("import %s: %d rows checked and staged in %.1f s", import_id, counters["read"],
-             time.perf_counter() - started)
+    log.info(
+        "import %s: %d rows checked and staged in %.1f s",
+        import_id,
+        counters["read"],
+        time.perf_counter() - started,
+    )
     with ctx.db.transaction() as session:
         _analyze(session, spec.stage)
         job = session.get(ImportJob, import_id)

@@ -33,5 +33,10 @@ def paginate(
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     capped = count_cap is not None and total > count_cap
     items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, total=min(total, count_cap) if capped else total, page=page,
-                per_page=per_page, capped=capped)
+    return Page(
+        items=items,
+        total=min(total, count_cap) if capped else total,
+        page=page,
+        per_page=per_page,
+        capped=capped,
+    )

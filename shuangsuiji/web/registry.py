@@ -11,7 +11,7 @@ from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session
-from ..errors import AppError
+from ..errors import AppError, Invalid
 from ..services import exports, imports, registry
 from ..services.pages import paginate
 
@@ -306,11 +306,13 @@ def import_rejects(import_id, fmt):
 @allow(*ALL_STAFF)
 def export_start():
     kind = request.form.get("kind", "")
-    filters = {
-        k: v
-        for k, v in json.loads(request.form.get("filters") or "{}").items()
-        if v not in (None, "")
-    }
+    try:
+        submitted = json.loads(request.form.get("filters") or "{}")
+    except ValueError:
+        submitted = None
+    if not isinstance(submitted, dict):
+        raise Invalid("筛选条件格式无效")
+    filters = {k: v for k, v in submitted.items() if v not in (None, "")}
     task = exports.enqueue(
         db_session(),
         actor=actor(),

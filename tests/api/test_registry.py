@@ -155,3 +155,13 @@ def test_names_are_escaped_on_pages(app, world):
     for html in (page, listing):
         assert "<script>alert(1)</script>" not in html
         assert "&lt;script&gt;" in html
+
+
+def test_console_export_with_garbled_filters_is_422(app, world):
+    client, headers = _client(app)
+    response = client.post(
+        "/console/exports",
+        data={"kind": "entities", "filters": "{not json", "csrf_token": headers["X-CSRFToken"]},
+    )
+    assert response.status_code == 422
+    assert "筛选条件格式无效" in response.get_data(as_text=True)

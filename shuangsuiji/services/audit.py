@@ -98,6 +98,38 @@ def record(
     return entry
 
 
+def update_recorded(
+    session: Session,
+    *,
+    actor: User,
+    obj,
+    values: dict,
+    snapshot,
+    action: str,
+    object_type: str,
+) -> tuple[dict, dict]:
+    """Set `values` on `obj` and record the change with before/after snapshots (nothing is
+    recorded when nothing changed). The entry's department is the object's own, or the
+    object itself for a department."""
+    before = snapshot(obj)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    session.flush()
+    after = snapshot(obj)
+    if after != before:
+        record(
+            session,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=obj.id,
+            before=before,
+            after=after,
+            department_id=getattr(obj, "department_id", obj.id),
+        )
+    return before, after
+
+
 @dataclass
 class Problem:
     kind: str  # edited | deleted | inserted | reordered | truncated | checkpoint

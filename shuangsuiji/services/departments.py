@@ -84,21 +84,13 @@ def update(session: Session, *, actor: User, department_id: int, values: dict) -
     require_sysadmin(actor)
     department = get(session, actor, department_id)
     _check(session, values, department)
-    before = snapshot(department)
-    for name, value in values.items():
-        if name in FIELDS:
-            setattr(department, name, value)
-    session.flush()
-    after = snapshot(department)
-    if after != before:
-        audit.record(
-            session,
-            actor=actor,
-            action="department.update",
-            object_type="department",
-            object_id=department.id,
-            before=before,
-            after=after,
-            department_id=department.id,
-        )
+    audit.update_recorded(
+        session,
+        actor=actor,
+        obj=department,
+        values={k: v for k, v in values.items() if k in FIELDS},
+        snapshot=snapshot,
+        action="department.update",
+        object_type="department",
+    )
     return department

@@ -211,22 +211,15 @@ def update(
     require_admin_of(actor, obj.department_id)
     values = parse_form(spec, raw, partial=True)
     _check_unique(session, spec, obj.department_id, values, obj)
-    before = snapshot(obj, spec)
-    for name, value in values.items():
-        setattr(obj, name, value)
-    session.flush()
-    after = snapshot(obj, spec)
-    if after != before:
-        audit.record(
-            session,
-            actor=actor,
-            action=f"{kind}.update",
-            object_type=kind,
-            object_id=obj.id,
-            before=before,
-            after=after,
-            department_id=obj.department_id,
-        )
+    audit.update_recorded(
+        session,
+        actor=actor,
+        obj=obj,
+        values=values,
+        snapshot=lambda o: snapshot(o, spec),
+        action=f"{kind}.update",
+        object_type=kind,
+    )
     return obj
 
 

@@ -116,26 +116,18 @@ def update(session: Session, *, actor: User, user_id: int, values: dict) -> User
     if user.id == actor.id and demoting:
         raise Forbidden("不能停用自己或修改自己的角色")
     _check(session, actor, values, user)
-    before = snapshot(user)
-    for name, value in values.items():
-        if name in FIELDS:
-            setattr(user, name, value)
-    session.flush()
-    after = snapshot(user)
-    if after != before:
-        if before["active"] and not after["active"]:
-            sessions.end_all(session, user_id=user.id, reason="deactivated")
-            revoke_all_tokens(session, user_id=user.id)
-        audit.record(
-            session,
-            actor=actor,
-            action="user.update",
-            object_type="user",
-            object_id=user.id,
-            before=before,
-            after=after,
-            department_id=user.department_id,
-        )
+    before, after = audit.update_recorded(
+        session,
+        actor=actor,
+        obj=user,
+        values={k: v for k, v in values.items() if k in FIELDS},
+        snapshot=snapshot,
+        action="user.update",
+        object_type="user",
+    )
+    if before["active"] and not after["active"]:
+        sessions.end_all(session, user_id=user.id, reason="deactivated")
+        revoke_all_tokens(session, user_id=user.id)
     return user
 
 

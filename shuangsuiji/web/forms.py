@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from ..errors import Invalid
 
 
-def load_form(schema: Schema, *, fields: tuple[str, ...] | None = None) -> dict:
+def load_form(schema: Schema) -> dict:
     """The submitted form as the schema loads it; empty inputs count as not given."""
     raw = {}
     for name, field in schema.fields.items():
-        if fields is not None and name not in fields:
-            continue
-        if field.__class__.__name__ == "Boolean":
+        if isinstance(field, fields.Boolean):
             if name in request.form or f"{name}__present" in request.form:
                 raw[name] = request.form.get(name) in ("on", "1", "true")
             continue

@@ -14,6 +14,17 @@ from .accounts import (
 from .audit import AuditCheckpoint, AuditEntry
 from .base import Base, utcnow
 from .engine import Database, make_engine
+from .plans import (
+    APPEND_ONLY,
+    PLAN_STATUSES,
+    Commitment,
+    Draw,
+    DrawAssignment,
+    DrawEntity,
+    DrawReplacement,
+    Plan,
+    plan_matters,
+)
 from .registry import (
     ENTITY_STATUSES,
     INSPECTOR_STATUSES,
@@ -32,6 +43,15 @@ from .registry import (
 from .tasks import Task
 
 __all__ = [
+    "APPEND_ONLY",
+    "PLAN_STATUSES",
+    "Commitment",
+    "Draw",
+    "DrawAssignment",
+    "DrawEntity",
+    "DrawReplacement",
+    "Plan",
+    "plan_matters",
     "ENTITY_STATUSES",
     "INSPECTOR_STATUSES",
     "RISK_CLASSES",

@@ -129,6 +129,8 @@ class Inspector(Base):
     status: Mapped[str] = mapped_column(String(8), default="active")
     is_expert: Mapped[bool] = mapped_column(default=False)
     id_number: Mapped[str | None] = mapped_column(String(18))
+    # The console account of this inspector, for their own task list (optional).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -228,7 +230,15 @@ def _stage_table(name: str, model, extra: tuple[Column, ...] = ()) -> Table:
 
     It has the model's importable columns, all nullable, plus the import and the row number.
     """
-    skip = {"id", "department_id", "created_at", "updated_at", "last_checked_on", "check_count"}
+    skip = {
+        "id",
+        "department_id",
+        "created_at",
+        "updated_at",
+        "last_checked_on",
+        "check_count",
+        "user_id",
+    }
     columns = [
         Column(c.name, c.type, nullable=True) for c in model.__table__.columns if c.name not in skip
     ]

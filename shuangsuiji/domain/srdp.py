@@ -759,7 +759,7 @@ def _randomness_entry(source: RandomnessSource, value: RandomnessValue) -> dict[
     return {"label": value.label, "kind": source.kind, "value": value.value, **value.provenance}
 
 
-def _replacement_entry(r: Replacement) -> dict[str, Any]:
+def replacement_entry(r: Replacement) -> dict[str, Any]:
     """A replacement as it appears in the manifest."""
     return {
         "n": r.n,
@@ -823,7 +823,7 @@ def manifest(
                 for x in result.assignment.unstaffed
             ],
         },
-        "replacements": [_replacement_entry(r) for r in replacements],
+        "replacements": [replacement_entry(r) for r in replacements],
         "sample_sha256": sample_sha256(result.sample),
         "assignment_sha256": assignment_sha256(result.assignment),
         "software": dict(software),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import audit, exports, imports  # noqa: F401  (they register their handlers)
+from . import audit, draws, exports, imports  # noqa: F401  (they register their handlers)
 from .tasks import TaskContext, handler
 
 

@@ -1,0 +1,233 @@
+"""Plans (抽查任务) and their draws: the commitment, the draw and the replacements.
+
+A plan is edited while it is a draft. Committing it freezes its inputs in a `Commitment`: the
+four SRDP-1 files byte for byte with their hashes. A `Draw` runs on one commitment; its sample
+and teams are stored row by row for the console and as the manifest for auditors. Commitments,
+draws, their rows and replacements are append-only: the database refuses UPDATE and DELETE
+(triggers created by the migration, see immutable.py). A redraw is a new commitment and a new
+draw that names the draw it supersedes and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from .accounts import Department
+from .base import Base, utcnow
+from .registry import Matter
+
+PLAN_STATUSES = ("draft", "committed", "drawn", "closed")
+# Tables the database keeps append-only (the migration installs the triggers).
+APPEND_ONLY = (
+    "plan_commitments",
+    "draws",
+    "draw_entities",
+    "draw_assignments",
+    "draw_replacements",
+)
+
+plan_matters = Table(
+    "plan_matters",
+    Base.metadata,
+    Column("plan_id", ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("matter_id", ForeignKey("matters.id"), primary_key=True),
+)
+
+
+class Plan(Base):
+    """抽查任务: what to draw from which registry, how many per class, and who may go.
+
+    JSON columns hold lists and small objects (scope filters, strata, slots, randomness).
+    """
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    scope: Mapped[str] = mapped_column(Text, default="{}")
+    strata: Mapped[str] = mapped_column(Text)
+    rounding: Mapped[str] = mapped_column(String(8), default="ceil")
+    slots: Mapped[str] = mapped_column(Text)
+    region_rule: Mapped[str] = mapped_column(String(10), default="none")
+    selection: Mapped[str] = mapped_column(String(12), default="uniform")
+    workload_cap: Mapped[int] = mapped_column(default=20)
+    cooldown_months: Mapped[int] = mapped_column(default=0)
+    annual_cap: Mapped[int | None]
+    exclude_open: Mapped[bool] = mapped_column(default=True)
+    required_qualifications: Mapped[str | None] = mapped_column(String(300))
+    randomness: Mapped[str] = mapped_column(Text)
+    publish_mode: Mapped[str] = mapped_column(String(16), default="after_fieldwork")
+    fieldwork_start: Mapped[dt.date | None] = mapped_column(Date)
+    fieldwork_end: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department] = relationship()
+    matters: Mapped[list[Matter]] = relationship(secondary=plan_matters, order_by=Matter.code)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'committed', 'drawn', 'closed')",
+            name="status",
+        ),
+        CheckConstraint("rounding IN ('ceil', 'floor', 'half_up')", name="rounding"),
+        CheckConstraint("region_rule IN ('none', 'different', 'same')", name="region_rule"),
+        CheckConstraint("selection IN ('uniform', 'least_loaded')", name="selection"),
+        CheckConstraint("publish_mode IN ('immediate', 'after_fieldwork')", name="publish_mode"),
+        Index("ix_plans_department_id", "department_id"),
+    )
+
+
+class Commitment(Base):
+    """承诺: a plan's frozen inputs, the four files byte for byte, and their digest.
+
+    The files are deferred: loading a commitment does not pull megabytes of TSV. `server_secret`
+    is revealed only in the manifest of the draw that used it.
+    """
+
+    __tablename__ = "plan_commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    seq: Mapped[int]
+    srdp_id: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    plan_json: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    entities_tsv: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    inspectors_tsv: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    exclusions_tsv: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    sha256sums: Mapped[str] = mapped_column(Text)
+    snapshot: Mapped[str] = mapped_column(String(64))
+    server_secret_sha256: Mapped[str | None] = mapped_column(String(64))
+    server_secret: Mapped[str | None] = deferred(mapped_column(String(64)))
+    summary: Mapped[str] = mapped_column(Text)
+    committed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    plan: Mapped[Plan] = relationship()
+
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+
+
+class Draw(Base):
+    """抽取结果: one draw of one commitment (at most one: a unique constraint settles a race).
+
+    `supersedes_id` names the draw this one replaces (a redraw, with `reason`).
+    """
+
+    __tablename__ = "draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("plan_commitments.id"), unique=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    randomness: Mapped[str] = mapped_column(Text)
+    seed: Mapped[str] = mapped_column(String(64))
+    sample_sha256: Mapped[str] = mapped_column(String(64))
+    assignment_sha256: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+    manifest: Mapped[str] = deferred(mapped_column(Text, nullable=False))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    plan: Mapped[Plan] = relationship()
+    commitment: Mapped[Commitment] = relationship()
+
+    __table_args__ = (Index("ix_draws_plan_id", "plan_id"),)
+
+
+class DrawEntity(Base):
+    """抽中对象: one drawn entity, its stratum, rank, ticket and processing position."""
+
+    __tablename__ = "draw_entities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
+    uscc: Mapped[str] = mapped_column(String(18))
+    stratum: Mapped[str] = mapped_column(String(32))
+    rank: Mapped[int]
+    ticket: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+
+    __table_args__ = (
+        UniqueConstraint("draw_id", "position"),
+        Index("ix_draw_entities_entity_id", "entity_id"),
+        Index("ix_draw_entities_draw_id_uscc", "draw_id", "uscc"),
+    )
+
+
+class DrawAssignment(Base):
+    """检查组成员: the inspector the draw put in one slot (none: the slot is unstaffed)."""
+
+    __tablename__ = "draw_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
+    position: Mapped[int]
+    slot: Mapped[int]
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"))
+    phase: Mapped[int | None]
+    n_avail: Mapped[int | None]
+    u: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("draw_id", "position", "slot"),
+        Index("ix_draw_assignments_inspector_id", "inspector_id"),
+    )
+
+
+class DrawReplacement(Base):
+    """人员替换: the n-th replacement of a draw (DRAW-SPEC §6), who asked and why."""
+
+    __tablename__ = "draw_replacements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
+    n: Mapped[int]
+    position: Mapped[int]
+    slot: Mapped[int]
+    withdrawn_id: Mapped[int] = mapped_column(ForeignKey("inspectors.id"))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    n_avail: Mapped[int]
+    u: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (UniqueConstraint("draw_id", "n"),)
+
+
+__all__ = [
+    "APPEND_ONLY",
+    "PLAN_STATUSES",
+    "Commitment",
+    "Draw",
+    "DrawAssignment",
+    "DrawEntity",
+    "DrawReplacement",
+    "Plan",
+    "plan_matters",
+]

@@ -1,0 +1,865 @@
+"""Plans (抽查任务): create and edit drafts, then commit them (DRAW-SPEC §1–§2).
+
+Committing freezes the inputs: the four SRDP-1 files are built from the registries as they stand
+(eligible entities, eligible inspectors, exclusions, plan.json), the capacity pre-check refuses a
+plan that cannot be staffed, and the files are stored byte for byte with their digest, which is
+public from then on. Draws (draws.py) run on a commitment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ..db import (
+    ENTITY_STATUSES,
+    Commitment,
+    ConflictDeclaration,
+    Department,
+    Draw,
+    DrawAssignment,
+    DrawEntity,
+    DrawReplacement,
+    Entity,
+    Inspector,
+    Matter,
+    Plan,
+    User,
+)
+from ..domain import bundle as srdp_bundle
+from ..domain import srdp
+from ..errors import Conflict, Invalid, NotFound
+from . import audit
+from .scope import get_visible, require_admin_of, visible
+
+STRATA = ("A", "B", "C", "D", "X")  # X: not yet classified (未评级)
+STRATUM_LABELS = {"A": "A 类", "B": "B 类", "C": "C 类", "D": "D 类", "X": "未评级"}
+UNCLASSIFIED = "X"
+UNKNOWN_REGION = "NA"
+STATUS_LABELS = {"draft": "草稿", "committed": "已承诺", "drawn": "已抽取", "closed": "已结束"}
+ROUNDING_LABELS = {"ceil": "向上取整（不少于比例）", "half_up": "四舍五入", "floor": "向下取整"}
+REGION_RULE_LABELS = {
+    "none": "不限",
+    "different": "异地交叉（检查人员与对象不同区县）",
+    "same": "属地",
+}
+SELECTION_LABELS = {"uniform": "均匀随机", "least_loaded": "优先分配任务较少者"}
+PUBLISH_LABELS = {"immediate": "抽取后立即公示名单", "after_fieldwork": "检查结束后公示名单"}
+KIND_LABELS = {
+    "digits": "骰子数字",
+    "text": "公开数值（彩票开奖号、信标等）",
+    "server": "服务器密值",
+}
+
+# Ratio presets per credit-risk class (DOMAIN.md); unclassified entities count as class B.
+PRESETS = {
+    "henan": ("河南 2021（A 1%、B 2%、C 10%、D 30%）", ("0.01", "0.02", "0.1", "0.3")),
+    "yancheng": ("盐城（A 2%、B 5%、C 30%、D 80%）", ("0.02", "0.05", "0.3", "0.8")),
+    "flat5": ("统一 5%", ("0.05", "0.05", "0.05", "0.05")),
+}
+DEFAULT_RANDOMNESS = [{"label": "dice", "kind": "digits", "min_len": 20}]
+FIELDS = (
+    "code",
+    "title",
+    "matter_ids",
+    "scope",
+    "strata",
+    "rounding",
+    "slots",
+    "region_rule",
+    "selection",
+    "workload_cap",
+    "cooldown_months",
+    "annual_cap",
+    "exclude_open",
+    "required_qualifications",
+    "randomness",
+    "publish_mode",
+    "fieldwork_start",
+    "fieldwork_end",
+    "notes",
+)
+SCOPE_KEYS = ("entity_types", "industry_prefixes", "region_prefixes", "tags", "statuses")
+_LABEL_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_TAG_SPLIT = re.compile(r"[,，、;；\s]+")
+
+
+def preset_strata(preset: str) -> dict:
+    _, ratios = PRESETS[preset]
+    strata = {code: {"ratio": ratio} for code, ratio in zip("ABCD", ratios, strict=True)}
+    strata[UNCLASSIFIED] = {"ratio": ratios[1]}
+    return strata
+
+
+def split_tags(text: str | None) -> list[str]:
+    return [t for t in _TAG_SPLIT.split(text or "") if t]
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def get(session: Session, actor: User, plan_id: int) -> Plan:
+    return get_visible(session, actor, Plan, plan_id, label="抽查任务")
+
+
+def list_visible(session: Session, actor: User, *, status: str | None = None) -> list[Plan]:
+    query = select(Plan).where(visible(actor, Plan.department_id)).order_by(Plan.id.desc())
+    if status:
+        query = query.where(Plan.status == status)
+    return list(session.scalars(query))
+
+
+def config(plan: Plan) -> dict:
+    """The plan's settings as plain values (JSON columns decoded)."""
+    return {
+        "code": plan.code,
+        "title": plan.title,
+        "matter_ids": [m.id for m in plan.matters],
+        "scope": json.loads(plan.scope),
+        "strata": json.loads(plan.strata),
+        "rounding": plan.rounding,
+        "slots": json.loads(plan.slots),
+        "region_rule": plan.region_rule,
+        "selection": plan.selection,
+        "workload_cap": plan.workload_cap,
+        "cooldown_months": plan.cooldown_months,
+        "annual_cap": plan.annual_cap,
+        "exclude_open": plan.exclude_open,
+        "required_qualifications": split_tags(plan.required_qualifications),
+        "randomness": json.loads(plan.randomness),
+        "publish_mode": plan.publish_mode,
+        "fieldwork_start": plan.fieldwork_start.isoformat() if plan.fieldwork_start else None,
+        "fieldwork_end": plan.fieldwork_end.isoformat() if plan.fieldwork_end else None,
+        "notes": plan.notes,
+    }
+
+
+def snapshot(plan: Plan) -> dict:
+    return {"id": plan.id, "department_id": plan.department_id, "status": plan.status} | config(
+        plan
+    )
+
+
+def commitments(session: Session, plan: Plan) -> list[Commitment]:
+    return list(
+        session.scalars(
+            select(Commitment).where(Commitment.plan_id == plan.id).order_by(Commitment.seq)
+        )
+    )
+
+
+def latest_commitment(session: Session, plan: Plan) -> Commitment | None:
+    return session.scalar(
+        select(Commitment)
+        .where(Commitment.plan_id == plan.id)
+        .order_by(Commitment.seq.desc())
+        .limit(1)
+    )
+
+
+def draws_of(session: Session, plan: Plan) -> list[Draw]:
+    return list(session.scalars(select(Draw).where(Draw.plan_id == plan.id).order_by(Draw.id)))
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+
+def _int(raw, field: str, errs: _Errors, *, minimum: int, optional: bool = False) -> int | None:
+    if raw is None or raw == "":
+        if optional:
+            return None
+        errs.add(field, "不能为空")
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        errs.add(field, "须为整数")
+        return None
+    if value < minimum:
+        errs.add(field, f"不能小于 {minimum}")
+        return None
+    return value
+
+
+def _date(raw, field: str, errs: _Errors) -> dt.date | None:
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, dt.date):
+        return raw
+    try:
+        return dt.date.fromisoformat(str(raw).strip())
+    except ValueError:
+        errs.add(field, "日期格式应为 YYYY-MM-DD")
+        return None
+
+
+def _str_list(raw, field: str, errs: _Errors) -> list[str]:
+    if raw in (None, ""):
+        return []
+    if isinstance(raw, str):
+        return split_tags(raw)
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        errs.add(field, "须为文本列表")
+        return []
+    return [x.strip() for x in raw if x.strip()]
+
+
+def _ratio(raw, where: str, errs: _Errors) -> str | None:
+    text = str(raw).strip().rstrip("%")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        errs.add("strata", f"{where}：比例须为数字")
+        return None
+    if str(raw).strip().endswith("%"):
+        value = value / 100
+    if not 0 <= value <= 1:
+        errs.add("strata", f"{where}：比例须在 0 到 100% 之间")
+        return None
+    return format(value.normalize(), "f")
+
+
+def _strata(raw, errs: _Errors) -> dict:
+    if not isinstance(raw, dict) or not raw:
+        errs.add("strata", "须为每个信用风险分类设置比例或数量")
+        return {}
+    strata = {}
+    for code in STRATA:
+        entry = raw.get(code)
+        label = STRATUM_LABELS[code]
+        if entry is None:
+            errs.add("strata", f"{label}：未设置")
+            continue
+        if not isinstance(entry, dict):
+            errs.add("strata", f"{label}：格式有误")
+            continue
+        rule: dict = {}
+        if entry.get("count") not in (None, ""):
+            count = _int(entry["count"], "strata", errs, minimum=0)
+            if count is not None:
+                rule["count"] = count
+        elif entry.get("ratio") not in (None, ""):
+            ratio = _ratio(entry["ratio"], label, errs)
+            if ratio is not None:
+                rule["ratio"] = ratio
+        else:
+            errs.add("strata", f"{label}：须填写比例或数量")
+            continue
+        for key in ("k_min", "k_max"):
+            if entry.get(key) not in (None, ""):
+                value = _int(entry[key], "strata", errs, minimum=0)
+                if value is not None:
+                    rule[key] = value
+        strata[code] = rule
+    unknown = sorted(set(raw) - set(STRATA))
+    if unknown:
+        errs.add("strata", f"未知分类：{'、'.join(unknown)}")
+    return strata
+
+
+def _slots(session: Session, raw, errs: _Errors) -> list[str]:
+    slots = _str_list(raw, "slots", errs)
+    if len(slots) < 2:
+        errs.add("slots", "每个检查对象至少需要两名执法检查人员（行政处罚法第四十二条）")
+        return slots
+    if srdp_bundle.ANY_DEPT in slots and set(slots) != {srdp_bundle.ANY_DEPT}:
+        errs.add("slots", "“*”（任意部门）不能与部门代码混用")
+        return slots
+    codes = set(slots) - {srdp_bundle.ANY_DEPT}
+    if codes:
+        known = set(session.scalars(select(Department.code).where(Department.code.in_(codes))))
+        for code in sorted(codes - known):
+            errs.add("slots", f"部门代码 {code} 不存在")
+        for code in sorted(codes):
+            if not _LABEL_RE.fullmatch(code):
+                errs.add("slots", f"部门代码 {code} 含有抽取规范不允许的字符")
+    return slots
+
+
+def _randomness(raw, errs: _Errors) -> list[dict]:
+    if not isinstance(raw, list) or not raw:
+        errs.add("randomness", "至少需要一个随机源")
+        return []
+    sources, labels = [], set()
+    for i, entry in enumerate(raw, 1):
+        where = f"第 {i} 个随机源"
+        if not isinstance(entry, dict):
+            errs.add("randomness", f"{where}：格式有误")
+            continue
+        label = str(entry.get("label", "")).strip()
+        kind = entry.get("kind")
+        if not _LABEL_RE.fullmatch(label):
+            errs.add("randomness", f"{where}：名称须为 1–32 位字母、数字或 _.-")
+            continue
+        if label in labels:
+            errs.add("randomness", f"{where}：名称 {label} 重复")
+        labels.add(label)
+        if kind not in KIND_LABELS:
+            errs.add("randomness", f"{where}：类型须为 digits、text 或 server")
+            continue
+        source: dict = {"label": label, "kind": kind}
+        if kind == "digits":
+            min_len = _int(
+                entry.get("min_len", srdp_bundle.MIN_DIGITS),
+                "randomness",
+                errs,
+                minimum=srdp_bundle.MIN_DIGITS,
+            )
+            source["min_len"] = min_len or srdp_bundle.MIN_DIGITS
+        if kind == "text" and entry.get("source"):
+            source["source"] = str(entry["source"]).strip()[:200]
+        sources.append(source)
+    if sources and all(s["kind"] == "server" for s in sources):
+        errs.add("randomness", "服务器密值不能作为唯一随机源：请加入骰子数字或公开数值")
+    return sources
+
+
+def parse_values(session: Session, department_id: int, raw: dict, *, partial: bool) -> dict:
+    """Check submitted plan settings; Invalid names every problem (field → messages)."""
+    errs = _Errors()
+    values: dict = {}
+    present = [name for name in FIELDS if name in raw]
+    if not partial:
+        for name in ("code", "title", "strata", "slots"):
+            if raw.get(name) in (None, "", [], {}):
+                errs.add(name, "不能为空")
+    for name in present:
+        value = raw[name]
+        if name == "code":
+            code = str(value or "").strip()
+            if not srdp_bundle.PLAN_ID_RE.fullmatch(code) or len(code) > 48:
+                errs.add("code", "任务编号须为 1–48 位字母、数字或 _.-（将写入抽取数据包）")
+            values["code"] = code
+        elif name == "title":
+            title = str(value or "").strip()
+            if not title or len(title) > 200:
+                errs.add("title", "任务名称须为 1–200 个字")
+            values["title"] = title
+        elif name == "matter_ids":
+            ids = [int(x) for x in value or [] if str(x).strip().isdigit()]
+            found = session.scalars(
+                select(Matter).where(Matter.id.in_(ids), Matter.department_id == department_id)
+            ).all()
+            if len(found) != len(set(ids)):
+                errs.add("matter_ids", "抽查事项不存在或不属于本部门")
+            values["matters"] = sorted(found, key=lambda m: m.code)
+        elif name == "scope":
+            values["scope"] = _scope(value, errs)
+        elif name == "strata":
+            values["strata"] = _strata(value, errs)
+        elif name == "slots":
+            values["slots"] = _slots(session, value, errs)
+        elif name in ("rounding", "region_rule", "selection", "publish_mode"):
+            allowed = {
+                "rounding": ROUNDING_LABELS,
+                "region_rule": REGION_RULE_LABELS,
+                "selection": SELECTION_LABELS,
+                "publish_mode": PUBLISH_LABELS,
+            }[name]
+            if value not in allowed:
+                errs.add(name, f"须为 {'、'.join(allowed)} 之一")
+            values[name] = value
+        elif name == "workload_cap":
+            values[name] = _int(value, name, errs, minimum=1)
+        elif name == "cooldown_months":
+            values[name] = _int(value, name, errs, minimum=0) or 0
+        elif name == "annual_cap":
+            values[name] = _int(value, name, errs, minimum=1, optional=True)
+        elif name == "exclude_open":
+            values[name] = value in (True, "1", "true", "on", "yes")
+        elif name == "required_qualifications":
+            values[name] = "，".join(_str_list(value, name, errs)) or None
+        elif name == "randomness":
+            values[name] = _randomness(value, errs)
+        elif name in ("fieldwork_start", "fieldwork_end"):
+            values[name] = _date(value, name, errs)
+        elif name == "notes":
+            values[name] = (str(value).strip() or None) if value is not None else None
+    start, end = values.get("fieldwork_start"), values.get("fieldwork_end")
+    if start and end and end < start:
+        errs.add("fieldwork_end", "检查结束日期不能早于开始日期")
+    if errs.errors:
+        raise Invalid("抽查任务填写有误", errors=errs.errors)
+    return values
+
+
+def _scope(raw, errs: _Errors) -> dict:
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        errs.add("scope", "格式有误")
+        return {}
+    scope = {}
+    for key in SCOPE_KEYS:
+        items = _str_list(raw.get(key), "scope", errs)
+        if items:
+            scope[key] = items
+    for status in scope.get("statuses", []):
+        if status not in ENTITY_STATUSES:
+            errs.add("scope", f"登记状态 {status} 无效")
+    for key in ("industry_prefixes", "region_prefixes"):
+        for prefix in scope.get(key, []):
+            if not re.fullmatch(r"[A-Z]?[0-9]{0,6}", prefix):
+                errs.add("scope", f"代码前缀 {prefix} 无效")
+    unknown = sorted(set(raw) - set(SCOPE_KEYS))
+    if unknown:
+        errs.add("scope", f"未知筛选条件：{'、'.join(unknown)}")
+    return scope
+
+
+def _apply(plan: Plan, values: dict) -> None:
+    for name, value in values.items():
+        if name in ("scope", "strata", "slots", "randomness"):
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        setattr(plan, name, value)
+
+
+def _check_code(session: Session, code: str | None, current: Plan | None) -> None:
+    if code and session.scalar(
+        select(Plan.id).where(Plan.code == code, Plan.id != (current.id if current else -1))
+    ):
+        raise Conflict("任务编号已存在", errors={"code": ["任务编号已存在"]})
+
+
+def create(session: Session, *, actor: User, department_id: int, raw: dict) -> Plan:
+    require_admin_of(actor, department_id)
+    department = session.get(Department, department_id)
+    if department is None:
+        raise NotFound("部门不存在")
+    raw = {
+        "rounding": "ceil",
+        "region_rule": "none",
+        "selection": "uniform",
+        "publish_mode": "after_fieldwork",
+        "workload_cap": 20,
+        "randomness": DEFAULT_RANDOMNESS,
+        "exclude_open": True,
+    } | raw
+    values = parse_values(session, department_id, raw, partial=False)
+    _check_code(session, values.get("code"), None)
+    plan = Plan(department_id=department_id, status="draft", created_by_id=actor.id)
+    _apply(plan, values)
+    session.add(plan)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="plans.create",
+        object_type="plan",
+        object_id=plan.id,
+        after=snapshot(plan),
+        department_id=department_id,
+    )
+    return plan
+
+
+def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
+    plan = get(session, actor, plan_id)
+    require_admin_of(actor, plan.department_id)
+    if plan.status != "draft":
+        raise Conflict("任务已承诺，输入已冻结，不能修改")
+    values = parse_values(session, plan.department_id, raw, partial=True)
+    _check_code(session, values.get("code"), plan)
+    audit.update_recorded(
+        session,
+        actor=actor,
+        obj=plan,
+        values=values,
+        snapshot=snapshot,
+        action="plans.update",
+        object_type="plan",
+    )
+    return plan
+
+
+# -- commitment ----------------------------------------------------------------------------
+
+
+def inspector_key(inspector_id: int) -> str:
+    """The inspector's id in a bundle: pseudonymous, stable, ordered like the database id."""
+    return f"I{inspector_id:09d}"
+
+
+def inspector_pk(key: str) -> int:
+    return int(key[1:])
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    month0 = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month0, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month + 1, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def live_draws():
+    """The draws no redraw has replaced (a subquery of draw ids)."""
+    replaced = select(Draw.supersedes_id).where(Draw.supersedes_id.is_not(None))
+    return select(Draw.id).where(Draw.id.not_in(replaced))
+
+
+def _entity_query(plan: Plan, scope: dict):
+    query = select(Entity.id, Entity.uscc, Entity.risk_class, Entity.region_code).where(
+        Entity.department_id == plan.department_id,
+        Entity.status.in_(scope.get("statuses") or ["存续"]),
+    )
+    if scope.get("entity_types"):
+        query = query.where(Entity.entity_type.in_(scope["entity_types"]))
+    for key, column in (
+        ("industry_prefixes", Entity.industry_code),
+        ("region_prefixes", Entity.region_code),
+    ):
+        if scope.get(key):
+            query = query.where(or_(*(column.startswith(p) for p in scope[key])))
+    if scope.get("tags"):
+        query = query.where(
+            or_(*(("," + Entity.tags + ",").contains(f",{t},") for t in scope["tags"]))
+        )
+    return query
+
+
+def _held_usccs(session: Session, plan: Plan, today: dt.date) -> tuple[set[str], set[str]]:
+    """USCCs under an open inspection, and those at the plan's annual cap (all plans count)."""
+    live = live_draws()
+    open_usccs: set[str] = set()
+    if plan.exclude_open:
+        open_usccs = set(
+            session.scalars(
+                select(DrawEntity.uscc)
+                .join(Draw, Draw.id == DrawEntity.draw_id)
+                .join(Plan, Plan.id == Draw.plan_id)
+                .where(Draw.id.in_(live), Plan.status == "drawn", Plan.id != plan.id)
+                .distinct()
+            )
+        )
+    capped: set[str] = set()
+    if plan.annual_cap:
+        start = dt.datetime(today.year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(hours=8)
+        capped = set(
+            session.scalars(
+                select(DrawEntity.uscc)
+                .join(Draw, Draw.id == DrawEntity.draw_id)
+                .where(Draw.id.in_(live), Draw.created_at >= start)
+                .group_by(DrawEntity.uscc)
+                .having(func.count() >= plan.annual_cap)
+            )
+        )
+    return open_usccs, capped
+
+
+def _inspectors(session: Session, plan: Plan, slots: list[str], today: dt.date):
+    """Eligible inspectors as bundle records, and how many were left out and why."""
+    codes = set(slots) - {srdp_bundle.ANY_DEPT}
+    departments = {d.id: d.code for d in session.scalars(select(Department))}
+    dept_ids = [i for i, c in departments.items() if c in codes] or [plan.department_id]
+    required = set(split_tags(plan.required_qualifications))
+    records, left_out = [], Counter()
+    rows = session.scalars(
+        select(Inspector).where(Inspector.department_id.in_(dept_ids)).order_by(Inspector.id)
+    )
+    for inspector in rows:
+        if inspector.status != "active":
+            left_out["status"] += 1
+        elif inspector.is_expert:
+            left_out["expert"] += 1
+        elif inspector.cert_valid_until is not None and inspector.cert_valid_until < today:
+            left_out["certificate"] += 1
+        elif not required <= set(split_tags(inspector.qualifications)):
+            left_out["qualification"] += 1
+        else:
+            records.append(
+                srdp_bundle.Inspector(
+                    inspector_key(inspector.id),
+                    departments[inspector.department_id],
+                    inspector.region_code or UNKNOWN_REGION,
+                    plan.workload_cap,
+                )
+            )
+    return records, left_out
+
+
+def _exclusions(session, plan, entity_ids: dict[str, int], inspector_keys: set[str], today):
+    """CONFLICT pairs from declarations in force; PREVIOUS pairs from draws in the cool-down."""
+    pairs: dict[tuple[str, str], str] = {}
+    conflicts = session.execute(
+        select(Entity.uscc, ConflictDeclaration.inspector_id)
+        .join(Entity, Entity.id == ConflictDeclaration.entity_id)
+        .where(
+            Entity.department_id == plan.department_id,
+            (ConflictDeclaration.valid_until.is_(None))
+            | (ConflictDeclaration.valid_until >= today),
+        )
+    )
+    for uscc, inspector_id in conflicts:
+        key = inspector_key(inspector_id)
+        if uscc in entity_ids and key in inspector_keys:
+            pairs[(uscc, key)] = "CONFLICT"
+    if plan.cooldown_months:
+        since = dt.datetime.combine(
+            _months_before(today, plan.cooldown_months), dt.time(), tzinfo=dt.UTC
+        )
+        recent = select(Draw.id).where(Draw.id.in_(live_draws()), Draw.created_at >= since)
+        assigned = session.execute(
+            select(DrawEntity.uscc, DrawAssignment.inspector_id)
+            .join(
+                DrawAssignment,
+                (DrawAssignment.draw_id == DrawEntity.draw_id)
+                & (DrawAssignment.position == DrawEntity.position),
+            )
+            .where(DrawEntity.draw_id.in_(recent), DrawAssignment.inspector_id.is_not(None))
+        )
+        replaced = session.execute(
+            select(DrawEntity.uscc, DrawReplacement.inspector_id)
+            .join(
+                DrawReplacement,
+                (DrawReplacement.draw_id == DrawEntity.draw_id)
+                & (DrawReplacement.position == DrawEntity.position),
+            )
+            .where(DrawEntity.draw_id.in_(recent), DrawReplacement.inspector_id.is_not(None))
+        )
+        for uscc, inspector_id in [*assigned, *replaced]:
+            key = inspector_key(inspector_id)
+            if uscc in entity_ids and key in inspector_keys:
+                pairs.setdefault((uscc, key), "PREVIOUS")
+    return [srdp_bundle.Exclusion(e, i, reason) for (e, i), reason in pairs.items()]
+
+
+def srdp_plan(plan: Plan, srdp_id: str, server_sha256: str | None) -> srdp_bundle.Plan:
+    cfg = config(plan)
+    randomness = []
+    for source in cfg["randomness"]:
+        entry = dict(source)
+        if entry["kind"] == "server":
+            entry["sha256"] = server_sha256
+        randomness.append(entry)
+    obj = {
+        "spec": srdp_bundle.SPEC,
+        "plan_id": srdp_id,
+        "strata": cfg["strata"],
+        "rounding": plan.rounding,
+        "slots": cfg["slots"],
+        "region_rule": plan.region_rule,
+        "selection": plan.selection,
+        "randomness": randomness,
+    }
+    return srdp_bundle.parse_plan(srdp_bundle.canonical_json(obj))
+
+
+@dataclass
+class Inputs:
+    """What a commitment freezes, with the counts the plan page shows."""
+
+    files: dict[str, bytes]
+    server_secret: str | None
+    summary: dict
+
+
+def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) -> Inputs:
+    """The four files from the registries as they stand, after the capacity pre-check.
+
+    Raises Invalid with the shortfall per department and region when the plan cannot be staffed.
+    """
+    cfg = config(plan)
+    open_usccs, capped = _held_usccs(session, plan, today)
+    lines: list[str] = []
+    entity_ids: dict[str, int] = {}
+    excluded = Counter()
+    strata = Counter()
+    regions: Counter = Counter()
+    for entity_id, uscc, risk_class, region in session.execute(_entity_query(plan, cfg["scope"])):
+        if uscc in open_usccs:
+            excluded["open"] += 1
+            continue
+        if uscc in capped:
+            excluded["annual_cap"] += 1
+            continue
+        stratum = risk_class or UNCLASSIFIED
+        region = region or UNKNOWN_REGION
+        entity_ids[uscc] = entity_id
+        strata[stratum] += 1
+        regions[region] += 1
+        lines.append(f"{uscc}\t{stratum}\t{region}\n")
+    lines.sort()
+    entities_tsv = "".join(lines).encode("ascii")
+    secret = (
+        secrets.token_hex(32) if any(s["kind"] == "server" for s in cfg["randomness"]) else None
+    )
+    splan = srdp_plan(plan, srdp_id, srdp.server_commitment(secret) if secret else None)
+    inspectors, inspectors_left_out = _inspectors(session, plan, cfg["slots"], today)
+    exclusions = _exclusions(session, plan, entity_ids, {i.inspector_id for i in inspectors}, today)
+    files = {
+        srdp_bundle.ENTITIES: entities_tsv,
+        srdp_bundle.INSPECTORS: srdp_bundle.inspectors_tsv(inspectors),
+        srdp_bundle.EXCLUSIONS: srdp_bundle.exclusions_tsv(exclusions),
+        srdp_bundle.PLAN: srdp_bundle.plan_json(splan),
+    }
+    quotas = [
+        srdp.Quota(
+            rule.code,
+            strata.get(rule.code, 0),
+            srdp.quota(strata.get(rule.code, 0), rule, splan.rounding),
+        )
+        for rule in splan.strata
+    ]
+    problems = capacity_problems(splan, inspectors, quotas, regions)
+    if problems:
+        raise Invalid(
+            "检查人员不足，无法承诺：" + "；".join(problems),
+            errors={"capacity": problems},
+        )
+    summary = {
+        "eligible": len(entity_ids),
+        "excluded": dict(excluded),
+        "strata": {q.code: {"N": q.n, "k": q.k} for q in quotas},
+        "drawn": sum(q.k for q in quotas),
+        "inspectors": len(inspectors),
+        "inspectors_left_out": dict(inspectors_left_out),
+        "exclusions": dict(Counter(x.reason for x in exclusions)),
+    }
+    return Inputs(files, secret, summary)
+
+
+def capacity_problems(
+    splan: srdp_bundle.Plan,
+    inspectors: list[srdp_bundle.Inspector],
+    quotas: list[srdp.Quota],
+    regions: Counter,
+) -> list[str]:
+    """Why the plan certainly cannot be staffed, per department and per region (zh-CN)."""
+    problems = []
+    for s in srdp.capacity_shortfalls(splan, inspectors, quotas):
+        dept = "全部门" if s.dept == srdp_bundle.ANY_DEPT else s.dept
+        problems.append(
+            f"{dept}：需要 {s.demand} 人次，可用 {s.capacity} 人次（每人上限合计），"
+            f"缺 {s.missing} 人次"
+        )
+    if splan.region_rule == "none" or not any(q.k for q in quotas):
+        return problems
+    for dept, needed in sorted(Counter(splan.slots).items()):
+        pool = [i for i in inspectors if dept in (srdp_bundle.ANY_DEPT, i.dept)]
+        for region in sorted(regions):
+            if splan.region_rule == "same":
+                fit = sum(1 for i in pool if i.region == region)
+            else:
+                fit = sum(1 for i in pool if i.region != region)
+            if fit < needed:
+                label = "全部门" if dept == srdp_bundle.ANY_DEPT else dept
+                rule = "属地" if splan.region_rule == "same" else "异地"
+                problems.append(
+                    f"{label}，区域 {region}：{rule}规则下只有 {fit} 名可派人员，"
+                    f"每组需要 {needed} 名"
+                )
+    return problems
+
+
+def commit(
+    session: Session,
+    *,
+    actor: User,
+    plan_id: int,
+    today: dt.date,
+    reason: str | None = None,
+) -> Commitment:
+    """Freeze the plan's inputs (draft → committed). A drawn plan is committed again only for a
+    redraw, with a reason; the draw it makes will supersede the current one."""
+    plan = get(session, actor, plan_id)
+    require_admin_of(actor, plan.department_id)
+    if plan.status == "draft":
+        if reason:
+            raise Invalid("首次承诺无需填写重新抽取理由")
+    elif plan.status == "drawn":
+        if not (reason and reason.strip()):
+            raise Invalid("重新抽取须填写理由", errors={"reason": ["不能为空"]})
+    else:
+        raise Conflict(f"任务状态为“{STATUS_LABELS[plan.status]}”，不能承诺")
+    previous = latest_commitment(session, plan)
+    seq = previous.seq + 1 if previous else 1
+    srdp_id = plan.code if seq == 1 else f"{plan.code}.r{seq}"
+    inputs = build_inputs(session, plan, srdp_id=srdp_id, today=today)
+    sums = srdp_bundle.sha256sums(inputs.files)
+    files = inputs.files
+    commitment = Commitment(
+        plan_id=plan.id,
+        seq=seq,
+        srdp_id=srdp_id,
+        reason=reason.strip() if reason else None,
+        plan_json=files[srdp_bundle.PLAN],
+        entities_tsv=files[srdp_bundle.ENTITIES],
+        inspectors_tsv=files[srdp_bundle.INSPECTORS],
+        exclusions_tsv=files[srdp_bundle.EXCLUSIONS],
+        sha256sums=sums,
+        snapshot=srdp_bundle.snapshot(sums),
+        server_secret=inputs.server_secret,
+        server_secret_sha256=(
+            srdp.server_commitment(inputs.server_secret) if inputs.server_secret else None
+        ),
+        summary=json.dumps(inputs.summary, ensure_ascii=False, sort_keys=True),
+        committed_by_id=actor.id,
+    )
+    session.add(commitment)
+    plan.status = "committed"
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="plans.commit",
+        object_type="plan",
+        object_id=plan.id,
+        after={
+            "srdp_id": srdp_id,
+            "seq": seq,
+            "reason": commitment.reason,
+            "snapshot": commitment.snapshot,
+            "sha256sums": sums,
+            "server_secret_sha256": commitment.server_secret_sha256,
+            "summary": inputs.summary,
+        },
+        department_id=plan.department_id,
+    )
+    return commitment
+
+
+def commitment_files(commitment: Commitment) -> dict[str, bytes]:
+    return {
+        srdp_bundle.ENTITIES: commitment.entities_tsv,
+        srdp_bundle.INSPECTORS: commitment.inspectors_tsv,
+        srdp_bundle.EXCLUSIONS: commitment.exclusions_tsv,
+        srdp_bundle.PLAN: commitment.plan_json,
+    }
+
+
+def close(session: Session, *, actor: User, plan_id: int) -> Plan:
+    """End a drawn plan's work: its entities are no longer under an open inspection."""
+    plan = get(session, actor, plan_id)
+    require_admin_of(actor, plan.department_id)
+    if plan.status != "drawn":
+        raise Conflict("只有已抽取的任务可以结束")
+    audit.update_recorded(
+        session,
+        actor=actor,
+        obj=plan,
+        values={"status": "closed"},
+        snapshot=snapshot,
+        action="plans.close",
+        object_type="plan",
+    )
+    return plan

@@ -9,7 +9,7 @@ import os
 import re
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, make_engine
@@ -43,6 +43,24 @@ def engine(database_url):
     command.upgrade(alembic_config(database_url), "head")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def scratch_url(tmp_path):
+    """An empty database: a SQLite file, or a new database on the test PostgreSQL server."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    url = make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_scratch"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

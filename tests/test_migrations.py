@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Base
-
-from .conftest import TEST_DATABASE_URL
-
-
-@pytest.fixture
-def scratch_url(tmp_path):
-    """An empty database: a SQLite file, or a new database on the test PostgreSQL server."""
-    if not TEST_DATABASE_URL:
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    url = make_url(TEST_DATABASE_URL)
-    name = f"{url.database}_migrations"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_single_head():

@@ -257,6 +257,27 @@ _LIMB_WEIGHTS = np.array([pow(2, 16 * (15 - j), _PREFIX_MOD) for j in range(16)]
 _CHUNK = 1 << 16
 
 
+# reverse4[n] = the four decimal digits of n (0 ≤ n < 10^4) in reverse order, as a number.
+_REVERSE4 = np.array([int(f"{n:04d}"[::-1]) for n in range(10**4)], dtype=np.uint64)
+
+
+def _reverse13(rest: np.ndarray) -> np.ndarray:
+    """reverse13(r) for r < 10^13, vectorised: the 13 digits of r in reverse order."""
+    ten4 = np.uint64(10**4)
+    b0 = rest % ten4  # digits 0–3 (least significant first once reversed)
+    rest = rest // ten4
+    b1 = rest % ten4  # digits 4–7
+    rest = rest // ten4
+    b2 = rest % ten4  # digits 8–11
+    d12 = rest // ten4  # digit 12, the most significant
+    return (
+        _REVERSE4[b0] * np.uint64(10**9)
+        + _REVERSE4[b1] * np.uint64(10**5)
+        + _REVERSE4[b2] * np.uint64(10)
+        + d12
+    )
+
+
 def _prefix_keys(hasher: Any, ids: Sequence[str]) -> np.ndarray:
     """The first 13 ticket digits of each entity as a uint64 (reverse13(x mod 10^13)).
 
@@ -265,18 +286,17 @@ def _prefix_keys(hasher: Any, ids: Sequence[str]) -> np.ndarray:
     keys = np.empty(len(ids), dtype=np.uint64)
     copy = hasher.copy
     for start in range(0, len(ids), _CHUNK):
+        # One encode per chunk: ids match [0-9A-Z]+, so LF never occurs inside one.
+        encoded = "\n".join(ids[start : start + _CHUNK]).encode("ascii").split(b"\n")
         digests = []
-        for entity_id in ids[start : start + _CHUNK]:
+        append = digests.append
+        for entity_id in encoded:
             h = copy()
-            h.update(entity_id.encode("ascii"))
-            digests.append(h.digest())
+            h.update(entity_id)
+            append(h.digest())
         limbs = np.frombuffer(b"".join(digests), dtype=">u2").reshape(-1, 16).astype(np.uint64)
         rest = (limbs @ _LIMB_WEIGHTS) % np.uint64(_PREFIX_MOD)
-        reversed_ = np.zeros_like(rest)
-        for _ in range(_PREFIX_DIGITS):
-            reversed_ = reversed_ * np.uint64(10) + rest % np.uint64(10)
-            rest //= np.uint64(10)
-        keys[start : start + len(digests)] = reversed_
+        keys[start : start + len(digests)] = _reverse13(rest)
     return keys
 
 
@@ -327,7 +347,9 @@ def sample(entities: EntityTable, quotas: Sequence[Quota], seed: str) -> Sample:
     hasher = ticket_hasher(seed)
     keys = _prefix_keys(hasher, entities.ids)
     position = {q.code: i for i, q in enumerate(quotas)}
-    group = np.fromiter((position[c] for c in entities.strata), dtype=np.int64, count=len(entities))
+    group = np.fromiter(
+        map(position.__getitem__, entities.strata), dtype=np.int64, count=len(entities)
+    )
     by_group = np.argsort(group, kind="stable")
     counts = np.bincount(group, minlength=len(quotas)).tolist()
     strata, drawn, start = [], [], 0
@@ -413,7 +435,14 @@ class _Pool:
     spec's inspector order.
     """
 
-    def __init__(self, bundle: Bundle, extra_exclusions: Iterable[tuple[str, str]] = ()):
+    def __init__(
+        self,
+        bundle: Bundle,
+        extra_exclusions: Iterable[tuple[str, str]] = (),
+        *,
+        only: set[str] | None = None,
+    ):
+        """`only`: the entities this pool will staff; exclusions of others are not indexed."""
         plan, inspectors = bundle.plan, bundle.inspectors
         self.plan = plan
         self.entities = bundle.entities
@@ -425,7 +454,11 @@ class _Pool:
         self.load = np.zeros(len(inspectors), dtype=np.int64)
         self.dept = np.array([i.dept for i in inspectors], dtype=str)
         self.region = np.array([i.region for i in inspectors], dtype=str)
-        pairs = [(x.entity_id, x.inspector_id) for x in bundle.exclusions]
+        pairs = [
+            (x.entity_id, x.inspector_id)
+            for x in bundle.exclusions
+            if only is None or x.entity_id in only
+        ]
         self.excluded: dict[str, set[int]] = {}
         for entity_id, inspector_id in [*pairs, *extra_exclusions]:
             if inspector_id in index:
@@ -486,9 +519,7 @@ def assign(bundle: Bundle, sample: Sample, seed: str) -> Assignment:
     every row; a slot is unstaffed only if the repair found no chain of moves for it.
     """
     board = _Board(bundle, sample, assign_key(seed))
-    slots = range(len(bundle.plan.slots))
-    pending = [(pos, s) for pos in range(len(board.order)) for s in slots if not board.pick(pos, s)]
-    for pos, s in pending:
+    for pos, s in board.phase1():
         board.repair(pos, s)
     return board.assignment()
 
@@ -499,9 +530,9 @@ class _Board:
 
     def __init__(self, bundle: Bundle, sample: Sample, key: str):
         self.key = key
-        self.pool = _Pool(bundle)
-        self.n_slots = len(bundle.plan.slots)
         self.order = [d.entity_id for d in sample.processing_order]
+        self.pool = _Pool(bundle, only=set(self.order))
+        self.n_slots = len(bundle.plan.slots)
         self.regions = [self.pool.entity_region(e) for e in self.order]
         self.held = [[-1] * self.n_slots for _ in self.order]
         self.n_avail = [[0] * self.n_slots for _ in self.order]
@@ -509,9 +540,78 @@ class _Board:
         self.phase = [[1] * self.n_slots for _ in self.order]
         # (position, slot) pairs each inspector holds, kept sorted: the BFS visits them in order.
         self.holders: list[list[tuple[int, int]]] = [[] for _ in self.pool.ids]
+        # Phase 1 with uniform selection: per (department, region), the base-eligible
+        # inspectors still below cap, ascending. Avail(e, s) is this list without the entity's
+        # exclusions and team, so a pick needs no array work; an inspector leaves the lists
+        # when it reaches its cap. least_loaded picks go through `pick` (the spec's arrays).
+        self.open: dict[tuple[str, str], list[int]] | None = (
+            {} if bundle.plan.selection == "uniform" else None
+        )
+
+    def _open_list(self, slot: int, region: str) -> list[int]:
+        key = (self.pool.plan.slots[slot], region)
+        found = self.open.get(key)
+        if found is None:
+            pool = self.pool
+            base = pool.base_eligible(slot, region)
+            found = self.open[key] = base[pool.load[base] < pool.cap[base]].tolist()
+        return found
+
+    def phase1(self) -> list[tuple[int, int]]:
+        """Phase 1 for every slot in (position, slot) order; returns the pending slots."""
+        slots = range(self.n_slots)
+        if self.open is None:
+            return [
+                (pos, s) for pos in range(len(self.order)) for s in slots if not self.pick(pos, s)
+            ]
+        pool = self.pool
+        loads, caps = pool.load.tolist(), pool.cap.tolist()  # plain ints: faster one by one
+        depts = pool.plan.slots
+        prefix = hashlib.sha256(f"{self.key}|".encode("ascii"))  # u's hash state, copied per slot
+        bisect_left = bisect.bisect_left
+        pending = []
+        for pos, entity_id in enumerate(self.order):
+            team, region = self.held[pos], self.regions[pos]
+            excluded = pool.excluded.get(entity_id, ())
+            for s in slots:
+                h = prefix.copy()
+                h.update(f"{entity_id}|{s}".encode("ascii"))
+                u = int.from_bytes(h.digest()[:6], "big")
+                candidates = self.open.get((depts[s], region))
+                if candidates is None:
+                    candidates = self._open_list(s, region)
+                # Avail(e, s) = candidates without the team and the exclusions: find their
+                # positions, then the survivor at u mod |Avail| by stepping over them.
+                gone = []
+                for i in (*team, *excluded):
+                    if i >= 0:
+                        p = bisect_left(candidates, i)
+                        if p < len(candidates) and candidates[p] == i:
+                            gone.append(p)
+                n = len(candidates) - len(gone)
+                self.u[pos][s], self.n_avail[pos][s] = u, n
+                if not n:
+                    pending.append((pos, s))
+                    continue
+                j = u % n
+                for p in sorted(gone):
+                    if p > j:
+                        break
+                    j += 1
+                chosen = candidates[j]
+                team[s] = chosen
+                loads[chosen] += 1
+                self.holders[chosen].append((pos, s))
+                if loads[chosen] >= caps[chosen]:
+                    for members in self.open.values():
+                        p = bisect_left(members, chosen)
+                        if p < len(members) and members[p] == chosen:
+                            del members[p]
+        pool.load[:] = loads
+        return pending
 
     def pick(self, pos: int, slot: int) -> bool:
-        """Phase 1 for one slot; False leaves it pending."""
+        """Phase 1 for one slot, straight from the spec's Avail; False leaves it pending."""
         entity_id, team = self.order[pos], self.held[pos]
         cand = self.pool.available(entity_id, self.regions[pos], slot, (i for i in team if i >= 0))
         u = pick_u(self.key, entity_id, slot)
@@ -665,7 +765,7 @@ def replace(
         raise DrawError(f"slot {request.slot} of {request.entity_id} has nobody to replace")
     n = len(previous) + 1
     excluded = [(r.entity_id, r.withdrawn) for r in previous]
-    pool = _Pool(bundle, [*excluded, (request.entity_id, withdrawn)])
+    pool = _Pool(bundle, [*excluded, (request.entity_id, withdrawn)], only={request.entity_id})
     index = {inspector_id: i for i, inspector_id in enumerate(pool.ids)}
     team[request.slot] = None  # the load release
     for members in teams.values():

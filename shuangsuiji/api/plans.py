@@ -237,6 +237,10 @@ class DrawReplacements(MethodView):
     @blp.response(201, ReplacementOut)
     def post(self, values, draw_id):
         """替换检查人员（回避、因病等）：按 DRAW-SPEC §6 随机补选，记录理由并公开"""
+        draws.get(db_session(), actor(), draw_id)  # scope first: another department gets 404
+        missing = {name: ["必填"] for name, value in values.items() if value is None}
+        if missing:
+            raise Invalid("提交的数据有误", errors=missing)
         return draws.replace(db_session(), actor=actor(), draw_id=draw_id, **values)
 
 

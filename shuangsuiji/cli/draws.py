@@ -25,6 +25,7 @@ from ..services import draws, plans
 from ..services.scope import require_admin_of
 from .registry import _actor, _db
 
+_SHOWN = 6  # differences listed after a changed input file (the rest follow from it)
 AS_OPTION = click.option(
     "--as",
     "username",
@@ -224,11 +225,19 @@ def verify(path):
         files, manifest = srdp_verify.read_zip(path)
     except srdp_verify.UnreadableBundle as exc:
         raise click.ClickException(f"无法读取数据包：{exc}") from exc
-    problems = file_problems(files) + srdp_verify.verify(files, manifest)
-    if problems:
-        click.echo(f"复核未通过：发现 {len(problems)} 处不一致")
-        for problem in problems:
+    changed = file_problems(files)
+    problems = srdp_verify.verify(files, manifest)
+    if changed or problems:
+        click.echo(f"复核未通过：发现 {len(changed) + len(problems)} 处不一致")
+        for problem in changed:
             click.echo(f"- {problem}")
+        if changed and problems:
+            click.echo("由于上述输入文件被改动，重新计算的结果与清单（manifest.json）有以下差异：")
+        shown = problems if not changed else problems[:_SHOWN]
+        for problem in shown:
+            click.echo(f"- {problem}")
+        if len(shown) < len(problems):
+            click.echo(f"……另有 {len(problems) - len(shown)} 处由此引起的差异")
         sys.exit(1)
     assignment = manifest["assignment"]
     click.echo(

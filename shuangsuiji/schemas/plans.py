@@ -110,7 +110,9 @@ class RandomnessIn(Schema):
 
 
 class DrawIn(Schema):
-    randomness = fields.List(fields.Nested(RandomnessIn), required=True)
+    # Not `required`: the plan is looked up (and scoped) before the values are checked, so a
+    # caller from another department learns nothing from a 422.
+    randomness = fields.List(fields.Nested(RandomnessIn), load_default=list)
 
 
 class DrawOut(Schema):
@@ -181,12 +183,14 @@ class TeamPage(Schema):
 
 
 class ReplacementIn(Schema):
-    position = fields.Integer(required=True, metadata={"description": "抽中对象的处理顺序"})
-    slot = fields.Integer(required=True, metadata={"description": "组内位置（0 起）"})
+    """All four are needed; checked after the draw is found (see DrawIn)."""
+
+    position = fields.Integer(load_default=None, metadata={"description": "抽中对象的处理顺序"})
+    slot = fields.Integer(load_default=None, metadata={"description": "组内位置（0 起）"})
     reason = fields.String(
-        required=True, metadata={"description": "CONFLICT、ILLNESS、LEAVE、LEFT 或 OTHER"}
+        load_default=None, metadata={"description": "CONFLICT、ILLNESS、LEAVE、LEFT 或 OTHER"}
     )
-    note = fields.String(required=True, metadata={"description": "替换理由"})
+    note = fields.String(load_default=None, metadata={"description": "替换理由"})
 
 
 class ReplacementOut(Schema):

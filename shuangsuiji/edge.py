@@ -7,6 +7,7 @@ its status is below 400, or rolls back otherwise.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, redirect, request, url_for
 from flask_limiter import Limiter
@@ -38,6 +39,11 @@ def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = database().session(write=request.method not in SAFE_METHODS)
     return g.db_session
+
+
+def today() -> dt.date:
+    """Today in the deployment's zone (Asia/Shanghai): plans and publication rules use it."""
+    return dt.datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def is_api_request() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import accounts, audit, db, demo, registry, worker
+from . import accounts, audit, db, demo, draws, registry, worker
 
 
 def _create_app():
@@ -23,3 +23,5 @@ for module in (db, accounts, audit, demo, worker):
     main.add_command(module.group)
 main.add_command(registry.import_command)
 main.add_command(registry.export_command)
+main.add_command(draws.plan_group)
+main.add_command(draws.draw_group)

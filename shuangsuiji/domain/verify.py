@@ -9,6 +9,7 @@ manifest.json at its root. Prints OK and a summary, or the problems (exit status
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -157,9 +158,32 @@ def verify(bundle_files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> li
     return problems
 
 
+class UnreadableBundle(ValueError):
+    """The zip cannot be read, lacks a file, or its manifest is not JSON."""
+
+
+def read_zip(path: str | os.PathLike) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The bundle files (the four inputs and SHA256SUMS) and the parsed manifest of a zip."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            files = {n: archive.read(n) for n in (*FILES, SUMS, MANIFEST) if n in names}
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise UnreadableBundle(f"cannot read {path}: {exc}") from exc
+    missing = [n for n in (*FILES, SUMS, MANIFEST) if n not in files]
+    if missing:
+        raise UnreadableBundle(f"{path} lacks {', '.join(missing)}")
+    try:
+        manifest_ = json.loads(files.pop(MANIFEST))
+    except ValueError as exc:
+        raise UnreadableBundle(f"{MANIFEST} is not valid JSON: {exc}") from exc
+    return files, manifest_
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
-    import zipfile
 
     parser = argparse.ArgumentParser(
         prog="python -m shuangsuiji.domain.verify", description="Verify an SRDP-1 draw bundle."
@@ -167,20 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("bundle", help="the bundle zip (input files, SHA256SUMS, manifest.json)")
     args = parser.parse_args(argv)
     try:
-        with zipfile.ZipFile(args.bundle) as archive:
-            names = set(archive.namelist())
-            files = {n: archive.read(n) for n in (*FILES, SUMS, MANIFEST) if n in names}
-    except (OSError, zipfile.BadZipFile) as exc:
-        print(f"cannot read {args.bundle}: {exc}", file=sys.stderr)
-        return 2
-    missing = [n for n in (*FILES, SUMS, MANIFEST) if n not in files]
-    if missing:
-        print(f"{args.bundle} lacks {', '.join(missing)}", file=sys.stderr)
-        return 2
-    try:
-        manifest_ = json.loads(files.pop(MANIFEST))
-    except ValueError as exc:
-        print(f"{MANIFEST} is not valid JSON: {exc}", file=sys.stderr)
+        files, manifest_ = read_zip(args.bundle)
+    except UnreadableBundle as exc:
+        print(exc, file=sys.stderr)
         return 2
     problems = verify(files, manifest_)
     if problems:

@@ -28,6 +28,7 @@ from ..db import (
     Entity,
     Inspector,
     Plan,
+    Task,
     User,
     utcnow,
 )
@@ -131,6 +132,8 @@ def request(session: Session, *, actor: User, plan_id: int, randomness: list[dic
     commitment = plans.latest_commitment(session, plan)
     if session.scalar(select(Draw.id).where(Draw.commitment_id == commitment.id)):
         raise Conflict("本次承诺已经抽取过")
+    if pending_request(session, commitment.id) is not None:
+        raise Conflict("本次承诺的抽取已在进行中")
     values = _randomness_values(commitment.plan_json, randomness, commitment.server_secret)
     entries = [{"label": v.label, "value": v.value, **v.provenance} for v in values]
     task = tasks.enqueue(
@@ -141,6 +144,17 @@ def request(session: Session, *, actor: User, plan_id: int, randomness: list[dic
         department_id=plan.department_id,
     )
     return task
+
+
+def pending_request(session: Session, commitment_id: int) -> Task | None:
+    """The queued or running draw task of a commitment, if any (a second request is refused;
+    the unique constraint on draws settles a race between two requests)."""
+    for task in session.scalars(
+        select(Task).where(Task.kind == "draw.run", Task.status.in_(("queued", "running")))
+    ):
+        if json.loads(task.params).get("commitment_id") == commitment_id:
+            return task
+    return None
 
 
 def _public_entries(entries: list[dict], plan: Plan) -> list[dict]:

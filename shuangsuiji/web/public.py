@@ -1,14 +1,16 @@
-"""The public site (一公开): home page and the audit checkpoints. Later issues add content."""
+"""The public site (一公开): home page, audit checkpoints, matters, plans and draws."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from ..access import public
 from ..db import Department
-from ..edge import db_session
-from ..services import audit, registry
+from ..edge import db_session, today
+from ..services import audit, publication, registry
 from ..services.pages import paginate
 
 bp = Blueprint("public", __name__)
@@ -52,3 +54,30 @@ def matters():
         department_id=department_id,
         departments=list(departments),
     )
+
+
+@bp.route("/public/plans")
+@public
+def plans():
+    """已承诺的抽查任务: each commitment is public the moment it is made."""
+    return render_template(
+        "public/plans.html", plans=publication.committed_plans(db_session(), limit=200)
+    )
+
+
+@bp.route("/public/draws/<int:draw_id>")
+@public
+def draw(draw_id: int):
+    """One draw's public page, with the commands that let anyone check it."""
+    doc = publication.public_draw(db_session(), draw_id, today())
+    commands = {"sums": shell_printf(doc["sha256sums"]) + " > SHA256SUMS && sha256sum SHA256SUMS"}
+    if doc["published"]:
+        commands["seed"] = shell_printf(doc["seed_text"]) + " | sha256sum"
+    times = {k: dt.datetime.fromisoformat(doc[k]) for k in ("committed_at", "drawn_at")}
+    return render_template("public/draw.html", d=doc | times, commands=commands)
+
+
+def shell_printf(text: str) -> str:
+    """A POSIX shell `printf '…'` command that prints `text` exactly (format-string escapes)."""
+    body = text.replace("\\", "\\\\").replace("%", "%%").replace("\n", "\\n")
+    return "printf '" + body.replace("'", "'\\''") + "'"

@@ -9,9 +9,10 @@ import pytest
 
 from shuangsuiji.access import rule_for
 from shuangsuiji.domain import uscc
-from shuangsuiji.services import exports, imports, registry, tokens
+from shuangsuiji.services import draws, exports, imports, plans, registry, tokens
 from shuangsuiji.worker import Worker
 
+from .. import draw_world
 from ..conftest import csrf_token, login
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -54,6 +55,14 @@ def objects(world, session, app, db):
         config=app.config,
     )
     task = exports.enqueue(session, actor=admin, kind="entities", filters={}, fmt="csv")
+    draw_world.populate(session, world["a"], cert_prefix="77")
+    plan = plans.create(
+        session, actor=admin, department_id=world["a"].id, raw=draw_world.plan_values()
+    )
+    commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
+    draw = draws.execute(
+        session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
+    )
     session.commit()
     worker = Worker(db, app.config)
     worker.run_one(job.task_id)
@@ -67,6 +76,8 @@ def objects(world, session, app, db):
         "entity_id": entity.id,
         "inspector_id": inspector.id,
         "matter_id": matter.id,
+        "plan_id": plan.id,
+        "draw_id": draw.id,
         "entities": entity.id,
         "inspectors": inspector.id,
         "matters": matter.id,

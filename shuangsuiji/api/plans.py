@@ -1,0 +1,264 @@
+"""Plans (抽查任务), their commitments and draws (SRDP-1), replacements and inspectors' tasks."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from flask import current_app, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..access import ADMINS, ALL_STAFF, allow
+from ..edge import actor, database, db_session, today
+from ..errors import Invalid
+from ..schemas.common import TaskOut
+from ..schemas.plans import (
+    CommitIn,
+    CommitmentOut,
+    DrawIn,
+    DrawOut,
+    InspectorTaskOut,
+    ManifestOut,
+    PlanIn,
+    PlanOut,
+    PlanPatch,
+    PlanQuery,
+    ReplacementIn,
+    ReplacementOut,
+    TeamPage,
+    TeamsQuery,
+)
+from ..services import draws, plans
+from .tasks import task_out
+
+blp = Blueprint(
+    "plans", __name__, url_prefix="", description="抽查任务、承诺、抽取（SRDP-1）与人员替换"
+)
+AUDITORS = (*ADMINS, "auditor")  # who may read the full manifest, the bundle and the teams
+
+
+def commitment_out(c) -> dict:
+    return {name: getattr(c, name) for name in CommitmentOut().fields} | {
+        "summary": json.loads(c.summary)
+    }
+
+
+def plan_out(plan) -> dict:
+    session = db_session()
+    current = draws.current_draw(session, plan)
+    return plans.snapshot(plan) | {
+        "status_label": plans.STATUS_LABELS[plan.status],
+        "fieldwork_start": plan.fieldwork_start,
+        "fieldwork_end": plan.fieldwork_end,
+        "created_at": plan.created_at,
+        "updated_at": plan.updated_at,
+        "commitments": [commitment_out(c) for c in plans.commitments(session, plan)],
+        "current_draw_id": current.id if current else None,
+    }
+
+
+def draw_out(draw) -> dict:
+    newer = draws.superseded_by(db_session(), draw)
+    return {name: getattr(draw, name, None) for name in DrawOut().fields} | {
+        "srdp_id": draw.commitment.srdp_id,
+        "superseded_by": newer.id if newer else None,
+        "summary": json.loads(draw.summary),
+    }
+
+
+def team_out(row: draws.TeamRow) -> dict:
+    return {
+        "position": row.drawn.position,
+        "entity_id": row.entity.id,
+        "uscc": row.drawn.uscc,
+        "name": row.entity.name,
+        "stratum": row.drawn.stratum,
+        "rank": row.drawn.rank,
+        "ticket": row.drawn.ticket,
+        "members": [
+            {
+                "slot": m.slot,
+                "inspector_id": m.inspector.id if m.inspector else None,
+                "name": m.inspector.name if m.inspector else None,
+                "cert_no": m.inspector.cert_no if m.inspector else None,
+                "phase": m.phase,
+                "replaced": m.replaced,
+            }
+            for m in row.members
+        ],
+    }
+
+
+@blp.route("/plans")
+class Plans(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.arguments(PlanQuery, location="query")
+    @blp.response(200, PlanOut(many=True))
+    def get(self, args):
+        """可见的抽查任务（新的在前）"""
+        return [plan_out(p) for p in plans.list_visible(db_session(), actor(), **args)]
+
+    @allow(*ADMINS)
+    @blp.arguments(PlanIn)
+    @blp.response(201, PlanOut)
+    def post(self, values):
+        """新建抽查任务（草稿）"""
+        user = actor()
+        department_id = values.pop("department_id", None)
+        if department_id is None or user.role != "sysadmin":
+            department_id = user.department_id
+        if department_id is None:
+            raise Invalid("请指定所属部门", errors={"department_id": ["必填"]})
+        plan = plans.create(db_session(), actor=user, department_id=department_id, raw=values)
+        return plan_out(plan)
+
+
+@blp.route("/plans/<int:plan_id>")
+class PlanById(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, PlanOut)
+    def get(self, plan_id):
+        """抽查任务详情，含各次承诺"""
+        return plan_out(plans.get(db_session(), actor(), plan_id))
+
+    @allow(*ADMINS)
+    @blp.arguments(PlanPatch)
+    @blp.response(200, PlanOut)
+    def patch(self, values, plan_id):
+        """修改草稿（承诺后输入冻结：409）"""
+        return plan_out(plans.update(db_session(), actor=actor(), plan_id=plan_id, raw=values))
+
+
+@blp.route("/plans/<int:plan_id>/commit")
+class PlanCommit(MethodView):
+    @allow(*ADMINS)
+    @blp.arguments(CommitIn)
+    @blp.response(201, CommitmentOut)
+    def post(self, values, plan_id):
+        """承诺：冻结名录与人员库，公布快照摘要；重新抽取须填写 reason。人员不足时 422，
+        errors.capacity 列出各部门、各区域的缺口"""
+        commitment = plans.commit(
+            db_session(), actor=actor(), plan_id=plan_id, today=today(), reason=values["reason"]
+        )
+        return commitment_out(commitment)
+
+
+@blp.route("/plans/<int:plan_id>/draws")
+class PlanDraws(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, DrawOut(many=True))
+    def get(self, plan_id):
+        """该任务的全部抽取结果（含已被取代的）"""
+        plan = plans.get(db_session(), actor(), plan_id)
+        return [draw_out(d) for d in plans.draws_of(db_session(), plan)]
+
+    @allow(*ADMINS)
+    @blp.arguments(DrawIn)
+    @blp.response(202, TaskOut)
+    def post(self, values, plan_id):
+        """录入随机数并在后台抽取；结果见任务的 result.draw_id。同一承诺再次请求：409"""
+        task = draws.request(
+            db_session(), actor=actor(), plan_id=plan_id, randomness=values["randomness"]
+        )
+        return task_out(task)
+
+
+@blp.route("/plans/<int:plan_id>/close")
+class PlanClose(MethodView):
+    @allow(*ADMINS)
+    @blp.response(200, PlanOut)
+    def post(self, plan_id):
+        """结束任务（检查完毕；按计划公示名单）"""
+        return plan_out(plans.close(db_session(), actor=actor(), plan_id=plan_id))
+
+
+@blp.route("/draws/<int:draw_id>")
+class DrawById(MethodView):
+    @allow(*AUDITORS)
+    @blp.response(200, ManifestOut)
+    def get(self, draw_id):
+        """完整清单（DRAW-SPEC §7）
+
+        含分类、区域与检查人员：仅限本部门管理员、系统管理员、纪检/审计。
+        """
+        return draws.full_manifest(db_session(), draws.get(db_session(), actor(), draw_id))
+
+
+@blp.route("/draws/<int:draw_id>/bundle")
+class DrawBundle(MethodView):
+    @allow(*AUDITORS)
+    @blp.response(200, content_type="application/zip")
+    def get(self, draw_id):
+        """抽取数据包（zip）
+
+        四个输入文件、SHA256SUMS 和 manifest.json；用 `shuangsuiji draw verify` 复核。
+        """
+        # Its own write transaction: the download is recorded in the audit trail.
+        with database().transaction() as session:
+            draw, data = draws.bundle_zip(session, actor(), draw_id)
+            name = f"{draw.commitment.srdp_id}-bundle.zip"
+        return send_file(
+            io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name
+        )
+
+
+@blp.route("/draws/<int:draw_id>/teams")
+class DrawTeams(MethodView):
+    @allow(*AUDITORS)
+    @blp.arguments(TeamsQuery, location="query")
+    @blp.response(200, TeamPage)
+    def get(self, args, draw_id):
+        """抽中对象及检查组（按处理顺序，已应用人员替换）"""
+        session = db_session()
+        draw = draws.get(session, actor(), draw_id)
+        config = current_app.config
+        per_page = min(args["per_page"] or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
+        rows = draws.teams(session, draw, offset=(args["page"] - 1) * per_page, limit=per_page)
+        return {
+            "items": [team_out(r) for r in rows],
+            "total": draws.count_drawn(session, draw),
+            "page": args["page"],
+            "per_page": per_page,
+        }
+
+
+@blp.route("/draws/<int:draw_id>/replacements")
+class DrawReplacements(MethodView):
+    @allow(*AUDITORS)
+    @blp.response(200, ReplacementOut(many=True))
+    def get(self, draw_id):
+        """人员替换记录（DRAW-SPEC §6）"""
+        session = db_session()
+        return draws.replacements(session, draws.get(session, actor(), draw_id))
+
+    @allow(*ADMINS)
+    @blp.arguments(ReplacementIn)
+    @blp.response(201, ReplacementOut)
+    def post(self, values, draw_id):
+        """替换检查人员（回避、因病等）：按 DRAW-SPEC §6 随机补选，记录理由并公开"""
+        draws.get(db_session(), actor(), draw_id)  # scope first: another department gets 404
+        missing = {name: ["必填"] for name, value in values.items() if value is None}
+        if missing:
+            raise Invalid("提交的数据有误", errors=missing)
+        return draws.replace(db_session(), actor=actor(), draw_id=draw_id, **values)
+
+
+@blp.route("/inspectors/<int:inspector_id>/tasks")
+class InspectorTasks(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, InspectorTaskOut(many=True))
+    def get(self, inspector_id):
+        """执法检查人员的检查任务（执法检查人员只能查看本人）"""
+        return [
+            {
+                "draw_id": t["draw"].id,
+                "plan_id": t["plan"].id,
+                "plan_code": t["plan"].code,
+                "plan_title": t["plan"].title,
+                "fieldwork_start": t["plan"].fieldwork_start,
+                "fieldwork_end": t["plan"].fieldwork_end,
+                "team": team_out(t["row"]),
+            }
+            for t in draws.inspector_tasks(db_session(), actor(), inspector_id)
+        ]

@@ -1,0 +1,279 @@
+"""Plans, commitments and draws over the API; the public view of both.
+
+Inputs check shape only: the plan service names every rule a value breaks (field → messages).
+The public schemas carry no strata (credit-risk classes), regions or inspectors (DRAW-SPEC §1.4).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from .common import PageQuery
+
+
+class PlanPatch(Schema):
+    """A draft plan's settings; every field optional (only those given change)."""
+
+    code = fields.String(metadata={"description": "任务编号（写入抽取数据包）"})
+    title = fields.String(metadata={"description": "任务名称"})
+    matter_ids = fields.List(fields.Integer(), metadata={"description": "抽查事项 id"})
+    scope = fields.Dict(
+        metadata={
+            "description": "定向抽查的筛选条件：entity_types、industry_prefixes、"
+            "region_prefixes、tags、statuses；空对象为不定向"
+        }
+    )
+    strata = fields.Dict(
+        metadata={
+            "description": '每个信用风险分类（A、B、C、D、X=未评级）：{"ratio": "0.05"} 或 '
+            '{"count": 12}，可加 k_min、k_max'
+        }
+    )
+    rounding = fields.String(metadata={"description": "ceil、half_up 或 floor"})
+    slots = fields.List(
+        fields.String(), metadata={"description": "每组人员的部门代码（至少两个），或全为 *"}
+    )
+    region_rule = fields.String(metadata={"description": "none、different（异地）或 same（属地）"})
+    selection = fields.String(metadata={"description": "uniform 或 least_loaded"})
+    workload_cap = fields.Integer(metadata={"description": "每名检查人员本次最多检查对象数"})
+    cooldown_months = fields.Integer(metadata={"description": "回避期（月）：期内检查过的不再派"})
+    annual_cap = fields.Integer(
+        allow_none=True, metadata={"description": "每个对象每年最多被抽次数"}
+    )
+    exclude_open = fields.Boolean(metadata={"description": "排除正在接受检查的对象"})
+    required_qualifications = fields.List(fields.String(), metadata={"description": "所需资质"})
+    randomness = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": '随机源，按进入种子的顺序：{"label", "kind": digits|text|server, '
+            '"min_len"?, "source"?}'
+        },
+    )
+    publish_mode = fields.String(metadata={"description": "immediate 或 after_fieldwork"})
+    fieldwork_start = fields.Date(allow_none=True)
+    fieldwork_end = fields.Date(allow_none=True)
+    notes = fields.String(allow_none=True)
+
+
+class PlanIn(PlanPatch):
+    code = fields.String(required=True, metadata={"description": "任务编号（写入抽取数据包）"})
+    title = fields.String(required=True, metadata={"description": "任务名称"})
+    strata = fields.Dict(required=True, metadata={"description": "每个信用风险分类的比例或数量"})
+    slots = fields.List(
+        fields.String(), required=True, metadata={"description": "每组人员的部门代码（至少两个）"}
+    )
+    department_id = fields.Integer(
+        load_default=None, metadata={"description": "所属部门（系统管理员使用；默认为本人部门）"}
+    )
+
+
+class PlanQuery(Schema):
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(["draft", "committed", "drawn", "closed"])
+    )
+
+
+class CommitmentOut(Schema):
+    id = fields.Integer()
+    seq = fields.Integer()
+    srdp_id = fields.String(metadata={"description": "抽取数据包中的 plan_id"})
+    reason = fields.String(allow_none=True, metadata={"description": "重新抽取的理由"})
+    sha256sums = fields.String(metadata={"description": "SHA256SUMS 文本"})
+    snapshot = fields.String(metadata={"description": "快照摘要 = SHA256(SHA256SUMS)"})
+    server_secret_sha256 = fields.String(allow_none=True)
+    summary = fields.Dict(metadata={"description": "名录计数：可抽对象、各类 N 与 k、人员"})
+    committed_at = fields.DateTime()
+
+
+class PlanOut(PlanPatch):
+    id = fields.Integer()
+    department_id = fields.Integer()
+    status = fields.String()
+    status_label = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    commitments = fields.List(fields.Nested(CommitmentOut))
+    current_draw_id = fields.Integer(allow_none=True)
+
+
+class CommitIn(Schema):
+    reason = fields.String(
+        load_default=None, allow_none=True, metadata={"description": "重新抽取时必填"}
+    )
+
+
+class RandomnessIn(Schema):
+    label = fields.String(required=True, metadata={"description": "计划中的随机源名称"})
+    value = fields.String(required=True, metadata={"description": "骰子数字或公开数值"})
+    witnesses = fields.List(fields.String(), metadata={"description": "掷骰见证人姓名"})
+    source = fields.String(metadata={"description": "公开数值的出处"})
+
+
+class DrawIn(Schema):
+    # Not `required`: the plan is looked up (and scoped) before the values are checked, so a
+    # caller from another department learns nothing from a 422.
+    randomness = fields.List(fields.Nested(RandomnessIn), load_default=list)
+
+
+class DrawOut(Schema):
+    id = fields.Integer()
+    plan_id = fields.Integer()
+    commitment_id = fields.Integer()
+    srdp_id = fields.String()
+    supersedes_id = fields.Integer(allow_none=True)
+    superseded_by = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "重新抽取的理由"})
+    seed = fields.String()
+    sample_sha256 = fields.String()
+    assignment_sha256 = fields.String()
+    summary = fields.Dict(metadata={"description": "各类 N、k、门槛号；抽中数、未配齐人数"})
+    created_at = fields.DateTime()
+
+
+class ManifestOut(Schema):
+    """The auditors' manifest (DRAW-SPEC §7), with the replacements made so far."""
+
+    spec = fields.String()
+    plan_id = fields.String()
+    plan = fields.Dict()
+    sha256sums = fields.String()
+    snapshot_sha256 = fields.String()
+    committed_at = fields.String()
+    randomness = fields.List(fields.Dict())
+    seed_text = fields.String()
+    seed = fields.String()
+    strata = fields.List(fields.Dict())
+    sample = fields.List(fields.Dict())
+    assignment = fields.Dict()
+    replacements = fields.List(fields.Dict())
+    sample_sha256 = fields.String()
+    assignment_sha256 = fields.String()
+    software = fields.Dict()
+
+
+class TeamsQuery(PageQuery):
+    pass
+
+
+class MemberOut(Schema):
+    slot = fields.Integer()
+    inspector_id = fields.Integer(allow_none=True)
+    name = fields.String(allow_none=True)
+    cert_no = fields.String(allow_none=True)
+    phase = fields.Integer(allow_none=True)
+    replaced = fields.Boolean(metadata={"description": "经人员替换后的成员"})
+
+
+class TeamOut(Schema):
+    position = fields.Integer(metadata={"description": "处理顺序（0 起）"})
+    entity_id = fields.Integer()
+    uscc = fields.String()
+    name = fields.String()
+    stratum = fields.String()
+    rank = fields.Integer()
+    ticket = fields.String()
+    members = fields.List(fields.Nested(MemberOut))
+
+
+class TeamPage(Schema):
+    items = fields.List(fields.Nested(TeamOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class ReplacementIn(Schema):
+    """All four are needed; checked after the draw is found (see DrawIn)."""
+
+    position = fields.Integer(load_default=None, metadata={"description": "抽中对象的处理顺序"})
+    slot = fields.Integer(load_default=None, metadata={"description": "组内位置（0 起）"})
+    reason = fields.String(
+        load_default=None, metadata={"description": "CONFLICT、ILLNESS、LEAVE、LEFT 或 OTHER"}
+    )
+    note = fields.String(load_default=None, metadata={"description": "替换理由"})
+
+
+class ReplacementOut(Schema):
+    id = fields.Integer()
+    draw_id = fields.Integer()
+    n = fields.Integer()
+    position = fields.Integer()
+    slot = fields.Integer()
+    withdrawn_id = fields.Integer()
+    inspector_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    note = fields.String()
+    n_avail = fields.Integer()
+    u = fields.Integer()
+    at = fields.DateTime()
+
+
+class InspectorTaskOut(Schema):
+    draw_id = fields.Integer()
+    plan_id = fields.Integer()
+    plan_code = fields.String()
+    plan_title = fields.String()
+    fieldwork_start = fields.Date(allow_none=True)
+    fieldwork_end = fields.Date(allow_none=True)
+    team = fields.Nested(TeamOut)
+
+
+# -- public ----------------------------------------------------------------------------------
+
+
+class PublicCommitmentOut(Schema):
+    seq = fields.Integer()
+    srdp_id = fields.String()
+    snapshot = fields.String()
+    sha256sums = fields.String()
+    server_secret_sha256 = fields.String(allow_none=True)
+    committed_at = fields.DateTime()
+    reason = fields.String(allow_none=True)
+    draw_id = fields.Integer(allow_none=True, metadata={"description": "该承诺的抽取结果"})
+
+
+class PublicPlanOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    title = fields.String()
+    department = fields.String()
+    status = fields.String()
+    fieldwork_start = fields.Date(allow_none=True)
+    fieldwork_end = fields.Date(allow_none=True)
+    commitments = fields.List(fields.Nested(PublicCommitmentOut))
+
+
+class PublicDrawnOut(Schema):
+    entity_id = fields.String(metadata={"description": "统一社会信用代码"})
+    name = fields.String()
+    ticket = fields.String()
+
+
+class PublicDrawOut(Schema):
+    """What anyone may see; seed, randomness and the list only once `published`."""
+
+    spec = fields.String()
+    draw_id = fields.Integer()
+    plan_id = fields.String()
+    plan_code = fields.String()
+    plan_title = fields.String()
+    department = fields.String()
+    committed_at = fields.String()
+    sha256sums = fields.String()
+    snapshot_sha256 = fields.String()
+    server_secret_sha256 = fields.String(allow_none=True)
+    drawn_at = fields.String()
+    eligible = fields.Integer()
+    drawn = fields.Integer()
+    sample_sha256 = fields.String()
+    assignment_sha256 = fields.String()
+    supersedes = fields.Integer(allow_none=True)
+    redraw_reason = fields.String(allow_none=True)
+    superseded_by = fields.Integer(allow_none=True)
+    superseded_reason = fields.String(allow_none=True, metadata={"description": "取代它的理由"})
+    replacements = fields.Integer()
+    published = fields.Boolean()
+    randomness = fields.List(fields.Dict())
+    seed_text = fields.String()
+    seed = fields.String()
+    sample = fields.List(fields.Nested(PublicDrawnOut))

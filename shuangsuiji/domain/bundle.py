@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 SPEC = "SRDP-1"
 ENTITIES = "entities.tsv"
@@ -95,9 +95,11 @@ class Inspector:
     cap: int
 
 
-@dataclass(frozen=True, slots=True)
-class Exclusion:
-    """回避关系: an entity and an inspector that must never meet, with a reason code."""
+class Exclusion(NamedTuple):
+    """回避关系: an entity and an inspector that must never meet, with a reason code.
+
+    A named tuple: a bundle may hold hundreds of thousands, and tuples are cheap to make.
+    """
 
     entity_id: str
     inspector_id: str
@@ -259,9 +261,11 @@ def parse_inspectors(data: bytes) -> tuple[Inspector, ...]:
 
 def parse_exclusions(data: bytes) -> tuple[Exclusion, ...]:
     """exclusions.tsv → exclusions in line order. Entities and inspectors need not exist."""
-    rows = list(zip(*_columns(EXCLUSIONS, data, (ID, ID, CODE)), strict=True))
+    rows = tuple(
+        map(Exclusion._make, zip(*_columns(EXCLUSIONS, data, (ID, ID, CODE)), strict=True))
+    )
     _check_sorted(EXCLUSIONS, rows, "line")
-    return tuple(Exclusion(*row) for row in rows)
+    return rows
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -548,15 +548,6 @@ class _Board:
             {} if bundle.plan.selection == "uniform" else None
         )
 
-    def _open_list(self, slot: int, region: str) -> list[int]:
-        key = (self.pool.plan.slots[slot], region)
-        found = self.open.get(key)
-        if found is None:
-            pool = self.pool
-            base = pool.base_eligible(slot, region)
-            found = self.open[key] = base[pool.load[base] < pool.cap[base]].tolist()
-        return found
-
     def phase1(self) -> list[tuple[int, int]]:
         """Phase 1 for every slot in (position, slot) order; returns the pending slots."""
         slots = range(self.n_slots)
@@ -579,7 +570,9 @@ class _Board:
                 u = int.from_bytes(h.digest()[:6], "big")
                 candidates = self.open.get((depts[s], region))
                 if candidates is None:
-                    candidates = self._open_list(s, region)
+                    base = pool.base_eligible(s, region).tolist()
+                    candidates = [i for i in base if loads[i] < caps[i]]
+                    self.open[(depts[s], region)] = candidates
                 # Avail(e, s) = candidates without the team and the exclusions: find their
                 # positions, then the survivor at u mod |Avail| by stepping over them.
                 gone = []

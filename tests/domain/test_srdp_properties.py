@@ -3,6 +3,7 @@ consistent_sampler for the sample and scipy's max-flow for the repair."""
 
 import string
 from itertools import pairwise
+from unittest import mock
 
 import consistent_sampler
 import numpy as np
@@ -287,3 +288,20 @@ def test_consistent_sampler_agrees_on_a_larger_registry():
         ids = [e.entity_id for e in entities if e.stratum == s.code]
         theirs = list(consistent_sampler.sampler(ids, seed=seed, take=s.k, digits=18))
         assert theirs == [(d.ticket, d.entity_id, 1) for d in drawn.drawn if d.stratum == s.code]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tight_bundles(), seeds)
+def test_fast_phase_one_equals_the_spec_path(bundle, seed):
+    """Phase 1's open lists give exactly what the spec's array Avail gives, caps binding."""
+    quotas = srdp.quotas(bundle.plan, bundle.entities)
+    drawn = srdp.sample(bundle.entities, quotas, seed)
+    fast = srdp.assign(bundle, drawn, seed)
+    with mock.patch.object(srdp._Board, "phase1", _spec_phase1):
+        spec = srdp.assign(bundle, drawn, seed)
+    assert fast == spec
+
+
+def _spec_phase1(board):
+    slots = range(board.n_slots)
+    return [(p, s) for p in range(len(board.order)) for s in slots if not board.pick(p, s)]

@@ -311,8 +311,25 @@ def _store_rows(session: Session, draw: Draw, plan: Plan, result: srdp.Draw) -> 
         for x in result.assignment.unstaffed
     ]
     for rows, model in ((entity_rows, DrawEntity), (assignment_rows, DrawAssignment)):
-        for i in range(0, len(rows), _CHUNK):
-            session.execute(insert(model), rows[i : i + _CHUNK])
+        _insert_many(session, model, rows)
+
+
+def _insert_many(session: Session, model, rows: list[dict]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL (tens of thousands
+    of rows in a fraction of a second), batched INSERTs elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        with connection.connection.driver_connection.cursor() as cursor:
+            statement = f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN"
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        return
+    for i in range(0, len(rows), _CHUNK):
+        connection.execute(insert(model), rows[i : i + _CHUNK])
 
 
 # -- replacement ---------------------------------------------------------------------------

@@ -517,53 +517,53 @@ def live_draws():
     return select(Draw.id).where(Draw.id.not_in(replaced))
 
 
-def _entity_query(plan: Plan, scope: dict):
-    query = select(Entity.id, Entity.uscc, Entity.risk_class, Entity.region_code).where(
+def _in_scope(plan: Plan, scope: dict) -> list:
+    """WHERE conditions on Entity: the plan's registry, 定向 filters, status (存续 by default)."""
+    conditions = [
         Entity.department_id == plan.department_id,
         Entity.status.in_(scope.get("statuses") or ["存续"]),
-    )
+    ]
     if scope.get("entity_types"):
-        query = query.where(Entity.entity_type.in_(scope["entity_types"]))
+        conditions.append(Entity.entity_type.in_(scope["entity_types"]))
     for key, column in (
         ("industry_prefixes", Entity.industry_code),
         ("region_prefixes", Entity.region_code),
     ):
         if scope.get(key):
-            query = query.where(or_(*(column.startswith(p) for p in scope[key])))
+            conditions.append(or_(*(column.startswith(p) for p in scope[key])))
     if scope.get("tags"):
-        query = query.where(
-            or_(*(("," + Entity.tags + ",").contains(f",{t},") for t in scope["tags"]))
-        )
-    return query
+        tags = "," + Entity.tags + ","
+        conditions.append(or_(*(tags.contains(f",{t},") for t in scope["tags"])))
+    return conditions
 
 
-def _held_usccs(session: Session, plan: Plan, today: dt.date) -> tuple[set[str], set[str]]:
-    """USCCs under an open inspection, and those at the plan's annual cap (all plans count)."""
+def _held(plan: Plan, today: dt.date):
+    """USCCs under an open inspection, and those at the plan's annual cap (every plan's draws
+    count), as subqueries; None where the plan does not exclude them."""
     live = live_draws()
-    open_usccs: set[str] = set()
+    open_ = None
     if plan.exclude_open:
-        open_usccs = set(
-            session.scalars(
-                select(DrawEntity.uscc)
-                .join(Draw, Draw.id == DrawEntity.draw_id)
-                .join(Plan, Plan.id == Draw.plan_id)
-                .where(Draw.id.in_(live), Plan.status == "drawn", Plan.id != plan.id)
-                .distinct()
-            )
+        open_ = (
+            select(DrawEntity.uscc)
+            .join(Draw, Draw.id == DrawEntity.draw_id)
+            .join(Plan, Plan.id == Draw.plan_id)
+            .where(Draw.id.in_(live), Plan.status == "drawn", Plan.id != plan.id)
         )
-    capped: set[str] = set()
+    capped = None
     if plan.annual_cap:
-        start = dt.datetime(today.year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(hours=8)
-        capped = set(
-            session.scalars(
-                select(DrawEntity.uscc)
-                .join(Draw, Draw.id == DrawEntity.draw_id)
-                .where(Draw.id.in_(live), Draw.created_at >= start)
-                .group_by(DrawEntity.uscc)
-                .having(func.count() >= plan.annual_cap)
-            )
+        start = dt.datetime(today.year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(hours=8)  # 北京时间
+        capped = (
+            select(DrawEntity.uscc)
+            .join(Draw, Draw.id == DrawEntity.draw_id)
+            .where(Draw.id.in_(live), Draw.created_at >= start)
+            .group_by(DrawEntity.uscc)
+            .having(func.count() >= plan.annual_cap)
         )
-    return open_usccs, capped
+    return open_, capped
+
+
+def _count(session: Session, *conditions) -> int:
+    return session.scalar(select(func.count()).select_from(Entity).where(*conditions))
 
 
 def _inspectors(session: Session, plan: Plan, slots: list[str], today: dt.date):
@@ -597,50 +597,48 @@ def _inspectors(session: Session, plan: Plan, slots: list[str], today: dt.date):
     return records, left_out
 
 
-def _exclusions(session, plan, entity_ids: dict[str, int], inspector_keys: set[str], today):
-    """CONFLICT pairs from declarations in force; PREVIOUS pairs from draws in the cool-down."""
-    pairs: dict[tuple[str, str], str] = {}
-    conflicts = session.execute(
+def _exclusions(session: Session, plan: Plan, eligible: list, inspector_ids: list[int], today):
+    """CONFLICT pairs from declarations in force; PREVIOUS pairs from the draws within the
+    cool-down (assignments and replacements); both limited to eligible entities and
+    inspectors. A pair that is both is one CONFLICT line."""
+    if not inspector_ids:
+        return []
+    connection = session.connection()
+    conflicts = connection.execute(
         select(Entity.uscc, ConflictDeclaration.inspector_id)
         .join(Entity, Entity.id == ConflictDeclaration.entity_id)
         .where(
-            Entity.department_id == plan.department_id,
-            (ConflictDeclaration.valid_until.is_(None))
-            | (ConflictDeclaration.valid_until >= today),
+            *eligible,
+            ConflictDeclaration.inspector_id.in_(inspector_ids),
+            ConflictDeclaration.valid_until.is_(None) | (ConflictDeclaration.valid_until >= today),
         )
-    )
-    for uscc, inspector_id in conflicts:
-        key = inspector_key(inspector_id)
-        if uscc in entity_ids and key in inspector_keys:
-            pairs[(uscc, key)] = "CONFLICT"
+    ).all()
+    pairs = {(uscc, inspector_id): "CONFLICT" for uscc, inspector_id in conflicts}
     if plan.cooldown_months:
         since = dt.datetime.combine(
             _months_before(today, plan.cooldown_months), dt.time(), tzinfo=dt.UTC
         )
         recent = select(Draw.id).where(Draw.id.in_(live_draws()), Draw.created_at >= since)
-        assigned = session.execute(
-            select(DrawEntity.uscc, DrawAssignment.inspector_id)
-            .join(
-                DrawAssignment,
-                (DrawAssignment.draw_id == DrawEntity.draw_id)
-                & (DrawAssignment.position == DrawEntity.position),
+        usccs = select(Entity.uscc).where(*eligible)
+        for held in (DrawAssignment, DrawReplacement):
+            rows = connection.execute(
+                select(DrawEntity.uscc, held.inspector_id)
+                .join(
+                    held,
+                    (held.draw_id == DrawEntity.draw_id) & (held.position == DrawEntity.position),
+                )
+                .where(
+                    DrawEntity.draw_id.in_(recent),
+                    held.inspector_id.in_(inspector_ids),
+                    DrawEntity.uscc.in_(usccs),
+                )
             )
-            .where(DrawEntity.draw_id.in_(recent), DrawAssignment.inspector_id.is_not(None))
-        )
-        replaced = session.execute(
-            select(DrawEntity.uscc, DrawReplacement.inspector_id)
-            .join(
-                DrawReplacement,
-                (DrawReplacement.draw_id == DrawEntity.draw_id)
-                & (DrawReplacement.position == DrawEntity.position),
-            )
-            .where(DrawEntity.draw_id.in_(recent), DrawReplacement.inspector_id.is_not(None))
-        )
-        for uscc, inspector_id in [*assigned, *replaced]:
-            key = inspector_key(inspector_id)
-            if uscc in entity_ids and key in inspector_keys:
-                pairs.setdefault((uscc, key), "PREVIOUS")
-    return [srdp_bundle.Exclusion(e, i, reason) for (e, i), reason in pairs.items()]
+            for pair in rows:
+                pairs.setdefault(tuple(pair), "PREVIOUS")
+    return [
+        srdp_bundle.Exclusion(uscc, inspector_key(inspector_id), reason)
+        for (uscc, inspector_id), reason in pairs.items()
+    ]
 
 
 def srdp_plan(plan: Plan, srdp_id: str, server_sha256: str | None) -> srdp_bundle.Plan:
@@ -676,36 +674,47 @@ class Inputs:
 def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) -> Inputs:
     """The four files from the registries as they stand, after the capacity pre-check.
 
+    The database does the filtering and counting; Python only sorts and joins the lines.
     Raises Invalid with the shortfall per department and region when the plan cannot be staffed.
     """
     cfg = config(plan)
-    open_usccs, capped = _held_usccs(session, plan, today)
-    lines: list[str] = []
-    entity_ids: dict[str, int] = {}
-    excluded = Counter()
-    strata = Counter()
-    regions: Counter = Counter()
-    for entity_id, uscc, risk_class, region in session.execute(_entity_query(plan, cfg["scope"])):
-        if uscc in open_usccs:
-            excluded["open"] += 1
-            continue
-        if uscc in capped:
-            excluded["annual_cap"] += 1
-            continue
-        stratum = risk_class or UNCLASSIFIED
-        region = region or UNKNOWN_REGION
-        entity_ids[uscc] = entity_id
-        strata[stratum] += 1
-        regions[region] += 1
-        lines.append(f"{uscc}\t{stratum}\t{region}\n")
-    lines.sort()
+    in_scope = _in_scope(plan, cfg["scope"])
+    open_, capped = _held(plan, today)
+    eligible = list(in_scope)
+    excluded = {}
+    if open_ is not None:
+        excluded["open"] = _count(session, *in_scope, Entity.uscc.in_(open_))
+        eligible.append(Entity.uscc.not_in(open_))
+    if capped is not None:
+        excluded["annual_cap"] = _count(session, *eligible, Entity.uscc.in_(capped))
+        eligible.append(Entity.uscc.not_in(capped))
+    excluded = {reason: n for reason, n in excluded.items() if n}
+    stratum = func.coalesce(Entity.risk_class, UNCLASSIFIED)
+    region = func.coalesce(Entity.region_code, UNKNOWN_REGION)
+    connection = session.connection()
+    lines = (
+        connection.execute(
+            select(Entity.uscc + "\t" + stratum + "\t" + region + "\n").where(*eligible)
+        )
+        .scalars()
+        .all()
+    )
+    lines.sort()  # str order is byte order for these ASCII lines
     entities_tsv = "".join(lines).encode("ascii")
+    strata = dict(
+        connection.execute(select(stratum, func.count()).where(*eligible).group_by(stratum)).all()
+    )
+    regions = dict(
+        connection.execute(select(region, func.count()).where(*eligible).group_by(region)).all()
+    )
     secret = (
         secrets.token_hex(32) if any(s["kind"] == "server" for s in cfg["randomness"]) else None
     )
     splan = srdp_plan(plan, srdp_id, srdp.server_commitment(secret) if secret else None)
     inspectors, inspectors_left_out = _inspectors(session, plan, cfg["slots"], today)
-    exclusions = _exclusions(session, plan, entity_ids, {i.inspector_id for i in inspectors}, today)
+    exclusions = _exclusions(
+        session, plan, eligible, [inspector_pk(i.inspector_id) for i in inspectors], today
+    )
     files = {
         srdp_bundle.ENTITIES: entities_tsv,
         srdp_bundle.INSPECTORS: srdp_bundle.inspectors_tsv(inspectors),
@@ -720,15 +729,15 @@ def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) 
         )
         for rule in splan.strata
     ]
-    problems = capacity_problems(splan, inspectors, quotas, regions)
+    problems = capacity_problems(splan, inspectors, quotas, Counter(regions))
     if problems:
         raise Invalid(
             "检查人员不足，无法承诺：" + "；".join(problems),
             errors={"capacity": problems},
         )
     summary = {
-        "eligible": len(entity_ids),
-        "excluded": dict(excluded),
+        "eligible": len(lines),
+        "excluded": excluded,
         "strata": {q.code: {"N": q.n, "k": q.k} for q in quotas},
         "drawn": sum(q.k for q in quotas),
         "inspectors": len(inspectors),

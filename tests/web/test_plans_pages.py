@@ -339,3 +339,16 @@ def test_inspector_task_lists(app, world, registry, session):
 
     client, _ = _client(app, "admin_b")
     assert "未关联执法人员" in client.get("/console/my-tasks").get_data(as_text=True)
+
+
+def test_edit_form_saves_a_draft(app, world, registry, session):
+    plan = _plan(session, world, registry)
+    session.commit()
+    client, csrf = _client(app, "admin_a")
+    html = client.get(f"/console/plans/{plan.id}/edit").get_data(as_text=True)
+    assert f'value="{plan.code}"' in html and 'name="strata_A_value" value="50"' in html
+    form = _form(csrf, code=plan.code, workload_cap="7", title="改过的名称")
+    response = client.post(f"/console/plans/{plan.id}/edit", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    session.refresh(plan)
+    assert plan.workload_cap == 7 and plan.title == "改过的名称"

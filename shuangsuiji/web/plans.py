@@ -261,6 +261,7 @@ def _submitted_form(plan, department_id: int, save):
     preset = request.form.get("preset", "")
     if "apply_preset" in request.form:
         if preset in plans.PRESETS:
+            state["preset"] = preset
             strata = plans.preset_strata(preset)
             state["strata"] = _state_from_config(_blank_cfg() | {"strata": strata})["strata"]
         return _form_page(plan, department_id, state)

@@ -328,6 +328,8 @@ def test_inspector_task_lists(app, world, registry, session):
     session.commit()
 
     client, _ = _client(app, "admin_a")
+    html = client.get(f"/console/inspectors/{inspector.id}").get_data(as_text=True)
+    assert f'href="/console/inspectors/{inspector.id}/tasks"' in html
     html = client.get(f"/console/inspectors/{inspector.id}/tasks").get_data(as_text=True)
     assert team.entity.name in html and plan.code in html
 

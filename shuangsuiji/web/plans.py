@@ -67,12 +67,11 @@ def _joined(items) -> str:
     return "，".join(items or [])
 
 
-def _state_from_config(cfg: dict) -> dict:
-    """The form's fields (strings and lists) from a plan's settings."""
-    scope = cfg["scope"]
+def _strata_state(rules: dict) -> dict:
+    """The strata table's rows: ratio (as a percentage) or count, and the bounds."""
     strata = {}
     for code in plans.STRATA:
-        rule = cfg["strata"].get(code, {})
+        rule = rules.get(code, {})
         if "count" in rule:
             mode, value = "count", str(rule["count"])
         else:
@@ -83,6 +82,12 @@ def _state_from_config(cfg: dict) -> dict:
             "k_min": str(rule.get("k_min", "")),
             "k_max": str(rule.get("k_max", "")),
         }
+    return strata
+
+
+def _state_from_config(cfg: dict) -> dict:
+    """The form's fields (strings and lists) from a plan's settings."""
+    scope = cfg["scope"]
     sources = {s["kind"]: s for s in reversed(cfg["randomness"])}
     return {
         "code": cfg["code"],
@@ -91,7 +96,7 @@ def _state_from_config(cfg: dict) -> dict:
         "scope_mode": "targeted" if scope else "all",
         **{key: _joined(scope.get(key)) for key in plans.SCOPE_KEYS if key != "statuses"},
         "statuses": scope.get("statuses", []),
-        "strata": strata,
+        "strata": _strata_state(cfg["strata"]),
         "rounding": cfg["rounding"],
         "slots": cfg["slots"],
         "region_rule": cfg["region_rule"],
@@ -110,6 +115,30 @@ def _state_from_config(cfg: dict) -> dict:
         "fieldwork_start": cfg["fieldwork_start"] or "",
         "fieldwork_end": cfg["fieldwork_end"] or "",
         "notes": cfg["notes"] or "",
+    }
+
+
+def _blank_cfg() -> dict:
+    return {
+        "code": "",
+        "title": "",
+        "matter_ids": [],
+        "scope": {},
+        "strata": {},
+        "rounding": "ceil",
+        "slots": [],
+        "region_rule": "none",
+        "selection": "uniform",
+        "workload_cap": 20,
+        "cooldown_months": 0,
+        "annual_cap": None,
+        "exclude_open": True,
+        "required_qualifications": [],
+        "randomness": [],
+        "publish_mode": "after_fieldwork",
+        "fieldwork_start": None,
+        "fieldwork_end": None,
+        "notes": None,
     }
 
 
@@ -262,8 +291,7 @@ def _submitted_form(plan, department_id: int, save):
     if "apply_preset" in request.form:
         if preset in plans.PRESETS:
             state["preset"] = preset
-            strata = plans.preset_strata(preset)
-            state["strata"] = _state_from_config(_blank_cfg() | {"strata": strata})["strata"]
+            state["strata"] = _strata_state(plans.preset_strata(preset))
         return _form_page(plan, department_id, state)
     try:
         saved = save(_raw(state))
@@ -271,30 +299,6 @@ def _submitted_form(plan, department_id: int, save):
         return _form_page(plan, department_id, state, error=exc, status=exc.status)
     flash("抽查任务已保存")
     return redirect(url_for("plans.plan_detail", plan_id=saved.id))
-
-
-def _blank_cfg() -> dict:
-    return {
-        "code": "",
-        "title": "",
-        "matter_ids": [],
-        "scope": {},
-        "strata": {},
-        "rounding": "ceil",
-        "slots": [],
-        "region_rule": "none",
-        "selection": "uniform",
-        "workload_cap": 20,
-        "cooldown_months": 0,
-        "annual_cap": None,
-        "exclude_open": True,
-        "required_qualifications": [],
-        "randomness": [],
-        "publish_mode": "after_fieldwork",
-        "fieldwork_start": None,
-        "fieldwork_end": None,
-        "notes": None,
-    }
 
 
 @bp.route("/plans")

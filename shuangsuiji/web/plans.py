@@ -223,29 +223,8 @@ def _raw(state: dict) -> dict:
         randomness.append({"label": "beacon", "kind": "text", "source": state["beacon_source"]})
     if state["server"]:
         randomness.append({"label": "server", "kind": "server"})
-    names = (
-        "code",
-        "title",
-        "matter_ids",
-        "rounding",
-        "slots",
-        "region_rule",
-        "selection",
-        "workload_cap",
-        "cooldown_months",
-        "annual_cap",
-        "exclude_open",
-        "required_qualifications",
-        "publish_mode",
-        "fieldwork_start",
-        "fieldwork_end",
-        "notes",
-    )
-    return {n: state[n] for n in names} | {
-        "scope": scope,
-        "strata": strata,
-        "randomness": randomness,
-    }
+    built = {"scope": scope, "strata": strata, "randomness": randomness}
+    return {name: built[name] if name in built else state[name] for name in plans.FIELDS}
 
 
 def _form_page(plan, department_id: int, state: dict, error=None, status=200):

@@ -26,7 +26,7 @@ from ..errors import AppError, NotFound
 from ..services import draws, plans, tasks
 from ..services.pages import Page
 
-bp = Blueprint("plans", __name__, url_prefix="/console")
+bp = Blueprint("console_plans", __name__, url_prefix="/console")
 
 PER_PAGE = 50
 READERS = (*ADMINS, "auditor")
@@ -277,7 +277,7 @@ def _submitted_form(plan, department_id: int, save):
     except AppError as exc:
         return _form_page(plan, department_id, state, error=exc, status=exc.status)
     flash("抽查任务已保存")
-    return redirect(url_for("plans.plan_detail", plan_id=saved.id))
+    return redirect(url_for("console_plans.plan_detail", plan_id=saved.id))
 
 
 @bp.route("/plans")
@@ -364,7 +364,7 @@ def plan_commit(plan_id: int):
             return _detail_page(plan, redraw_error=exc, status=exc.status)
         return _detail_page(plan, error=exc, status=exc.status)
     flash(f"已承诺：{commitment.srdp_id}，快照摘要 {commitment.snapshot}")
-    return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+    return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
 
 
 @bp.route("/plans/<int:plan_id>/close", methods=["POST"])
@@ -372,7 +372,7 @@ def plan_commit(plan_id: int):
 def plan_close(plan_id: int):
     plans.close(db_session(), actor=actor(), plan_id=plan_id)
     flash("抽查任务已结束")
-    return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+    return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
 
 
 # --- the ceremony -----------------------------------------------------------------------------
@@ -441,7 +441,7 @@ def ceremony_draw(plan_id: int):
         task = draws.request(session, actor=actor(), plan_id=plan.id, randomness=given)
     except AppError as exc:
         return _ceremony_page(plan, error=exc, status=exc.status, values=request.form)
-    return redirect(url_for("plans.ceremony", plan_id=plan.id, task=task.id))
+    return redirect(url_for("console_plans.ceremony", plan_id=plan.id, task=task.id))
 
 
 # --- draw results, replacements, bundle, notices ----------------------------------------------
@@ -523,7 +523,7 @@ def draw_replace(draw_id: int):
         flash(f"第 {row.n} 次替换：无可替换人员，该岗位暂缺")
     else:
         flash(f"第 {row.n} 次替换已完成")
-    return redirect(url_for("plans.draw_view", draw_id=draw_id))
+    return redirect(url_for("console_plans.draw_view", draw_id=draw_id))
 
 
 @bp.route("/draws/<int:draw_id>/bundle")

@@ -354,3 +354,18 @@ def test_edit_form_saves_a_draft(app, world, registry, session):
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     session.refresh(plan)
     assert plan.workload_cap == 7 and plan.title == "改过的名称"
+
+
+def test_teams_are_paginated(app, world, registry, session, monkeypatch):
+    from shuangsuiji.web import plans as pages
+
+    monkeypatch.setattr(pages, "PER_PAGE", 5)
+    plan, draw = _drawn(session, world, registry)
+    session.commit()
+    client, _ = _client(app, "admin_a")
+    for url in (f"/console/draws/{draw.id}", f"/console/plans/{plan.id}/ceremony"):
+        html = client.get(f"{url}?page=2").get_data(as_text=True)
+        assert html.count('<ul class="members">') == 5
+        assert "第 2 / " in html and "page=1" in html and "page=3" in html
+        sixth = draws.teams(session, draw, offset=5, limit=1)[0]
+        assert sixth.drawn.ticket in html

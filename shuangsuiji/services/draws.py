@@ -165,16 +165,23 @@ def _public_entries(entries: list[dict], plan: Plan) -> list[dict]:
 
 @tasks.handler("draw.run", "抽取")
 def run(ctx: tasks.TaskContext) -> dict:
+    ctx.progress(0, 3, "正在抽取")
     with ctx.db.transaction() as session:
         actor = ctx.actor(session)
+        # Progress is written in its own transaction. SQLite has one writer at a time: from
+        # inside this write transaction that second writer would wait on the first until the
+        # busy timeout, so on SQLite progress is reported only before and after.
+        concurrent_writers = session.get_bind().dialect.name != "sqlite"
         draw = execute(
             session,
             actor=actor,
             commitment_id=ctx.params["commitment_id"],
             randomness=ctx.params["randomness"],
-            progress=ctx.progress,
+            progress=ctx.progress if concurrent_writers else None,
         )
-        return {"draw_id": draw.id, "seed": draw.seed}
+        result = {"draw_id": draw.id, "seed": draw.seed}
+    ctx.progress(3, 3, "抽取完成")
+    return result
 
 
 def execute(

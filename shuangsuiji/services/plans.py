@@ -423,10 +423,18 @@ def _scope(raw, errs: _Errors) -> dict:
     return scope
 
 
+def _encoded(values: dict) -> dict:
+    """Parsed values as the columns hold them (the JSON text columns encoded)."""
+    return {
+        name: json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if name in ("scope", "strata", "slots", "randomness")
+        else value
+        for name, value in values.items()
+    }
+
+
 def _apply(plan: Plan, values: dict) -> None:
-    for name, value in values.items():
-        if name in ("scope", "strata", "slots", "randomness"):
-            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    for name, value in _encoded(values).items():
         setattr(plan, name, value)
 
 
@@ -480,7 +488,7 @@ def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
         session,
         actor=actor,
         obj=plan,
-        values=values,
+        values=_encoded(values),
         snapshot=snapshot,
         action="plans.update",
         object_type="plan",

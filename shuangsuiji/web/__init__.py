@@ -10,7 +10,7 @@ from flask import Flask
 from ..db import LEVEL_LABELS, ROLE_LABELS, utcnow
 from ..services.tasks import LABELS as TASK_LABELS
 from ..services.tasks import STATUS_LABELS as TASK_STATUS_LABELS
-from . import console, public, registry
+from . import console, plans, public, registry
 from .labels import ACTION_LABELS
 
 
@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(console.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(registry.bp)
+    app.register_blueprint(plans.bp)
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     def local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:

@@ -349,3 +349,15 @@ def test_inspector_task_list_follows_replacements(session, world, registry):
     assert any(t["row"].drawn.position == 0 for t in newcomer)
     with pytest.raises(NotFound):
         draws.inspector_tasks(session, world["insp_a"], withdrawn.id)  # not their own
+
+
+def test_update_stores_strata_slots_and_randomness_as_json(session, world, registry):
+    plan = make_plan(session, world, registry)
+    plans.update(
+        session,
+        actor=world["admin_a"],
+        plan_id=plan.id,
+        raw={"strata": plans.preset_strata("henan"), "slots": ["*", "*", "*"]},
+    )
+    cfg = plans.config(plan)
+    assert cfg["strata"]["D"] == {"ratio": "0.3"} and cfg["slots"] == ["*", "*", "*"]

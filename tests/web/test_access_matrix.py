@@ -78,6 +78,7 @@ def objects(world, session, app, db):
         "matter_id": matter.id,
         "plan_id": plan.id,
         "draw_id": draw.id,
+        "position": 0,
         "entities": entity.id,
         "inspectors": inspector.id,
         "matters": matter.id,

@@ -31,3 +31,6 @@ document.querySelectorAll("[data-back]").forEach(function (link) {
   }
   window.setTimeout(tick, 500);
 })();
+document.querySelectorAll("[data-print]").forEach(function (button) {
+  button.addEventListener("click", function () { window.print(); });
+});

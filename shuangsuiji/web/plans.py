@@ -1,0 +1,576 @@
+"""Console pages of plans (抽查任务) and draws: the plan form, commitment, the draw ceremony,
+results, replacements, 检查通知书 and inspectors' task lists."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from ..access import ADMINS, ALL_STAFF, allow, signed_in
+from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
+from ..edge import actor, db_session
+from ..errors import AppError, NotFound
+from ..services import draws, plans, tasks
+from ..services.pages import Page
+
+bp = Blueprint("console_plans", __name__, url_prefix="/console")
+
+PER_PAGE = 50
+READERS = (*ADMINS, "auditor")
+EXCLUDED_LABELS = {"open": "正在接受其他检查", "annual_cap": "已达年度抽查次数上限"}
+LEFT_OUT_LABELS = {
+    "status": "非在岗状态",
+    "expert": "专家（不参与随机派员）",
+    "certificate": "执法证已过期",
+    "qualification": "不具备所需资格",
+}
+EXCLUSION_LABELS = {"CONFLICT": "回避声明", "PREVIOUS": "冷却期内检查过"}
+# Always asked of an inspected entity; the matters' own content is listed after these.
+MATERIALS = (
+    "营业执照（或其他主体资格证明）副本原件及复印件",
+    "法定代表人（负责人）身份证明；委托他人办理的，提供授权委托书及受托人身份证明",
+    "与抽查事项有关的许可证件、登记备案材料",
+    "近一年的年度报告及公示信息所依据的财务、人员、股权等原始资料",
+    "与抽查事项有关的合同、票据、台账、检验检测报告等",
+)
+
+
+def _today():
+    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+# --- the plan form ----------------------------------------------------------------------------
+
+
+def _percent(ratio: str) -> str:
+    """'0.05' → '5' (the form asks for a percentage)."""
+    try:
+        return format((Decimal(ratio) * 100).normalize(), "f")
+    except InvalidOperation:
+        return ratio
+
+
+def _joined(items) -> str:
+    return "，".join(items or [])
+
+
+def _strata_state(rules: dict) -> dict:
+    """The strata table's rows: ratio (as a percentage) or count, and the bounds."""
+    strata = {}
+    for code in plans.STRATA:
+        rule = rules.get(code, {})
+        if "count" in rule:
+            mode, value = "count", str(rule["count"])
+        else:
+            mode, value = "ratio", _percent(rule.get("ratio", "0"))
+        strata[code] = {
+            "mode": mode,
+            "value": value,
+            "k_min": str(rule.get("k_min", "")),
+            "k_max": str(rule.get("k_max", "")),
+        }
+    return strata
+
+
+def _state_from_config(cfg: dict) -> dict:
+    """The form's fields (strings and lists) from a plan's settings."""
+    scope = cfg["scope"]
+    sources = {s["kind"]: s for s in reversed(cfg["randomness"])}
+    return {
+        "code": cfg["code"],
+        "title": cfg["title"],
+        "matter_ids": [str(i) for i in cfg["matter_ids"]],
+        "scope_mode": "targeted" if scope else "all",
+        **{key: _joined(scope.get(key)) for key in plans.SCOPE_KEYS if key != "statuses"},
+        "statuses": scope.get("statuses", []),
+        "strata": _strata_state(cfg["strata"]),
+        "rounding": cfg["rounding"],
+        "slots": cfg["slots"],
+        "region_rule": cfg["region_rule"],
+        "selection": cfg["selection"],
+        "workload_cap": str(cfg["workload_cap"]),
+        "cooldown_months": str(cfg["cooldown_months"]),
+        "annual_cap": str(cfg["annual_cap"] or ""),
+        "exclude_open": cfg["exclude_open"],
+        "required_qualifications": _joined(cfg["required_qualifications"]),
+        "dice": "digits" in sources,
+        "dice_min_len": str(sources.get("digits", {}).get("min_len", 20)),
+        "beacon": "text" in sources,
+        "beacon_source": sources.get("text", {}).get("source", ""),
+        "server": "server" in sources,
+        "publish_mode": cfg["publish_mode"],
+        "fieldwork_start": cfg["fieldwork_start"] or "",
+        "fieldwork_end": cfg["fieldwork_end"] or "",
+        "notes": cfg["notes"] or "",
+    }
+
+
+def _blank_cfg() -> dict:
+    return {
+        "code": "",
+        "title": "",
+        "matter_ids": [],
+        "scope": {},
+        "strata": {},
+        "rounding": "ceil",
+        "slots": [],
+        "region_rule": "none",
+        "selection": "uniform",
+        "workload_cap": 20,
+        "cooldown_months": 0,
+        "annual_cap": None,
+        "exclude_open": True,
+        "required_qualifications": [],
+        "randomness": [],
+        "publish_mode": "after_fieldwork",
+        "fieldwork_start": None,
+        "fieldwork_end": None,
+        "notes": None,
+    }
+
+
+def _new_state(department: Department) -> dict:
+    return _state_from_config(
+        _blank_cfg()
+        | {
+            "strata": plans.preset_strata("henan"),
+            "slots": [department.code, department.code],
+            "randomness": plans.DEFAULT_RANDOMNESS,
+        }
+    )
+
+
+def _state_from_form() -> dict:
+    form = request.form
+    text = {
+        name: form.get(name, "").strip()
+        for name in (
+            "code",
+            "title",
+            "scope_mode",
+            "entity_types",
+            "industry_prefixes",
+            "region_prefixes",
+            "tags",
+            "rounding",
+            "region_rule",
+            "selection",
+            "workload_cap",
+            "cooldown_months",
+            "annual_cap",
+            "required_qualifications",
+            "dice_min_len",
+            "beacon_source",
+            "publish_mode",
+            "fieldwork_start",
+            "fieldwork_end",
+            "notes",
+        )
+    }
+    strata = {
+        code: {
+            "mode": form.get(f"strata_{code}_mode", "ratio"),
+            **{
+                key: form.get(f"strata_{code}_{key}", "").strip()
+                for key in ("value", "k_min", "k_max")
+            },
+        }
+        for code in plans.STRATA
+    }
+    return text | {
+        "matter_ids": form.getlist("matter_ids"),
+        "statuses": form.getlist("statuses"),
+        "strata": strata,
+        "slots": [s for s in form.getlist("slots") if s],
+        "exclude_open": "exclude_open" in form,
+        "dice": "dice" in form,
+        "beacon": "beacon" in form,
+        "server": "server" in form,
+    }
+
+
+def _raw(state: dict) -> dict:
+    """What plans.create/update take, from the form's fields."""
+    scope = {}
+    if state["scope_mode"] == "targeted":
+        scope = {k: state[k] for k in plans.SCOPE_KEYS if k != "statuses" and state[k]}
+        if state["statuses"]:
+            scope["statuses"] = state["statuses"]
+    strata = {}
+    for code, row in state["strata"].items():
+        if row["mode"] == "count":
+            rule = {"count": row["value"]}
+        else:
+            rule = {"ratio": f"{row['value']}%" if row["value"] else ""}
+        strata[code] = rule | {k: row[k] for k in ("k_min", "k_max") if row[k]}
+    randomness = []
+    if state["dice"]:
+        randomness.append({"label": "dice", "kind": "digits", "min_len": state["dice_min_len"]})
+    if state["beacon"]:
+        randomness.append({"label": "beacon", "kind": "text", "source": state["beacon_source"]})
+    if state["server"]:
+        randomness.append({"label": "server", "kind": "server"})
+    built = {"scope": scope, "strata": strata, "randomness": randomness}
+    return {name: built[name] if name in built else state[name] for name in plans.FIELDS}
+
+
+def _form_page(plan, department_id: int, state: dict, error=None, status=200):
+    session = db_session()
+    return render_template(
+        "console/plan_form.html",
+        plan=plan,
+        state=state,
+        error=error,
+        matters=list(
+            session.scalars(
+                select(Matter).where(Matter.department_id == department_id).order_by(Matter.code)
+            )
+        ),
+        departments=list(session.scalars(select(Department).order_by(Department.code))),
+        presets=plans.PRESETS,
+        strata_labels=plans.STRATUM_LABELS,
+        statuses=ENTITY_STATUSES,
+        L=_labels(),
+    ), status
+
+
+def _labels() -> dict:
+    return {
+        "status": plans.STATUS_LABELS,
+        "rounding": plans.ROUNDING_LABELS,
+        "region_rule": plans.REGION_RULE_LABELS,
+        "selection": plans.SELECTION_LABELS,
+        "publish": plans.PUBLISH_LABELS,
+        "kind": plans.KIND_LABELS,
+        "stratum": plans.STRATUM_LABELS,
+        "excluded": EXCLUDED_LABELS,
+        "left_out": LEFT_OUT_LABELS,
+        "exclusion": EXCLUSION_LABELS,
+        "replacement": draws.REPLACEMENT_REASONS,
+    }
+
+
+def _submitted_form(plan, department_id: int, save):
+    """Handle a POST of the plan form: apply a preset, or save through `save(raw)`."""
+    state = _state_from_form()
+    preset = request.form.get("preset", "")
+    if "apply_preset" in request.form:
+        if preset in plans.PRESETS:
+            state["preset"] = preset
+            state["strata"] = _strata_state(plans.preset_strata(preset))
+        return _form_page(plan, department_id, state)
+    try:
+        saved = save(_raw(state))
+    except AppError as exc:
+        return _form_page(plan, department_id, state, error=exc, status=exc.status)
+    flash("抽查任务已保存")
+    return redirect(url_for("console_plans.plan_detail", plan_id=saved.id))
+
+
+@bp.route("/plans")
+@allow(*ALL_STAFF)
+def plan_list():
+    status = request.args.get("status") or None
+    return render_template(
+        "console/plans.html",
+        plans=plans.list_visible(db_session(), actor(), status=status),
+        status=status,
+        L=_labels(),
+    )
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+@allow("dept_admin")
+def plan_new():
+    user = actor()
+    department = db_session().get(Department, user.department_id)
+    if request.method == "GET":
+        return _form_page(None, department.id, _new_state(department))
+    return _submitted_form(
+        None,
+        department.id,
+        lambda raw: plans.create(db_session(), actor=user, department_id=department.id, raw=raw),
+    )
+
+
+@bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
+@allow(*ADMINS)
+def plan_edit(plan_id: int):
+    plan = plans.get(db_session(), actor(), plan_id)
+    if request.method == "GET":
+        return _form_page(plan, plan.department_id, _state_from_config(plans.config(plan)))
+    return _submitted_form(
+        plan,
+        plan.department_id,
+        lambda raw: plans.update(db_session(), actor=actor(), plan_id=plan.id, raw=raw),
+    )
+
+
+# --- plan detail, commit, redraw, close -------------------------------------------------------
+
+
+def _detail_page(plan, error=None, status=200, redraw_error=None):
+    session = db_session()
+    draw_rows = [(d, draws.superseded_by(session, d)) for d in plans.draws_of(session, plan)]
+    commitments = [
+        (c, json.loads(c.summary), next((d for d, _ in draw_rows if d.commitment_id == c.id), None))
+        for c in plans.commitments(session, plan)
+    ]
+    return render_template(
+        "console/plan_detail.html",
+        plan=plan,
+        cfg=plans.config(plan),
+        commitments=commitments,
+        draw_rows=draw_rows,
+        error=error,
+        redraw_error=redraw_error,
+        percent=_percent,
+        L=_labels(),
+    ), status
+
+
+@bp.route("/plans/<int:plan_id>")
+@allow(*ALL_STAFF)
+def plan_detail(plan_id: int):
+    return _detail_page(plans.get(db_session(), actor(), plan_id))
+
+
+@bp.route("/plans/<int:plan_id>/commit", methods=["POST"])
+@allow(*ADMINS)
+def plan_commit(plan_id: int):
+    """First commitment of a draft; with a reason, the commitment of a redraw."""
+    session = db_session()
+    reason = request.form.get("reason")
+    try:
+        commitment = plans.commit(
+            session, actor=actor(), plan_id=plan_id, today=_today(), reason=reason
+        )
+    except AppError as exc:
+        plan = plans.get(session, actor(), plan_id)
+        if reason is not None:
+            return _detail_page(plan, redraw_error=exc, status=exc.status)
+        return _detail_page(plan, error=exc, status=exc.status)
+    flash(f"已承诺：{commitment.srdp_id}，快照摘要 {commitment.snapshot}")
+    return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
+
+
+@bp.route("/plans/<int:plan_id>/close", methods=["POST"])
+@allow(*ADMINS)
+def plan_close(plan_id: int):
+    plans.close(db_session(), actor=actor(), plan_id=plan_id)
+    flash("抽查任务已结束")
+    return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
+
+
+# --- the ceremony -----------------------------------------------------------------------------
+
+
+def _teams_page(draw, page: int) -> Page:
+    session = db_session()
+    total = draws.count_drawn(session, draw)
+    page = max(1, min(page, -(-total // PER_PAGE) or 1))
+    rows = draws.teams(session, draw, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    return Page(items=rows, total=total, page=page, per_page=PER_PAGE)
+
+
+def _ceremony_page(plan, *, error=None, status=200, values=None):
+    session = db_session()
+    commitment = plans.latest_commitment(session, plan)
+    task = None
+    task_id = request.args.get("task", type=int)
+    if task_id:
+        task = tasks.get_visible(session, actor(), task_id)
+    draw = draws.current_draw(session, plan) if plan.status in ("drawn", "closed") else None
+    sources = json.loads(commitment.plan_json)["randomness"] if commitment else []
+    return render_template(
+        "console/ceremony.html",
+        plan=plan,
+        commitment=commitment,
+        sources=sources,
+        task=task,
+        draw=draw,
+        page=_teams_page(draw, request.args.get("page", 1, type=int)) if draw else None,
+        summary=json.loads(draw.summary) if draw else None,
+        randomness=json.loads(draw.randomness) if draw else None,
+        error=error,
+        values=values or {},
+        L=_labels(),
+    ), status
+
+
+@bp.route("/plans/<int:plan_id>/ceremony")
+@allow(*READERS)
+def ceremony(plan_id: int):
+    return _ceremony_page(plans.get(db_session(), actor(), plan_id))
+
+
+@bp.route("/plans/<int:plan_id>/ceremony", methods=["POST"])
+@allow(*ADMINS)
+def ceremony_draw(plan_id: int):
+    """Queue the draw with the randomness typed in at the ceremony."""
+    session = db_session()
+    plan = plans.get(session, actor(), plan_id)
+    commitment = plans.latest_commitment(session, plan)
+    sources = json.loads(commitment.plan_json)["randomness"] if commitment else []
+    given = []
+    for source in sources:
+        label = source["label"]
+        value = request.form.get(f"value_{label}", "").strip()
+        if source["kind"] == "digits":
+            witnesses = request.form.get(f"witnesses_{label}", "").replace("，", "\n")
+            names = [w.strip() for w in witnesses.splitlines() if w.strip()]
+            given.append({"label": label, "value": value, "witnesses": names})
+        elif source["kind"] == "text":
+            given.append(
+                {"label": label, "value": value, "source": request.form.get(f"source_{label}", "")}
+            )
+    try:
+        task = draws.request(session, actor=actor(), plan_id=plan.id, randomness=given)
+    except AppError as exc:
+        return _ceremony_page(plan, error=exc, status=exc.status, values=request.form)
+    return redirect(url_for("console_plans.ceremony", plan_id=plan.id, task=task.id))
+
+
+# --- draw results, replacements, bundle, notices ----------------------------------------------
+
+
+def _replacement_rows(draw) -> list[dict]:
+    session = db_session()
+    rows = draws.replacements(session, draw)
+    entities = dict(
+        session.execute(
+            select(DrawEntity.position, DrawEntity).where(
+                DrawEntity.draw_id == draw.id,
+                DrawEntity.position.in_({r.position for r in rows}),
+            )
+        ).all()
+    )
+    return [
+        {
+            "row": r,
+            "drawn": entities.get(r.position),
+            "withdrawn": session.get(Inspector, r.withdrawn_id),
+            "inspector": session.get(Inspector, r.inspector_id) if r.inspector_id else None,
+        }
+        for r in rows
+    ]
+
+
+def _draw_page(draw_id: int, *, error=None, status=200):
+    session = db_session()
+    draw = draws.get(session, actor(), draw_id)
+    plan = draw.plan
+    replaced_by = draws.superseded_by(session, draw)
+    return render_template(
+        "console/draw.html",
+        draw=draw,
+        plan=plan,
+        commitment=draw.commitment,
+        replaced_by=replaced_by,
+        page=_teams_page(draw, request.args.get("page", 1, type=int)),
+        summary=json.loads(draw.summary),
+        randomness=json.loads(draw.randomness),
+        replacements=_replacement_rows(draw),
+        can_replace=(
+            replaced_by is None
+            and plan.status != "closed"
+            and (actor().role == "sysadmin" or actor().department_id == plan.department_id)
+            and actor().role in ADMINS
+        ),
+        error=error,
+        L=_labels(),
+    ), status
+
+
+@bp.route("/draws/<int:draw_id>")
+@allow(*READERS)
+def draw_view(draw_id: int):
+    return _draw_page(draw_id)
+
+
+@bp.route("/draws/<int:draw_id>/replace", methods=["POST"])
+@allow(*ADMINS)
+def draw_replace(draw_id: int):
+    form = request.form
+    try:
+        row = draws.replace(
+            db_session(),
+            actor=actor(),
+            draw_id=draw_id,
+            position=form.get("position", type=int, default=-1),
+            slot=form.get("slot", type=int, default=-1),
+            reason=form.get("reason", ""),
+            note=form.get("note", ""),
+        )
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _draw_page(draw_id, error=exc, status=exc.status)
+    if row.inspector_id is None:
+        flash(f"第 {row.n} 次替换：无可替换人员，该岗位暂缺")
+    else:
+        flash(f"第 {row.n} 次替换已完成")
+    return redirect(url_for("console_plans.draw_view", draw_id=draw_id))
+
+
+@bp.route("/draws/<int:draw_id>/bundle")
+@allow(*READERS)
+def draw_bundle(draw_id: int):
+    """The auditors' bundle zip (DRAW-SPEC §7), as the API serves it."""
+    draw, data = draws.bundle_zip(db_session(), actor(), draw_id)
+    name = f"{draw.commitment.srdp_id}-draw{draw.id}.zip"
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route("/draws/<int:draw_id>/notices/<int:position>")
+@allow(*ALL_STAFF)
+def draw_notice(draw_id: int, position: int):
+    user = actor()
+    data = draws.notice(db_session(), user, draw_id, position)
+    if user.role == "inspector" and not any(
+        m.inspector is not None and m.inspector.user_id == user.id for m in data["row"].members
+    ):
+        raise NotFound("抽中对象不存在")
+    return render_template("console/notice.html", materials=MATERIALS, **data)
+
+
+# --- inspectors' task lists -------------------------------------------------------------------
+
+
+@bp.route("/inspectors/<int:inspector_id>/tasks")
+@allow(*READERS)
+def inspector_tasks(inspector_id: int):
+    session = db_session()
+    inspector = session.get(Inspector, inspector_id)
+    items = draws.inspector_tasks(session, actor(), inspector_id)
+    return render_template("console/inspector_tasks.html", inspectors=[(inspector, items)])
+
+
+@bp.route("/my-tasks")
+@signed_in
+def my_tasks():
+    session = db_session()
+    user = actor()
+    mine = session.scalars(select(Inspector).where(Inspector.user_id == user.id)).all()
+    return render_template(
+        "console/inspector_tasks.html",
+        inspectors=[(i, draws.inspector_tasks(session, user, i.id)) for i in mine],
+        mine=True,
+    )

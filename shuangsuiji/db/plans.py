@@ -174,6 +174,7 @@ class DrawEntity(Base):
     __table_args__ = (
         UniqueConstraint("draw_id", "position"),
         Index("ix_draw_entities_entity_id", "entity_id"),
+        Index("ix_draw_entities_uscc", "uscc"),
         Index("ix_draw_entities_draw_id_uscc", "draw_id", "uscc"),
     )
 

@@ -189,11 +189,8 @@ class Bundle:
 # -- parsing -------------------------------------------------------------------------------
 
 
-def _columns(file: str, data: bytes, field_res: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Split a TSV file into one tuple per field, enforcing encoding, LF endings and the field
-    grammar. Column-wise because it is several times faster than a list per line."""
-    if not data:
-        return [() for _ in field_res]
+def _check_grammar(file: str, data: bytes, field_res: tuple[str, ...]) -> str:
+    """The file as text, after checking encoding, LF endings and the field grammar."""
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError as exc:
@@ -206,6 +203,15 @@ def _columns(file: str, data: bytes, field_res: tuple[str, ...]) -> list[tuple[s
     # we look for the line to blame.
     if re.fullmatch(f"(?:{record}\n)*", text) is None:
         _blame(file, text, record, field_res)
+    return text
+
+
+def _columns(file: str, data: bytes, field_res: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Split a TSV file into one tuple per field, enforcing encoding, LF endings and the field
+    grammar. Column-wise because it is several times faster than a list per line."""
+    if not data:
+        return [() for _ in field_res]
+    text = _check_grammar(file, data, field_res)
     # The grammar holds, so every line has exactly len(field_res) fields and no stray TAB/LF.
     flat = text[:-1].replace("\n", "\t").split("\t")
     return [tuple(flat[n :: len(field_res)]) for n in range(len(field_res))]
@@ -432,6 +438,27 @@ def _canonical(parse: Any, lines: Iterable[str]) -> bytes:
     building and parsing cannot disagree; a bad record is reported with its value."""
     data = "".join(line + "\n" for line in sorted(lines)).encode("utf-8")
     parse(data)
+    return data
+
+
+FIELDS_OF = {
+    ENTITIES: (ID, CODE, CODE),
+    INSPECTORS: (ID, CODE, CODE, CAP),
+    EXCLUSIONS: (ID, ID, CODE),
+}
+
+
+def tsv_from_lines(file: str, lines: list[str]) -> bytes:
+    """A TSV file from lines (without LF) that are already unique, sorted and canonical for
+    their own reasons (e.g. a database's unique key): checks the grammar, order and
+    uniqueness in bulk, without building a record per line. Sorts `lines` in place."""
+    lines.sort()
+    data = "".join(line + "\n" for line in lines).encode("ascii", errors="replace")
+    if data:
+        _check_grammar(file, data, FIELDS_OF[file])
+    for number, (a, b) in enumerate(zip(lines, lines[1:], strict=False), 2):
+        if a == b:
+            raise BundleError(file, f"duplicate line {b!r}", number)
     return data
 
 

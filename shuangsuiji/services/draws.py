@@ -14,7 +14,8 @@ import json
 import zipfile
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from ..db import (
     Plan,
     Task,
     User,
+    bulk,
     utcnow,
 )
 from ..domain import bundle as srdp_bundle
@@ -265,16 +267,18 @@ def execute(
 
 
 def _entity_pks(session: Session, department_id: int, usccs: list[str]) -> dict[str, int]:
+    """USCC → entities.id in the department's registry: one `= ANY(array)` query on
+    PostgreSQL, IN lists of a few thousand elsewhere."""
+    connection = session.connection()
+    where = Entity.department_id == department_id
+    if connection.dialect.name == "postgresql":
+        wanted = bindparam("usccs", type_=postgresql.ARRAY(String))
+        query = select(Entity.uscc, Entity.id).where(where, Entity.uscc == any_(wanted))
+        return dict(connection.execute(query, {"usccs": usccs}).all())
     found: dict[str, int] = {}
     for i in range(0, len(usccs), _CHUNK):
-        chunk = usccs[i : i + _CHUNK]
-        found.update(
-            session.execute(
-                select(Entity.uscc, Entity.id).where(
-                    Entity.department_id == department_id, Entity.uscc.in_(chunk)
-                )
-            ).all()
-        )
+        query = select(Entity.uscc, Entity.id).where(where, Entity.uscc.in_(usccs[i : i + _CHUNK]))
+        found.update(connection.execute(query).all())
     return found
 
 
@@ -317,26 +321,9 @@ def _store_rows(session: Session, draw: Draw, plan: Plan, result: srdp.Draw) -> 
         }
         for x in result.assignment.unstaffed
     ]
-    for rows, model in ((entity_rows, DrawEntity), (assignment_rows, DrawAssignment)):
-        _insert_many(session, model, rows)
-
-
-def _insert_many(session: Session, model, rows: list[dict]) -> None:
-    """Insert many rows in the session's transaction: COPY on PostgreSQL (tens of thousands
-    of rows in a fraction of a second), batched INSERTs elsewhere."""
-    if not rows:
-        return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
-        with connection.connection.driver_connection.cursor() as cursor:
-            statement = f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN"
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
-        return
-    for i in range(0, len(rows), _CHUNK):
-        connection.execute(insert(model), rows[i : i + _CHUNK])
+    bulk.insert_rows(connection, DrawEntity.__table__, entity_rows)
+    bulk.insert_rows(connection, DrawAssignment.__table__, assignment_rows)
 
 
 # -- replacement ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, exists, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from ..db import (
@@ -33,6 +33,7 @@ from ..db import (
     Matter,
     Plan,
     User,
+    bulk,
 )
 from ..domain import bundle as srdp_bundle
 from ..domain import srdp
@@ -501,7 +502,7 @@ def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
 
 def inspector_key(inspector_id: int) -> str:
     """The inspector's id in a bundle: pseudonymous, stable, ordered like the database id."""
-    return f"I{inspector_id:09d}"
+    return f"I{inspector_id}"
 
 
 def inspector_pk(key: str) -> int:
@@ -546,26 +547,33 @@ def _in_scope(plan: Plan, scope: dict) -> list:
 
 
 def _held(plan: Plan, today: dt.date):
-    """USCCs under an open inspection, and those at the plan's annual cap (every plan's draws
-    count), as subqueries; None where the plan does not exclude them."""
+    """Conditions on Entity: under an open inspection, and at the plan's annual cap (every
+    plan's draws count, by USCC); None where the plan does not exclude them. Correlated
+    EXISTS, so PostgreSQL plans an anti-join rather than a NOT IN it may rescan per row."""
     live = live_draws()
     open_ = None
     if plan.exclude_open:
-        open_ = (
-            select(DrawEntity.uscc)
+        open_ = exists(
+            select(DrawEntity.id)
             .join(Draw, Draw.id == DrawEntity.draw_id)
             .join(Plan, Plan.id == Draw.plan_id)
-            .where(Draw.id.in_(live), Plan.status == "drawn", Plan.id != plan.id)
+            .where(
+                DrawEntity.uscc == Entity.uscc,
+                Draw.id.in_(live),
+                Plan.status == "drawn",
+                Plan.id != plan.id,
+            )
         )
     capped = None
     if plan.annual_cap:
         start = dt.datetime(today.year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(hours=8)  # 北京时间
         capped = (
-            select(DrawEntity.uscc)
+            select(func.count())
+            .select_from(DrawEntity)
             .join(Draw, Draw.id == DrawEntity.draw_id)
-            .where(Draw.id.in_(live), Draw.created_at >= start)
-            .group_by(DrawEntity.uscc)
-            .having(func.count() >= plan.annual_cap)
+            .where(DrawEntity.uscc == Entity.uscc, Draw.id.in_(live), Draw.created_at >= start)
+            .scalar_subquery()
+            >= plan.annual_cap
         )
     return open_, capped
 
@@ -605,48 +613,68 @@ def _inspectors(session: Session, plan: Plan, slots: list[str], today: dt.date):
     return records, left_out
 
 
-def _exclusions(session: Session, plan: Plan, eligible: list, inspector_ids: list[int], today):
-    """CONFLICT pairs from declarations in force; PREVIOUS pairs from the draws within the
-    cool-down (assignments and replacements); both limited to eligible entities and
-    inspectors. A pair that is both is one CONFLICT line."""
+def _key_sql(column):
+    """inspector_key() in SQL."""
+    return literal("I") + cast(column, String)
+
+
+def _exclusion_lines(
+    session: Session, plan: Plan, eligible: list, inspector_ids: list[int], today
+) -> list[str]:
+    """exclusions.tsv lines: CONFLICT pairs from declarations in force, PREVIOUS pairs from the
+    draws within the cool-down (assignments and replacements, not already a CONFLICT), both
+    limited to eligible entities and inspectors."""
     if not inspector_ids:
         return []
     connection = session.connection()
-    conflicts = connection.execute(
-        select(Entity.uscc, ConflictDeclaration.inspector_id)
+    in_force = (ConflictDeclaration.inspector_id.in_(inspector_ids)) & (
+        ConflictDeclaration.valid_until.is_(None) | (ConflictDeclaration.valid_until >= today)
+    )
+    lines = bulk.fetch_lines(
+        connection,
+        select(Entity.uscc, _key_sql(ConflictDeclaration.inspector_id), literal("CONFLICT"))
+        .select_from(ConflictDeclaration)
         .join(Entity, Entity.id == ConflictDeclaration.entity_id)
-        .where(
-            *eligible,
-            ConflictDeclaration.inspector_id.in_(inspector_ids),
-            ConflictDeclaration.valid_until.is_(None) | (ConflictDeclaration.valid_until >= today),
-        )
-    ).all()
-    pairs = {(uscc, inspector_id): "CONFLICT" for uscc, inspector_id in conflicts}
+        .where(*eligible, in_force)
+        .distinct(),
+    )
     if plan.cooldown_months:
         since = dt.datetime.combine(
             _months_before(today, plan.cooldown_months), dt.time(), tzinfo=dt.UTC
         )
         recent = select(Draw.id).where(Draw.id.in_(live_draws()), Draw.created_at >= since)
         usccs = select(Entity.uscc).where(*eligible)
-        for held in (DrawAssignment, DrawReplacement):
-            rows = connection.execute(
-                select(DrawEntity.uscc, held.inspector_id)
-                .join(
-                    held,
-                    (held.draw_id == DrawEntity.draw_id) & (held.position == DrawEntity.position),
-                )
-                .where(
-                    DrawEntity.draw_id.in_(recent),
-                    held.inspector_id.in_(inspector_ids),
-                    DrawEntity.uscc.in_(usccs),
-                )
+        pairs = [
+            select(DrawEntity.uscc.label("uscc"), held.inspector_id.label("inspector_id"))
+            .join(
+                held, (held.draw_id == DrawEntity.draw_id) & (held.position == DrawEntity.position)
             )
-            for pair in rows:
-                pairs.setdefault(tuple(pair), "PREVIOUS")
-    return [
-        srdp_bundle.Exclusion(uscc, inspector_key(inspector_id), reason)
-        for (uscc, inspector_id), reason in pairs.items()
-    ]
+            .where(
+                DrawEntity.draw_id.in_(recent),
+                held.inspector_id.in_(inspector_ids),
+                DrawEntity.uscc.in_(usccs),
+            )
+            for held in (DrawAssignment, DrawReplacement)
+        ]
+        previous = union(*pairs).subquery()
+        conflict = (
+            select(ConflictDeclaration.id)
+            .select_from(ConflictDeclaration)
+            .join(Entity, Entity.id == ConflictDeclaration.entity_id)
+            .where(
+                Entity.uscc == previous.c.uscc,
+                ConflictDeclaration.inspector_id == previous.c.inspector_id,
+                Entity.department_id == plan.department_id,
+                in_force,
+            )
+        )
+        lines += bulk.fetch_lines(
+            connection,
+            select(previous.c.uscc, _key_sql(previous.c.inspector_id), literal("PREVIOUS")).where(
+                ~exists(conflict)
+            ),
+        )
+    return lines
 
 
 def srdp_plan(plan: Plan, srdp_id: str, server_sha256: str | None) -> srdp_bundle.Plan:
@@ -691,24 +719,17 @@ def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) 
     eligible = list(in_scope)
     excluded = {}
     if open_ is not None:
-        excluded["open"] = _count(session, *in_scope, Entity.uscc.in_(open_))
-        eligible.append(Entity.uscc.not_in(open_))
+        excluded["open"] = _count(session, *in_scope, open_)
+        eligible.append(~open_)
     if capped is not None:
-        excluded["annual_cap"] = _count(session, *eligible, Entity.uscc.in_(capped))
-        eligible.append(Entity.uscc.not_in(capped))
+        excluded["annual_cap"] = _count(session, *eligible, capped)
+        eligible.append(~capped)
     excluded = {reason: n for reason, n in excluded.items() if n}
     stratum = func.coalesce(Entity.risk_class, UNCLASSIFIED)
     region = func.coalesce(Entity.region_code, UNKNOWN_REGION)
     connection = session.connection()
-    lines = (
-        connection.execute(
-            select(Entity.uscc + "\t" + stratum + "\t" + region + "\n").where(*eligible)
-        )
-        .scalars()
-        .all()
-    )
-    lines.sort()  # str order is byte order for these ASCII lines
-    entities_tsv = "".join(lines).encode("ascii")
+    lines = bulk.fetch_lines(connection, select(Entity.uscc, stratum, region).where(*eligible))
+    entities_tsv = srdp_bundle.tsv_from_lines(srdp_bundle.ENTITIES, lines)  # USCCs are unique
     strata = dict(
         connection.execute(select(stratum, func.count()).where(*eligible).group_by(stratum)).all()
     )
@@ -720,13 +741,13 @@ def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) 
     )
     splan = srdp_plan(plan, srdp_id, srdp.server_commitment(secret) if secret else None)
     inspectors, inspectors_left_out = _inspectors(session, plan, cfg["slots"], today)
-    exclusions = _exclusions(
+    exclusions = _exclusion_lines(
         session, plan, eligible, [inspector_pk(i.inspector_id) for i in inspectors], today
     )
     files = {
         srdp_bundle.ENTITIES: entities_tsv,
         srdp_bundle.INSPECTORS: srdp_bundle.inspectors_tsv(inspectors),
-        srdp_bundle.EXCLUSIONS: srdp_bundle.exclusions_tsv(exclusions),
+        srdp_bundle.EXCLUSIONS: srdp_bundle.tsv_from_lines(srdp_bundle.EXCLUSIONS, exclusions),
         srdp_bundle.PLAN: srdp_bundle.plan_json(splan),
     }
     quotas = [
@@ -750,7 +771,7 @@ def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) 
         "drawn": sum(q.k for q in quotas),
         "inspectors": len(inspectors),
         "inspectors_left_out": dict(inspectors_left_out),
-        "exclusions": dict(Counter(x.reason for x in exclusions)),
+        "exclusions": dict(Counter(line.rsplit("\t", 1)[1] for line in exclusions)),
     }
     return Inputs(files, secret, summary)
 

@@ -190,3 +190,18 @@ def test_sha256sums_checks_with_coreutils(tmp_path):
         (tmp_path / name).write_bytes(data)
     (tmp_path / "SHA256SUMS").write_text(sha256sums(files))
     subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=tmp_path, check=True)
+
+
+def test_tsv_from_lines_matches_the_record_builders_and_checks_in_bulk():
+    from shuangsuiji.domain import bundle as b
+
+    records = [b.Exclusion("B1", "I2", "CONFLICT"), b.Exclusion("A1", "I9", "PREVIOUS")]
+    lines = [f"{e}\t{i}\t{r}" for e, i, r in records]
+    assert b.tsv_from_lines(b.EXCLUSIONS, lines) == b.exclusions_tsv(records)
+    assert b.tsv_from_lines(b.ENTITIES, []) == b""
+    with pytest.raises(b.BundleError, match="line 2"):
+        b.tsv_from_lines(b.ENTITIES, ["A1\tA\t131002", "a2\tA\t131002"])
+    with pytest.raises(b.BundleError, match="non-ASCII|does not match"):
+        b.tsv_from_lines(b.ENTITIES, ["A1\t甲\t131002"])
+    with pytest.raises(b.BundleError, match="duplicate"):
+        b.tsv_from_lines(b.EXCLUSIONS, ["A1\tI1\tCONFLICT", "A1\tI1\tCONFLICT"])

@@ -207,6 +207,7 @@ def upgrade() -> None:
     with op.batch_alter_table("draw_entities", schema=None) as batch_op:
         batch_op.create_index("ix_draw_entities_draw_id_uscc", ["draw_id", "uscc"], unique=False)
         batch_op.create_index("ix_draw_entities_entity_id", ["entity_id"], unique=False)
+        batch_op.create_index("ix_draw_entities_uscc", ["uscc"], unique=False)
 
     op.create_table(
         "draw_replacements",
@@ -268,6 +269,7 @@ def downgrade() -> None:
     op.drop_table("draw_replacements")
     with op.batch_alter_table("draw_entities", schema=None) as batch_op:
         batch_op.drop_index("ix_draw_entities_entity_id")
+        batch_op.drop_index("ix_draw_entities_uscc")
         batch_op.drop_index("ix_draw_entities_draw_id_uscc")
 
     op.drop_table("draw_entities")

@@ -8,6 +8,8 @@ randomness, and everything else follows from S by SHA-256.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import gc
 import hashlib
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,6 +56,19 @@ def _sha256(data: bytes) -> bytes:
 
 def _hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector: a draw allocates millions of small acyclic objects
+    (ids, tickets, rows), and each automatic collection would walk all of them again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # -- §3 randomness and the seed ------------------------------------------------------------
@@ -344,6 +359,11 @@ def sample(entities: EntityTable, quotas: Sequence[Quota], seed: str) -> Sample:
     per stratum. Cost: one SHA-256 per entity; full tickets only for the ≈k candidates whose
     13-digit prefix is at or below the k-th smallest prefix.
     """
+    with _no_gc():
+        return _sample(entities, quotas, seed)
+
+
+def _sample(entities: EntityTable, quotas: Sequence[Quota], seed: str) -> Sample:
     hasher = ticket_hasher(seed)
     keys = _prefix_keys(hasher, entities.ids)
     position = {q.code: i for i, q in enumerate(quotas)}
@@ -518,10 +538,11 @@ def assign(bundle: Bundle, sample: Sample, seed: str) -> Assignment:
     Invariants: caps, exclusions, departments, region rule and distinct team members hold for
     every row; a slot is unstaffed only if the repair found no chain of moves for it.
     """
-    board = _Board(bundle, sample, assign_key(seed))
-    for pos, s in board.phase1():
-        board.repair(pos, s)
-    return board.assignment()
+    with _no_gc():
+        board = _Board(bundle, sample, assign_key(seed))
+        for pos, s in board.phase1():
+            board.repair(pos, s)
+        return board.assignment()
 
 
 class _Board:
@@ -816,7 +837,8 @@ def draw(files: Mapping[str, bytes], randomness: Iterable[RandomnessValue]) -> D
 
     Raises BundleError for a bad bundle and RandomnessError for bad randomness.
     """
-    bundle = parse_bundle(files)
+    with _no_gc():
+        bundle = parse_bundle(files)
     sums = sha256sums(files)
     snap = snapshot(sums)
     values = canonical_randomness(bundle.plan, randomness)

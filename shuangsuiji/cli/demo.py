@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..edge import today
 from ..services import demo, synthetic
 from .registry import import_file
 
@@ -51,7 +52,11 @@ def load(small):
             for kind, path in files:
                 job = import_file(path, kind=kind, username=admin, department_code=code, quiet=True)
                 click.echo(f"  {code} {kind}: {job.inserted} 条", err=True)
-    click.echo("已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局及其名录）。")
+    with current_app.extensions["shuangsuiji.db"].transaction() as session:
+        demo.load_plans(session, today=today())
+    click.echo(
+        "已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局及其名录，一项已抽取的抽查任务）。"
+    )
     click.echo(f"管理员账号 admin，一次性密码：{password}（首次登录须修改）")
     click.echo(f"其他演示账号（如 lf_admin、xh_admin、auditor）的密码：{demo.DEMO_STAFF_PASSWORD}")
 

@@ -6,11 +6,13 @@ bureaus, an administrator and a few staff per department. Loaded only into an em
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import User
-from . import departments, users
+from ..db import Department, Inspector, Matter, User
+from . import departments, draws, plans, users
 from .passwords import hash_password
 
 DEPARTMENTS = [
@@ -110,3 +112,63 @@ def load(session: Session) -> str:
             session, actor=root, values=values, password=DEMO_STAFF_PASSWORD, min_length=10
         )
     return admin_password
+
+
+DEMO_DICE = "36152442561331465226"  # rolled once for the demo; a real ceremony rolls its own
+
+
+def load_plans(session: Session, *, today: dt.date) -> None:
+    """廊坊市场监管局's plans: one committed and drawn (list public at once), one draft; the
+    first two inspectors on the drawn teams get the demo accounts lf_zhangwei and lf_lina."""
+    admin = session.scalar(select(User).where(User.username == "lf_admin"))
+    department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
+    matters = session.scalars(
+        select(Matter.id).where(Matter.department_id == department.id).order_by(Matter.code)
+    ).all()
+    common = {
+        "matter_ids": list(matters[:2]),
+        "strata": plans.preset_strata("henan"),
+        "slots": ["LF-SAMR", "LF-SAMR"],
+        "region_rule": "different",
+        "workload_cap": 8,
+        "cooldown_months": 12,
+    }
+    drawn = plans.create(
+        session,
+        actor=admin,
+        department_id=department.id,
+        raw=common
+        | {
+            "code": f"LFSAMR-{today.year}-{today.month:02d}",
+            "title": f"{today.year} 年 {today.month} 月企业公示信息随机抽查",
+            "publish_mode": "immediate",
+            "fieldwork_start": today.isoformat(),
+            "fieldwork_end": (today + dt.timedelta(days=30)).isoformat(),
+        },
+    )
+    commitment = plans.commit(session, actor=admin, plan_id=drawn.id, today=today)
+    draw = draws.execute(
+        session,
+        actor=admin,
+        commitment_id=commitment.id,
+        randomness=[{"label": "dice", "value": DEMO_DICE, "witnesses": ["张明（公证员）", "李华"]}],
+    )
+    plans.create(
+        session,
+        actor=admin,
+        department_id=department.id,
+        raw=common
+        | {
+            "code": f"LFSAMR-{today.year}-{today.month % 12 + 1:02d}",
+            "title": "下月企业公示信息随机抽查（草稿）",
+        },
+    )
+    linked: list[int] = []
+    for row in draws.teams(session, draw, limit=10):
+        for member in row.members:
+            if member.inspector is not None and member.inspector.id not in linked:
+                linked.append(member.inspector.id)
+    for username, inspector_id in zip(("lf_zhangwei", "lf_lina"), linked, strict=False):
+        user = session.scalar(select(User).where(User.username == username))
+        session.get(Inspector, inspector_id).user_id = user.id
+    session.flush()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select, text
 
 from shuangsuiji.cli import main
-from shuangsuiji.db import Department, User
+from shuangsuiji.db import Department, Draw, Inspector, Plan, User
+from shuangsuiji.services import demo
 
 from ..conftest import login
 
@@ -24,6 +26,16 @@ def test_demo_load_fills_an_empty_database_once(app, session):
     assert {"廊坊市市场监督管理局", "国家税务总局廊坊市税务局", "廊坊市生态环境局"} <= names
     assert session.scalar(select(User).where(User.username == "admin")).must_change_password
     assert login(app.test_client(), "admin", password).status_code == 302
+    drawn = session.scalar(select(Plan).where(Plan.status == "drawn"))
+    assert drawn is not None and session.scalar(select(Plan).where(Plan.status == "draft"))
+    draw = session.scalar(select(Draw).where(Draw.plan_id == drawn.id))
+    assert json.loads(draw.summary)["drawn"] > 0
+    inspector = session.scalar(select(Inspector).where(Inspector.user_id.is_not(None)))
+    client = app.test_client()
+    login(client, session.get(User, inspector.user_id).username, demo.DEMO_STAFF_PASSWORD)
+    tasks = client.get("/console/my-tasks").get_data(as_text=True)
+    assert drawn.code in tasks
+    assert client.get(f"/public/draws/{draw.id}").status_code == 200
     again = _run(app, "demo", "load")
     assert "未加载演示数据" in again.output
 

@@ -239,3 +239,45 @@ def _check_unique(session: Session, spec: Kind, department_id: int, values: dict
         )
         if clash is not None and clash is not current:
             raise Conflict("本部门名录中已有相同记录", errors={key: ["已存在"]})
+
+
+def link_account(
+    session: Session, *, actor: User, inspector_id: int, user_id: int | None
+) -> Inspector:
+    """Link an inspector record to the console account its inspector signs in with (or
+    unlink it): their 我的检查任务 page then lists their draws. Same department, role
+    inspector, one record per account."""
+    inspector = get(session, actor, "inspectors", inspector_id)
+    require_admin_of(actor, inspector.department_id)
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is None or user.department_id != inspector.department_id:
+            raise Invalid("账号不存在或不属于本部门", errors={"user_id": ["请选择本部门账号"]})
+        if user.role != "inspector":
+            raise Invalid("只能关联执法检查人员角色的账号", errors={"user_id": ["角色不符"]})
+        taken = session.scalar(select(Inspector).where(Inspector.user_id == user_id))
+        if taken is not None and taken.id != inspector.id:
+            raise Conflict(
+                f"该账号已关联执法人员 {taken.name}", errors={"user_id": ["已关联其他人员"]}
+            )
+    audit.update_recorded(
+        session,
+        actor=actor,
+        obj=inspector,
+        values={"user_id": user_id},
+        snapshot=lambda o: {"id": o.id, "user_id": o.user_id},
+        action="inspectors.link_account",
+        object_type="inspectors",
+    )
+    return inspector
+
+
+def linkable_accounts(session: Session, inspector: Inspector) -> list[User]:
+    """The department's inspector accounts, for the link form."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.department_id == inspector.department_id, User.role == "inspector")
+            .order_by(User.username)
+        )
+    )

@@ -11,7 +11,7 @@ from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session
-from ..errors import AppError, Invalid
+from ..errors import AppError, Conflict, Invalid
 from ..services import exports, imports, registry
 from ..services.pages import paginate
 
@@ -195,6 +195,11 @@ def _detail(kind: str, object_id: int | None):
         error=error,
         values=request.form if error else None,
         show_id_number=can_edit and kind == "inspectors",
+        accounts=(
+            registry.linkable_accounts(db_session(), obj)
+            if can_edit and kind == "inspectors" and obj is not None
+            else None
+        ),
     ), (error.status if error else 200)
 
 
@@ -208,6 +213,24 @@ def entity_detail(object_id):
 @allow(*ALL_STAFF)
 def inspector_detail(object_id):
     return _detail("inspectors", object_id)
+
+
+@bp.route("/inspectors/<int:object_id>/account", methods=["POST"])
+@allow(*ADMINS)
+def inspector_account(object_id):
+    raw = request.form.get("user_id", "")
+    try:
+        registry.link_account(
+            db_session(),
+            actor=actor(),
+            inspector_id=object_id,
+            user_id=int(raw) if raw.isdigit() else None,
+        )
+    except (Invalid, Conflict) as exc:  # shown on the page; 403/404 go to the error handler
+        flash(exc.message, "error")
+    else:
+        flash("已更新关联账号" if raw else "已解除关联账号")
+    return redirect(url_for("registry.inspector_detail", object_id=object_id))
 
 
 @bp.route("/matters/<int:object_id>", methods=["GET", "POST"])

@@ -361,3 +361,31 @@ def test_update_stores_strata_slots_and_randomness_as_json(session, world, regis
     )
     cfg = plans.config(plan)
     assert cfg["strata"]["D"] == {"ratio": "0.3"} and cfg["slots"] == ["*", "*", "*"]
+
+
+def test_inspector_account_link_rules(session, world, registry):
+    from shuangsuiji.services import registry as registry_service
+
+    inspector = registry["inspectors"][0]
+    link = registry_service.link_account
+    with pytest.raises(Invalid):  # another department's account
+        link(session, actor=world["admin_a"], inspector_id=inspector.id, user_id=world["insp_b"].id)
+    with pytest.raises(Invalid):  # not an inspector account
+        link(
+            session, actor=world["admin_a"], inspector_id=inspector.id, user_id=world["admin_a"].id
+        )
+    with pytest.raises(NotFound):  # not the admin's department
+        link(session, actor=world["admin_b"], inspector_id=inspector.id, user_id=world["insp_a"].id)
+    link(session, actor=world["admin_a"], inspector_id=inspector.id, user_id=world["insp_a"].id)
+    assert inspector.user_id == world["insp_a"].id
+    with pytest.raises(Conflict):
+        link(
+            session,
+            actor=world["admin_a"],
+            inspector_id=registry["inspectors"][1].id,
+            user_id=world["insp_a"].id,
+        )
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "inspectors.link_account")
+    ).one()
+    assert json.loads(entry.after)["user_id"] == world["insp_a"].id

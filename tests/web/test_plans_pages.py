@@ -369,3 +369,32 @@ def test_teams_are_paginated(app, world, registry, session, monkeypatch):
         assert "第 2 / " in html and "page=1" in html and "page=3" in html
         sixth = draws.teams(session, draw, offset=5, limit=1)[0]
         assert sixth.drawn.ticket in html
+
+
+def test_admin_links_an_inspector_account_and_the_inspector_sees_their_tasks(app, session, world):
+    from ..draw_world import populate
+
+    registry = populate(session, world["a"])
+    inspector = registry["inspectors"][0]
+    admin = app.test_client()
+    login(admin, "admin_a")
+    page = admin.get(f"/console/inspectors/{inspector.id}").get_data(as_text=True)
+    assert 'id="account-form"' in page and "insp_a" in page
+    token = csrf_token(admin, f"/console/inspectors/{inspector.id}")
+    response = admin.post(
+        f"/console/inspectors/{inspector.id}/account",
+        data={"user_id": str(world["insp_a"].id), "csrf_token": token},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert inspector.user_id == world["insp_a"].id
+    own = app.test_client()
+    login(own, "insp_a")
+    assert "未关联" not in own.get("/console/my-tasks").get_data(as_text=True)
+    assert (
+        own.post(
+            f"/console/inspectors/{inspector.id}/account",
+            data={"user_id": "", "csrf_token": csrf_token(own, "/console/my-tasks")},
+        ).status_code
+        == 403
+    )

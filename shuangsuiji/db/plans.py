@@ -168,7 +168,7 @@ class DrawEntity(Base):
     uscc: Mapped[str] = mapped_column(String(18))
     stratum: Mapped[str] = mapped_column(String(32))
     rank: Mapped[int]
-    ticket: Mapped[str] = mapped_column(String(20))
+    ticket: Mapped[str] = mapped_column(String(80))  # "0." + 18 digits after any run of 9s
     position: Mapped[int]
 
     __table_args__ = (

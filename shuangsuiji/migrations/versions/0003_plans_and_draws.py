@@ -193,7 +193,7 @@ def upgrade() -> None:
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.Column("stratum", sa.String(length=32), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
-        sa.Column("ticket", sa.String(length=20), nullable=False),
+        sa.Column("ticket", sa.String(length=80), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["draw_id"], ["draws.id"], name=op.f("fk_draw_entities_draw_id_draws")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from shuangsuiji.db import ConflictDeclaration, Entity, ImportJob, Inspector
 from shuangsuiji.domain import uscc
@@ -242,6 +243,59 @@ def test_failed_apply_leaves_registry_untouched(run, session, world, monkeypatch
     assert job.status == "failed"
     assert entity_count(session, world["a"].id) == 1
     assert session.scalar(select(Entity.name).where(Entity.uscc == code(1))) == "原名"
+
+
+def _schema_of_entities(session) -> tuple:
+    inspector = inspect(session.connection())
+    return (
+        sorted(i["name"] for i in inspector.get_indexes("entities")),
+        sorted(c["name"] for c in inspector.get_unique_constraints("entities")),
+        sorted(c["name"] for c in inspector.get_foreign_keys("entities")),
+    )
+
+
+@pytest.fixture
+def bulk(app, session):
+    """Imports of 2 rows or more rebuild the indexes (PostgreSQL only)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("indexes are set aside on PostgreSQL only")
+    app.config["IMPORT_REBUILD_MIN_ROWS"] = 2
+
+
+def test_large_import_rebuilds_indexes_and_constraints(run, session, world, bulk, caplog):
+    run((HEADER + f"{code(1)},原名,131024,存续,A\n").encode())
+    before = _schema_of_entities(session)
+    assert "ix_entities_name_bigrams" in before[0] and before[1] and before[2]
+    rows = [f"{code(1)},改名,131024,存续,B\n"] + [
+        f"{code(i)},新公司{i},131024,存续,A\n" for i in range(2, 6)
+    ]
+    with caplog.at_level(logging.INFO, logger="shuangsuiji.services.imports"):
+        job = run((HEADER + "".join(rows)).encode())
+    assert "indexes and constraints rebuilt" in caplog.text
+    assert (job.status, job.inserted, job.updated, job.unchanged) == ("done", 4, 1, 0)
+    assert _schema_of_entities(session) == before
+    assert session.scalar(select(Entity.name).where(Entity.uscc == code(1))) == "改名"
+    assert entity_count(session, world["a"].id) == 5
+
+
+def test_failed_large_import_keeps_indexes_and_registry(run, session, world, bulk, monkeypatch):
+    run((HEADER + f"{code(1)},原名,131024,存续,A\n").encode())
+    before = _schema_of_entities(session)
+    from shuangsuiji.services import audit
+
+    original = audit.record
+
+    def explode(*args, **kwargs):
+        if kwargs.get("action") == "import.apply":
+            raise RuntimeError("disk full")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", explode)
+    rows = "".join(f"{code(i)},新公司{i},131024,存续,A\n" for i in range(2, 6))
+    job = run((HEADER + rows).encode())
+    assert job.status == "failed"
+    assert _schema_of_entities(session) == before
+    assert entity_count(session, world["a"].id) == 1
 
 
 def test_cancel_leaves_registry_untouched(run, session, world):

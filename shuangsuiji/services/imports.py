@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -295,106 +298,204 @@ class _Context:
                 ).all()
             )
 
-    def check(self, values: dict) -> list[tuple[str, str, str]]:
-        """Cross-row/database problems: (column label, value, reason)."""
-        if self.kind == "entities" or self.kind == "matters":
-            return []
+    def check(self, columns: dict[str, list], problems: dict[int, list]) -> None:
+        """Cross-row/database problems of the rows without problems so far, added to
+        `problems` as (column label, value, reason); conflicts gain their two ids."""
         if self.kind == "inspectors":
-            owner = self.cert_departments.get(values["cert_no"])
-            if owner is not None and owner != self.department_id:
-                return [("执法证号", values["cert_no"], "该执法证号已登记在其他部门的人员名录中")]
+            for i, cert_no in enumerate(columns["cert_no"]):
+                owner = self.cert_departments.get(cert_no)
+                if owner is not None and owner != self.department_id and i not in problems:
+                    problems[i] = [("执法证号", cert_no, "该执法证号已登记在其他部门的人员名录中")]
         if self.kind == "conflicts":
-            problems = []
-            values["inspector_id"] = self.inspectors.get(values["cert_no"])
-            values["entity_id"] = self.entities.get(values["uscc"])
-            if values["inspector_id"] is None:
-                problems.append(("执法证号", values["cert_no"], "本部门人员名录中没有该执法证号"))
-            if values["entity_id"] is None:
-                problems.append(
-                    ("统一社会信用代码", values["uscc"], "本部门检查对象名录中没有该主体")
-                )
-            return problems
-        return []
+            columns["inspector_id"] = list(map(self.inspectors.get, columns["cert_no"]))
+            columns["entity_id"] = list(map(self.entities.get, columns["uscc"]))
+            found = zip(columns["inspector_id"], columns["entity_id"], strict=True)
+            for i, (inspector_id, entity_id) in enumerate(found):
+                if (inspector_id is None or entity_id is None) and i not in problems:
+                    row = problems[i] = []
+                    if inspector_id is None:
+                        cert_no = columns["cert_no"][i]
+                        row.append(("执法证号", cert_no, "本部门人员名录中没有该执法证号"))
+                    if entity_id is None:
+                        uscc = columns["uscc"][i]
+                        row.append(("统一社会信用代码", uscc, "本部门检查对象名录中没有该主体"))
 
 
-def _check_rows(
+@dataclasses.dataclass
+class _Batch:
+    """The valid rows of a batch, column by column (stage column name → values)."""
+
+    columns: dict[str, list]
+    size: int
+
+
+class _Column:
+    """Parses one field of a file, a batch of cells at a time.
+
+    Parsers are pure, so a cell seen before is not parsed again: most columns of a registry
+    (type, region, industry, authority, status, dates) repeat a few hundred values. A column
+    of unique values (USCC, name, address) is parsed straight, without remembering.
+    """
+
+    MEMO_LIMIT = 20_000  # distinct cells remembered
+
+    def __init__(self, parse):
+        self.parse = parse
+        self.memo: dict = {}
+        self.refused: set = set()  # remembered cells that the parser refused
+        self.unique = False
+
+    def __call__(self, cells: tuple[str, ...]) -> tuple[list, dict[int, str]]:
+        """The values, and {row index: reason} for the cells refused (their value None)."""
+        if self.unique:
+            try:
+                return list(map(self.parse, cells)), {}
+            except CellError:
+                pass  # some cell is refused: find which, below
+        memo, refused = self.memo, self.refused
+        distinct = set(cells)
+        for raw in distinct.difference(memo):
+            try:
+                memo[raw] = self.parse(raw)
+            except CellError as exc:
+                memo[raw] = exc
+                refused.add(raw)
+        values = list(map(memo.__getitem__, cells))
+        errors = {}
+        if not refused.isdisjoint(distinct):
+            for i, raw in enumerate(cells):
+                if raw in refused:
+                    errors[i], values[i] = str(values[i]), None
+        if len(memo) > self.MEMO_LIMIT:
+            self.unique = len(distinct) > len(cells) // 2
+            memo.clear()
+            refused.clear()
+        return values, errors
+
+
+def _check_batches(
     table: tabular.Table,
     mapping: tabular.HeaderMapping,
     spec: Kind,
     context: _Context,
     rejects_out: list,
     counters: dict,
-) -> Iterator[dict]:
-    """Yield the valid rows as stage dicts; append (row, column, value, reason) for the rest.
+    batch_size: int,
+) -> Iterator[_Batch]:
+    """Yield the valid rows batch by batch; append (row, column, value, reason) for the rest.
 
-    The hot loop of an import (millions of rows): kept flat on purpose.
+    The hot path of an import (millions of rows): each field is parsed a column at a time.
+    A row's problems keep the order of its fields, then cells beyond the header, then the
+    cross-row checks, then duplicates within the file (the last two only if no other).
     """
     fields = [
-        (f.name, f.parse, mapping.index[f.name], f.required, f.label)
+        (f.name, _Column(f.parse), mapping.index[f.name], f.required, f.label)
         for f in spec.fields
         if f.name in mapping.index
     ]
     width = len(table.headers)
     key_names = _file_key(spec)
     key_label = "执法证号+信用代码" if spec.name == "conflicts" else spec.fields[0].label
-    check = context.check
-    seen: dict[tuple, int] = {}
+    seen: dict = {}  # file key (a value, or a tuple of them) → the row it was first seen on
     read = rejected = 0
-    for row_no, cells in table.rows:
-        read += 1
-        problems = []
-        values = {"row_no": row_no}
-        short = len(cells) < width
+    rows = iter(table.rows)
+    while batch := list(itertools.islice(rows, batch_size)):
+        row_nos = [row_no for row_no, _ in batch]
+        cells = [row for _, row in batch]
+        problems: dict[int, list] = {}
+        columns: dict[str, list] = {"row_no": row_nos}
+        # Rows have at least the header's width (tabular pads them); extra cells are looked at
+        # only where there are any.
+        raw_columns = list(zip(*cells, strict=False))
         for name, parse, index, required, label in fields:
-            raw = cells[index] if not short or index < len(cells) else ""
-            try:
-                value = parse(raw)
-            except CellError as exc:
-                problems.append((label, raw, str(exc)))
-                continue
-            if value is None and required:
-                problems.append((label, raw, "不能为空"))
-            values[name] = value
-        if len(cells) > width:
-            extra = next((c for c in cells[width:] if c), None)
-            if extra is not None:
-                problems.append((NO_HEADER, extra, "该行有超出表头范围的内容，请检查是否错列"))
-        if not problems:
-            problems = check(values)
-        if not problems:
-            file_key = tuple([values[k] for k in key_names])
-            first = seen.setdefault(file_key, row_no)
-            if first != row_no:
-                shown = " / ".join(map(str, file_key))
-                problems.append((key_label, shown, f"与文件第 {first} 行重复"))
-        if problems:
-            rejected += 1
-            rejects_out.extend((row_no, col, value, reason) for col, value, reason in problems)
+            raw = raw_columns[index]
+            values, errors = parse(raw)
+            for i, reason in errors.items():
+                problems.setdefault(i, []).append((label, raw[i], reason))
+            if required and None in values:
+                for i, value in enumerate(values):
+                    if value is None and i not in errors:
+                        problems.setdefault(i, []).append((label, raw[i], "不能为空"))
+            columns[name] = values
+        if max(map(len, cells)) > width:
+            for i, row in enumerate(cells):
+                extra = next((c for c in row[width:] if c), None)
+                if extra is not None:
+                    problems.setdefault(i, []).append(
+                        (NO_HEADER, extra, "该行有超出表头范围的内容，请检查是否错列")
+                    )
+        context.check(columns, problems)
+        keys = [columns[k] for k in key_names]
+        keys = keys[0] if len(keys) == 1 else list(zip(*keys, strict=True))
+        if not problems and len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys):
+            seen.update(zip(keys, row_nos, strict=True))  # the usual case: no duplicate
         else:
-            yield values
-        if read % 1000 == 0:
-            counters["read"], counters["rejected"] = read, rejected
-    counters["read"], counters["rejected"] = read, rejected
+            for i, (row_no, key) in enumerate(zip(row_nos, keys, strict=True)):
+                if i in problems:
+                    continue
+                first = seen.setdefault(key, row_no)
+                if first != row_no:
+                    shown = " / ".join(map(str, key)) if isinstance(key, tuple) else key
+                    problems[i] = [(key_label, shown, f"与文件第 {first} 行重复")]
+        for i in sorted(problems):
+            rejects_out.extend((row_nos[i], col, value, why) for col, value, why in problems[i])
+        read += len(batch)
+        rejected += len(problems)
+        counters["read"], counters["rejected"] = read, rejected
+        if problems:
+            keep = [i for i in range(len(batch)) if i not in problems]
+            columns = {name: [values[i] for i in keep] for name, values in columns.items()}
+        yield _Batch(columns, len(batch) - len(problems))
 
 
 def _file_key(spec: Kind) -> tuple[str, ...]:
     return ("cert_no", "uscc") if spec.name == "conflicts" else spec.key
 
 
-def _write_stage(session: Session, spec: Kind, job_id: int, rows: list[dict]) -> None:
-    if not rows:
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_column(values: list) -> list[str]:
+    """One column in COPY's text format: \\N for NULL, backslash escapes."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    if types <= {str}:
+        texts = values
+        if _COPY_SPECIAL.search("".join(filter(None, values))):
+            texts = [
+                v.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+                if v
+                else v
+                for v in values
+            ]
+    elif types <= {bool}:
+        texts = ["t" if v else "f" if v is not None else None for v in values]
+    elif types <= {dt.date}:
+        texts = [v.isoformat() if v is not None else None for v in values]
+    else:  # integers
+        texts = [str(v) if v is not None else None for v in values]
+    return ["\\N" if v is None else v for v in texts]
+
+
+def _write_stage(session: Session, spec: Kind, job_id: int, batch: _Batch) -> None:
+    if not batch.size:
         return
-    columns = [c.name for c in spec.stage.columns]
+    names = [c.name for c in spec.stage.columns]
+    columns = {**batch.columns, "import_id": [job_id] * batch.size}
+    empty = [None] * batch.size  # stage columns the file does not map
+    ordered = [columns.get(name, empty) for name in names]
     if session.get_bind().dialect.name == "postgresql":
+        texts = map(_copy_column, ordered)
+        data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
         cursor = session.connection().connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {spec.stage.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                row["import_id"] = job_id
-                copy.write_row([row.get(c) for c in columns])
+        with cursor.copy(f"COPY {spec.stage.name} ({', '.join(names)}) FROM STDIN") as copy:
+            copy.write(data)
         return
-    for row in rows:
-        row["import_id"] = job_id
-    session.execute(spec.stage.insert(), [{c: r.get(c) for c in columns} for r in rows])
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*ordered, strict=True)]
+    session.execute(spec.stage.insert(), rows)
 
 
 def _write_rejects(session: Session, job_id: int, items: list) -> None:
@@ -439,25 +540,19 @@ def validate(ctx: tasks.TaskContext) -> dict:
         return _fail(ctx, import_id, exc.message)
     counters = {"read": 0, "rejected": 0}
     rejected_items: list = []
-    batch: list[dict] = []
-
-    def flush() -> None:
-        with ctx.db.transaction() as session:
-            _write_stage(session, spec, import_id, batch)
-            _write_rejects(session, import_id, rejected_items)
-        batch.clear()
-        rejected_items.clear()
-        ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
-
     try:
         mapping = tabular.map_headers(table.headers, [f.column() for f in spec.fields])
         if mapping.missing:
             raise Invalid("缺少必填列：" + "、".join(mapping.missing))
-        for values in _check_rows(table, mapping, spec, context, rejected_items, counters):
-            batch.append(values)
-            if len(batch) >= batch_size or len(rejected_items) >= batch_size:
-                flush()
-        flush()
+        batches = _check_batches(
+            table, mapping, spec, context, rejected_items, counters, batch_size
+        )
+        for batch in batches:
+            with ctx.db.transaction() as session:
+                _write_stage(session, spec, import_id, batch)
+                _write_rejects(session, import_id, rejected_items)
+            rejected_items.clear()
+            ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
     except Invalid as exc:  # FileRejected included: a bad record, too many rows
         return _fail(ctx, import_id, exc.message)
     finally:

@@ -128,6 +128,13 @@ def test_counts_add_up_and_every_reject_is_named(run, session, world):
     assert "校验" in reasons and "与文件第 2 行重复" in reasons
 
 
+def test_tabs_backslashes_and_newlines_in_cells_are_kept(run, session, world):
+    name = "甲\\乙\t丙\n丁\\N"
+    job = run((HEADER + f'{code(1)},"{name}",131024,存续,A\n').encode())
+    assert job.inserted == 1
+    assert session.scalar(select(Entity.name).where(Entity.uscc == code(1))) == name
+
+
 def test_full_width_uscc_is_normalised(run, session, world):
     wide = code(7).translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
     job = run((HEADER + f"{wide},全角公司,131024,存续,A\n").encode())

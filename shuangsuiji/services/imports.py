@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import itertools
 import json
@@ -358,14 +359,14 @@ class _Column:
             try:
                 memo[raw] = self.parse(raw)
             except CellError as exc:
-                memo[raw] = exc
+                memo[raw] = str(exc)  # the reason, not the exception (and its traceback)
                 refused.add(raw)
         values = list(map(memo.__getitem__, cells))
         errors = {}
         if not refused.isdisjoint(distinct):
             for i, raw in enumerate(cells):
                 if raw in refused:
-                    errors[i], values[i] = str(values[i]), None
+                    errors[i], values[i] = values[i], None
         if len(memo) > self.MEMO_LIMIT:
             self.unique = len(distinct) > len(cells) // 2
             memo.clear()
@@ -459,6 +460,8 @@ def _copy_column(values: list) -> list[str]:
     """One column in COPY's text format: \\N for NULL, backslash escapes."""
     types = set(map(type, values))
     types.discard(type(None))
+    if not types:
+        return ["\\N"] * len(values)
     if types <= {str}:
         texts = values
         if _COPY_SPECIAL.search("".join(filter(None, values))):
@@ -471,22 +474,27 @@ def _copy_column(values: list) -> list[str]:
                 else v
                 for v in values
             ]
-    elif types <= {bool}:
-        texts = ["t" if v else "f" if v is not None else None for v in values]
-    elif types <= {dt.date}:
-        texts = [v.isoformat() if v is not None else None for v in values]
-    else:  # integers
-        texts = [str(v) if v is not None else None for v in values]
+    else:  # dates, booleans, integers: one type a column
+        (kind,) = types
+        render = dt.date.isoformat if kind is dt.date else _BOOL_TEXT.get if kind is bool else str
+        if None not in values:
+            return list(map(render, values))
+        texts = [render(v) if v is not None else None for v in values]
+    if None not in texts:
+        return texts
     return ["\\N" if v is None else v for v in texts]
+
+
+_BOOL_TEXT = {True: "t", False: "f"}
 
 
 def _write_stage(session: Session, spec: Kind, job_id: int, batch: _Batch) -> None:
     if not batch.size:
         return
-    names = [c.name for c in spec.stage.columns]
     columns = {**batch.columns, "import_id": [job_id] * batch.size}
-    empty = [None] * batch.size  # stage columns the file does not map
-    ordered = [columns.get(name, empty) for name in names]
+    # The stage columns this file fills; the others stay NULL.
+    names = [c.name for c in spec.stage.columns if c.name in columns]
+    ordered = [columns[name] for name in names]
     if session.get_bind().dialect.name == "postgresql":
         texts = map(_copy_column, ordered)
         data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
@@ -513,6 +521,20 @@ def _write_rejects(session: Session, job_id: int, items: list) -> None:
                 for row, col, value, reason in items
             ],
         )
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: validation allocates millions of short-lived lists
+    and tuples (freed by reference counting), and the collections they trigger cost about a
+    fifth of its time. The loop makes no reference cycles worth collecting meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @tasks.handler("import.validate", "校验导入文件")
@@ -547,12 +569,13 @@ def validate(ctx: tasks.TaskContext) -> dict:
         batches = _check_batches(
             table, mapping, spec, context, rejected_items, counters, batch_size
         )
-        for batch in batches:
-            with ctx.db.transaction() as session:
-                _write_stage(session, spec, import_id, batch)
-                _write_rejects(session, import_id, rejected_items)
-            rejected_items.clear()
-            ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
+        with _no_cyclic_gc():
+            for batch in batches:
+                with ctx.db.transaction() as session:
+                    _write_stage(session, spec, import_id, batch)
+                    _write_rejects(session, import_id, rejected_items)
+                rejected_items.clear()
+                ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
     except Invalid as exc:  # FileRejected included: a bad record, too many rows
         return _fail(ctx, import_id, exc.message)
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import gc
 import hashlib
 import itertools
@@ -18,9 +19,11 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from queue import Full, Queue
 from typing import BinaryIO
 
 from sqlalchemy import (
@@ -324,10 +327,15 @@ class _Context:
 
 @dataclasses.dataclass
 class _Batch:
-    """The valid rows of a batch, column by column (stage column name → values)."""
+    """A batch of checked rows: the valid ones column by column (stage column name → values),
+    the problems of the others, and the counts of the file so far."""
 
     columns: dict[str, list]
     size: int
+    rejects: list  # (row, column, value, reason)
+    read: int
+    rejected: int
+    copy: str | None = None  # the valid rows in COPY's text format (PostgreSQL)
 
 
 class _Column:
@@ -379,11 +387,10 @@ def _check_batches(
     mapping: tabular.HeaderMapping,
     spec: Kind,
     context: _Context,
-    rejects_out: list,
-    counters: dict,
     batch_size: int,
 ) -> Iterator[_Batch]:
-    """Yield the valid rows batch by batch; append (row, column, value, reason) for the rest.
+    """Yield the rows batch by batch: the valid ones, and (row, column, value, reason) for the
+    problems of the others.
 
     The hot path of an import (millions of rows): each field is parsed a column at a time.
     A row's problems keep the order of its fields, then cells beyond the header, then the
@@ -438,15 +445,17 @@ def _check_batches(
                 if first != row_no:
                     shown = " / ".join(map(str, key)) if isinstance(key, tuple) else key
                     problems[i] = [(key_label, shown, f"与文件第 {first} 行重复")]
-        for i in sorted(problems):
-            rejects_out.extend((row_nos[i], col, value, why) for col, value, why in problems[i])
+        rejects = [
+            (row_nos[i], col, value, why)
+            for i in sorted(problems)
+            for col, value, why in problems[i]
+        ]
         read += len(batch)
         rejected += len(problems)
-        counters["read"], counters["rejected"] = read, rejected
         if problems:
             keep = [i for i in range(len(batch)) if i not in problems]
             columns = {name: [values[i] for i in keep] for name, values in columns.items()}
-        yield _Batch(columns, len(batch) - len(problems))
+        yield _Batch(columns, len(batch) - len(problems), rejects, read, rejected)
 
 
 def _file_key(spec: Kind) -> tuple[str, ...]:
@@ -488,22 +497,76 @@ def _copy_column(values: list) -> list[str]:
 _BOOL_TEXT = {True: "t", False: "f"}
 
 
+def _stage_columns(spec: Kind, job_id: int, batch: _Batch) -> tuple[list[str], list[list]]:
+    """The stage columns this batch fills (the others stay NULL), and their values."""
+    columns = {**batch.columns, "import_id": [job_id] * batch.size}
+    names = [c.name for c in spec.stage.columns if c.name in columns]
+    return names, [columns[name] for name in names]
+
+
+def _copy_text(spec: Kind, job_id: int, batch: _Batch) -> _Batch:
+    _names, values = _stage_columns(spec, job_id, batch)
+    texts = map(_copy_column, values)
+    batch.copy = "".join(row + "\n" for row in map("\t".join, zip(*texts, strict=True)))
+    return batch
+
+
 def _write_stage(session: Session, spec: Kind, job_id: int, batch: _Batch) -> None:
     if not batch.size:
         return
-    columns = {**batch.columns, "import_id": [job_id] * batch.size}
-    # The stage columns this file fills; the others stay NULL.
-    names = [c.name for c in spec.stage.columns if c.name in columns]
-    ordered = [columns[name] for name in names]
+    names, values = _stage_columns(spec, job_id, batch)
     if session.get_bind().dialect.name == "postgresql":
-        texts = map(_copy_column, ordered)
-        data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+        if batch.copy is None:
+            _copy_text(spec, job_id, batch)
         cursor = session.connection().connection.driver_connection.cursor()
         with cursor.copy(f"COPY {spec.stage.name} ({', '.join(names)}) FROM STDIN") as copy:
-            copy.write(data)
+            copy.write(batch.copy)
         return
-    rows = [dict(zip(names, row, strict=True)) for row in zip(*ordered, strict=True)]
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
     session.execute(spec.stage.insert(), rows)
+
+
+def _ahead(items: Iterator, prepare: Callable, depth: int = 2) -> Iterator:
+    """`map(prepare, items)`, computed in a thread up to `depth` items ahead of the consumer.
+
+    Validation checks the next batches while PostgreSQL stages this one (the driver releases
+    the GIL while it waits): the two cores work at once. Exceptions reach the consumer; when
+    the consumer stops early, the thread stops after the item it is on.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple) -> None:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return
+            except Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                put(("item", prepare(item)))
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="import-check", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _write_rejects(session: Session, job_id: int, items: list) -> None:
@@ -561,21 +624,20 @@ def validate(ctx: tasks.TaskContext) -> dict:
     except Invalid as exc:
         return _fail(ctx, import_id, exc.message)
     counters = {"read": 0, "rejected": 0}
-    rejected_items: list = []
     try:
         mapping = tabular.map_headers(table.headers, [f.column() for f in spec.fields])
         if mapping.missing:
             raise Invalid("缺少必填列：" + "、".join(mapping.missing))
-        batches = _check_batches(
-            table, mapping, spec, context, rejected_items, counters, batch_size
-        )
+        batches = _check_batches(table, mapping, spec, context, batch_size)
+        if ctx.db.dialect == "postgresql":
+            batches = _ahead(batches, functools.partial(_copy_text, spec, import_id))
         with _no_cyclic_gc():
             for batch in batches:
                 with ctx.db.transaction() as session:
                     _write_stage(session, spec, import_id, batch)
-                    _write_rejects(session, import_id, rejected_items)
-                rejected_items.clear()
-                ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
+                    _write_rejects(session, import_id, batch.rejects)
+                counters["read"], counters["rejected"] = batch.read, batch.rejected
+                ctx.progress(batch.read, 0, f"已校验 {batch.read:,} 行")
     except Invalid as exc:  # FileRejected included: a bad record, too many rows
         return _fail(ctx, import_id, exc.message)
     finally:

@@ -135,6 +135,42 @@ def test_tabs_backslashes_and_newlines_in_cells_are_kept(run, session, world):
     assert session.scalar(select(Entity.name).where(Entity.uscc == code(1))) == name
 
 
+def test_too_many_rows_fails_the_file_midway(run, app, session, world):
+    app.config["IMPORT_MAX_ROWS"] = 7
+    app.config["IMPORT_BATCH_ROWS"] = 3  # the limit is hit after some batches are staged
+    rows = "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(10))
+    job = run((HEADER + rows).encode())
+    assert job.status == "failed" and "7" in job.error
+    assert entity_count(session, world["a"].id) == 0
+
+
+def test_checks_run_ahead_of_the_writes_in_order():
+    assert list(imports._ahead(iter(range(50)), lambda n: n * 2, depth=2)) == list(range(0, 100, 2))
+
+
+def test_an_error_while_checking_ahead_reaches_the_writer():
+    def items():
+        yield 1
+        raise imports.Invalid("坏文件")
+
+    with pytest.raises(imports.Invalid, match="坏文件"):
+        list(imports._ahead(items(), lambda n: n))
+
+
+def test_a_writer_stopping_early_stops_the_checks():
+    produced = []
+
+    def items():
+        for n in range(1000):
+            produced.append(n)
+            yield n
+
+    ahead = imports._ahead(items(), lambda n: n, depth=2)
+    assert next(ahead) == 0
+    ahead.close()  # joins the thread
+    assert len(produced) <= 5
+
+
 def test_full_width_uscc_is_normalised(run, session, world):
     wide = code(7).translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
     job = run((HEADER + f"{wide},全角公司,131024,存续,A\n").encode())

@@ -27,6 +27,7 @@ from queue import Full, Queue
 from typing import BinaryIO
 
 from sqlalchemy import (
+    Column,
     Table,
     UniqueConstraint,
     and_,
@@ -465,13 +466,9 @@ def _file_key(spec: Kind) -> tuple[str, ...]:
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
-def _copy_column(values: list) -> list[str]:
-    """One column in COPY's text format: \\N for NULL, backslash escapes."""
-    types = set(map(type, values))
-    types.discard(type(None))
-    if not types:
-        return ["\\N"] * len(values)
-    if types <= {str}:
+def _copy_column(kind: type, values: list) -> list[str]:
+    """One column of `kind` values in COPY's text format: \\N for NULL, backslash escapes."""
+    if kind is str:
         texts = values
         if _COPY_SPECIAL.search("".join(filter(None, values))):
             texts = [
@@ -483,8 +480,7 @@ def _copy_column(values: list) -> list[str]:
                 else v
                 for v in values
             ]
-    else:  # dates, booleans, integers: one type a column
-        (kind,) = types
+    else:  # dates, booleans, integers
         render = dt.date.isoformat if kind is dt.date else _BOOL_TEXT.get if kind is bool else str
         if None not in values:
             return list(map(render, values))
@@ -497,24 +493,25 @@ def _copy_column(values: list) -> list[str]:
 _BOOL_TEXT = {True: "t", False: "f"}
 
 
-def _stage_columns(spec: Kind, job_id: int, batch: _Batch) -> tuple[list[str], list[list]]:
+def _stage_columns(spec: Kind, job_id: int, batch: _Batch) -> tuple[list[Column], list[list]]:
     """The stage columns this batch fills (the others stay NULL), and their values."""
-    columns = {**batch.columns, "import_id": [job_id] * batch.size}
-    names = [c.name for c in spec.stage.columns if c.name in columns]
-    return names, [columns[name] for name in names]
+    values = {**batch.columns, "import_id": [job_id] * batch.size}
+    columns = [c for c in spec.stage.columns if c.name in values]
+    return columns, [values[c.name] for c in columns]
 
 
 def _copy_text(spec: Kind, job_id: int, batch: _Batch) -> _Batch:
-    _names, values = _stage_columns(spec, job_id, batch)
-    texts = map(_copy_column, values)
-    batch.copy = "".join(row + "\n" for row in map("\t".join, zip(*texts, strict=True)))
+    columns, values = _stage_columns(spec, job_id, batch)
+    texts = map(_copy_column, [c.type.python_type for c in columns], values)
+    batch.copy = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
     return batch
 
 
 def _write_stage(session: Session, spec: Kind, job_id: int, batch: _Batch) -> None:
     if not batch.size:
         return
-    names, values = _stage_columns(spec, job_id, batch)
+    columns, values = _stage_columns(spec, job_id, batch)
+    names = [c.name for c in columns]
     if session.get_bind().dialect.name == "postgresql":
         if batch.copy is None:
             _copy_text(spec, job_id, batch)

@@ -628,7 +628,8 @@ def validate(ctx: tasks.TaskContext) -> dict:
         batches = _check_batches(table, mapping, spec, context, batch_size)
         if ctx.db.dialect == "postgresql":
             batches = _ahead(batches, functools.partial(_copy_text, spec, import_id))
-        with _no_cyclic_gc():
+        # closing(): a checking thread stops before the reader is closed, below.
+        with _no_cyclic_gc(), contextlib.closing(batches):
             for batch in batches:
                 with ctx.db.transaction() as session:
                     _write_stage(session, spec, import_id, batch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import zipfile
 
 import pytest
@@ -142,6 +143,24 @@ def test_too_many_rows_fails_the_file_midway(run, app, session, world):
     job = run((HEADER + rows).encode())
     assert job.status == "failed" and "7" in job.error
     assert entity_count(session, world["a"].id) == 0
+
+
+def test_a_failed_write_while_checking_ahead_stops_the_checks(run, app, session, monkeypatch):
+    app.config["IMPORT_BATCH_ROWS"] = 2
+    original = imports._write_stage
+    writes = []
+
+    def failing(*args):
+        writes.append(1)
+        if len(writes) == 2:
+            raise RuntimeError("disk full")
+        return original(*args)
+
+    monkeypatch.setattr(imports, "_write_stage", failing)
+    rows = "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(20))
+    job = run((HEADER + rows).encode(), apply=False)  # the worker logs the error
+    assert job.status == "validating" and len(writes) == 2
+    assert not [t for t in threading.enumerate() if t.name == "import-check"]
 
 
 def test_checks_run_ahead_of_the_writes_in_order():

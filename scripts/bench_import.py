@@ -4,13 +4,16 @@
   .venv/bin/python scripts/bench_import.py [--rows 1000000] [--xlsx-rows 1000000]
 
 Needs PostgreSQL: the server of BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local
-one. Works in its own database `shuangsuiji_bench` (created, then dropped). Prints the figures
-and writes them to bench-results/import.txt.
+one. Works in its own database, named after that URL's with `_bench` appended (created, then
+dropped), so two people benching on one server do not collide. Prints the figures (and the
+import's phase timings, logged by the import service) and writes them to
+bench-results/import.txt.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import resource
@@ -27,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 
 from shuangsuiji.services import synthetic  # noqa: E402
 
-BENCH_DB = "shuangsuiji_bench"
 COLUMNS = (
     "uscc",
     "name",
@@ -59,11 +61,12 @@ def main() -> None:
         or os.environ.get("TEST_DATABASE_URL")
         or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
+    bench_db = f"{make_url(base).database}_bench"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
-    url = make_url(base).set(database=BENCH_DB).render_as_string(hide_password=False)
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{bench_db}"'))
+    url = make_url(base).set(database=bench_db).render_as_string(hide_password=False)
     os.environ["SHUANGSUIJI_DATABASE_URL"] = url
     os.environ.setdefault("SHUANGSUIJI_ENV", "development")
 
@@ -75,6 +78,12 @@ def main() -> None:
 
     command.upgrade(alembic_config(url), "head")
     app = create_app()
+    phases = logging.StreamHandler(sys.stdout)
+    phases.setFormatter(logging.Formatter("  %(message)s"))
+    imports_log = logging.getLogger("shuangsuiji.services.imports")
+    imports_log.addHandler(phases)
+    imports_log.setLevel(logging.INFO)
+    imports_log.propagate = False
     db = app.extensions["shuangsuiji.db"]
     with db.transaction() as session:
         demo.load(session)
@@ -159,7 +168,7 @@ def main() -> None:
         )
 
     if not args.xlsx_rows:
-        return finish(lines, admin)
+        return finish(lines, admin, bench_db)
     xlsx_path = work / "entities.xlsx"
     started = time.perf_counter()
     rng = random.Random(2)
@@ -188,15 +197,15 @@ def main() -> None:
         f"(status {job.status}); peak RSS {peak_rss_mb():.0f} MB"
     )
 
-    finish(lines, admin)
+    finish(lines, admin, bench_db)
 
 
-def finish(lines: list[str], admin) -> None:
+def finish(lines: list[str], admin, bench_db: str) -> None:
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "import.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

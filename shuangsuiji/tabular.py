@@ -354,7 +354,7 @@ def _csv_records(fh: IO[str], reader: Any, offset: int, encoding: str) -> Iterat
                 raise FileRejected(
                     f"第 {start} 行之后的内容无法按 {encoding} 解码，请选择其他编码后重新上传"
                 ) from exc
-            yield start, [cell.strip() for cell in record]
+            yield start, list(map(str.strip, record))
 
 
 def _csv_error_message(line: int, detail: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..columns import CellError
 from ..db import ConflictDeclaration, Entity, Inspector, Matter, User
+from ..db.registry import name_has_bigrams
 from ..errors import Conflict, Invalid, NotFound
 from . import audit
 from .imports import KINDS, Kind
@@ -57,7 +58,10 @@ def search_entities(actor: User, filters: EntityFilters, *, department_id: int |
         query = query.where(Entity.department_id == department_id)
     f = filters
     if f.q:
-        query = query.where(Entity.name.like(f"%{_like_escape(f.q.strip())}%", escape="\\"))
+        term = f.q.strip()
+        query = query.where(Entity.name.like(f"%{_like_escape(term)}%", escape="\\"))
+        if len(term) >= 2:  # a single character has no bigram: a scan (PostgreSQL)
+            query = query.where(name_has_bigrams(Entity.name, term))
     if f.uscc:
         query = query.where(Entity.uscc == f.uscc.strip().upper())
     if f.region_code:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import logging
+import threading
 import zipfile
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from shuangsuiji.db import ConflictDeclaration, Entity, ImportJob, Inspector
 from shuangsuiji.domain import uscc
@@ -127,6 +129,67 @@ def test_counts_add_up_and_every_reject_is_named(run, session, world):
     assert "校验" in reasons and "与文件第 2 行重复" in reasons
 
 
+def test_tabs_backslashes_and_newlines_in_cells_are_kept(run, session, world):
+    name = "甲\\乙\t丙\n丁\\N"
+    job = run((HEADER + f'{code(1)},"{name}",131024,存续,A\n').encode())
+    assert job.inserted == 1
+    assert session.scalar(select(Entity.name).where(Entity.uscc == code(1))) == name
+
+
+def test_too_many_rows_fails_the_file_midway(run, app, session, world):
+    app.config["IMPORT_MAX_ROWS"] = 7
+    app.config["IMPORT_BATCH_ROWS"] = 3  # the limit is hit after some batches are staged
+    rows = "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(10))
+    job = run((HEADER + rows).encode())
+    assert job.status == "failed" and "7" in job.error
+    assert entity_count(session, world["a"].id) == 0
+
+
+def test_a_failed_write_while_checking_ahead_stops_the_checks(run, app, session, monkeypatch):
+    app.config["IMPORT_BATCH_ROWS"] = 2
+    original = imports._write_stage
+    writes = []
+
+    def failing(*args):
+        writes.append(1)
+        if len(writes) == 2:
+            raise RuntimeError("disk full")
+        return original(*args)
+
+    monkeypatch.setattr(imports, "_write_stage", failing)
+    rows = "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(20))
+    job = run((HEADER + rows).encode(), apply=False)  # the worker logs the error
+    assert job.status == "validating" and len(writes) == 2
+    assert not [t for t in threading.enumerate() if t.name == "import-check"]
+
+
+def test_checks_run_ahead_of_the_writes_in_order():
+    assert list(imports._ahead(iter(range(50)), lambda n: n * 2, depth=2)) == list(range(0, 100, 2))
+
+
+def test_an_error_while_checking_ahead_reaches_the_writer():
+    def items():
+        yield 1
+        raise imports.Invalid("坏文件")
+
+    with pytest.raises(imports.Invalid, match="坏文件"):
+        list(imports._ahead(items(), lambda n: n))
+
+
+def test_a_writer_stopping_early_stops_the_checks():
+    produced = []
+
+    def items():
+        for n in range(1000):
+            produced.append(n)
+            yield n
+
+    ahead = imports._ahead(items(), lambda n: n, depth=2)
+    assert next(ahead) == 0
+    ahead.close()  # joins the thread
+    assert len(produced) <= 5
+
+
 def test_full_width_uscc_is_normalised(run, session, world):
     wide = code(7).translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
     job = run((HEADER + f"{wide},全角公司,131024,存续,A\n").encode())
@@ -242,6 +305,59 @@ def test_failed_apply_leaves_registry_untouched(run, session, world, monkeypatch
     assert job.status == "failed"
     assert entity_count(session, world["a"].id) == 1
     assert session.scalar(select(Entity.name).where(Entity.uscc == code(1))) == "原名"
+
+
+def _schema_of_entities(session) -> tuple:
+    inspector = inspect(session.connection())
+    return (
+        sorted(i["name"] for i in inspector.get_indexes("entities")),
+        sorted(c["name"] for c in inspector.get_unique_constraints("entities")),
+        sorted(c["name"] for c in inspector.get_foreign_keys("entities")),
+    )
+
+
+@pytest.fixture
+def bulk(app, session):
+    """Imports of 2 rows or more rebuild the indexes (PostgreSQL only)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("indexes are set aside on PostgreSQL only")
+    app.config["IMPORT_REBUILD_MIN_ROWS"] = 2
+
+
+def test_large_import_rebuilds_indexes_and_constraints(run, session, world, bulk, caplog):
+    run((HEADER + f"{code(1)},原名,131024,存续,A\n").encode())
+    before = _schema_of_entities(session)
+    assert "ix_entities_name_bigrams" in before[0] and before[1] and before[2]
+    rows = [f"{code(1)},改名,131024,存续,B\n"] + [
+        f"{code(i)},新公司{i},131024,存续,A\n" for i in range(2, 6)
+    ]
+    with caplog.at_level(logging.INFO, logger="shuangsuiji.services.imports"):
+        job = run((HEADER + "".join(rows)).encode())
+    assert "indexes and constraints rebuilt" in caplog.text
+    assert (job.status, job.inserted, job.updated, job.unchanged) == ("done", 4, 1, 0)
+    assert _schema_of_entities(session) == before
+    assert session.scalar(select(Entity.name).where(Entity.uscc == code(1))) == "改名"
+    assert entity_count(session, world["a"].id) == 5
+
+
+def test_failed_large_import_keeps_indexes_and_registry(run, session, world, bulk, monkeypatch):
+    run((HEADER + f"{code(1)},原名,131024,存续,A\n").encode())
+    before = _schema_of_entities(session)
+    from shuangsuiji.services import audit
+
+    original = audit.record
+
+    def explode(*args, **kwargs):
+        if kwargs.get("action") == "import.apply":
+            raise RuntimeError("disk full")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", explode)
+    rows = "".join(f"{code(i)},新公司{i},131024,存续,A\n" for i in range(2, 6))
+    job = run((HEADER + rows).encode())
+    assert job.status == "failed"
+    assert _schema_of_entities(session) == before
+    assert entity_count(session, world["a"].id) == 1
 
 
 def test_cancel_leaves_registry_untouched(run, session, world):

@@ -162,20 +162,19 @@ class DrawEntity(Base):
 
     __tablename__ = "draw_entities"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
+    # (draw, position in processing order) is the key: a draw writes tens of thousands of these
+    # rows at once, so no surrogate id and only the indexes that queries need.
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
     uscc: Mapped[str] = mapped_column(String(18))
     stratum: Mapped[str] = mapped_column(String(32))
     rank: Mapped[int]
     ticket: Mapped[str] = mapped_column(String(80))  # "0." + 18 digits after any run of 9s
-    position: Mapped[int]
 
     __table_args__ = (
-        UniqueConstraint("draw_id", "position"),
         Index("ix_draw_entities_entity_id", "entity_id"),
         Index("ix_draw_entities_uscc", "uscc"),
-        Index("ix_draw_entities_draw_id_uscc", "draw_id", "uscc"),
     )
 
 
@@ -184,19 +183,15 @@ class DrawAssignment(Base):
 
     __tablename__ = "draw_assignments"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
-    position: Mapped[int]
-    slot: Mapped[int]
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"))
     phase: Mapped[int | None]
     n_avail: Mapped[int | None]
     u: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (
-        UniqueConstraint("draw_id", "position", "slot"),
-        Index("ix_draw_assignments_inspector_id", "inspector_id"),
-    )
+    __table_args__ = (Index("ix_draw_assignments_inspector_id", "inspector_id"),)
 
 
 class DrawReplacement(Base):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -315,8 +315,7 @@ def _prefix_keys(hasher: Any, ids: Sequence[str]) -> np.ndarray:
     return keys
 
 
-@dataclass(frozen=True)
-class Drawn:
+class Drawn(NamedTuple):
     """抽中对象: a sampled entity, its rank in its stratum and its trimmed ticket.
 
     `number` is the full ticket T(e), which orders the assignment.
@@ -395,12 +394,12 @@ def _sample(entities: EntityTable, quotas: Sequence[Quota], seed: str) -> Sample
 # -- §6 inspector assignment ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AssignmentRow:
+class AssignmentRow(NamedTuple):
     """检查组成员: the inspector in one slot of a drawn entity's team.
 
     `n_avail` and `u` are those of the phase-1 pick (a slot moved or filled in phase 2 keeps
-    them); `phase` is 1, or 2 if the repair changed the slot.
+    them); `phase` is 1, or 2 if the repair changed the slot. A named tuple: a draw makes
+    one per slot, a hundred thousand at a provincial scale.
     """
 
     entity_id: str

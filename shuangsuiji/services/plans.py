@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import String, cast, exists, func, literal, or_, select, union
+from sqlalchemy import String, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..db import (
@@ -554,7 +554,7 @@ def _held(plan: Plan, today: dt.date):
     open_ = None
     if plan.exclude_open:
         open_ = exists(
-            select(DrawEntity.id)
+            select(DrawEntity.draw_id)
             .join(Draw, Draw.id == DrawEntity.draw_id)
             .join(Plan, Plan.id == Draw.plan_id)
             .where(
@@ -656,7 +656,7 @@ def _exclusion_lines(
             )
             for held in (DrawAssignment, DrawReplacement)
         ]
-        previous = union(*pairs).subquery()
+        previous = union_all(*pairs).subquery()  # duplicates go in Python: cheaper than a sort
         conflict = (
             select(ConflictDeclaration.id)
             .select_from(ConflictDeclaration)
@@ -668,12 +668,9 @@ def _exclusion_lines(
                 in_force,
             )
         )
-        lines += bulk.fetch_lines(
-            connection,
-            select(previous.c.uscc, _key_sql(previous.c.inspector_id), literal("PREVIOUS")).where(
-                ~exists(conflict)
-            ),
-        )
+        key = _key_sql(previous.c.inspector_id)
+        query = select(previous.c.uscc, key, literal("PREVIOUS")).where(~exists(conflict))
+        lines += set(bulk.fetch_lines(connection, query))
     return lines
 
 

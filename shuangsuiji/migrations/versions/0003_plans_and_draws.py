@@ -161,7 +161,6 @@ def upgrade() -> None:
 
     op.create_table(
         "draw_assignments",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("draw_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("slot", sa.Integer(), nullable=False),
@@ -177,35 +176,29 @@ def upgrade() -> None:
             ["inspectors.id"],
             name=op.f("fk_draw_assignments_inspector_id_inspectors"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_draw_assignments")),
-        sa.UniqueConstraint(
-            "draw_id", "position", "slot", name=op.f("uq_draw_assignments_draw_id_position_slot")
-        ),
+        sa.PrimaryKeyConstraint("draw_id", "position", "slot", name=op.f("pk_draw_assignments")),
     )
     with op.batch_alter_table("draw_assignments", schema=None) as batch_op:
         batch_op.create_index("ix_draw_assignments_inspector_id", ["inspector_id"], unique=False)
 
     op.create_table(
         "draw_entities",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("draw_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("entity_id", sa.Integer(), nullable=False),
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.Column("stratum", sa.String(length=32), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
         sa.Column("ticket", sa.String(length=80), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["draw_id"], ["draws.id"], name=op.f("fk_draw_entities_draw_id_draws")
         ),
         sa.ForeignKeyConstraint(
             ["entity_id"], ["entities.id"], name=op.f("fk_draw_entities_entity_id_entities")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_draw_entities")),
-        sa.UniqueConstraint("draw_id", "position", name=op.f("uq_draw_entities_draw_id_position")),
+        sa.PrimaryKeyConstraint("draw_id", "position", name=op.f("pk_draw_entities")),
     )
     with op.batch_alter_table("draw_entities", schema=None) as batch_op:
-        batch_op.create_index("ix_draw_entities_draw_id_uscc", ["draw_id", "uscc"], unique=False)
         batch_op.create_index("ix_draw_entities_entity_id", ["entity_id"], unique=False)
         batch_op.create_index("ix_draw_entities_uscc", ["uscc"], unique=False)
 
@@ -270,7 +263,6 @@ def downgrade() -> None:
     with op.batch_alter_table("draw_entities", schema=None) as batch_op:
         batch_op.drop_index("ix_draw_entities_entity_id")
         batch_op.drop_index("ix_draw_entities_uscc")
-        batch_op.drop_index("ix_draw_entities_draw_id_uscc")
 
     op.drop_table("draw_entities")
     with op.batch_alter_table("draw_assignments", schema=None) as batch_op:

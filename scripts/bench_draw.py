@@ -55,7 +55,14 @@ from shuangsuiji.domain.bundle import (  # noqa: E402
 CLASSES = [("A", 0.65, "0.03"), ("B", 0.25, "0.05"), ("C", 0.08, "0.1"), ("D", 0.02, "0.3")]
 REGIONS = [f"1310{n:02d}" for n in range(10)]
 N_INSPECTORS = 1200
-CAP = 100
+CAP = 100  # at 1M: 120,000 slots for about 92,000 to fill
+
+
+def cap_for(n: int) -> int:
+    """Caps grow with the registry so the pool can staff the draw (else commit refuses it)."""
+    return max(CAP, n // 10_000)
+
+
 DICE = "31415926535897932384"
 
 
@@ -76,7 +83,7 @@ def registry(n: int, seed: int = 20260101):
         stratum = next((code for bound, code in bounds if x < bound), "D")
         rows.append((f"91131{k:013d}", stratum, REGIONS[rng.randrange(len(REGIONS))]))
     inspectors = [
-        Inspector(f"I{k + 1:09d}", "SAMR", REGIONS[k % len(REGIONS)], CAP)
+        Inspector(f"I{k + 1:09d}", "SAMR", REGIONS[k % len(REGIONS)], cap_for(n))
         for k in range(N_INSPECTORS)
     ]
     exclusions = {}
@@ -409,7 +416,7 @@ def main() -> None:
     fig.text(
         f"SRDP-1 draw bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python "
         f"{sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.entities:,} entities, "
-        f"{N_INSPECTORS} inspectors (cap {CAP}), 2 slots, 异地 rule"
+        f"{N_INSPECTORS} inspectors (cap {cap_for(args.entities)}), 2 slots, 异地 rule"
     )
     rows, inspectors, exclusions = fig.time("synthetic input (setup)", registry, args.entities)
     with tempfile.TemporaryDirectory() as tmp:

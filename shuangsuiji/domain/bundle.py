@@ -12,6 +12,7 @@ import hashlib
 import json
 import operator
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -207,15 +208,28 @@ def _check_grammar(file: str, data: bytes, field_res: tuple[str, ...]) -> str:
     return text
 
 
-def _columns(file: str, data: bytes, field_res: tuple[str, ...]) -> list[tuple[str, ...]]:
+def _columns(
+    file: str, data: bytes, field_res: tuple[str, ...], repeated: tuple[int, ...] = ()
+) -> list[tuple[str, ...]]:
     """Split a TSV file into one tuple per field, enforcing encoding, LF endings and the field
-    grammar. Column-wise because it is several times faster than a list per line."""
+    grammar. Column-wise because it is several times faster than a list per line.
+
+    Columns in `repeated` hold few distinct values (regions, departments, reasons, the
+    inspectors of exclusions): their strings are interned, one object per distinct value,
+    which saves hundreds of megabytes on a registry of ten million."""
     if not data:
         return [() for _ in field_res]
     text = _check_grammar(file, data, field_res)
     # The grammar holds, so every line has exactly len(field_res) fields and no stray TAB/LF.
     flat = text[:-1].replace("\n", "\t").split("\t")
-    return [tuple(flat[n :: len(field_res)]) for n in range(len(field_res))]
+    del text
+    width = len(field_res)
+    columns = []
+    for n in range(width):
+        column = flat[n::width]
+        columns.append(tuple(map(sys.intern, column) if n in repeated else column))
+        del column
+    return columns
 
 
 def _blame(file: str, text: str, record: str, field_res: tuple[str, ...]) -> NoReturn:
@@ -256,14 +270,14 @@ def _check_sorted(file: str, keys: Sequence[Any], what: str) -> None:
 
 def parse_entities(data: bytes) -> EntityTable:
     """entities.tsv → EntityTable, ascending entity_id, each entity_id once."""
-    ids, strata, regions = _columns(ENTITIES, data, (ID, CODE, CODE))
+    ids, strata, regions = _columns(ENTITIES, data, (ID, CODE, CODE), repeated=(1, 2))
     _check_sorted(ENTITIES, ids, "entity_id")
     return EntityTable(ids, strata, regions)
 
 
 def parse_inspectors(data: bytes) -> tuple[Inspector, ...]:
     """inspectors.tsv → inspectors in ascending inspector_id order; cap is an int ≥ 0."""
-    ids, depts, regions, caps = _columns(INSPECTORS, data, (ID, CODE, CODE, CAP))
+    ids, depts, regions, caps = _columns(INSPECTORS, data, (ID, CODE, CODE, CAP), repeated=(1, 2))
     _check_sorted(INSPECTORS, ids, "inspector_id")
     return tuple(map(Inspector, ids, depts, regions, map(int, caps)))
 
@@ -271,7 +285,10 @@ def parse_inspectors(data: bytes) -> tuple[Inspector, ...]:
 def parse_exclusions(data: bytes) -> tuple[Exclusion, ...]:
     """exclusions.tsv → exclusions in line order. Entities and inspectors need not exist."""
     rows = tuple(
-        map(Exclusion._make, zip(*_columns(EXCLUSIONS, data, (ID, ID, CODE)), strict=True))
+        map(
+            Exclusion._make,
+            zip(*_columns(EXCLUSIONS, data, (ID, ID, CODE), repeated=(1, 2)), strict=True),
+        )
     )
     _check_sorted(EXCLUSIONS, rows, "line")
     return rows

@@ -208,6 +208,9 @@ def _check_grammar(file: str, data: bytes, field_res: tuple[str, ...]) -> str:
     return text
 
 
+_BLOCK = 1 << 24  # characters of TSV split at a time
+
+
 def _columns(
     file: str, data: bytes, field_res: tuple[str, ...], repeated: tuple[int, ...] = ()
 ) -> list[tuple[str, ...]]:
@@ -221,15 +224,19 @@ def _columns(
         return [() for _ in field_res]
     text = _check_grammar(file, data, field_res)
     # The grammar holds, so every line has exactly len(field_res) fields and no stray TAB/LF.
-    flat = text[:-1].replace("\n", "\t").split("\t")
-    del text
+    # Split a block of lines at a time: only one block's strings exist before interning.
     width = len(field_res)
-    columns = []
-    for n in range(width):
-        column = flat[n::width]
-        columns.append(tuple(map(sys.intern, column) if n in repeated else column))
-        del column
-    return columns
+    columns: list[list[str]] = [[] for _ in field_res]
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _BLOCK)
+        end = len(text) if end < 0 else end + 1
+        flat = text[start : end - 1].replace("\n", "\t").split("\t")
+        for n, column in enumerate(columns):
+            values = flat[n::width]
+            column.extend(map(sys.intern, values) if n in repeated else values)
+        start = end
+    return [tuple(column) for column in columns]
 
 
 def _blame(file: str, text: str, record: str, field_res: tuple[str, ...]) -> NoReturn:

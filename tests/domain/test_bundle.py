@@ -205,3 +205,13 @@ def test_tsv_from_lines_matches_the_record_builders_and_checks_in_bulk():
         b.tsv_from_lines(b.ENTITIES, ["A1\t甲\t131002"])
     with pytest.raises(b.BundleError, match="duplicate"):
         b.tsv_from_lines(b.EXCLUSIONS, ["A1\tI1\tCONFLICT", "A1\tI1\tCONFLICT"])
+
+
+def test_files_split_in_blocks_parse_the_same(monkeypatch):
+    from shuangsuiji.domain import bundle as b
+
+    data = "".join(f"E{n:04d}\t{'AB'[n % 2]}\tR{n % 3}\n" for n in range(200)).encode()
+    whole = b.parse_entities(data)
+    monkeypatch.setattr(b, "_BLOCK", 7)  # many blocks, boundaries inside lines
+    assert b.parse_entities(data) == whole
+    assert whole.regions[4] is whole.regions[1]  # interned: one object per distinct value

@@ -191,6 +191,9 @@ class Bundle:
 # -- parsing -------------------------------------------------------------------------------
 
 
+_BLOCK = 1 << 24  # characters of TSV checked and split at a time
+
+
 def _check_grammar(file: str, data: bytes, field_res: tuple[str, ...]) -> str:
     """The file as text, after checking encoding, LF endings and the field grammar."""
     try:
@@ -201,14 +204,24 @@ def _check_grammar(file: str, data: bytes, field_res: tuple[str, ...]) -> str:
         message = "non-ASCII byte (a BOM or a character outside the grammar)"
         raise BundleError(file, message, line) from None
     record = "\t".join(f"(?:{r})" for r in field_res)
-    # One regex pass over the whole file is far faster than one per line; only on failure do
-    # we look for the line to blame.
-    if re.fullmatch(f"(?:{record}\n)*", text) is None:
-        _blame(file, text, record, field_res)
+    # One regex pass per block of lines is far faster than one per line (and, unlike one pass
+    # over the whole file, its memory does not grow with the file); only on failure do we
+    # look for the line to blame.
+    lines = re.compile(f"(?:{record}\n)*")
+    for start, end in _blocks(text):
+        if lines.fullmatch(text, start, end) is None:
+            _blame(file, text, record, field_res)
     return text
 
 
-_BLOCK = 1 << 24  # characters of TSV split at a time
+def _blocks(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive blocks of whole lines, about _BLOCK characters each."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _BLOCK)
+        end = len(text) if end < 0 else end + 1
+        yield start, end
+        start = end
 
 
 def _columns(
@@ -227,15 +240,11 @@ def _columns(
     # Split a block of lines at a time: only one block's strings exist before interning.
     width = len(field_res)
     columns: list[list[str]] = [[] for _ in field_res]
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start + _BLOCK)
-        end = len(text) if end < 0 else end + 1
+    for start, end in _blocks(text):
         flat = text[start : end - 1].replace("\n", "\t").split("\t")
         for n, column in enumerate(columns):
             values = flat[n::width]
             column.extend(map(sys.intern, values) if n in repeated else values)
-        start = end
     return [tuple(column) for column in columns]
 
 

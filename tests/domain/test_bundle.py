@@ -215,3 +215,15 @@ def test_files_split_in_blocks_parse_the_same(monkeypatch):
     monkeypatch.setattr(b, "_BLOCK", 7)  # many blocks, boundaries inside lines
     assert b.parse_entities(data) == whole
     assert whole.regions[4] is whole.regions[1]  # interned: one object per distinct value
+
+
+def test_a_bad_line_is_found_in_any_block(monkeypatch):
+    from shuangsuiji.domain import bundle as b
+
+    lines = [f"E{n:04d}\tA\tR1\n" for n in range(100)]
+    lines[57] = "e0057\tA\tR1\n"
+    monkeypatch.setattr(b, "_BLOCK", 30)
+    with pytest.raises(b.BundleError, match="line 58"):
+        b.parse_entities("".join(lines).encode())
+    with pytest.raises(b.BundleError, match="does not end in LF"):
+        b.parse_entities("".join(lines[:3]).encode()[:-1])

@@ -1,27 +1,30 @@
-"""The `shuangsuiji` command: Flask's CLI group with the project's commands."""
+"""The `shuangsuiji` command.
+
+`run` is the console entry point. `draw verify` runs without loading the application (an
+auditor's machine has no database or configuration, and the check should start at once);
+everything else goes through the Flask command group `main` (cli/commands.py).
+"""
 
 from __future__ import annotations
 
-import click
-from flask.cli import FlaskGroup
-
-from . import accounts, audit, db, demo, draws, registry, worker
+import sys
 
 
-def _create_app():
-    from ..app import create_app
+def run() -> None:
+    if sys.argv[1:3] == ["draw", "verify"]:
+        from .verify import verify_command
 
-    return create_app()
+        verify_command(sys.argv[3:], prog_name="shuangsuiji draw verify")
+        return
+    from .commands import main
+
+    main()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
-def main():
-    """双随机、一公开监管平台 (shuangsuiji) management commands."""
+def __getattr__(name: str):
+    """`from shuangsuiji.cli import main` loads the command group only when asked for."""
+    if name == "main":
+        from .commands import main
 
-
-for module in (db, accounts, audit, demo, worker):
-    main.add_command(module.group)
-main.add_command(registry.import_command)
-main.add_command(registry.export_command)
-main.add_command(draws.plan_group)
-main.add_command(draws.draw_group)
+        return main
+    raise AttributeError(name)

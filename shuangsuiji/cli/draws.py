@@ -7,9 +7,7 @@ bundle alone (DRAW-SPEC §8), so an outside auditor can run it on their own mach
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -18,14 +16,13 @@ from sqlalchemy import select
 
 from ..db import Plan
 from ..domain import bundle as srdp_bundle
-from ..domain import verify as srdp_verify
 from ..edge import today
 from ..errors import AppError
 from ..services import draws, plans
 from ..services.scope import require_admin_of
 from .registry import _actor, _db
+from .verify import verify_command
 
-_SHOWN = 6  # differences listed after a changed input file (the rest follow from it)
 AS_OPTION = click.option(
     "--as",
     "username",
@@ -200,58 +197,4 @@ def bundle(draw_id, output, username):
     click.echo(f"已写入 {output}（{len(data)} 字节）；复核：shuangsuiji draw verify {output}")
 
 
-def file_problems(files: dict[str, bytes]) -> list[str]:
-    """Which input file departs from the SHA256SUMS in the bundle (zh-CN, one line each)."""
-    listed = {}
-    for line in files[srdp_verify.SUMS].decode("ascii", "replace").splitlines():
-        digest, _, name = line.partition("  ")
-        listed[name] = digest
-    problems = []
-    for name in srdp_bundle.FILES:
-        actual = hashlib.sha256(files[name]).hexdigest()
-        if name not in listed:
-            problems.append(f"{name}：SHA256SUMS 中没有这个文件")
-        elif listed[name] != actual:
-            problems.append(f"{name}：内容与 SHA256SUMS 不符（记载 {listed[name]}，实际 {actual}）")
-    return problems
-
-
-@draw_group.command("verify")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify(path):
-    """Re-run a draw from its bundle alone and compare every field of its manifest
-    (no database, no configuration). Exit status 1 when anything differs."""
-    try:
-        files, manifest = srdp_verify.read_zip(path)
-    except srdp_verify.UnreadableBundle as exc:
-        raise click.ClickException(f"无法读取数据包：{exc}") from exc
-    changed = file_problems(files)
-    problems = srdp_verify.verify(files, manifest)
-    if changed or problems:
-        click.echo(f"复核未通过：发现 {len(changed) + len(problems)} 处不一致")
-        for problem in changed:
-            click.echo(f"- {problem}")
-        if changed and problems:
-            click.echo("由于上述输入文件被改动，重新计算的结果与清单（manifest.json）有以下差异：")
-        shown = problems if not changed else problems[:_SHOWN]
-        for problem in shown:
-            click.echo(f"- {problem}")
-        if len(shown) < len(problems):
-            click.echo(f"……另有 {len(problems) - len(shown)} 处由此引起的差异")
-        sys.exit(1)
-    assignment = manifest["assignment"]
-    click.echo(
-        "复核通过：由数据包重新计算的种子、抽中名单和人员分配与清单（manifest.json）完全一致。"
-    )
-    click.echo(f"数据包编号 plan_id      {manifest['plan_id']}")
-    click.echo(f"快照摘要 snapshot_sha256 {manifest['snapshot_sha256']}")
-    click.echo(f"种子 seed               {manifest['seed']}")
-    click.echo(f"名单摘要 sample_sha256   {manifest['sample_sha256']}")
-    click.echo(f"分配摘要 assignment_sha256 {manifest['assignment_sha256']}")
-    click.echo(
-        f"抽中 {len(manifest['sample'])} 户；岗位已配齐 {len(assignment['rows'])} 个，"
-        f"未配齐 {len(assignment['unstaffed'])} 个；人员替换 "
-        f"{len(manifest.get('replacements', []))} 次"
-    )
-    click.echo("SHA256SUMS:")
-    click.echo(files[srdp_verify.SUMS].decode("ascii"), nl=False)
+draw_group.add_command(verify_command, "verify")

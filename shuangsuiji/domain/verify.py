@@ -41,11 +41,12 @@ def team_problems(
     team members. Returns one message per violation, empty if none."""
     plan = bundle.plan
     inspectors = {i.inspector_id: i for i in bundle.inspectors}
-    excluded = {(x.entity_id, x.inspector_id) for x in bundle.exclusions}
+    teams = current_teams(assignment, replacements)
+    excluded = {(e, i) for e, i, _ in bundle.exclusions if e in teams}  # only drawn ones matter
     excluded |= {(r.entity_id, r.withdrawn) for r in replacements}
     loads: Counter[str] = Counter()
     problems = []
-    for entity_id, team in current_teams(assignment, replacements).items():
+    for entity_id, team in teams.items():
         members = [m for m in team if m is not None]
         if len(set(members)) != len(members):
             problems.append(f"{entity_id}: the same inspector holds two slots")

@@ -111,7 +111,7 @@ def test_verify_needs_no_database_or_config(session, world, drawn, tmp_path):
         "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
     }
     done = subprocess.run(
-        [sys.executable, "-c", "from shuangsuiji.cli import main; main()", "draw", "verify", path],
+        [sys.executable, "-c", "from shuangsuiji.cli import run; run()", "draw", "verify", path],
         env=env,
         capture_output=True,
         text=True,

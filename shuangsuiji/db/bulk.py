@@ -29,7 +29,8 @@ def fetch_lines(connection: Connection, query: Select) -> list[str]:
 
 
 def insert_rows(connection: Connection, table, rows: list[dict]) -> None:
-    """Insert many rows (all with the same keys) in the connection's transaction."""
+    """Insert many rows (all with the same keys) in the connection's transaction. Values are
+    numbers, None, or text without TAB, LF or backslash (COPY's text format, unescaped)."""
     if not rows:
         return
     if connection.dialect.name != "postgresql":
@@ -38,7 +39,9 @@ def insert_rows(connection: Connection, table, rows: list[dict]) -> None:
         return
     columns = list(rows[0])
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    text = "".join(
+        "\t".join("\\N" if row[c] is None else str(row[c]) for c in columns) + "\n" for row in rows
+    )
     cursor = connection.connection.driver_connection.cursor()
     with cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+        copy.write(text.encode("utf-8"))

@@ -163,8 +163,9 @@ class DrawEntity(Base):
     __tablename__ = "draw_entities"
 
     # (draw, position in processing order) is the key: a draw writes tens of thousands of these
-    # rows at once, so no surrogate id and only the indexes that queries need.
-    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    # rows at once, so no surrogate id, only the indexes that queries need, and no foreign key
+    # to draws (checked per row; the rows are written with their draw, which is never deleted).
+    draw_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
     uscc: Mapped[str] = mapped_column(String(18))
@@ -183,7 +184,7 @@ class DrawAssignment(Base):
 
     __tablename__ = "draw_assignments"
 
-    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    draw_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # see above
     position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"))

@@ -621,9 +621,9 @@ def _key_sql(column):
 def _exclusion_lines(
     session: Session, plan: Plan, eligible: list, inspector_ids: list[int], today
 ) -> list[str]:
-    """exclusions.tsv lines: CONFLICT pairs from declarations in force, PREVIOUS pairs from the
-    draws within the cool-down (assignments and replacements, not already a CONFLICT), both
-    limited to eligible entities and inspectors."""
+    """exclusions.tsv lines: CONFLICT pairs from declarations in force (eligible entities),
+    PREVIOUS pairs from the draws within the cool-down (assignments and replacements, not
+    already a CONFLICT); both for the eligible inspectors only."""
     if not inspector_ids:
         return []
     connection = session.connection()
@@ -643,7 +643,8 @@ def _exclusion_lines(
             _months_before(today, plan.cooldown_months), dt.time(), tzinfo=dt.UTC
         )
         recent = select(Draw.id).where(Draw.id.in_(live_draws()), Draw.created_at >= since)
-        usccs = select(Entity.uscc).where(*eligible)
+        # Not limited to eligible entities (SRDP-1 allows exclusions naming entities that are
+        # not drawn): a semi-join against the whole registry would cost more than the lines.
         pairs = [
             select(DrawEntity.uscc.label("uscc"), held.inspector_id.label("inspector_id"))
             .join(
@@ -652,7 +653,6 @@ def _exclusion_lines(
             .where(
                 DrawEntity.draw_id.in_(recent),
                 held.inspector_id.in_(inspector_ids),
-                DrawEntity.uscc.in_(usccs),
             )
             for held in (DrawAssignment, DrawReplacement)
         ]
@@ -727,12 +727,12 @@ def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) 
     connection = session.connection()
     lines = bulk.fetch_lines(connection, select(Entity.uscc, stratum, region).where(*eligible))
     entities_tsv = srdp_bundle.tsv_from_lines(srdp_bundle.ENTITIES, lines)  # USCCs are unique
-    strata = dict(
-        connection.execute(select(stratum, func.count()).where(*eligible).group_by(stratum)).all()
-    )
-    regions = dict(
-        connection.execute(select(region, func.count()).where(*eligible).group_by(region)).all()
-    )
+    strata: Counter = Counter()
+    regions: Counter = Counter()
+    grouped = select(stratum, region, func.count()).where(*eligible).group_by(stratum, region)
+    for code, place, n in connection.execute(grouped):
+        strata[code] += n
+        regions[place] += n
     secret = (
         secrets.token_hex(32) if any(s["kind"] == "server" for s in cfg["randomness"]) else None
     )
@@ -755,7 +755,7 @@ def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) 
         )
         for rule in splan.strata
     ]
-    problems = capacity_problems(splan, inspectors, quotas, Counter(regions))
+    problems = capacity_problems(splan, inspectors, quotas, regions)
     if problems:
         raise Invalid(
             "检查人员不足，无法承诺：" + "；".join(problems),

@@ -169,9 +169,6 @@ def upgrade() -> None:
         sa.Column("n_avail", sa.Integer(), nullable=True),
         sa.Column("u", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["draw_id"], ["draws.id"], name=op.f("fk_draw_assignments_draw_id_draws")
-        ),
-        sa.ForeignKeyConstraint(
             ["inspector_id"],
             ["inspectors.id"],
             name=op.f("fk_draw_assignments_inspector_id_inspectors"),
@@ -190,9 +187,6 @@ def upgrade() -> None:
         sa.Column("stratum", sa.String(length=32), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
         sa.Column("ticket", sa.String(length=80), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["draw_id"], ["draws.id"], name=op.f("fk_draw_entities_draw_id_draws")
-        ),
         sa.ForeignKeyConstraint(
             ["entity_id"], ["entities.id"], name=op.f("fk_draw_entities_entity_id_entities")
         ),

@@ -40,6 +40,9 @@ def _check(session: Session, values: dict, current: Department | None) -> None:
         errors["kind"] = ["部门类别无效"]
     if "level" in values and values["level"] not in {lv.value for lv in DepartmentLevel}:
         errors["level"] = ["层级须为 province、city 或 county"]
+    if "code" in values and not re.fullmatch(r"[A-Za-z0-9_.-]{2,32}", values["code"] or ""):
+        # The code goes into draw bundles (SRDP-1 dept field) and API paths.
+        errors["code"] = ["部门代码须为 2–32 位字母、数字或 _ . -"]
     if "region_code" in values and not re.fullmatch(r"[1-9]\d{5}", values["region_code"] or ""):
         errors["region_code"] = ["行政区划代码须为 6 位数字（GB/T 2260）"]
     level = values.get("level", current.level if current else None)

@@ -389,3 +389,18 @@ def test_inspector_account_link_rules(session, world, registry):
         select(AuditEntry).where(AuditEntry.action == "inspectors.link_account")
     ).one()
     assert json.loads(entry.after)["user_id"] == world["insp_a"].id
+
+
+def test_department_codes_fit_the_draw_bundle(session, world):
+    from shuangsuiji.services import departments
+
+    values = {
+        "code": "廊坊 局",
+        "name": "测试局",
+        "kind": "市场监管",
+        "level": "province",
+        "region_code": "130000",
+    }
+    with pytest.raises(Invalid) as exc:
+        departments.create(session, actor=world["sysadmin"], values=values)
+    assert "code" in exc.value.errors

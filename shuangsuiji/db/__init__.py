@@ -13,6 +13,7 @@ from .accounts import (
 )
 from .audit import AuditCheckpoint, AuditEntry
 from .base import Base, utcnow
+from .calendar import WorkdayOverride
 from .engine import Database, make_engine
 from .plans import (
     APPEND_ONLY,
@@ -79,6 +80,7 @@ __all__ = [
     "Task",
     "User",
     "UserSession",
+    "WorkdayOverride",
     "make_engine",
     "utcnow",
 ]

@@ -1,4 +1,5 @@
-"""The admin console: login, departments, users, API tokens, the audit log and task progress."""
+"""The admin console: login, departments, users, API tokens, the working-day calendar, the audit
+log and task progress."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, allow, public, signed_in
 from ..db import Department, DepartmentKind
-from ..edge import Principal, actor, db_session, limiter
+from ..edge import Principal, actor, db_session, limiter, today
 from ..errors import AppError, TooManyRequests
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
-from ..services import audit, departments, sessions, tasks, tokens, users
+from ..schemas.calendar import WorkdayOverrideIn
+from ..services import audit, departments, sessions, tasks, tokens, users, workdays
 from ..services.pages import paginate
 from .forms import load_form
 
@@ -293,6 +295,42 @@ def token_revoke(token_id: int):
     tokens.revoke(db_session(), actor=actor(), token_id=token_id)
     flash("令牌已吊销")
     return redirect(url_for("console.token_list"))
+
+
+# --- the working-day calendar ----------------------------------------------------------------
+
+
+@bp.route("/workdays", methods=["GET", "POST"])
+@allow("sysadmin")
+def workday_list():
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            override = workdays.add_override(
+                db_session(), actor=actor(), **load_form(WorkdayOverrideIn())
+            )
+        except AppError as exc:
+            error, status = exc, exc.status
+        else:
+            flash(f"已添加 {override.date.isoformat()} 的调整")
+            return redirect(url_for("console.workday_list"))
+    return render_template(
+        "console/workdays.html",
+        overrides=workdays.list_overrides(db_session(), actor()),
+        packaged=workdays.Calendar(),
+        missing_years=workdays.missing_years(today()),
+        last_year=workdays.CC_LAST_YEAR,
+        error=error,
+        values=request.form,
+    ), status
+
+
+@bp.route("/workdays/<int:override_id>/delete", methods=["POST"])
+@allow("sysadmin")
+def workday_delete(override_id: int):
+    workdays.delete_override(db_session(), actor=actor(), override_id=override_id)
+    flash("已删除该调整")
+    return redirect(url_for("console.workday_list"))
 
 
 # --- audit log and tasks ----------------------------------------------------------------------

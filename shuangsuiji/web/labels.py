@@ -13,4 +13,6 @@ ACTION_LABELS = {
     "token.revoke": "吊销 API 令牌",
     "task.enqueue": "提交后台任务",
     "audit.verify": "校验审计链",
+    "workday.add": "添加工作日调整",
+    "workday.delete": "删除工作日调整",
 }

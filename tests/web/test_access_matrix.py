@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -9,7 +10,7 @@ import pytest
 
 from shuangsuiji.access import rule_for
 from shuangsuiji.domain import uscc
-from shuangsuiji.services import draws, exports, imports, plans, registry, tokens
+from shuangsuiji.services import draws, exports, imports, plans, registry, tokens, workdays
 from shuangsuiji.worker import Worker
 
 from .. import draw_world
@@ -63,6 +64,9 @@ def objects(world, session, app, db):
     draw = draws.execute(
         session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
     )
+    override = workdays.add_override(
+        session, actor=world["sysadmin"], date=dt.date(2030, 10, 12), is_workday=True
+    )
     session.commit()
     worker = Worker(db, app.config)
     worker.run_one(job.task_id)
@@ -78,6 +82,7 @@ def objects(world, session, app, db):
         "matter_id": matter.id,
         "plan_id": plan.id,
         "draw_id": draw.id,
+        "override_id": override.id,
         "position": 0,
         "entities": entity.id,
         "inspectors": inspector.id,

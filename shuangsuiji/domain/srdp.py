@@ -579,20 +579,25 @@ class _Board:
         loads, caps = pool.load.tolist(), pool.cap.tolist()  # plain ints: faster one by one
         depts = pool.plan.slots
         prefix = hashlib.sha256(f"{self.key}|".encode("ascii"))  # u's hash state, copied per slot
+        suffixes = [f"|{s}".encode("ascii") for s in slots]
         bisect_left = bisect.bisect_left
+        open_lists, holders, excluded_of = self.open, self.holders, pool.excluded
         pending = []
         for pos, entity_id in enumerate(self.order):
             team, region = self.held[pos], self.regions[pos]
-            excluded = pool.excluded.get(entity_id, ())
+            u_row, n_row = self.u[pos], self.n_avail[pos]
+            excluded = excluded_of.get(entity_id, ())
+            encoded = entity_id.encode("ascii")
             for s in slots:
                 h = prefix.copy()
-                h.update(f"{entity_id}|{s}".encode("ascii"))
+                h.update(encoded + suffixes[s])
                 u = int.from_bytes(h.digest()[:6], "big")
-                candidates = self.open.get((depts[s], region))
+                dept = depts[s]
+                candidates = open_lists.get((dept, region))
                 if candidates is None:
                     base = pool.base_eligible(s, region).tolist()
                     candidates = [i for i in base if loads[i] < caps[i]]
-                    self.open[(depts[s], region)] = candidates
+                    open_lists[(dept, region)] = candidates
                 # Avail(e, s) = candidates without the team and the exclusions: find their
                 # positions, then the survivor at u mod |Avail| by stepping over them.
                 gone = []
@@ -602,21 +607,22 @@ class _Board:
                         if p < len(candidates) and candidates[p] == i:
                             gone.append(p)
                 n = len(candidates) - len(gone)
-                self.u[pos][s], self.n_avail[pos][s] = u, n
+                u_row[s], n_row[s] = u, n
                 if not n:
                     pending.append((pos, s))
                     continue
                 j = u % n
-                for p in sorted(gone):
-                    if p > j:
-                        break
-                    j += 1
+                if gone:
+                    for p in sorted(gone):
+                        if p > j:
+                            break
+                        j += 1
                 chosen = candidates[j]
                 team[s] = chosen
                 loads[chosen] += 1
-                self.holders[chosen].append((pos, s))
+                holders[chosen].append((pos, s))
                 if loads[chosen] >= caps[chosen]:
-                    for members in self.open.values():
+                    for members in open_lists.values():
                         p = bisect_left(members, chosen)
                         if p < len(members) and members[p] == chosen:
                             del members[p]

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,8 +18,8 @@ from flask import (
 from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, allow, signed_in
-from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
-from ..edge import actor, db_session
+from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter
+from ..edge import actor, db_session, today
 from ..errors import AppError, NotFound
 from ..services import draws, plans, tasks
 from ..services.pages import Page
@@ -46,10 +44,6 @@ MATERIALS = (
     "近一年的年度报告及公示信息所依据的财务、人员、股权等原始资料",
     "与抽查事项有关的合同、票据、台账、检验检测报告等",
 )
-
-
-def _today():
-    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 # --- the plan form ----------------------------------------------------------------------------
@@ -356,7 +350,7 @@ def plan_commit(plan_id: int):
     reason = request.form.get("reason")
     try:
         commitment = plans.commit(
-            session, actor=actor(), plan_id=plan_id, today=_today(), reason=reason
+            session, actor=actor(), plan_id=plan_id, today=today(), reason=reason
         )
     except AppError as exc:
         plan = plans.get(session, actor(), plan_id)

@@ -387,6 +387,9 @@ def _ceremony_page(plan, *, error=None, status=200, values=None):
     task_id = request.args.get("task", type=int)
     if task_id:
         task = tasks.get_visible(session, actor(), task_id)
+    elif plan.status == "committed" and commitment is not None:
+        # Opened again (another clerk, a reload) while the draw runs: show its progress.
+        task = draws.pending_request(session, commitment.id)
     draw = draws.current_draw(session, plan) if plan.status in ("drawn", "closed") else None
     sources = json.loads(commitment.plan_json)["randomness"] if commitment else []
     return render_template(

@@ -216,6 +216,9 @@ def test_ceremony_queues_the_draw_and_shows_the_result(app, db, world, registry,
     task_id = int(response.headers["Location"].rsplit("task=", 1)[1])
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="task"' in html  # progress, polled by site.js
+    auditor, _ = _client(app, "audit")  # opened without ?task=: the running draw is shown
+    html = auditor.get(f"/console/plans/{plan.id}/ceremony").get_data(as_text=True)
+    assert 'id="task"' in html and 'id="ceremony-form"' not in html
     Worker(db, app.config).run_one(task_id)
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     draw = draws.current_draw(session, plan)

@@ -287,10 +287,22 @@ def plan_list():
 
 
 @bp.route("/plans/new", methods=["GET", "POST"])
-@allow("dept_admin")
+@allow("dept_admin", "sysadmin")
 def plan_new():
     user = actor()
-    department = db_session().get(Department, user.department_id)
+    session = db_session()
+    if user.role == "sysadmin":  # no department of their own: they pick one first
+        department_id = request.args.get("department_id", type=int)
+        if department_id is None:
+            return render_template(
+                "console/plan_department.html",
+                departments=session.scalars(select(Department).order_by(Department.code)).all(),
+            )
+        department = session.get(Department, department_id)
+        if department is None:
+            raise NotFound("部门不存在")
+    else:
+        department = session.get(Department, user.department_id)
     if request.method == "GET":
         return _form_page(None, department.id, _new_state(department))
     return _submitted_form(

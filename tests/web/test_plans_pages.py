@@ -401,3 +401,19 @@ def test_admin_links_an_inspector_account_and_the_inspector_sees_their_tasks(app
         ).status_code
         == 403
     )
+
+
+def test_system_administrator_picks_a_department_then_creates_its_plan(
+    app, world, registry, session
+):
+    session.commit()
+    client, csrf = _client(app, "root")
+    chooser = client.get("/console/plans/new").get_data(as_text=True)
+    assert 'id="plan-departments"' in chooser and world["a"].name in chooser
+    url = f"/console/plans/new?department_id={world['a'].id}"
+    assert registry["matter"].name in client.get(url).get_data(as_text=True)
+    response = client.post(url, data=_form(csrf, matter_ids=[str(registry["matter"].id)]))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    plan = plans.list_visible(session, world["sysadmin"])[0]
+    assert plan.department_id == world["a"].id and plan.created_by_id == world["sysadmin"].id
+    assert client.get("/console/plans/new?department_id=99999").status_code == 404

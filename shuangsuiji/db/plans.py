@@ -215,16 +215,3 @@ class DrawReplacement(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (UniqueConstraint("draw_id", "n"),)
-
-
-__all__ = [
-    "APPEND_ONLY",
-    "PLAN_STATUSES",
-    "Commitment",
-    "Draw",
-    "DrawAssignment",
-    "DrawEntity",
-    "DrawReplacement",
-    "Plan",
-    "plan_matters",
-]

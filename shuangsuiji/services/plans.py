@@ -226,6 +226,8 @@ def _ratio(raw, where: str, errs: _Errors) -> str | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():  # NaN and Infinity parse but are no ratio
         errs.add("strata", f"{where}：比例须为数字")
         return None
     if str(raw).strip().endswith("%"):
@@ -233,7 +235,11 @@ def _ratio(raw, where: str, errs: _Errors) -> str | None:
     if not 0 <= value <= 1:
         errs.add("strata", f"{where}：比例须在 0 到 100% 之间")
         return None
-    return format(value.normalize(), "f")
+    text = format(value.normalize(), "f")
+    if len(text) > 12:
+        errs.add("strata", f"{where}：比例最多保留 10 位小数")
+        return None
+    return text
 
 
 def _strata(raw, errs: _Errors) -> dict:
@@ -353,11 +359,12 @@ def parse_values(session: Session, department_id: int, raw: dict, *, partial: bo
                 errs.add("title", "任务名称须为 1–200 个字")
             values["title"] = title
         elif name == "matter_ids":
-            ids = [int(x) for x in value or [] if str(x).strip().isdigit()]
+            listed = value if isinstance(value, list) else [value] if value else []
+            ids = [int(x) for x in listed if str(x).strip().isdigit()]
             found = session.scalars(
                 select(Matter).where(Matter.id.in_(ids), Matter.department_id == department_id)
             ).all()
-            if len(found) != len(set(ids)):
+            if len(found) != len(set(ids)) or len(ids) != len(listed):
                 errs.add("matter_ids", "抽查事项不存在或不属于本部门")
             values["matters"] = sorted(found, key=lambda m: m.code)
         elif name == "scope":

@@ -404,3 +404,28 @@ def test_department_codes_fit_the_draw_bundle(session, world):
     with pytest.raises(Invalid) as exc:
         departments.create(session, actor=world["sysadmin"], values=values)
     assert "code" in exc.value.errors
+
+
+@pytest.mark.parametrize("ratio", ["NaN", "sNaN", "Infinity", "abc%", "1E-50"])
+def test_ratios_that_are_not_ratios_are_named(session, world, registry, ratio):
+    with pytest.raises(Invalid) as exc:
+        make_plan(session, world, registry, strata={c: {"ratio": ratio} for c in "ABCDX"})
+    assert "strata" in exc.value.errors
+
+
+def test_a_matter_id_that_is_not_a_number_is_an_error(session, world, registry):
+    with pytest.raises(Invalid) as exc:
+        plans.create(
+            session,
+            actor=world["admin_a"],
+            department_id=world["a"].id,
+            raw=plan_values(matter_ids=[str(registry["matter"].id), "abc"]),
+        )
+    assert "matter_ids" in exc.value.errors
+
+
+def test_a_plan_with_nobody_eligible_commits_and_draws_nothing(session, world, registry):
+    plan = make_plan(session, world, registry, scope={"region_prefixes": ["6501"]})
+    _, draw = commit_and_draw(session, world, plan)
+    assert json.loads(draw.summary)["drawn"] == 0
+    assert draws.public_manifest(session, draw, TODAY)["drawn"] == 0

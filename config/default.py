@@ -38,6 +38,11 @@ API_MAX_PAGE_SIZE = 500  # largest page size a client may ask for
 WORKER_POLL_SECONDS = 1.0  # how often an idle worker looks for a queued task
 WORKER_STALE_MINUTES = 10  # a running task without a heartbeat this long is handed back
 
+# --- deadlines (working days, from the working-day calendar) ---------------------------------
+RESULTS_ENTRY_WORKDAYS = 5  # results are entered within this many working days after fieldwork
+PUBLICATION_WORKDAYS = 20  # results are published within this many working days after the check
+DEADLINE_WARN_WORKDAYS = 3  # a deadline this close (or closer) shows as 即将到期 and is reminded
+
 # --- public site ----------------------------------------------------------------------------
 PUBLIC_SHOW_INSPECTOR_NAMES = False  # PIPL: inspector names on public pages only if enabled
 

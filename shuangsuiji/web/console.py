@@ -22,7 +22,7 @@ from ..edge import Principal, actor, db_session, limiter, today
 from ..errors import AppError, TooManyRequests
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
-from ..services import audit, departments, sessions, tasks, tokens, users, workdays
+from ..services import audit, deadlines, departments, sessions, tasks, tokens, users, workdays
 from ..services.pages import paginate
 from .forms import load_form
 
@@ -91,9 +91,18 @@ def logout():
 def dashboard():
     user = actor()
     session = db_session()
+    day = today()
+    progress = deadlines.tasks_of(
+        session, user, today=day, rules=deadlines.Rules.from_config(current_app.config)
+    )
     return render_template(
         "console/dashboard.html",
         user=user,
+        today=day,
+        progress=progress,
+        STAGES=deadlines.STAGES,
+        STATES=deadlines.STATES,
+        missing_years=workdays.missing_years(day) if user.role != "inspector" else [],
         recent_tasks=tasks.list_visible(session, user, limit=10),
         department_count=len(departments.list_visible(session, user)),
         user_count=len(users.list_visible(session, user)),

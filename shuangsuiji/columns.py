@@ -194,6 +194,30 @@ def id_number(raw: str) -> str | None:
         raise CellError("身份证号无效（校验位或出生日期错误）") from None
 
 
+_MOBILE = re.compile(r"(?:\+?86)?(1\d{10})")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def mobile(raw: str) -> str | None:
+    """A mainland mobile number: 11 digits starting with 1, spaces, dashes and +86 dropped."""
+    value = re.sub(r"[\s-]", "", _nfkc(raw))
+    if not value:
+        return None
+    match = _MOBILE.fullmatch(value)
+    if not match:
+        raise CellError(f"手机号码应为以 1 开头的 11 位数字：{value}")
+    return match.group(1)
+
+
+def email(raw: str) -> str | None:
+    value = _nfkc(raw).strip()
+    if not value:
+        return None
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise CellError(f"电子邮箱格式有误：{value}")
+    return value
+
+
 def cert_no(raw: str) -> str:
     value = _nfkc(raw).upper()
     if not value:
@@ -316,6 +340,8 @@ INSPECTOR_FIELDS = (
         ("在岗状态", "status"),
     ),
     Field("is_expert", "是否专家", boolean, ("专家", "is_expert")),
+    Field("mobile", "手机号码", mobile, ("手机", "手机号", "联系电话", "mobile")),
+    Field("email", "电子邮箱", email, ("邮箱", "电子邮件", "email")),
     Field("id_number", "身份证号", id_number, ("身份证号码", "公民身份号码", "id_number")),
 )
 

@@ -169,6 +169,9 @@ class Inspector(Base):
     status: Mapped[str] = mapped_column(String(8), default="active")
     is_expert: Mapped[bool] = mapped_column(default=False)
     id_number: Mapped[str | None] = mapped_column(String(18))
+    # Where assignment notices and reminders go (never public, like 身份证号).
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    email: Mapped[str | None] = mapped_column(String(254))
     # The console account of this inspector, for their own task list (optional).
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -59,6 +59,7 @@ class UserOut(Schema):
     id = fields.Integer()
     username = fields.String()
     display_name = fields.String()
+    email = fields.String(allow_none=True)
     role = fields.String()
     department_id = fields.Integer(allow_none=True)
     active = fields.Boolean()
@@ -74,12 +75,14 @@ class UserCreated(UserOut):
 class UserIn(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     department_id = fields.Integer(load_default=None, allow_none=True)
 
 
 class UserPatch(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=64))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     role = fields.String(validate=validate.OneOf(ROLES))
     department_id = fields.Integer(allow_none=True)
     active = fields.Boolean()

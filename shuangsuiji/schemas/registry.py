@@ -75,6 +75,8 @@ class InspectorOut(Schema):
     specialties = fields.String(allow_none=True)
     status = fields.String()
     is_expert = fields.Boolean()
+    mobile = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
     updated_at = fields.DateTime()
 
 

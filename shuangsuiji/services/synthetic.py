@@ -139,6 +139,8 @@ def inspectors(
             "specialties": "",
             "status": _weighted(rng, [("在岗", 90), ("休假", 7), ("离岗", 3)]),
             "is_expert": "是" if rng.random() < 0.05 else "否",
+            "mobile": f"139{i + 1:08d}",  # not drawn from rng: earlier data stays as it was
+            "email": "",
             "id_number": "",
         }
 

@@ -14,7 +14,15 @@ from . import audit, sessions
 from .passwords import check_policy, hash_password, verify_password
 from .scope import reads_all, require_admin_of
 
-FIELDS = ("username", "display_name", "role", "department_id", "active", "must_change_password")
+FIELDS = (
+    "username",
+    "display_name",
+    "email",
+    "role",
+    "department_id",
+    "active",
+    "must_change_password",
+)
 # What a department admin may hand out; the rest only the system admin.
 DEPT_ADMIN_GRANTS = {Role.DEPT_ADMIN.value, Role.INSPECTOR.value}
 

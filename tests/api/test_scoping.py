@@ -129,3 +129,14 @@ def test_bad_input_is_structured_422(app, world):
     assert response.status_code == 422
     errors = response.get_json()["errors"]["json"]
     assert {"code", "kind", "name", "level", "region_code"} <= set(errors)
+
+
+def test_a_user_email_for_reminders_is_checked_saved_and_cleared(app, world):
+    client, csrf = _client(app, "admin_a")
+    url = f"/api/v1/users/{world['insp_a'].id}"
+    bad = client.patch(url, json={"email": "not-an-address"}, headers={"X-CSRFToken": csrf})
+    assert bad.status_code == 422
+    ok = client.patch(url, json={"email": "insp@example.cn"}, headers={"X-CSRFToken": csrf})
+    assert ok.status_code == 200 and ok.get_json()["email"] == "insp@example.cn"
+    cleared = client.patch(url, json={"email": None}, headers={"X-CSRFToken": csrf})
+    assert cleared.get_json()["email"] is None

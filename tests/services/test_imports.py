@@ -429,3 +429,18 @@ def test_cert_number_of_another_department_is_rejected(run, session, world):
         actor="admin_b",
     )
     assert job.rejected == 1 and "其他部门" in rejects_of(session, job)[0][2]
+
+
+def test_inspector_contacts_are_normalised_or_rejected_with_a_reason(run, session, world):
+    content = (
+        "姓名,执法证号,手机号码,电子邮箱\n"
+        "张伟,JZ-0001,+86 139-1234-5678,zw@example.cn\n"
+        "李娜,JZ-0002,1391234567,\n"  # 10 digits
+        "王芳,JZ-0003,,wangfang.example.cn\n"  # no @
+    )
+    job = run(content.encode(), "人员.csv", kind="inspectors")
+    assert (job.inserted, job.rejected) == (1, 2)
+    saved = session.scalar(select(Inspector).where(Inspector.cert_no == "JZ-0001"))
+    assert (saved.mobile, saved.email) == ("13912345678", "zw@example.cn")
+    found = {(row, column) for row, column, _ in rejects_of(session, job)}
+    assert found == {(3, "手机号码"), (4, "电子邮箱")}

@@ -58,3 +58,30 @@ IMPORT_BATCH_ROWS = 5000  # rows staged per batch (progress is reported per batc
 # list's indexes and constraints (except the primary key) and rebuilds them in its transaction
 # (PostgreSQL): several times faster, but other readers of that list wait until it commits.
 IMPORT_REBUILD_MIN_ROWS = 100000
+
+# --- outbox: webhooks, e-mail, SMS (sent by `shuangsuiji outbox run`) ------------------------
+OUTBOX_POLL_SECONDS = 5.0  # how often an idle dispatcher looks for due messages
+OUTBOX_BATCH = 20  # messages claimed per round
+OUTBOX_LEASE_SECONDS = 300  # a claimed message is due again after this if no outcome was recorded
+OUTBOX_MAX_ATTEMPTS = 8  # attempts before a message is given up (status failed)
+OUTBOX_BACKOFF_SECONDS = 30.0  # wait after the first failed attempt; doubles after each
+OUTBOX_BACKOFF_MAX_SECONDS = 21600.0  # the longest wait between attempts (6 hours)
+OUTBOX_HTTP_TIMEOUT_SECONDS = 10.0  # connect + read timeout of one webhook call
+WEBHOOK_SECRET = ""  # HMAC-SHA256 key signing every webhook; required when a webhook URL is set
+SMTP_HOST = ""  # e-mail is sent only when set; otherwise it waits for an external gateway (API)
+SMTP_PORT = 25  # 465 with SMTP_SSL, 587 with SMTP_STARTTLS
+SMTP_SSL = False  # implicit TLS (SMTPS)
+SMTP_STARTTLS = False  # upgrade a plain connection with STARTTLS
+SMTP_USERNAME = ""  # log in when set
+SMTP_PASSWORD = ""  # with SMTP_USERNAME
+SMTP_FROM = ""  # the From address; required when SMTP_HOST is set
+
+# --- credit feed (信用) -----------------------------------------------------------------------
+# Which published result codes create which credit events: empty = DOMAIN.md's 信用 table
+# (DEFAULT_RULES in shuangsuiji/domain/credit_rules.py, whose docstring describes a rule), else
+# a list of rules (or its JSON text in the environment variable), checked at start-up.
+CREDIT_RULES = ""
+CREDIT_REMOVAL_DAYS = 7  # calendar days to remove an entity once its ground is cured
+CREDIT_SERIOUS_LIST_YEARS = 3  # listed this long: a 严重违法失信名单 candidate
+CREDIT_WEBHOOK_URL = ""  # every credit event is posted here (signed) when set
+CREDIT_FEED_MAX_LIMIT = 1000  # most events one feed request returns

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import __version__, access, edge, errors_web, settings
 from .db import Database, make_engine
+from .services import credit
 from .services import jobs as _jobs  # noqa: F401  (task kinds must be known to enqueue them)
 
 CSP = {
@@ -38,6 +39,10 @@ def database_url(app: Flask) -> str:
 def create_app(overrides: dict | None = None, *, database: Database | None = None) -> Flask:
     """Build the app. `database` lets tests hand in a Database bound to their transaction."""
     config = settings.load(overrides)
+    try:
+        credit.install(credit.CreditSettings.from_config(config))
+    except ValueError as exc:
+        raise settings.ConfigError(f"configuration refused:\n  - {exc}") from None
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     app.config.update(config)
     app.config.update(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from shuangsuiji.db import Department, User
+from shuangsuiji.db import Department, Entity, User
+from shuangsuiji.domain.uscc import make as make_uscc
 from shuangsuiji.services.passwords import hash_password
 
 PASSWORD = "Test-Passw0rd!"  # noqa: S105
@@ -50,3 +51,12 @@ class UserFactory(Base):
     password_hash = _PASSWORD_HASH
     must_change_password = False
     active = True
+
+
+class EntityFactory(Base):
+    class Meta:
+        model = Entity
+
+    department = factory.SubFactory(DepartmentFactory)
+    uscc = factory.Sequence(lambda n: make_uscc(f"91131024{n:09d}"))
+    name = factory.Sequence(lambda n: f"测试商贸有限公司{n}")

@@ -14,7 +14,9 @@ from .accounts import (
 from .audit import AuditCheckpoint, AuditEntry
 from .base import Base, utcnow
 from .calendar import WorkdayOverride
+from .credit import CREDIT_APPEND_ONLY, LISTING_STATUSES, AbnormalListing, CreditEvent
 from .engine import Database, make_engine
+from .outbox import OUTBOX_CHANNELS, OUTBOX_STATUSES, OutboxMessage
 from .plans import (
     APPEND_ONLY,
     PLAN_STATUSES,
@@ -40,10 +42,18 @@ from .registry import (
     stage_entities,
     stage_inspectors,
     stage_matters,
+    stage_risk_classes,
 )
 from .tasks import Task
 
 __all__ = [
+    "CREDIT_APPEND_ONLY",
+    "LISTING_STATUSES",
+    "AbnormalListing",
+    "CreditEvent",
+    "OUTBOX_CHANNELS",
+    "OUTBOX_STATUSES",
+    "OutboxMessage",
     "APPEND_ONLY",
     "PLAN_STATUSES",
     "Commitment",
@@ -66,6 +76,7 @@ __all__ = [
     "stage_entities",
     "stage_inspectors",
     "stage_matters",
+    "stage_risk_classes",
     "LEVEL_LABELS",
     "ROLE_LABELS",
     "ApiToken",

@@ -244,7 +244,10 @@ class ImportJob(Base):
     applied_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
-        CheckConstraint("kind IN ('entities', 'inspectors', 'matters', 'conflicts')", name="kind"),
+        CheckConstraint(
+            "kind IN ('entities', 'inspectors', 'matters', 'conflicts', 'risk_classes')",
+            name="kind",
+        ),
         CheckConstraint(
             "status IN ('validating', 'ready', 'applying', 'done', 'failed', 'cancelled')",
             name="status",
@@ -303,4 +306,15 @@ stage_conflicts = _stage_table(
     "stage_conflicts",
     ConflictDeclaration,
     (Column("cert_no", String(64)), Column("uscc", String(18))),
+)
+# The monthly credit-risk classification file: it updates existing entities only.
+stage_risk_classes = Table(
+    "stage_risk_classes",
+    Base.metadata,
+    Column("import_id", Integer, nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("uscc", String(18)),
+    Column("risk_class", String(1)),
+    Column("risk_class_month", String(7)),
+    Index("ix_stage_risk_classes_import_id", "import_id"),
 )

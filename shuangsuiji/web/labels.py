@@ -15,4 +15,13 @@ ACTION_LABELS = {
     "audit.verify": "校验审计链",
     "workday.add": "添加工作日调整",
     "workday.delete": "删除工作日调整",
+    "outbox.enqueue": "消息加入发件箱",
+    "outbox.sent": "消息已发送",
+    "outbox.give_up": "消息发送失败（已放弃）",
+    "credit.event": "生成信用事件",
+    "credit.listing_candidate": "经营异常名录候选",
+    "credit.listing_list": "列入经营异常名录",
+    "credit.listing_dismiss": "不予列入经营异常名录",
+    "credit.listing_request_removal": "申请移出经营异常名录",
+    "credit.listing_remove": "移出经营异常名录",
 }

@@ -1,7 +1,7 @@
 """contacts for notices and reminders
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-29 12:50:00
 
 An inspector's mobile number and e-mail address (assignment notices, results-entry reminders)
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -21,13 +21,13 @@ reminder sweep read it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import Commitment, Draw, Plan, User
-from . import draws as draws_service
 from . import plans, workdays
 from .scope import visible
 
@@ -169,16 +169,17 @@ def deadlines_of(
 
 
 def _counts(session: Session, draws: list[Draw]) -> dict[int, Counts]:
-    return {draw.id: Counts(drawn=draws_service.count_drawn(session, draw)) for draw in draws}
+    return {draw.id: Counts(drawn=json.loads(draw.summary)["drawn"]) for draw in draws}
 
 
-def tasks_of(
-    session: Session, actor: User, *, today: dt.date, rules: Rules, include_closed: bool = False
-) -> list[TaskProgress]:
-    """Every task the actor may see, with its stage and deadlines, most urgent first."""
-    query = select(Plan).where(visible(actor, Plan.department_id), Plan.status != "draft")
-    if not include_closed:
-        query = query.where(Plan.status != "closed")
+def tasks_of(session: Session, actor: User, *, today: dt.date, rules: Rules) -> list[TaskProgress]:
+    """Every open task the actor may see, with its stage and deadlines, most urgent first."""
+    return progress(session, visible(actor, Plan.department_id), today=today, rules=rules)
+
+
+def progress(session: Session, *where, today: dt.date, rules: Rules) -> list[TaskProgress]:
+    """The open tasks of the plans matching `where` (all departments when none is given)."""
+    query = select(Plan).where(Plan.status.not_in(("draft", "closed")), *where)
     plan_list = list(session.scalars(query))
     if not plan_list:
         return []

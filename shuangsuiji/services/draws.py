@@ -37,7 +37,7 @@ from ..db import (
 from ..domain import bundle as srdp_bundle
 from ..domain import srdp
 from ..errors import Conflict, Invalid, NotFound
-from . import audit, plans, tasks
+from . import audit, plans, reminders, tasks
 from .scope import get_visible, reads_all, require_admin_of
 
 SOFTWARE = {"name": "shuangsuiji", "version": __version__}
@@ -242,6 +242,7 @@ def execute(
     _store_rows(session, draw, plan, result)
     plan.status = "drawn"
     session.flush()
+    reminders.notify_assignments(session, draw)
     if progress:
         progress(2, 3, "正在记录审计日志")
     audit.record(
@@ -446,6 +447,7 @@ def replace(
             session.flush()
     except IntegrityError as exc:
         raise Conflict("另一项替换刚刚完成，请刷新后重试") from exc
+    reminders.notify_replacement(session, draw, row)
     audit.record(
         session,
         actor=actor,

@@ -66,7 +66,7 @@ def test_a_draw_notifies_each_inspector_once_per_channel(session, world):
 def test_a_replacement_notifies_the_new_inspector(session, world):
     registry, plan, draw = _drawn(session, world)
     for inspector in registry["inspectors"]:
-        inspector.mobile = "13900001111"
+        inspector.mobile, inspector.email = "13900001111", None
     row = draws.replace(
         session,
         actor=world["admin_a"],

@@ -41,6 +41,12 @@ from .registry import (
     stage_inspectors,
     stage_matters,
 )
+from .results import (
+    RECORD_STATUSES,
+    InspectionAttachment,
+    InspectionRecord,
+    InspectionResult,
+)
 from .tasks import Task
 
 __all__ = [
@@ -78,6 +84,10 @@ __all__ = [
     "DepartmentLevel",
     "Role",
     "Task",
+    "RECORD_STATUSES",
+    "InspectionAttachment",
+    "InspectionRecord",
+    "InspectionResult",
     "User",
     "UserSession",
     "WorkdayOverride",

@@ -15,4 +15,11 @@ ACTION_LABELS = {
     "audit.verify": "校验审计链",
     "workday.add": "添加工作日调整",
     "workday.delete": "删除工作日调整",
+    "results.save": "保存检查结果",
+    "results.submit": "提交检查结果审核",
+    "results.publish": "审核通过并公示检查结果",
+    "results.return": "退回检查结果",
+    "results.reject": "检查结果审核不通过",
+    "results.attach": "上传检查附件",
+    "results.detach": "删除检查附件",
 }

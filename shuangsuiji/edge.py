@@ -130,7 +130,7 @@ def unauthorized():
 def check_rate_limit(config_key: str, scope: str, message: str) -> None:
     """Count one hit per client address against the limits in `config_key` (Flask-Limiter's
     storage: Redis when configured, so the limit holds across gunicorn workers)."""
-    key = request.remote_addr or "-"
+    key = current_app.config["RATELIMIT_KEY_PREFIX"] + (request.remote_addr or "-")
     for item in parse_many(current_app.config[config_key]):
         if not limiter.limiter.hit(item, scope, key):
             raise TooManyRequests(message)

@@ -23,6 +23,7 @@ SESSION_COOKIE_SECURE = False  # send the cookie over HTTPS only (True in produc
 LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"  # login attempts per client address
 LOGIN_USER_RATE_LIMIT = "5 per minute; 20 per hour"  # login attempts per user name
 RATELIMIT_STORAGE_URI = "memory://"  # Flask-Limiter storage; redis://… in production
+RATELIMIT_KEY_PREFIX = ""  # prefix of the limiter's keys (deployments sharing one Redis)
 PASSWORD_MIN_LENGTH = 10  # shortest password accepted
 API_TOKEN_MAX_DAYS = 365  # the longest lifetime a new API token may have
 
@@ -45,6 +46,10 @@ DEADLINE_WARN_WORKDAYS = 3  # a deadline this close (or closer) shows as 即将�
 
 # --- public site ----------------------------------------------------------------------------
 PUBLIC_SHOW_INSPECTOR_NAMES = False  # PIPL: inspector names on public pages only if enabled
+PUBLIC_SEARCH_RATE_LIMIT = "30 per minute; 300 per hour"  # result look-ups per client address
+
+# --- inspection results -----------------------------------------------------------------------
+RESULT_ATTACHMENT_MAX_BYTES = 10485760  # largest photo or document per upload (10 MiB)
 
 # --- registries: imports and exports -----------------------------------------------------------
 UPLOAD_DIR = ""  # where uploaded files are kept; empty = instance/uploads

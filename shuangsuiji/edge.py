@@ -14,11 +14,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from limits import parse_many
 from sqlalchemy.orm import Session
 
 from . import access
 from .db import Database, User, utcnow
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, TooManyRequests, Unauthorized
 from .services import sessions as session_service
 from .services import tokens as token_service
 
@@ -124,6 +125,15 @@ def unauthorized():
     if is_api_request():
         raise Unauthorized("未登录或令牌无效")
     return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+
+
+def check_rate_limit(config_key: str, scope: str, message: str) -> None:
+    """Count one hit per client address against the limits in `config_key` (Flask-Limiter's
+    storage: Redis when configured, so the limit holds across gunicorn workers)."""
+    key = current_app.config["RATELIMIT_KEY_PREFIX"] + (request.remote_addr or "-")
+    for item in parse_many(current_app.config[config_key]):
+        if not limiter.limiter.hit(item, scope, key):
+            raise TooManyRequests(message)
 
 
 def actor() -> User:

@@ -54,6 +54,7 @@ def load(small):
                 click.echo(f"  {code} {kind}: {job.inserted} 条", err=True)
     with current_app.extensions["shuangsuiji.db"].transaction() as session:
         demo.load_plans(session, today=today())
+        demo.load_results(session, today=today())
     click.echo(
         "已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局及其名录，一项已抽取的抽查任务）。"
     )

@@ -44,6 +44,12 @@ from .registry import (
     stage_matters,
     stage_risk_classes,
 )
+from .results import (
+    RECORD_STATUSES,
+    InspectionAttachment,
+    InspectionRecord,
+    InspectionResult,
+)
 from .tasks import Task
 
 __all__ = [
@@ -89,6 +95,10 @@ __all__ = [
     "DepartmentLevel",
     "Role",
     "Task",
+    "RECORD_STATUSES",
+    "InspectionAttachment",
+    "InspectionRecord",
+    "InspectionResult",
     "User",
     "UserSession",
     "WorkdayOverride",

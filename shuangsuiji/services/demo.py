@@ -11,8 +11,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import Department, Inspector, Matter, User
-from . import departments, draws, plans, users
+from ..db import Department, Inspector, Matter, Plan, User
+from . import departments, draws, plans, results, users
 from .passwords import hash_password
 
 DEPARTMENTS = [
@@ -172,3 +172,54 @@ def load_plans(session: Session, *, today: dt.date) -> None:
         user = session.scalar(select(User).where(User.username == username))
         session.get(Inspector, inspector_id).user_id = user.id
     session.flush()
+
+
+# (codes, methods, measures) of the demo results, and the state each record is left in.
+DEMO_RESULTS = (
+    (["1"], ["field", "document"], ["none"], "published"),
+    (["6"], ["field"], ["feedback"], "published"),
+    (["B"], ["document", "online"], ["order"], "submitted"),
+    (["1"], ["field"], ["none"], "returned"),
+    (["E"], ["field"], ["order"], "draft"),
+)
+
+
+def load_results(session: Session, *, today: dt.date) -> None:
+    """Results of the demo draw's first entities in each state (已公示, 待审核, 退回, 未录入),
+    entered by a team member when one has an account, reviewed by the department's
+    administrator (or the system administrator when the administrator entered them)."""
+    root = session.scalar(select(User).where(User.username == "admin"))
+    admin = session.scalar(select(User).where(User.username == "lf_admin"))
+    department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
+    plan = session.scalar(
+        select(Plan).where(Plan.department_id == department.id, Plan.status == "drawn")
+    )
+    if plan is None:
+        return
+    draw = draws.current_draw(session, plan)
+    for row, (codes, methods, measures, state) in zip(
+        draws.teams(session, draw, limit=len(DEMO_RESULTS)), DEMO_RESULTS, strict=False
+    ):
+        member = next(
+            (m.inspector.user_id for m in row.members if m.inspector and m.inspector.user_id),
+            None,
+        )
+        actor = session.get(User, member) if member else admin
+        where = {"draw_id": draw.id, "position": row.drawn.position}
+        entry = {"codes": codes, "methods": methods, "measures": measures}
+        raw = {
+            "checked_on": today,
+            "notes": "演示数据",
+            "matters": {str(m.id): entry for m in plan.matters},
+        }
+        results.save(session, actor=actor, raw=raw, today=today, **where)
+        if state == "draft":
+            continue
+        results.submit(session, actor=actor, **where)
+        reviewer = root if actor.id == admin.id else admin
+        if state == "published":
+            results.review(session, actor=reviewer, decision="approve", comment="", **where)
+        elif state == "returned":
+            results.review(
+                session, actor=reviewer, decision="return", comment="请补充现场照片", **where
+            )

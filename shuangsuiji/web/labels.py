@@ -24,4 +24,11 @@ ACTION_LABELS = {
     "credit.listing_dismiss": "不予列入经营异常名录",
     "credit.listing_request_removal": "申请移出经营异常名录",
     "credit.listing_remove": "移出经营异常名录",
+    "results.save": "保存检查结果",
+    "results.submit": "提交检查结果审核",
+    "results.publish": "审核通过并公示检查结果",
+    "results.return": "退回检查结果",
+    "results.reject": "检查结果审核不通过",
+    "results.attach": "上传检查附件",
+    "results.detach": "删除检查附件",
 }

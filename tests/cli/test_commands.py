@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select, text
 
 from shuangsuiji.cli import main
-from shuangsuiji.db import Department, Draw, Inspector, Plan, User
+from shuangsuiji.db import Department, Draw, InspectionRecord, Inspector, Plan, User
 from shuangsuiji.services import demo
 
 from ..conftest import login
@@ -36,6 +36,12 @@ def test_demo_load_fills_an_empty_database_once(app, session):
     tasks = client.get("/console/my-tasks").get_data(as_text=True)
     assert drawn.code in tasks
     assert client.get(f"/public/draws/{draw.id}").status_code == 200
+    states = set(session.scalars(select(InspectionRecord.status)))
+    assert {"published", "submitted", "returned", "draft"} <= states
+    published = session.scalar(
+        select(InspectionRecord).where(InspectionRecord.status == "published")
+    )
+    assert client.get(f"/public/firms/{published.uscc}").status_code == 200
     again = _run(app, "demo", "load")
     assert "未加载演示数据" in again.output
 

@@ -10,7 +10,16 @@ import pytest
 
 from shuangsuiji.access import rule_for
 from shuangsuiji.domain import uscc
-from shuangsuiji.services import draws, exports, imports, plans, registry, tokens, workdays
+from shuangsuiji.services import (
+    draws,
+    exports,
+    imports,
+    plans,
+    registry,
+    results,
+    tokens,
+    workdays,
+)
 from shuangsuiji.worker import Worker
 
 from .. import draw_world
@@ -58,11 +67,23 @@ def objects(world, session, app, db):
     task = exports.enqueue(session, actor=admin, kind="entities", filters={}, fmt="csv")
     draw_world.populate(session, world["a"], cert_prefix="77")
     plan = plans.create(
-        session, actor=admin, department_id=world["a"].id, raw=draw_world.plan_values()
+        session,
+        actor=admin,
+        department_id=world["a"].id,
+        raw=draw_world.plan_values(matter_ids=[matter.id]),
     )
     commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
     draw = draws.execute(
         session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
+    )
+    attachment = results.add_attachment(
+        session,
+        actor=admin,
+        draw_id=draw.id,
+        position=0,
+        filename="现场.png",
+        data=b"\x89PNG\r\n\x1a\n" + bytes(16),
+        max_bytes=1024,
     )
     override = workdays.add_override(
         session, actor=world["sysadmin"], date=dt.date(2030, 10, 12), is_workday=True
@@ -83,6 +104,8 @@ def objects(world, session, app, db):
         "plan_id": plan.id,
         "draw_id": draw.id,
         "override_id": override.id,
+        "attachment_id": attachment.id,
+        "uscc": draws.teams(session, draw, offset=0, limit=1)[0].drawn.uscc,
         "position": 0,
         "entities": entity.id,
         "inspectors": inspector.id,

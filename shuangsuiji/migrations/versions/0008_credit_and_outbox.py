@@ -1,7 +1,7 @@
 """credit and outbox
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-29 12:08:48.589023
 
 The outbox (webhooks, e-mail, SMS waiting to be sent), the credit record (append-only credit
@@ -16,7 +16,7 @@ import shuangsuiji.db.base
 from shuangsuiji.db import immutable
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

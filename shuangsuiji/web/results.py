@@ -1,0 +1,251 @@
+"""Console pages of inspection results (检查结果): entry on a phone or at a desk, attachments,
+review and the review list."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from ..access import ADMINS, ALL_STAFF, allow
+from ..domain import result_codes as rc
+from ..edge import actor, db_session, today
+from ..errors import AppError
+from ..services import results
+from ..services.pages import paginate
+
+bp = Blueprint("console_results", __name__, url_prefix="/console")
+
+READERS = (*ADMINS, "auditor")
+MATTER_FIELDS = ("codes", "methods", "measures")
+
+
+def _depth(code: str) -> int:
+    return len(rc.ancestors(code))
+
+
+def _state_from_visit(visit: results.Visit) -> dict:
+    record = visit.record
+    matters = {}
+    for matter in visit.matters:
+        r = visit.results.get(matter.id)
+        matters[matter.id] = {
+            "codes": set(r.codes.split(",")) if r else set(),
+            "methods": set(r.methods.split(",")) if r else set(),
+            "measures": set(r.measures.split(",")) if r else set(),
+            "measure_other": (r.measure_other or "") if r else "",
+            "closed": r.follow_up_closed if r else False,
+            "notes": (r.notes or "") if r else "",
+        }
+    return {
+        "checked_on": record.checked_on.isoformat() if record and record.checked_on else "",
+        "notes": (record.notes or "") if record else "",
+        "matters": matters,
+    }
+
+
+def _state_from_form(visit: results.Visit) -> dict:
+    form = request.form
+    matters = {}
+    for matter in visit.matters:
+        prefix = f"m{matter.id}_"
+        matters[matter.id] = {
+            **{name: set(form.getlist(prefix + name)) for name in MATTER_FIELDS},
+            "measure_other": form.get(prefix + "measure_other", ""),
+            "closed": prefix + "closed" in form,
+            "notes": form.get(prefix + "notes", ""),
+        }
+    return {
+        "checked_on": form.get("checked_on", ""),
+        "notes": form.get("notes", ""),
+        "matters": matters,
+    }
+
+
+def _raw(state: dict) -> dict:
+    """What results.save takes, from the form's state."""
+    return {
+        "checked_on": state["checked_on"],
+        "notes": state["notes"],
+        "matters": {
+            str(matter_id): {
+                **{name: sorted(entry[name]) for name in MATTER_FIELDS},
+                "measure_other": entry["measure_other"],
+                "closed": entry["closed"],
+                "notes": entry["notes"],
+            }
+            for matter_id, entry in state["matters"].items()
+        },
+    }
+
+
+def _page(visit: results.Visit, *, state=None, error=None, review_error=None, status=200):
+    return render_template(
+        "console/result_entry.html",
+        v=visit,
+        state=state or _state_from_visit(visit),
+        error=error,
+        review_error=review_error,
+        codes=rc.RESULT_CODES,
+        depth=_depth,
+        methods=rc.CHECK_METHODS,
+        measures=rc.MEASURES,
+        decisions=results.DECISIONS,
+        STATUS=results.STATUS_LABELS,
+        today=today(),
+        max_mb=current_app.config["RESULT_ATTACHMENT_MAX_BYTES"] / 1024 / 1024,
+    ), status
+
+
+def _here(draw_id: int, position: int):
+    return redirect(url_for("console_results.entry", draw_id=draw_id, position=position))
+
+
+@bp.route("/draws/<int:draw_id>/results/<int:position>")
+@allow(*ALL_STAFF)
+def entry(draw_id: int, position: int):
+    """The result entry (or read-only) page of one drawn entity."""
+    return _page(results.get_visit(db_session(), actor(), draw_id, position))
+
+
+@bp.route("/draws/<int:draw_id>/results/<int:position>", methods=["POST"])
+@allow(*ALL_STAFF)
+def entry_save(draw_id: int, position: int):
+    """Save the entered results; with action=submit, hand them to review as well."""
+    session = db_session()
+    visit = results.get_visit(session, actor(), draw_id, position)
+    state = _state_from_form(visit)
+    try:
+        results.save(
+            session,
+            actor=actor(),
+            draw_id=draw_id,
+            position=position,
+            raw=_raw(state),
+            today=today(),
+        )
+    except AppError as exc:
+        if exc.status == 403:
+            raise
+        session.rollback()
+        visit = results.get_visit(session, actor(), draw_id, position)
+        return _page(visit, state=state, error=exc, status=exc.status)
+    if request.form.get("action") == "submit":
+        try:
+            results.submit(session, actor=actor(), draw_id=draw_id, position=position)
+        except AppError as exc:
+            if exc.status == 403:
+                raise
+            # The draft is kept (status 200 commits it); what is missing is shown.
+            exc.message = f"已保存，但尚不能提交审核：{exc.message}"
+            visit = results.get_visit(session, actor(), draw_id, position)
+            return _page(visit, state=state, error=exc)
+    flash("检查结果已提交审核" if request.form.get("action") == "submit" else "检查结果已保存")
+    return _here(draw_id, position)
+
+
+@bp.route("/draws/<int:draw_id>/results/<int:position>/attachments", methods=["POST"])
+@allow(*ALL_STAFF)
+def attachments(draw_id: int, position: int):
+    """Upload a photo or document (JPEG, PNG, PDF), or delete one (delete=<id>)."""
+    session = db_session()
+    limit = current_app.config["RESULT_ATTACHMENT_MAX_BYTES"]
+    try:
+        if request.form.get("delete"):
+            results.delete_attachment(
+                session,
+                actor=actor(),
+                draw_id=draw_id,
+                position=position,
+                attachment_id=request.form.get("delete", type=int, default=-1),
+            )
+            flash("附件已删除")
+        else:
+            upload = request.files.get("file")
+            results.add_attachment(
+                session,
+                actor=actor(),
+                draw_id=draw_id,
+                position=position,
+                filename=upload.filename if upload else "",
+                data=upload.stream.read(limit + 1) if upload else b"",
+                max_bytes=limit,
+            )
+            flash("附件已上传")
+    except AppError as exc:
+        if exc.status == 403:
+            raise
+        session.rollback()
+        visit = results.get_visit(session, actor(), draw_id, position)
+        return _page(visit, error=exc, status=exc.status)
+    return _here(draw_id, position)
+
+
+@bp.route("/result-attachments/<int:attachment_id>")
+@allow(*ALL_STAFF)
+def attachment(attachment_id: int):
+    """Download an attachment (the visit's readers only; never public)."""
+    found = results.attachment(db_session(), actor(), attachment_id)
+    return Response(
+        found.data,
+        mimetype=found.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.route("/draws/<int:draw_id>/results/<int:position>/review", methods=["POST"])
+@allow(*ADMINS)
+def review(draw_id: int, position: int):
+    """Approve (publish), return or reject a submitted record."""
+    session = db_session()
+    decision = request.form.get("decision", "")
+    try:
+        results.review(
+            session,
+            actor=actor(),
+            draw_id=draw_id,
+            position=position,
+            decision=decision,
+            comment=request.form.get("comment", ""),
+        )
+    except AppError as exc:
+        if exc.status == 403:
+            raise
+        session.rollback()
+        visit = results.get_visit(session, actor(), draw_id, position)
+        return _page(visit, review_error=exc, status=exc.status)
+    flash(
+        {"approve": "已审核通过并公示", "return": "已退回补正", "reject": "已审核不通过"}[decision]
+    )
+    return _here(draw_id, position)
+
+
+@bp.route("/results")
+@allow(*READERS)
+def review_list():
+    """检查结果审核: the department's records, 待审核 first by default."""
+    status = request.args.get("status", "submitted")
+    if status not in results.STATUS_LABELS:
+        status = ""
+    page = paginate(
+        db_session(),
+        results.review_queue(actor(), status=status or None),
+        page=max(1, request.args.get("page", 1, type=int)),
+        per_page=50,
+    )
+    return render_template(
+        "console/results.html", page=page, status=status, STATUS=results.STATUS_LABELS
+    )

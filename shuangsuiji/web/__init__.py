@@ -10,7 +10,7 @@ from flask import Flask
 from ..db import LEVEL_LABELS, ROLE_LABELS, utcnow
 from ..services.tasks import LABELS as TASK_LABELS
 from ..services.tasks import STATUS_LABELS as TASK_STATUS_LABELS
-from . import console, plans, public, registry
+from . import console, credit, plans, public, registry
 from .labels import ACTION_LABELS
 
 
@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(registry.bp)
     app.register_blueprint(plans.bp)
+    app.register_blueprint(credit.bp)
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     def local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:

@@ -10,7 +10,17 @@ import pytest
 
 from shuangsuiji.access import rule_for
 from shuangsuiji.domain import uscc
-from shuangsuiji.services import draws, exports, imports, plans, registry, tokens, workdays
+from shuangsuiji.services import (
+    credit,
+    draws,
+    exports,
+    imports,
+    outbox,
+    plans,
+    registry,
+    tokens,
+    workdays,
+)
 from shuangsuiji.worker import Worker
 
 from .. import draw_world
@@ -67,6 +77,18 @@ def objects(world, session, app, db):
     override = workdays.add_override(
         session, actor=world["sysadmin"], date=dt.date(2030, 10, 12), is_workday=True
     )
+    credit.on_result_published(
+        session,
+        actor=admin,
+        entity_id=entity.id,
+        department_id=world["a"].id,
+        inspection_ref="inspection:matrix",
+        codes=["6"],
+        checked_on=draw_world.TODAY,
+        published_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+    listing = credit.listings(session, admin, today=draw_world.TODAY)[0].listing
+    message = outbox.enqueue(session, channel="email", recipient="a@example.cn", body="提醒")
     session.commit()
     worker = Worker(db, app.config)
     worker.run_one(job.task_id)
@@ -83,6 +105,9 @@ def objects(world, session, app, db):
         "plan_id": plan.id,
         "draw_id": draw.id,
         "override_id": override.id,
+        "listing_id": listing.id,
+        "action": "dismiss",
+        "message_id": message.id,
         "position": 0,
         "entities": entity.id,
         "inspectors": inspector.id,

@@ -8,14 +8,22 @@ from sqlalchemy import text
 
 from .. import access
 from ..edge import csrf, database
-from . import accounts, audit, plans, public, registry, tasks
+from . import accounts, audit, credit, plans, public, registry, tasks
 
 api = Api()
 
 
 def register(app: Flask) -> None:
     api.init_app(app)
-    for blueprint in (accounts.blp, audit.blp, registry.blp, tasks.blp, plans.blp, public.blp):
+    for blueprint in (
+        accounts.blp,
+        audit.blp,
+        registry.blp,
+        tasks.blp,
+        plans.blp,
+        public.blp,
+        credit.blp,
+    ):
         csrf.exempt(blueprint)  # token calls; cookie calls are CSRF-checked in edge.check_access
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
     access.mark_endpoint_public(app, "api-docs.openapi_json")

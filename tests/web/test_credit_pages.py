@@ -114,3 +114,21 @@ def test_the_outbox_page_is_for_the_system_administrator(app, world, session):
     assert "13800000000" in html and "待发送" in html
     other, _ = _client(app, "admin_a")
     assert other.get("/console/outbox").status_code == 403
+
+
+def test_the_risk_class_file_is_uploaded_from_the_import_page(app, world, db):
+    import io
+
+    from shuangsuiji.worker import Worker
+
+    client, csrf = _client(app, "admin_a")
+    assert "信用风险分类（月度）" in client.get("/console/imports").get_data(as_text=True)
+    content = "统一社会信用代码,信用风险分类,分类月份\n911310240000000099,Q,2030-06\n".encode()
+    response = client.post(
+        "/console/imports",
+        data={"csrf_token": csrf, "kind": "risk_classes", "file": (io.BytesIO(content), "r.csv")},
+    )
+    assert response.status_code == 302
+    Worker(db, app.config).run_one()
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "信用风险分类（月度）" in html and "信用风险分类无效" in html

@@ -376,3 +376,28 @@ CONFLICT_FIELDS = (
     Field("declared_on", "申报日期", date, ("声明日期", "declared_on"), required=True),
     Field("valid_until", "有效期至", date, ("valid_until",)),
 )
+
+# The monthly credit-risk classification (国市监信发〔2022〕6号): updates existing entities only.
+RISK_CLASS_FIELDS = (
+    Field(
+        "uscc",
+        "统一社会信用代码",
+        uscc,
+        ("社会信用代码", "信用代码", "USCC", "credit_code"),
+        required=True,
+    ),
+    Field(
+        "risk_class",
+        "信用风险分类",
+        choice(RISK_CHOICES, "信用风险分类"),
+        ("风险分类", "风险等级", "信用风险等级", "分类结果", "risk_class"),
+        required=True,
+    ),
+    Field(
+        "risk_class_month",
+        "分类月份",
+        month,
+        ("风险分类月份", "月份", "分类时间", "risk_class_month", "month"),
+        required=True,
+    ),
+)

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from .. import access
 from ..edge import csrf, database
-from . import accounts, audit, plans, public, registry, results, tasks
+from . import accounts, audit, credit, plans, public, registry, results, tasks
 
 api = Api()
 
@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
         plans.blp,
         public.blp,
         results.blp,
+        credit.blp,
     ):
         csrf.exempt(blueprint)  # token calls; cookie calls are CSRF-checked in edge.check_access
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)

@@ -171,7 +171,7 @@ def _write_rejects(session, job: ImportJob, target: Path) -> None:
 
 
 @click.command("export")
-@click.argument("kind", type=click.Choice(sorted(imports.KINDS)))
+@click.argument("kind", type=click.Choice(sorted(imports.LISTS)))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--as", "username", default="admin", show_default=True)
 @with_appcontext

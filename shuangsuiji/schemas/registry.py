@@ -12,6 +12,7 @@ from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
 from .common import PageQuery
 
 KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
+IMPORT_KIND_NAMES = [*KIND_NAMES, "risk_classes"]  # the monthly risk classes: updates only
 
 
 def _input_schema(name: str, field_specs, *, partial: bool) -> type[Schema]:
@@ -175,7 +176,7 @@ class ImportOut(Schema):
 
 
 class ImportIn(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(KIND_NAMES))
+    kind = fields.String(required=True, validate=validate.OneOf(IMPORT_KIND_NAMES))
     encoding = fields.String(
         load_default=None,
         validate=validate.OneOf(["utf-8", "gb18030", "gbk", "utf-16"]),

@@ -17,7 +17,7 @@ from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import User
 from ..errors import Invalid
 from . import tasks
-from .imports import KINDS
+from .imports import LISTS as KINDS
 from .registry import (
     EntityFilters,
     search_conflicts,

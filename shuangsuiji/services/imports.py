@@ -49,6 +49,7 @@ from ..columns import (
     ENTITY_FIELDS,
     INSPECTOR_FIELDS,
     MATTER_FIELDS,
+    RISK_CLASS_FIELDS,
     CellError,
     Field,
 )
@@ -64,6 +65,7 @@ from ..db import (
     stage_entities,
     stage_inspectors,
     stage_matters,
+    stage_risk_classes,
     utcnow,
 )
 from ..errors import Conflict, Invalid, NotFound
@@ -84,6 +86,7 @@ class Kind:
     stage: Table
     fields: tuple[Field, ...]
     key: tuple[str, ...]  # natural key columns of the stored rows (within the department)
+    updates_only: bool = False  # rows must match a stored row (never inserted), not a list
 
 
 KINDS = {
@@ -105,7 +108,18 @@ KINDS = {
         CONFLICT_FIELDS,
         ("inspector_id", "entity_id"),
     ),
+    "risk_classes": Kind(
+        "risk_classes",
+        "信用风险分类（月度）",
+        Entity,
+        stage_risk_classes,
+        RISK_CLASS_FIELDS,
+        ("uscc",),
+        updates_only=True,
+    ),
 }
+# The lists themselves (what can be searched and exported), without update-only imports.
+LISTS = {name: kind for name, kind in KINDS.items() if not kind.updates_only}
 STATUS_LABELS = {
     "validating": "校验中",
     "ready": "待确认",
@@ -289,6 +303,14 @@ class _Context:
             self.cert_departments = dict(
                 session.execute(select(Inspector.cert_no, Inspector.department_id)).all()
             )
+        if job.kind == "risk_classes":
+            self.months = dict(
+                session.execute(
+                    select(Entity.uscc, Entity.risk_class_month).where(
+                        Entity.department_id == job.department_id
+                    )
+                ).all()
+            )
         if job.kind == "conflicts":
             self.inspectors = dict(
                 session.execute(
@@ -311,6 +333,16 @@ class _Context:
                 owner = self.cert_departments.get(cert_no)
                 if owner is not None and owner != self.department_id and i not in problems:
                     problems[i] = [("执法证号", cert_no, "该执法证号已登记在其他部门的人员名录中")]
+        if self.kind == "risk_classes":
+            found = zip(columns["uscc"], columns["risk_class_month"], strict=True)
+            for i, (code, month) in enumerate(found):
+                if i in problems:
+                    continue
+                if code not in self.months:
+                    problems[i] = [("统一社会信用代码", code, "本部门检查对象名录中没有该主体")]
+                elif (self.months[code] or "") > month:
+                    reason = f"早于名录中已有的分类月份 {self.months[code]}，不能以旧覆盖新"
+                    problems[i] = [("分类月份", month, reason)]
         if self.kind == "conflicts":
             columns["inspector_id"] = list(map(self.inspectors.get, columns["cert_no"]))
             columns["entity_id"] = list(map(self.entities.get, columns["uscc"]))
@@ -770,7 +802,7 @@ def _write(session: Session, job: ImportJob, spec: Kind, columns: list[str], cou
             .where(_match(spec, job), mine, _changed(spec, columns))
             .values({**{c: stage.c[c] for c in data}, "updated_at": now})
         )
-    if counts["inserted"]:
+    if counts["inserted"] and not spec.updates_only:
         defaults = _insert_defaults(spec, now)
         insert_columns = ["department_id", *columns]
         defaulted = [c for c in defaults if c not in insert_columns]
@@ -852,6 +884,15 @@ def _apply(ctx: tasks.TaskContext, import_id: int) -> dict:
         _analyze(session, stage)
         counts = _counts(session, job)
         log.info("import %s: counted in %.1f s", import_id, time.perf_counter() - started)
+        if spec.updates_only and counts["inserted"]:
+            # Entities changed their USCC since validation: nothing is written, say so.
+            session.execute(delete(stage).where(stage.c.import_id == job.id))
+            job.status = "failed"
+            job.error = (
+                f"{counts['inserted']} 行的统一社会信用代码在校验后已不在本部门名录中，"
+                "名录未作任何改动，请重新上传"
+            )
+            return {"import_id": import_id, "error": job.error}
         now = utcnow()
         bulk = _bulk(session, target, counts["inserted"], ctx.config["IMPORT_REBUILD_MIN_ROWS"])
         with _set_aside(session, target) if bulk else contextlib.nullcontext():

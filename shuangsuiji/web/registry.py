@@ -12,7 +12,7 @@ from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session
 from ..errors import AppError, Conflict, Invalid
-from ..services import exports, imports, registry
+from ..services import credit, exports, imports, registry
 from ..services.pages import paginate
 
 bp = Blueprint("registry", __name__, url_prefix="/console")
@@ -200,6 +200,15 @@ def _detail(kind: str, object_id: int | None):
             if can_edit and kind == "inspectors" and obj is not None
             else None
         ),
+        credit_events=(
+            [
+                (event, credit.event_document(event))
+                for event in credit.events_for_entity(db_session(), user, obj.id)
+            ]
+            if kind == "entities" and obj is not None
+            else None
+        ),
+        event_labels=credit.EVENT_LABELS,
     ), (error.status if error else 200)
 
 

@@ -8,7 +8,14 @@ import json
 import pytest
 from sqlalchemy import select
 
-from shuangsuiji.db import AuditEntry, InspectionAttachment, Inspector
+from shuangsuiji.db import (
+    AbnormalListing,
+    AuditEntry,
+    CreditEvent,
+    InspectionAttachment,
+    InspectionRecord,
+    Inspector,
+)
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
 from shuangsuiji.services import draws, public_results, results
 
@@ -318,3 +325,21 @@ def test_search_needs_two_characters_and_stops_after_ten_pages(session, world, w
     _publish(session, world, w)
     assert public_results.search(session, "企业%").hits == []  # escaped, not a wildcard
     assert len(public_results.search(session, "企业").hits) == 1
+
+
+def test_publishing_an_unreachable_firm_creates_its_credit_event_and_listing_candidate(
+    session, world, w
+):
+    _publish(session, world, w)
+    record = session.scalar(
+        select(InspectionRecord).where(InspectionRecord.entity_id == w["entity"].id)
+    )
+    events = session.scalars(
+        select(CreditEvent).where(CreditEvent.source == f"inspection:{record.id}")
+    ).all()
+    assert events and {e.result_code for e in events} >= {"6"}
+    listing = session.scalar(
+        select(AbnormalListing).where(AbnormalListing.source == f"inspection:{record.id}")
+    )
+    assert listing.status == "candidate" and listing.entity_id == w["entity"].id
+    assert listing.verified_on == w["checked_on"] and listing.deadline > listing.verified_on

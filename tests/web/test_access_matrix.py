@@ -11,9 +11,11 @@ import pytest
 from shuangsuiji.access import rule_for
 from shuangsuiji.domain import uscc
 from shuangsuiji.services import (
+    credit,
     draws,
     exports,
     imports,
+    outbox,
     plans,
     registry,
     results,
@@ -88,6 +90,18 @@ def objects(world, session, app, db):
     override = workdays.add_override(
         session, actor=world["sysadmin"], date=dt.date(2030, 10, 12), is_workday=True
     )
+    credit.on_result_published(
+        session,
+        actor=admin,
+        entity_id=entity.id,
+        department_id=world["a"].id,
+        inspection_ref="inspection:matrix",
+        codes=["6"],
+        checked_on=draw_world.TODAY,
+        published_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+    listing = credit.listings(session, admin, today=draw_world.TODAY)[0].listing
+    message = outbox.enqueue(session, channel="email", recipient="a@example.cn", body="提醒")
     session.commit()
     worker = Worker(db, app.config)
     worker.run_one(job.task_id)
@@ -106,6 +120,9 @@ def objects(world, session, app, db):
         "override_id": override.id,
         "attachment_id": attachment.id,
         "uscc": draws.teams(session, draw, offset=0, limit=1)[0].drawn.uscc,
+        "listing_id": listing.id,
+        "action": "dismiss",
+        "message_id": message.id,
         "position": 0,
         "entities": entity.id,
         "inspectors": inspector.id,

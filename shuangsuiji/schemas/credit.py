@@ -1,0 +1,36 @@
+"""The credit feed and the outbox over the API: query and output shapes."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class FeedQuery(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100_000))
+    format = fields.String(load_default="jsonl", validate=validate.OneOf(["jsonl", "csv"]))
+
+
+class OutboxQuery(Schema):
+    channel = fields.String(required=True, validate=validate.OneOf(["email", "sms", "webhook"]))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class OutboxMessageOut(Schema):
+    id = fields.Integer()
+    channel = fields.String()
+    recipient = fields.String()
+    subject = fields.String()
+    body = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    dedup_key = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+
+
+class OutboxReportIn(Schema):
+    sent = fields.Boolean(required=True)
+    error = fields.String(load_default="", validate=validate.Length(max=2000))

@@ -1,0 +1,91 @@
+"""Console pages of the credit record: the 经营异常名录 records with their deadlines and
+steps, and the outbox (system administrator)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from ..access import ADMINS, ALL_STAFF, allow
+from ..edge import actor, db_session, today
+from ..errors import Conflict, Invalid
+from ..services import credit, outbox
+
+bp = Blueprint("console_credit", __name__, url_prefix="/console")
+
+
+@bp.route("/abnormal-listings")
+@allow(*ALL_STAFF)
+def listing_list():
+    status = request.args.get("status", "").strip() or None
+    overdue = request.args.get("overdue") == "1"
+    return render_template(
+        "console/abnormal_listings.html",
+        views=credit.listings(
+            db_session(), actor(), today=today(), status=status, overdue_only=overdue
+        ),
+        status=status,
+        overdue=overdue,
+        today=today(),
+        statuses=credit.LISTING_STATUS_LABELS,
+    )
+
+
+@bp.route("/abnormal-listings/<int:listing_id>")
+@allow(*ALL_STAFF)
+def listing_detail(listing_id):
+    user = actor()
+    listing = credit.get_listing(db_session(), user, listing_id)
+    can_decide = user.role == "sysadmin" or (
+        user.role == "dept_admin" and user.department_id == listing.department_id
+    )
+    return render_template(
+        "console/abnormal_listing.html",
+        view=credit.view(listing, today(), credit.current()),
+        events=credit.listing_events(db_session(), listing),
+        can_decide=can_decide,
+        actions=[
+            (name, credit.ACTION_LABELS[name], spec[3])
+            for name, spec in credit.ACTIONS.items()
+            if spec[0] == listing.status
+        ],
+        statuses=credit.LISTING_STATUS_LABELS,
+        event_labels=credit.EVENT_LABELS,
+        removal_days=credit.current().removal_days,
+    )
+
+
+@bp.route(
+    "/abnormal-listings/<int:listing_id>/<any(list, dismiss, request_removal, remove):action>",
+    methods=["POST"],
+)
+@allow(*ADMINS)
+def listing_decide(listing_id, action):
+    try:
+        credit.decide(
+            db_session(),
+            actor=actor(),
+            listing_id=listing_id,
+            action=action,
+            today=today(),
+            reason=request.form.get("reason", ""),
+        )
+    except (Invalid, Conflict) as exc:  # shown on the page; 403/404 go to the error handler
+        flash(f"{credit.ACTION_LABELS[action]}未完成：{exc.message}", "error")
+    else:
+        flash(f"已{credit.ACTION_LABELS[action]}")
+    return redirect(url_for("console_credit.listing_detail", listing_id=listing_id))
+
+
+@bp.route("/outbox")
+@allow("sysadmin")
+def outbox_list():
+    status = request.args.get("status", "").strip() or None
+    channel = request.args.get("channel", "").strip() or None
+    return render_template(
+        "console/outbox.html",
+        messages=outbox.list_messages(db_session(), actor(), status=status, channel=channel),
+        status=status,
+        channel=channel,
+        statuses=outbox.STATUS_LABELS,
+        channels=outbox.CHANNEL_LABELS,
+    )

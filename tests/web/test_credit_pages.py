@@ -1,0 +1,134 @@
+"""Console pages of the 经营异常名录 workflow, the entity's credit events and the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from shuangsuiji.db import AbnormalListing
+from shuangsuiji.services import credit, outbox
+
+from .. import factories
+from ..conftest import csrf_token, login
+
+TZ = ZoneInfo("Asia/Shanghai")
+CHECKED = dt.date(2030, 3, 4)
+
+
+def _client(app, username):
+    client = app.test_client()
+    login(client, username)
+    return client, csrf_token(client, "/console/tokens")
+
+
+@pytest.fixture
+def listing(session, world):
+    entity = factories.EntityFactory(department=world["a"], name="香河县恒达商贸有限公司")
+    credit.on_result_published(
+        session,
+        actor=world["admin_a"],
+        entity_id=entity.id,
+        department_id=world["a"].id,
+        inspection_ref="inspection:9",
+        codes=["A", "2", "6"],
+        checked_on=CHECKED,
+        published_at=dt.datetime(2030, 3, 20, tzinfo=dt.UTC),
+    )
+    session.commit()
+    return session.scalar(select(AbnormalListing))
+
+
+def _on(day: dt.date):
+    return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, tzinfo=TZ), tick=False)
+
+
+def test_the_list_shows_the_candidate_with_its_deadline(app, world, listing):
+    with _on(listing.deadline):
+        client, _ = _client(app, "admin_a")
+        html = client.get("/console/abnormal-listings").get_data(as_text=True)
+    assert "香河县恒达商贸有限公司" in html and listing.deadline.isoformat() in html
+    assert '<strong class="warn">已逾期' not in html
+
+
+def test_a_candidate_past_its_deadline_is_marked_overdue(app, world, listing):
+    with _on(listing.deadline + dt.timedelta(days=1)):
+        client, _ = _client(app, "admin_a")
+        html = client.get("/console/abnormal-listings?overdue=1").get_data(as_text=True)
+    assert '<strong class="warn">已逾期' in html and "香河县恒达商贸有限公司" in html
+
+
+def test_listing_from_the_detail_page_sets_the_flag(app, world, listing, session):
+    client, csrf = _client(app, "admin_a")
+    url = f"/console/abnormal-listings/{listing.id}"
+    response = client.post(f"{url}/list", data={"csrf_token": csrf, "reason": ""})
+    assert response.status_code == 302
+    html = client.get(url).get_data(as_text=True)
+    assert "已列入" in html and "列入经营异常名录" in html
+    session.expire_all()
+    assert listing.entity.abnormal_listed
+
+
+def test_dismissing_without_a_reason_shows_the_error_and_changes_nothing(
+    app, world, listing, session
+):
+    client, csrf = _client(app, "admin_a")
+    url = f"/console/abnormal-listings/{listing.id}"
+    response = client.post(f"{url}/dismiss", data={"csrf_token": csrf}, follow_redirects=True)
+    assert "请填写理由" in response.get_data(as_text=True)
+    session.expire_all()
+    assert listing.status == "candidate"
+
+
+def test_another_department_gets_not_found(app, world, listing):
+    client, csrf = _client(app, "admin_b")
+    url = f"/console/abnormal-listings/{listing.id}"
+    assert client.get(url).status_code == 404
+    assert client.post(f"{url}/list", data={"csrf_token": csrf}).status_code == 404
+    assert "香河县" not in client.get("/console/abnormal-listings").get_data(as_text=True)
+
+
+def test_an_inspector_reads_but_cannot_decide(app, world, listing):
+    client, csrf = _client(app, "insp_a")
+    url = f"/console/abnormal-listings/{listing.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert "香河县恒达商贸有限公司" in html and 'id="action-list"' not in html
+    assert client.post(f"{url}/list", data={"csrf_token": csrf}).status_code == 403
+
+
+def test_the_entity_page_shows_its_credit_events(app, world, listing):
+    client, _ = _client(app, "admin_a")
+    html = client.get(f"/console/entities/{listing.entity_id}").get_data(as_text=True)
+    assert "信用事件" in html and "住所无法联系" in html and "抽查结果公示" in html
+    assert f"/console/abnormal-listings/{listing.id}" in html
+
+
+def test_the_outbox_page_is_for_the_system_administrator(app, world, session):
+    outbox.enqueue(session, channel="sms", recipient="13800000000", body="到期提醒")
+    session.commit()
+    client, _ = _client(app, "root")
+    html = client.get("/console/outbox?channel=sms").get_data(as_text=True)
+    assert "13800000000" in html and "待发送" in html
+    other, _ = _client(app, "admin_a")
+    assert other.get("/console/outbox").status_code == 403
+
+
+def test_the_risk_class_file_is_uploaded_from_the_import_page(app, world, db):
+    import io
+
+    from shuangsuiji.worker import Worker
+
+    client, csrf = _client(app, "admin_a")
+    assert "信用风险分类（月度）" in client.get("/console/imports").get_data(as_text=True)
+    content = "统一社会信用代码,信用风险分类,分类月份\n911310240000000099,Q,2030-06\n".encode()
+    response = client.post(
+        "/console/imports",
+        data={"csrf_token": csrf, "kind": "risk_classes", "file": (io.BytesIO(content), "r.csv")},
+    )
+    assert response.status_code == 302
+    Worker(db, app.config).run_one()
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "信用风险分类（月度）" in html and "信用风险分类无效" in html

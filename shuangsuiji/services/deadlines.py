@@ -3,15 +3,18 @@
 A task here is one live draw of a plan (a one-off plan has one; a recurring plan one per batch)
 or a commitment still waiting for its draw. Its stage follows the work:
 
-    committed → drawn → fieldwork → results_entered → reviewed → published → closed
+    committed → drawn → fieldwork → results_entered → published → closed
 
-and its deadlines come from the plan and the working-day calendar (services/workdays.py):
+(a reviewer's approval publishes the result, services/results.py: review and publication are
+one step), and its deadlines come from the plan, its results and the working-day calendar
+(services/workdays.py):
 
 - the fieldwork window ends on the plan's `fieldwork_end`;
 - results are entered within RESULTS_ENTRY_WORKDAYS working days after the window ends;
 - results are published within PUBLICATION_WORKDAYS working days after the check ends
-  (企业信息公示暂行条例 art. 6: 20 working days), counted from the window's end, the latest
-  day a check of the task may end on.
+  (企业信息公示暂行条例 art. 6: 20 working days): counted from the earliest check date among
+  the entered but unpublished results, else from the window's end, the latest day a check of
+  the task may end on.
 
 A deadline is "soon" when at most DEADLINE_WARN_WORKDAYS working days remain, "overdue" the
 day after it passes while its work is not done. Nothing here writes: the dashboard and the
@@ -24,10 +27,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ..db import Commitment, Draw, Plan, User
+from ..db import Commitment, Draw, InspectionRecord, Plan, User
 from . import plans, workdays
 from .scope import visible
 
@@ -35,8 +38,7 @@ STAGES = {
     "committed": "已承诺待抽取",
     "drawn": "已抽取待检查",
     "fieldwork": "检查中",
-    "results_entered": "结果已录入待审核",
-    "reviewed": "已审核待公示",
+    "results_entered": "结果已录入待审核公示",
     "published": "结果已公示",
     "closed": "已结束",
 }
@@ -74,12 +76,12 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Counts:
-    """How far a task's visits have got (from the results records, when there are any)."""
+    """How far a task's visits have got (from its inspection records)."""
 
     drawn: int = 0
-    entered: int = 0  # submitted for review, approved or published
-    reviewed: int = 0  # approved or published
-    published: int = 0
+    entered: int = 0  # submitted for review or published
+    published: int = 0  # approved, hence published
+    first_unpublished_check: dt.date | None = None  # earliest check date awaiting publication
 
 
 @dataclass
@@ -128,8 +130,6 @@ def stage_of(plan: Plan, draw: Draw | None, counts: Counts, today: dt.date) -> s
         return "committed"
     if counts.drawn and counts.published >= counts.drawn:
         return "published"
-    if counts.drawn and counts.reviewed >= counts.drawn:
-        return "reviewed"
     if counts.drawn and counts.entered >= counts.drawn:
         return "results_entered"
     if plan.fieldwork_start and today < plan.fieldwork_start and not counts.entered:
@@ -144,7 +144,8 @@ def deadlines_of(
     end = plan.fieldwork_end
     if end is None or stage in ("committed", "closed"):
         return []
-    entered = stage in ("results_entered", "reviewed", "published")
+    entered = stage in ("results_entered", "published")
+    checked = counts.first_unpublished_check or end
     return [
         _deadline("fieldwork", "实地检查结束", end, entered or today > end, today, cal, rules),
         _deadline(
@@ -159,7 +160,7 @@ def deadlines_of(
         _deadline(
             "publication",
             "检查结果公示（20个工作日内）",
-            cal.add_workdays(end, rules.publication_workdays),
+            cal.add_workdays(min(checked, end), rules.publication_workdays),
             stage == "published",
             today,
             cal,
@@ -169,7 +170,22 @@ def deadlines_of(
 
 
 def _counts(session: Session, draws: list[Draw]) -> dict[int, Counts]:
-    return {draw.id: Counts(drawn=json.loads(draw.summary)["drawn"]) for draw in draws}
+    """Per draw: drawn entities (from its summary) and its records by status (one query)."""
+    entered = func.sum(case((InspectionRecord.status.in_(("submitted", "published")), 1), else_=0))
+    published = func.sum(case((InspectionRecord.status == "published", 1), else_=0))
+    first = func.min(
+        case((InspectionRecord.status == "submitted", InspectionRecord.checked_on), else_=None)
+    )
+    rows = session.execute(
+        select(InspectionRecord.draw_id, entered, published, first)
+        .where(InspectionRecord.draw_id.in_([d.id for d in draws]))
+        .group_by(InspectionRecord.draw_id)
+    )
+    found = {draw_id: (int(e or 0), int(p or 0), f) for draw_id, e, p, f in rows}
+    return {
+        draw.id: Counts(json.loads(draw.summary)["drawn"], *found.get(draw.id, (0, 0, None)))
+        for draw in draws
+    }
 
 
 def tasks_of(session: Session, actor: User, *, today: dt.date, rules: Rules) -> list[TaskProgress]:

@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import chinese_calendar
 import pytest
 
-from shuangsuiji.services import deadlines, draws, plans, workdays
+from shuangsuiji.services import deadlines, draws, plans, results, workdays
 from shuangsuiji.services.deadlines import Counts, Rules
 
+from .. import results_world
 from ..draw_world import DICE, TODAY, plan_values, populate
 
 CAL = workdays.Calendar()
@@ -80,9 +81,20 @@ def test_done_work_is_never_overdue():
     end = dt.date(2025, 3, 3)
     late = dt.date(2025, 6, 1)
     found = deadlines.deadlines_of(
-        a_plan(fieldwork_end=end), "published", Counts(2, 2, 2, 2), late, CAL, RULES
+        a_plan(fieldwork_end=end), "published", Counts(2, 2, 2), late, CAL, RULES
     )
     assert {d.state for d in found} == {"done"}
+
+
+def test_publication_counts_from_the_earliest_unpublished_check():
+    end = dt.date(2025, 9, 30)
+    counts = Counts(drawn=5, entered=3, published=1, first_unpublished_check=dt.date(2025, 9, 1))
+    found = deadlines.deadlines_of(
+        a_plan(fieldwork_end=end), "fieldwork", counts, dt.date(2025, 9, 2), CAL, RULES
+    )
+    due = {d.kind: d.due for d in found}
+    assert due["publication"] == oracle_add_workdays(dt.date(2025, 9, 1), 20)
+    assert due["results_entry"] == oracle_add_workdays(end, 5)
 
 
 def test_without_a_fieldwork_end_nothing_is_dated():
@@ -97,9 +109,8 @@ def test_without_a_fieldwork_end_nothing_is_dated():
         ("drawn", True, Counts(10), dt.date(2026, 12, 2), "fieldwork"),
         ("drawn", True, Counts(10, 3), dt.date(2026, 11, 1), "fieldwork"),
         ("drawn", True, Counts(10, 10, 4), TODAY, "results_entered"),
-        ("drawn", True, Counts(10, 10, 10, 9), TODAY, "reviewed"),
-        ("drawn", True, Counts(10, 10, 10, 10), TODAY, "published"),
-        ("closed", True, Counts(10, 10, 10, 10), TODAY, "closed"),
+        ("drawn", True, Counts(10, 10, 10), TODAY, "published"),
+        ("closed", True, Counts(10, 10, 10), TODAY, "closed"),
     ],
 )
 def test_stage_follows_the_work_in_lifecycle_order(status, drawn, counts, today, stage):
@@ -159,3 +170,32 @@ def test_tasks_are_listed_most_urgent_first_and_only_for_the_department(session,
     assert later.id == found[1].plan.id and late.id == first.plan.id
 
     assert deadlines.tasks_of(session, world["admin_b"], today=TODAY, rules=RULES) == []
+
+
+def test_the_counts_follow_the_inspection_records(session, world):
+    w = results_world.drawn(session, world)
+    position = w["row"].drawn.position
+    results.save(
+        session,
+        actor=world["insp_a"],
+        draw_id=w["draw"].id,
+        position=position,
+        raw=results_world.entry(w["matters"], checked_on=w["checked_on"]),
+        today=w["today"],
+    )
+    results.submit(session, actor=world["insp_a"], draw_id=w["draw"].id, position=position)
+    (task,) = deadlines.tasks_of(session, world["admin_a"], today=w["today"], rules=RULES)
+    assert (task.counts.entered, task.counts.published) == (1, 0)
+    assert task.counts.first_unpublished_check == w["checked_on"]
+    results.review(
+        session,
+        actor=world["admin_a"],
+        draw_id=w["draw"].id,
+        position=position,
+        decision="approve",
+        comment="",
+    )
+    (task,) = deadlines.tasks_of(session, world["admin_a"], today=w["today"], rules=RULES)
+    assert (task.counts.entered, task.counts.published) == (1, 1)
+    assert task.counts.first_unpublished_check is None
+    assert task.counts.drawn > 1 and task.stage == "fieldwork"

@@ -10,7 +10,7 @@ from flask import Flask
 from ..db import LEVEL_LABELS, ROLE_LABELS, utcnow
 from ..services.tasks import LABELS as TASK_LABELS
 from ..services.tasks import STATUS_LABELS as TASK_STATUS_LABELS
-from . import console, credit, plans, public, public_results, registry, results
+from . import console, credit, plans, public, public_results, registry, results, statistics
 from .labels import ACTION_LABELS
 
 
@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(results.bp)
     app.register_blueprint(public_results.bp)
     app.register_blueprint(credit.bp)
+    app.register_blueprint(statistics.bp)
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     def local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:

@@ -38,6 +38,11 @@ API_MAX_PAGE_SIZE = 500  # largest page size a client may ask for
 WORKER_POLL_SECONDS = 1.0  # how often an idle worker looks for a queued task
 WORKER_STALE_MINUTES = 10  # a running task without a heartbeat this long is handed back
 
+# --- scheduler (recurring plans) ------------------------------------------------------------
+SCHEDULER_BATCH_TIME = "09:00"  # a batch is due at this time (TIMEZONE) on its first working day
+SCHEDULER_TICK_SECONDS = 300  # how often the scheduler checks for due batches besides due times
+SCHEDULER_RETRY_MINUTES = 60  # a batch that failed is tried again after this long
+
 # --- public site ----------------------------------------------------------------------------
 PUBLIC_SHOW_INSPECTOR_NAMES = False  # PIPL: inspector names on public pages only if enabled
 

@@ -17,13 +17,16 @@ from .calendar import WorkdayOverride
 from .engine import Database, make_engine
 from .plans import (
     APPEND_ONLY,
+    BATCH_STATUSES,
     PLAN_STATUSES,
+    RECURRENCES,
     Commitment,
     Draw,
     DrawAssignment,
     DrawEntity,
     DrawReplacement,
     Plan,
+    PlanBatch,
     plan_matters,
 )
 from .registry import (
@@ -45,13 +48,16 @@ from .tasks import Task
 
 __all__ = [
     "APPEND_ONLY",
+    "BATCH_STATUSES",
     "PLAN_STATUSES",
+    "RECURRENCES",
     "Commitment",
     "Draw",
     "DrawAssignment",
     "DrawEntity",
     "DrawReplacement",
     "Plan",
+    "PlanBatch",
     "plan_matters",
     "ENTITY_STATUSES",
     "INSPECTOR_STATUSES",

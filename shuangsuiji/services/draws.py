@@ -194,10 +194,14 @@ def execute(
     randomness: list[dict],
     progress=None,
 ) -> Draw:
-    """Run the draw of a commitment and store it (one transaction, the caller's)."""
+    """Run the draw of a commitment and store it (one transaction, the caller's).
+
+    A batch commitment of a recurring plan (`batch_key` set) is drawn while the plan is active;
+    the plan stays active, and a redraw supersedes only the draw of the same batch."""
     commitment = session.get(Commitment, commitment_id)
     plan = commitment.plan
-    if plan.status != "committed":
+    batch = commitment.batch_key
+    if plan.status != ("active" if batch else "committed"):
         raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能抽取")
     if progress:
         progress(0, 3, "正在抽取")
@@ -207,7 +211,11 @@ def execute(
         progress(1, 3, "正在保存抽取结果")
     previous = session.scalar(
         select(Draw)
-        .where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        .where(
+            Draw.plan_id == plan.id,
+            Draw.id.in_(plans.live_draws()),
+            Draw.batch_key.is_(None) if batch is None else Draw.batch_key == batch,
+        )
         .order_by(Draw.id.desc())
     )
     summary = {
@@ -225,6 +233,7 @@ def execute(
         plan_id=plan.id,
         commitment_id=commitment.id,
         supersedes_id=previous.id if previous else None,
+        batch_key=batch,
         reason=commitment.reason if previous else None,
         randomness=json.dumps(manifest["randomness"], ensure_ascii=False),
         seed=result.seed,
@@ -238,9 +247,12 @@ def execute(
     try:
         session.flush()
     except IntegrityError as exc:
+        if batch is not None:
+            raise Conflict("本批次已经抽取过", errors={"batch_key": [batch]}) from exc
         raise Conflict("本次承诺已经抽取过") from exc
     _store_rows(session, draw, plan, result)
-    plan.status = "drawn"
+    if batch is None:
+        plan.status = "drawn"
     session.flush()
     if progress:
         progress(2, 3, "正在记录审计日志")
@@ -258,6 +270,7 @@ def execute(
             "sample_sha256": draw.sample_sha256,
             "assignment_sha256": draw.assignment_sha256,
             "supersedes_id": draw.supersedes_id,
+            "batch_key": batch,
             "reason": draw.reason,
             "summary": summary,
         },

@@ -88,6 +88,7 @@ def team_out(row: draws.TeamRow) -> dict:
                 "cert_no": m.inspector.cert_no if m.inspector else None,
                 "phase": m.phase,
                 "replaced": m.replaced,
+                "hidden": m.hidden,
             }
             for m in row.members
         ],
@@ -225,7 +226,8 @@ class DrawById(MethodView):
 
         含分类、区域与检查人员：仅限本部门管理员、系统管理员、纪检/审计。
         """
-        return draws.full_manifest(db_session(), draws.get(db_session(), actor(), draw_id))
+        draw = draws.get(db_session(), actor(), draw_id, whole=True)
+        return draws.full_manifest(db_session(), draw)
 
 
 @blp.route("/draws/<int:draw_id>/bundle")
@@ -257,7 +259,13 @@ class DrawTeams(MethodView):
         draw = draws.get(session, actor(), draw_id)
         config = current_app.config
         per_page = min(args["per_page"] or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
-        rows = draws.teams(session, draw, offset=(args["page"] - 1) * per_page, limit=per_page)
+        rows = draws.teams(
+            session,
+            draw,
+            offset=(args["page"] - 1) * per_page,
+            limit=per_page,
+            viewer=actor(),
+        )
         return {
             "items": [team_out(r) for r in rows],
             "total": draws.count_drawn(session, draw),

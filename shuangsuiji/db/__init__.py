@@ -27,6 +27,7 @@ from .plans import (
     DrawReplacement,
     Plan,
     PlanBatch,
+    plan_departments,
     plan_matters,
 )
 from .registry import (
@@ -58,6 +59,7 @@ __all__ = [
     "DrawReplacement",
     "Plan",
     "PlanBatch",
+    "plan_departments",
     "plan_matters",
     "ENTITY_STATUSES",
     "INSPECTOR_STATUSES",

@@ -46,6 +46,16 @@ APPEND_ONLY = (
     "draw_replacements",
 )
 
+# 配合部门: the departments that take part in a joint plan besides the lead (发起) department,
+# kept equal to the department codes of its team slots (services/plans.py).
+plan_departments = Table(
+    "plan_departments",
+    Base.metadata,
+    Column("plan_id", ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id"), primary_key=True),
+    Index("ix_plan_departments_department_id", "department_id"),
+)
+
 plan_matters = Table(
     "plan_matters",
     Base.metadata,
@@ -56,6 +66,10 @@ plan_matters = Table(
 
 class Plan(Base):
     """抽查任务: what to draw from which registry, how many per class, and who may go.
+
+    A joint plan (跨部门联合抽查) is owned by its lead department, whose registry is drawn
+    from; the participating departments (`participants`) each have slots in every team and may
+    add their own matters, and their users see the plan and their own part of each team.
 
     JSON columns hold lists and small objects (scope filters, strata, slots, randomness).
     """
@@ -96,6 +110,9 @@ class Plan(Base):
 
     department: Mapped[Department] = relationship()
     matters: Mapped[list[Matter]] = relationship(secondary=plan_matters, order_by=Matter.code)
+    participants: Mapped[list[Department]] = relationship(
+        secondary=plan_departments, order_by=Department.code
+    )
 
     __table_args__ = (
         CheckConstraint(

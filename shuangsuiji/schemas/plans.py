@@ -190,6 +190,9 @@ class MemberOut(Schema):
     cert_no = fields.String(allow_none=True)
     phase = fields.Integer(allow_none=True)
     replaced = fields.Boolean(metadata={"description": "经人员替换后的成员"})
+    hidden = fields.Boolean(
+        metadata={"description": "联合检查中其他部门的成员（配合部门只看到本部门的成员）"}
+    )
 
 
 class TeamOut(Schema):

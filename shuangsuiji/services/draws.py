@@ -54,11 +54,18 @@ _CHUNK = 5000
 # -- reading -------------------------------------------------------------------------------
 
 
-def get(session: Session, actor: User, draw_id: int) -> Draw:
+def get(session: Session, actor: User, draw_id: int, *, whole: bool = False) -> Draw:
+    """The draw if the actor may read its plan (a joint plan's participants too); `whole`:
+    only for those who see every department's part (the manifest, the bundle)."""
     draw = session.get(Draw, draw_id)
     if draw is None:
         raise NotFound("抽取结果不存在")
-    get_visible(session, actor, Plan, draw.plan_id, label="抽取结果")
+    try:
+        plan = plans.get(session, actor, draw.plan_id)
+    except NotFound:
+        raise NotFound("抽取结果不存在") from None
+    if whole and not plans.sees_all_of(actor, plan):
+        raise NotFound("抽取结果不存在")
     return draw
 
 
@@ -495,7 +502,7 @@ def full_manifest(session: Session, draw: Draw) -> dict:
 
 def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes]:
     """The auditors' bundle: the four files, SHA256SUMS and manifest.json at the root."""
-    draw = get(session, actor, draw_id)
+    draw = get(session, actor, draw_id, whole=True)
     if not (reads_all(actor) or actor.role == "dept_admin"):
         raise NotFound("抽取结果不存在")
     commitment = draw.commitment
@@ -575,6 +582,7 @@ class Member:
     inspector: Inspector | None
     phase: int | None
     replaced: bool
+    hidden: bool = False  # another department's member of a joint team (not shown)
 
 
 @dataclass
@@ -584,8 +592,18 @@ class TeamRow:
     members: list[Member]
 
 
-def teams(session: Session, draw: Draw, *, offset: int = 0, limit: int = 100) -> list[TeamRow]:
-    """Drawn entities in processing order with their current teams (replacements applied)."""
+def teams(
+    session: Session,
+    draw: Draw,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    viewer: User | None = None,
+) -> list[TeamRow]:
+    """Drawn entities in processing order with their current teams (replacements applied).
+
+    With a `viewer` from a participating department of a joint plan, the other departments'
+    members are hidden: each department sees its own part of every team."""
     drawn = session.execute(
         select(DrawEntity, Entity)
         .join(Entity, Entity.id == DrawEntity.entity_id)
@@ -607,6 +625,11 @@ def teams(session: Session, draw: Draw, *, offset: int = 0, limit: int = 100) ->
         if r.position in positions:
             inspector = session.get(Inspector, r.inspector_id) if r.inspector_id else None
             slots[(r.position, r.slot)] = Member(r.slot, inspector, None, True)
+    if viewer is not None and not plans.sees_all_of(viewer, draw.plan):
+        own = plans.slots_of(draw.plan, viewer.department_id)
+        for member in slots.values():
+            if member.slot not in own:
+                member.inspector, member.phase, member.hidden = None, None, True
     result = []
     for d, entity in drawn:
         members = sorted(

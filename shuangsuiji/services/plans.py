@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..db import (
     ENTITY_STATUSES,
@@ -35,12 +35,13 @@ from ..db import (
     PlanBatch,
     User,
     bulk,
+    plan_departments,
 )
 from ..domain import bundle as srdp_bundle
 from ..domain import srdp
 from ..errors import Conflict, Invalid, NotFound
 from . import audit
-from .scope import get_visible, require_admin_of, visible
+from .scope import reads_all, require_admin_of, visible
 
 STRATA = ("A", "B", "C", "D", "X")  # X: not yet classified (未评级)
 STRATUM_LABELS = {"A": "A 类", "B": "B 类", "C": "C 类", "D": "D 类", "X": "未评级"}
@@ -123,12 +124,45 @@ def split_tags(text: str | None) -> list[str]:
 # -- reading -------------------------------------------------------------------------------
 
 
+def is_participant(actor: User, plan: Plan) -> bool:
+    """Whether the actor belongs to a participating (配合) department of a joint plan."""
+    return actor.department_id is not None and any(
+        d.id == actor.department_id for d in plan.participants
+    )
+
+
+def sees_all_of(actor: User, plan: Plan) -> bool:
+    """Whether the actor sees every department's part of the plan: the lead department's
+    users, the system administrator and the auditors (participants see their own part)."""
+    return reads_all(actor) or actor.department_id == plan.department_id
+
+
+def slots_of(plan: Plan, department_id: int | None) -> set[int]:
+    """The slot indexes of a department in the plan's teams."""
+    code = next(
+        (d.code for d in [plan.department, *plan.participants] if d.id == department_id), None
+    )
+    return {i for i, s in enumerate(json.loads(plan.slots)) if s == code}
+
+
 def get(session: Session, actor: User, plan_id: int) -> Plan:
-    return get_visible(session, actor, Plan, plan_id, label="抽查任务")
+    """The plan if the actor may read it: its lead department, its participating departments,
+    the system administrator and the auditors; NotFound otherwise."""
+    plan = session.get(Plan, plan_id)
+    if plan is None or not (sees_all_of(actor, plan) or is_participant(actor, plan)):
+        raise NotFound("抽查任务不存在")
+    return plan
 
 
 def list_visible(session: Session, actor: User, *, status: str | None = None) -> list[Plan]:
-    query = select(Plan).where(visible(actor, Plan.department_id)).order_by(Plan.id.desc())
+    joint = select(plan_departments.c.plan_id).where(
+        plan_departments.c.department_id == actor.department_id
+    )
+    query = (
+        select(Plan)
+        .where(or_(visible(actor, Plan.department_id), Plan.id.in_(joint)))
+        .order_by(Plan.id.desc())
+    )
     if status:
         query = query.where(Plan.status == status)
     return list(session.scalars(query))
@@ -162,8 +196,10 @@ def config(plan: Plan) -> dict:
 
 
 def snapshot(plan: Plan) -> dict:
-    return {"id": plan.id, "department_id": plan.department_id, "status": plan.status} | config(
-        plan
+    return (
+        {"id": plan.id, "department_id": plan.department_id, "status": plan.status}
+        | config(plan)
+        | {"participants": [d.code for d in plan.participants]}
     )
 
 
@@ -399,14 +435,7 @@ def parse_values(
                 errs.add("title", "任务名称须为 1–200 个字")
             values["title"] = title
         elif name == "matter_ids":
-            listed = value if isinstance(value, list) else [value] if value else []
-            ids = [int(x) for x in listed if str(x).strip().isdigit()]
-            found = session.scalars(
-                select(Matter).where(Matter.id.in_(ids), Matter.department_id == department_id)
-            ).all()
-            if len(found) != len(set(ids)) or len(ids) != len(listed):
-                errs.add("matter_ids", "抽查事项不存在或不属于本部门")
-            values["matters"] = sorted(found, key=lambda m: m.code)
+            pass  # after the slots: a joint plan takes its participants' matters too
         elif name == "scope":
             values["scope"] = _scope(value, errs)
         elif name == "strata":
@@ -450,12 +479,50 @@ def parse_values(
             values[name] = year
     if "randomness" in values or "recurrence" in values or "plan_year" in values:
         _check_recurrence(values, current or {}, errs)
+    if "matter_ids" in raw or ("slots" in values and current):
+        # Changed slots may drop a participant: its matters must go too.
+        chosen = raw["matter_ids"] if "matter_ids" in raw else current["matter_ids"]
+        slots = values.get("slots", (current or {}).get("slots", []))
+        values["matters"] = _matters(session, department_id, chosen, slots, errs)
     start, end = values.get("fieldwork_start"), values.get("fieldwork_end")
     if start and end and end < start:
         errs.add("fieldwork_end", "检查结束日期不能早于开始日期")
     if errs.errors:
         raise Invalid("抽查任务填写有误", errors=errs.errors)
     return values
+
+
+def _matters(session: Session, department_id: int, raw, slots: list[str], errs: _Errors):
+    """The chosen matters: the lead department's, or a participating department's (one named
+    by a slot) in a joint plan."""
+    listed = raw if isinstance(raw, list) else [raw] if raw else []
+    ids = [int(x) for x in listed if str(x).strip().isdigit()]
+    allowed = [department_id, *participant_ids(session, department_id, slots)]
+    found = session.scalars(
+        select(Matter).where(Matter.id.in_(ids), Matter.department_id.in_(allowed))
+    ).all()
+    if len(found) != len(set(ids)) or len(ids) != len(listed):
+        errs.add("matter_ids", "抽查事项不存在，或不属于本部门及联合检查的配合部门")
+    return sorted(found, key=lambda m: (m.department_id != department_id, m.code))
+
+
+def participant_ids(session: Session, department_id: int, slots: list[str]) -> list[int]:
+    """The departments named by the slots other than the lead: a joint plan's participants."""
+    codes = set(slots) - {srdp_bundle.ANY_DEPT}
+    if not codes:
+        return []
+    return list(
+        session.scalars(
+            select(Department.id)
+            .where(Department.code.in_(codes), Department.id != department_id)
+            .order_by(Department.code)
+        )
+    )
+
+
+def _sync_participants(session: Session, plan: Plan) -> None:
+    ids = participant_ids(session, plan.department_id, json.loads(plan.slots))
+    plan.participants = [session.get(Department, i) for i in ids]
 
 
 def _scope(raw, errs: _Errors) -> dict:
@@ -524,6 +591,7 @@ def create(session: Session, *, actor: User, department_id: int, raw: dict) -> P
     plan = Plan(department_id=department_id, status="draft", created_by_id=actor.id)
     _apply(plan, values)
     session.add(plan)
+    _sync_participants(session, plan)
     session.flush()
     audit.record(
         session,
@@ -544,11 +612,15 @@ def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
         raise Conflict("任务已承诺，输入已冻结，不能修改")
     values = parse_values(session, plan.department_id, raw, partial=True, current=config(plan))
     _check_code(session, values.get("code"), plan)
+    encoded = _encoded(values)
+    if "slots" in values:
+        ids = participant_ids(session, plan.department_id, values["slots"])
+        encoded["participants"] = [session.get(Department, i) for i in ids]
     audit.update_recorded(
         session,
         actor=actor,
         obj=plan,
-        values=_encoded(values),
+        values=encoded,
         snapshot=snapshot,
         action="plans.update",
         object_type="plan",
@@ -734,6 +806,30 @@ def _exclusion_lines(
         .where(*eligible, in_force)
         .distinct(),
     )
+    if plan.participants:
+        # A participating department's inspectors declare conflicts against the entity rows
+        # of their own registry: match those by USCC.
+        declared = aliased(Entity)
+        lines = sorted(
+            set(lines)
+            | set(
+                bulk.fetch_lines(
+                    connection,
+                    select(
+                        declared.uscc,
+                        _key_sql(ConflictDeclaration.inspector_id),
+                        literal("CONFLICT"),
+                    )
+                    .select_from(ConflictDeclaration)
+                    .join(declared, declared.id == ConflictDeclaration.entity_id)
+                    .where(
+                        in_force,
+                        declared.department_id != plan.department_id,
+                        exists(select(Entity.id).where(Entity.uscc == declared.uscc, *eligible)),
+                    ),
+                )
+            )
+        )
     if plan.cooldown_months:
         since = dt.datetime.combine(
             _months_before(today, plan.cooldown_months), dt.time(), tzinfo=dt.UTC

@@ -244,7 +244,16 @@ def _form_page(plan, department_id: int, state: dict, error=None, status=200):
         error=error,
         matters=list(
             session.scalars(
-                select(Matter).where(Matter.department_id == department_id).order_by(Matter.code)
+                select(Matter)
+                .where(
+                    Matter.department_id.in_(
+                        [
+                            department_id,
+                            *plans.participant_ids(session, department_id, state["slots"]),
+                        ]
+                    )
+                )
+                .order_by(Matter.department_id != department_id, Matter.code)
             )
         ),
         departments=list(session.scalars(select(Department).order_by(Department.code))),
@@ -252,6 +261,7 @@ def _form_page(plan, department_id: int, state: dict, error=None, status=200):
         strata_labels=plans.STRATUM_LABELS,
         statuses=ENTITY_STATUSES,
         batch_time=current_app.config["SCHEDULER_BATCH_TIME"],
+        lead_id=department_id,
         L=_labels(),
     ), status
 
@@ -429,7 +439,7 @@ def _teams_page(draw, page: int) -> Page:
     session = db_session()
     total = draws.count_drawn(session, draw)
     page = max(1, min(page, -(-total // PER_PAGE) or 1))
-    rows = draws.teams(session, draw, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    rows = draws.teams(session, draw, offset=(page - 1) * PER_PAGE, limit=PER_PAGE, viewer=actor())
     return Page(items=rows, total=total, page=page, per_page=PER_PAGE)
 
 

@@ -1,4 +1,4 @@
-"""recurring plans
+"""recurring and joint plans
 
 Revision ID: 0006
 Revises: 0005
@@ -7,7 +7,8 @@ Create Date: 2026-11-29 12:30:00
 Recurring plans (monthly, quarterly, yearly batches drawn by the scheduler process): the plan's
 recurrence, year and server-secret hash chain; the new status `active`; `plan_batches`, one
 row per attempted period; the batch key on commitments and draws, with the unique index that
-admits one first draw per plan and batch (a redraw names the draw it supersedes).
+admits one first draw per plan and batch (a redraw names the draw it supersedes); and
+`plan_departments`, the participating departments of a joint plan.
 
 plan_commitments and draws are append-only (triggers): their new columns are added with
 ADD COLUMN, never by re-creating the table, which would drop the triggers on SQLite.
@@ -55,6 +56,26 @@ def upgrade() -> None:
         postgresql_where=sa.text(FIRST_DRAW),
     )
     op.create_table(
+        "plan_departments",
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["departments.id"],
+            name=op.f("fk_plan_departments_department_id_departments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["plans.id"],
+            name=op.f("fk_plan_departments_plan_id_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("plan_id", "department_id", name=op.f("pk_plan_departments")),
+    )
+    op.create_index(
+        "ix_plan_departments_department_id", "plan_departments", ["department_id"], unique=False
+    )
+    op.create_table(
         "plan_batches",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=False),
@@ -89,6 +110,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("plan_batches")
+    op.drop_index("ix_plan_departments_department_id", table_name="plan_departments")
+    op.drop_table("plan_departments")
     op.drop_index("uq_draws_plan_batch_first", table_name="draws")
     op.drop_column("draws", "batch_key")
     op.drop_column("plan_commitments", "batch_key")

@@ -44,6 +44,11 @@ RESULTS_ENTRY_WORKDAYS = 5  # results are entered within this many working days 
 PUBLICATION_WORKDAYS = 20  # results are published within this many working days after the check
 DEADLINE_WARN_WORKDAYS = 3  # a deadline this close (or closer) shows as 即将到期 and is reminded
 
+# --- scheduler (recurring plans) ------------------------------------------------------------
+SCHEDULER_BATCH_TIME = "09:00"  # a batch is due at this time (TIMEZONE) on its first working day
+SCHEDULER_TICK_SECONDS = 300  # how often the scheduler checks for due batches besides due times
+SCHEDULER_RETRY_MINUTES = 60  # a batch that failed is tried again after this long
+
 # --- public site ----------------------------------------------------------------------------
 PUBLIC_SHOW_INSPECTOR_NAMES = False  # PIPL: inspector names on public pages only if enabled
 PUBLIC_SEARCH_RATE_LIMIT = "30 per minute; 300 per hour"  # result look-ups per client address

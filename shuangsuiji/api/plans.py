@@ -10,10 +10,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access import ADMINS, ALL_STAFF, allow
+from ..db import utcnow
 from ..edge import actor, database, db_session, today
 from ..errors import Invalid
 from ..schemas.common import TaskOut
 from ..schemas.plans import (
+    BatchOut,
     CommitIn,
     CommitmentOut,
     DrawIn,
@@ -29,7 +31,7 @@ from ..schemas.plans import (
     TeamPage,
     TeamsQuery,
 )
-from ..services import draws, plans
+from ..services import batches, draws, plans
 from .tasks import task_out
 
 blp = Blueprint(
@@ -55,6 +57,8 @@ def plan_out(plan) -> dict:
         "updated_at": plan.updated_at,
         "commitments": [commitment_out(c) for c in plans.commitments(session, plan)],
         "current_draw_id": current.id if current else None,
+        "activated_at": plan.activated_at,
+        "chain_tip": plan.chain_tip,
     }
 
 
@@ -84,6 +88,7 @@ def team_out(row: draws.TeamRow) -> dict:
                 "cert_no": m.inspector.cert_no if m.inspector else None,
                 "phase": m.phase,
                 "replaced": m.replaced,
+                "hidden": m.hidden,
             }
             for m in row.members
         ],
@@ -164,6 +169,45 @@ class PlanDraws(MethodView):
         return task_out(task)
 
 
+def _timing() -> batches.Timing:
+    return batches.Timing.from_config(current_app.config)
+
+
+@blp.route("/plans/<int:plan_id>/activate")
+class PlanActivate(MethodView):
+    @allow(*ADMINS)
+    @blp.response(200, PlanOut)
+    def post(self, plan_id):
+        """启用周期任务：公布服务器密值哈希链顶端；此后各批次由调度程序按时承诺并抽取"""
+        plan = batches.activate(
+            db_session(), actor=actor(), plan_id=plan_id, now=utcnow(), timing=_timing()
+        )
+        return plan_out(plan)
+
+
+@blp.route("/plans/<int:plan_id>/batches")
+class PlanBatches(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, BatchOut(many=True))
+    def get(self, plan_id):
+        """周期任务的批次：到期时间、状态（待到期、已抽取、失败及原因）与抽取结果"""
+        plan = plans.get(db_session(), actor(), plan_id)
+        return [
+            {
+                "key": row.entry.period.key,
+                "period_start": row.entry.period.start,
+                "period_end": row.entry.period.end,
+                "due_at": row.entry.due,
+                "status": row.status,
+                "attempts": row.batch.attempts if row.batch else 0,
+                "error": row.batch.error if row.batch else None,
+                "commitment_id": row.batch.commitment_id if row.batch else None,
+                "draw_id": row.batch.draw_id if row.batch else None,
+            }
+            for row in batches.overview(db_session(), plan, _timing())
+        ]
+
+
 @blp.route("/plans/<int:plan_id>/close")
 class PlanClose(MethodView):
     @allow(*ADMINS)
@@ -182,7 +226,8 @@ class DrawById(MethodView):
 
         含分类、区域与检查人员：仅限本部门管理员、系统管理员、纪检/审计。
         """
-        return draws.full_manifest(db_session(), draws.get(db_session(), actor(), draw_id))
+        draw = draws.get(db_session(), actor(), draw_id, whole=True)
+        return draws.full_manifest(db_session(), draw)
 
 
 @blp.route("/draws/<int:draw_id>/bundle")
@@ -214,7 +259,13 @@ class DrawTeams(MethodView):
         draw = draws.get(session, actor(), draw_id)
         config = current_app.config
         per_page = min(args["per_page"] or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
-        rows = draws.teams(session, draw, offset=(args["page"] - 1) * per_page, limit=per_page)
+        rows = draws.teams(
+            session,
+            draw,
+            offset=(args["page"] - 1) * per_page,
+            limit=per_page,
+            viewer=actor(),
+        )
         return {
             "items": [team_out(r) for r in rows],
             "total": draws.count_drawn(session, draw),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -31,7 +32,11 @@ from .accounts import Department
 from .base import Base, utcnow
 from .registry import Matter
 
-PLAN_STATUSES = ("draft", "committed", "drawn", "closed")
+PLAN_STATUSES = ("draft", "committed", "drawn", "active", "closed")
+# once: one draw (the ceremony); the others: a batch per period of the plan year, drawn by the
+# scheduler process (services/batches.py).
+RECURRENCES = ("once", "monthly", "quarterly", "yearly")
+BATCH_STATUSES = ("drawn", "failed")
 # Tables the database keeps append-only (the migration installs the triggers).
 APPEND_ONLY = (
     "plan_commitments",
@@ -39,6 +44,16 @@ APPEND_ONLY = (
     "draw_entities",
     "draw_assignments",
     "draw_replacements",
+)
+
+# 配合部门: the departments that take part in a joint plan besides the lead (发起) department,
+# kept equal to the department codes of its team slots (services/plans.py).
+plan_departments = Table(
+    "plan_departments",
+    Base.metadata,
+    Column("plan_id", ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id"), primary_key=True),
+    Index("ix_plan_departments_department_id", "department_id"),
 )
 
 plan_matters = Table(
@@ -52,6 +67,10 @@ plan_matters = Table(
 class Plan(Base):
     """抽查任务: what to draw from which registry, how many per class, and who may go.
 
+    A joint plan (跨部门联合抽查) is owned by its lead department, whose registry is drawn
+    from; the participating departments (`participants`) each have slots in every team and may
+    add their own matters, and their users see the plan and their own part of each team.
+
     JSON columns hold lists and small objects (scope filters, strata, slots, randomness).
     """
 
@@ -62,6 +81,13 @@ class Plan(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(12), default="draft")
+    recurrence: Mapped[str] = mapped_column(String(10), default="once")
+    plan_year: Mapped[int | None]
+    activated_at: Mapped[dt.datetime | None]
+    # The server-secret hash chain of a recurring plan (services/batches.py): the tip is public
+    # from activation, the seed never leaves the server (each batch reveals one link).
+    chain_tip: Mapped[str | None] = mapped_column(String(64))
+    chain_seed: Mapped[str | None] = deferred(mapped_column(String(64)))
     scope: Mapped[str] = mapped_column(Text, default="{}")
     strata: Mapped[str] = mapped_column(Text)
     rounding: Mapped[str] = mapped_column(String(8), default="ceil")
@@ -84,11 +110,17 @@ class Plan(Base):
 
     department: Mapped[Department] = relationship()
     matters: Mapped[list[Matter]] = relationship(secondary=plan_matters, order_by=Matter.code)
+    participants: Mapped[list[Department]] = relationship(
+        secondary=plan_departments, order_by=Department.code
+    )
 
     __table_args__ = (
         CheckConstraint(
-            "status IN ('draft', 'committed', 'drawn', 'closed')",
+            "status IN ('draft', 'committed', 'drawn', 'active', 'closed')",
             name="status",
+        ),
+        CheckConstraint(
+            "recurrence IN ('once', 'monthly', 'quarterly', 'yearly')", name="recurrence"
         ),
         CheckConstraint("rounding IN ('ceil', 'floor', 'half_up')", name="rounding"),
         CheckConstraint("region_rule IN ('none', 'different', 'same')", name="region_rule"),
@@ -110,6 +142,7 @@ class Commitment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     seq: Mapped[int]
+    batch_key: Mapped[str | None] = mapped_column(String(16))
     srdp_id: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str | None] = mapped_column(Text)
     plan_json: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
@@ -141,6 +174,7 @@ class Draw(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     commitment_id: Mapped[int] = mapped_column(ForeignKey("plan_commitments.id"), unique=True)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), unique=True)
+    batch_key: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     randomness: Mapped[str] = mapped_column(Text)
     seed: Mapped[str] = mapped_column(String(64))
@@ -154,7 +188,19 @@ class Draw(Base):
     plan: Mapped[Plan] = relationship()
     commitment: Mapped[Commitment] = relationship()
 
-    __table_args__ = (Index("ix_draws_plan_id", "plan_id"),)
+    __table_args__ = (
+        Index("ix_draws_plan_id", "plan_id"),
+        # One draw per plan and batch: only a recorded redraw (which names the draw it
+        # supersedes) adds a second. The scheduler's locks make races rare; this settles them.
+        Index(
+            "uq_draws_plan_batch_first",
+            "plan_id",
+            "batch_key",
+            unique=True,
+            sqlite_where=text("batch_key IS NOT NULL AND supersedes_id IS NULL"),
+            postgresql_where=text("batch_key IS NOT NULL AND supersedes_id IS NULL"),
+        ),
+    )
 
 
 class DrawEntity(Base):
@@ -215,3 +261,34 @@ class DrawReplacement(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (UniqueConstraint("draw_id", "n"),)
+
+
+class PlanBatch(Base):
+    """抽查批次: one period of a recurring plan (e.g. "2026-12", "2026-Q4", "2026").
+
+    Written by the scheduler when it attempts the batch: `drawn` with the commitment and draw,
+    or `failed` with the reason (shown on the plan page; retried at a later tick). Periods not
+    yet attempted have no row. One row per plan and period.
+    """
+
+    __tablename__ = "plan_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    key: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[dt.datetime]
+    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("plan_commitments.id"))
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"))
+
+    plan: Mapped[Plan] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "key"),
+        CheckConstraint("status IN ('drawn', 'failed')", name="status"),
+    )

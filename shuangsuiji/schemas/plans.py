@@ -53,6 +53,13 @@ class PlanPatch(Schema):
     fieldwork_start = fields.Date(allow_none=True)
     fieldwork_end = fields.Date(allow_none=True)
     notes = fields.String(allow_none=True)
+    recurrence = fields.String(
+        metadata={
+            "description": "once（一次性，抽取仪式）、monthly、quarterly 或 yearly（周期任务，"
+            "调度程序按批次自动抽取；比例为全年比例）"
+        }
+    )
+    plan_year = fields.Integer(allow_none=True, metadata={"description": "周期任务的计划年度"})
 
 
 class PlanIn(PlanPatch):
@@ -69,13 +76,15 @@ class PlanIn(PlanPatch):
 
 class PlanQuery(Schema):
     status = fields.String(
-        load_default=None, validate=validate.OneOf(["draft", "committed", "drawn", "closed"])
+        load_default=None,
+        validate=validate.OneOf(["draft", "committed", "drawn", "active", "closed"]),
     )
 
 
 class CommitmentOut(Schema):
     id = fields.Integer()
     seq = fields.Integer()
+    batch_key = fields.String(allow_none=True, metadata={"description": "周期任务的批次"})
     srdp_id = fields.String(metadata={"description": "抽取数据包中的 plan_id"})
     reason = fields.String(allow_none=True, metadata={"description": "重新抽取的理由"})
     sha256sums = fields.String(metadata={"description": "SHA256SUMS 文本"})
@@ -94,6 +103,24 @@ class PlanOut(PlanPatch):
     updated_at = fields.DateTime()
     commitments = fields.List(fields.Nested(CommitmentOut))
     current_draw_id = fields.Integer(allow_none=True)
+    activated_at = fields.DateTime(allow_none=True)
+    chain_tip = fields.String(
+        allow_none=True, metadata={"description": "服务器密值哈希链顶端（周期任务启用时公布）"}
+    )
+
+
+class BatchOut(Schema):
+    """One batch of a recurring plan: its period, due time and state."""
+
+    key = fields.String(metadata={"description": "批次，如 2026-12、2026-Q4、2026"})
+    period_start = fields.Date()
+    period_end = fields.Date()
+    due_at = fields.DateTime(metadata={"description": "到期时间（UTC）"})
+    status = fields.String(metadata={"description": "pending、drawn 或 failed"})
+    attempts = fields.Integer()
+    error = fields.String(allow_none=True)
+    commitment_id = fields.Integer(allow_none=True)
+    draw_id = fields.Integer(allow_none=True)
 
 
 class CommitIn(Schema):
@@ -120,6 +147,7 @@ class DrawOut(Schema):
     plan_id = fields.Integer()
     commitment_id = fields.Integer()
     srdp_id = fields.String()
+    batch_key = fields.String(allow_none=True)
     supersedes_id = fields.Integer(allow_none=True)
     superseded_by = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True, metadata={"description": "重新抽取的理由"})
@@ -162,6 +190,9 @@ class MemberOut(Schema):
     cert_no = fields.String(allow_none=True)
     phase = fields.Integer(allow_none=True)
     replaced = fields.Boolean(metadata={"description": "经人员替换后的成员"})
+    hidden = fields.Boolean(
+        metadata={"description": "联合检查中其他部门的成员（配合部门只看到本部门的成员）"}
+    )
 
 
 class TeamOut(Schema):

@@ -9,7 +9,8 @@ or a commitment still waiting for its draw. Its stage follows the work:
 one step), and its deadlines come from the plan, its results and the working-day calendar
 (services/workdays.py):
 
-- the fieldwork window ends on the plan's `fieldwork_end`;
+- the fieldwork window ends on the plan's `fieldwork_end`; a batch of a recurring plan has
+  its period (the month, quarter or year it was drawn for) as its window;
 - results are entered within RESULTS_ENTRY_WORKDAYS working days after the window ends;
 - results are published within PUBLICATION_WORKDAYS working days after the check ends
   (企业信息公示暂行条例 art. 6: 20 working days): counted from the earliest check date among
@@ -31,6 +32,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..db import Commitment, Draw, InspectionRecord, Plan, User
+from ..domain.periods import period_of
 from . import plans, workdays
 from .scope import visible
 
@@ -122,6 +124,15 @@ def _deadline(
     return Deadline(kind, label, due, done, _state(due, done, today, left, rules), left)
 
 
+def window(plan: Plan, draw: Draw | None) -> tuple[dt.date | None, dt.date | None]:
+    """The task's fieldwork window: its batch's period, else the plan's dates."""
+    key = getattr(draw, "batch_key", None)
+    period = period_of(plan.recurrence, key) if key else None
+    if period is not None:
+        return period.start, period.end
+    return plan.fieldwork_start, plan.fieldwork_end
+
+
 def stage_of(plan: Plan, draw: Draw | None, counts: Counts, today: dt.date) -> str:
     """The stage of a task: the last step whose work is complete, in lifecycle order."""
     if plan.status == "closed":
@@ -132,16 +143,17 @@ def stage_of(plan: Plan, draw: Draw | None, counts: Counts, today: dt.date) -> s
         return "published"
     if counts.drawn and counts.entered >= counts.drawn:
         return "results_entered"
-    if plan.fieldwork_start and today < plan.fieldwork_start and not counts.entered:
+    start, _ = window(plan, draw)
+    if start and today < start and not counts.entered:
         return "drawn"
     return "fieldwork"
 
 
 def deadlines_of(
-    plan: Plan, stage: str, counts: Counts, today: dt.date, cal, rules: Rules
+    end: dt.date | None, stage: str, counts: Counts, today: dt.date, cal, rules: Rules
 ) -> list[Deadline]:
-    """The task's deadlines, in date order. Without a fieldwork end nothing is dated."""
-    end = plan.fieldwork_end
+    """The task's deadlines, in date order, for a fieldwork window ending on `end`; without
+    an end nothing is dated."""
     if end is None or stage in ("committed", "closed"):
         return []
     entered = stage in ("results_entered", "published")
@@ -222,7 +234,7 @@ def progress(session: Session, *where, today: dt.date, rules: Rules) -> list[Tas
                     commitment=commitment,
                     stage=stage,
                     counts=count,
-                    deadlines=deadlines_of(plan, stage, count, today, cal, rules),
+                    deadlines=deadlines_of(window(plan, draw)[1], stage, count, today, cal, rules),
                 )
             )
     urgency = {"overdue": 0, "soon": 1, "open": 2, "done": 3}

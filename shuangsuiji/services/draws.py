@@ -54,11 +54,18 @@ _CHUNK = 5000
 # -- reading -------------------------------------------------------------------------------
 
 
-def get(session: Session, actor: User, draw_id: int) -> Draw:
+def get(session: Session, actor: User, draw_id: int, *, whole: bool = False) -> Draw:
+    """The draw if the actor may read its plan (a joint plan's participants too); `whole`:
+    only for those who see every department's part (the manifest, the bundle)."""
     draw = session.get(Draw, draw_id)
     if draw is None:
         raise NotFound("抽取结果不存在")
-    get_visible(session, actor, Plan, draw.plan_id, label="抽取结果")
+    try:
+        plan = plans.get(session, actor, draw.plan_id)
+    except NotFound:
+        raise NotFound("抽取结果不存在") from None
+    if whole and not plans.sees_all_of(actor, plan):
+        raise NotFound("抽取结果不存在")
     return draw
 
 
@@ -194,10 +201,14 @@ def execute(
     randomness: list[dict],
     progress=None,
 ) -> Draw:
-    """Run the draw of a commitment and store it (one transaction, the caller's)."""
+    """Run the draw of a commitment and store it (one transaction, the caller's).
+
+    A batch commitment of a recurring plan (`batch_key` set) is drawn while the plan is active;
+    the plan stays active, and a redraw supersedes only the draw of the same batch."""
     commitment = session.get(Commitment, commitment_id)
     plan = commitment.plan
-    if plan.status != "committed":
+    batch = commitment.batch_key
+    if plan.status != ("active" if batch else "committed"):
         raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能抽取")
     if progress:
         progress(0, 3, "正在抽取")
@@ -207,7 +218,11 @@ def execute(
         progress(1, 3, "正在保存抽取结果")
     previous = session.scalar(
         select(Draw)
-        .where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        .where(
+            Draw.plan_id == plan.id,
+            Draw.id.in_(plans.live_draws()),
+            Draw.batch_key.is_(None) if batch is None else Draw.batch_key == batch,
+        )
         .order_by(Draw.id.desc())
     )
     summary = {
@@ -225,6 +240,7 @@ def execute(
         plan_id=plan.id,
         commitment_id=commitment.id,
         supersedes_id=previous.id if previous else None,
+        batch_key=batch,
         reason=commitment.reason if previous else None,
         randomness=json.dumps(manifest["randomness"], ensure_ascii=False),
         seed=result.seed,
@@ -238,9 +254,12 @@ def execute(
     try:
         session.flush()
     except IntegrityError as exc:
+        if batch is not None:
+            raise Conflict("本批次已经抽取过", errors={"batch_key": [batch]}) from exc
         raise Conflict("本次承诺已经抽取过") from exc
     _store_rows(session, draw, plan, result)
-    plan.status = "drawn"
+    if batch is None:
+        plan.status = "drawn"
     session.flush()
     reminders.notify_assignments(session, draw)
     if progress:
@@ -259,6 +278,7 @@ def execute(
             "sample_sha256": draw.sample_sha256,
             "assignment_sha256": draw.assignment_sha256,
             "supersedes_id": draw.supersedes_id,
+            "batch_key": batch,
             "reason": draw.reason,
             "summary": summary,
         },
@@ -484,7 +504,7 @@ def full_manifest(session: Session, draw: Draw) -> dict:
 
 def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes]:
     """The auditors' bundle: the four files, SHA256SUMS and manifest.json at the root."""
-    draw = get(session, actor, draw_id)
+    draw = get(session, actor, draw_id, whole=True)
     if not (reads_all(actor) or actor.role == "dept_admin"):
         raise NotFound("抽取结果不存在")
     commitment = draw.commitment
@@ -564,6 +584,7 @@ class Member:
     inspector: Inspector | None
     phase: int | None
     replaced: bool
+    hidden: bool = False  # another department's member of a joint team (not shown)
 
 
 @dataclass
@@ -573,8 +594,18 @@ class TeamRow:
     members: list[Member]
 
 
-def teams(session: Session, draw: Draw, *, offset: int = 0, limit: int = 100) -> list[TeamRow]:
-    """Drawn entities in processing order with their current teams (replacements applied)."""
+def teams(
+    session: Session,
+    draw: Draw,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    viewer: User | None = None,
+) -> list[TeamRow]:
+    """Drawn entities in processing order with their current teams (replacements applied).
+
+    With a `viewer` from a participating department of a joint plan, the other departments'
+    members are hidden: each department sees its own part of every team."""
     drawn = session.execute(
         select(DrawEntity, Entity)
         .join(Entity, Entity.id == DrawEntity.entity_id)
@@ -596,6 +627,11 @@ def teams(session: Session, draw: Draw, *, offset: int = 0, limit: int = 100) ->
         if r.position in positions:
             inspector = session.get(Inspector, r.inspector_id) if r.inspector_id else None
             slots[(r.position, r.slot)] = Member(r.slot, inspector, None, True)
+    if viewer is not None and not plans.sees_all_of(viewer, draw.plan):
+        own = plans.slots_of(draw.plan, viewer.department_id)
+        for member in slots.values():
+            if member.slot not in own:
+                member.inspector, member.phase, member.hidden = None, None, True
     result = []
     for d, entity in drawn:
         members = sorted(

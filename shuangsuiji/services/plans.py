@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import String, cast, exists, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from ..db import (
     ENTITY_STATUSES,
@@ -32,20 +32,35 @@ from ..db import (
     Inspector,
     Matter,
     Plan,
+    PlanBatch,
     User,
     bulk,
+    plan_departments,
 )
 from ..domain import bundle as srdp_bundle
 from ..domain import srdp
 from ..errors import Conflict, Invalid, NotFound
 from . import audit
-from .scope import get_visible, require_admin_of, visible
+from .scope import reads_all, require_admin_of, visible
 
 STRATA = ("A", "B", "C", "D", "X")  # X: not yet classified (未评级)
 STRATUM_LABELS = {"A": "A 类", "B": "B 类", "C": "C 类", "D": "D 类", "X": "未评级"}
 UNCLASSIFIED = "X"
 UNKNOWN_REGION = "NA"
-STATUS_LABELS = {"draft": "草稿", "committed": "已承诺", "drawn": "已抽取", "closed": "已结束"}
+STATUS_LABELS = {
+    "draft": "草稿",
+    "committed": "已承诺",
+    "drawn": "已抽取",
+    "active": "已启用（按批次自动抽取）",
+    "closed": "已结束",
+}
+RECURRENCE_LABELS = {
+    "once": "一次性（抽取仪式）",
+    "monthly": "每月一批",
+    "quarterly": "每季度一批",
+    "yearly": "每年一批",
+}
+SERVER_ONLY = [{"label": "server", "kind": "server"}]
 ROUNDING_LABELS = {"ceil": "向上取整（不少于比例）", "half_up": "四舍五入", "floor": "向下取整"}
 REGION_RULE_LABELS = {
     "none": "不限",
@@ -87,6 +102,8 @@ FIELDS = (
     "fieldwork_start",
     "fieldwork_end",
     "notes",
+    "recurrence",
+    "plan_year",
 )
 SCOPE_KEYS = ("entity_types", "industry_prefixes", "region_prefixes", "tags", "statuses")
 _LABEL_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
@@ -107,12 +124,45 @@ def split_tags(text: str | None) -> list[str]:
 # -- reading -------------------------------------------------------------------------------
 
 
+def is_participant(actor: User, plan: Plan) -> bool:
+    """Whether the actor belongs to a participating (配合) department of a joint plan."""
+    return actor.department_id is not None and any(
+        d.id == actor.department_id for d in plan.participants
+    )
+
+
+def sees_all_of(actor: User, plan: Plan) -> bool:
+    """Whether the actor sees every department's part of the plan: the lead department's
+    users, the system administrator and the auditors (participants see their own part)."""
+    return reads_all(actor) or actor.department_id == plan.department_id
+
+
+def slots_of(plan: Plan, department_id: int | None) -> set[int]:
+    """The slot indexes of a department in the plan's teams."""
+    code = next(
+        (d.code for d in [plan.department, *plan.participants] if d.id == department_id), None
+    )
+    return {i for i, s in enumerate(json.loads(plan.slots)) if s == code}
+
+
 def get(session: Session, actor: User, plan_id: int) -> Plan:
-    return get_visible(session, actor, Plan, plan_id, label="抽查任务")
+    """The plan if the actor may read it: its lead department, its participating departments,
+    the system administrator and the auditors; NotFound otherwise."""
+    plan = session.get(Plan, plan_id)
+    if plan is None or not (sees_all_of(actor, plan) or is_participant(actor, plan)):
+        raise NotFound("抽查任务不存在")
+    return plan
 
 
 def list_visible(session: Session, actor: User, *, status: str | None = None) -> list[Plan]:
-    query = select(Plan).where(visible(actor, Plan.department_id)).order_by(Plan.id.desc())
+    joint = select(plan_departments.c.plan_id).where(
+        plan_departments.c.department_id == actor.department_id
+    )
+    query = (
+        select(Plan)
+        .where(or_(visible(actor, Plan.department_id), Plan.id.in_(joint)))
+        .order_by(Plan.id.desc())
+    )
     if status:
         query = query.where(Plan.status == status)
     return list(session.scalars(query))
@@ -140,12 +190,16 @@ def config(plan: Plan) -> dict:
         "fieldwork_start": plan.fieldwork_start.isoformat() if plan.fieldwork_start else None,
         "fieldwork_end": plan.fieldwork_end.isoformat() if plan.fieldwork_end else None,
         "notes": plan.notes,
+        "recurrence": plan.recurrence,
+        "plan_year": plan.plan_year,
     }
 
 
 def snapshot(plan: Plan) -> dict:
-    return {"id": plan.id, "department_id": plan.department_id, "status": plan.status} | config(
-        plan
+    return (
+        {"id": plan.id, "department_id": plan.department_id, "status": plan.status}
+        | config(plan)
+        | {"participants": [d.code for d in plan.participants]}
     )
 
 
@@ -332,13 +386,35 @@ def _randomness(raw, errs: _Errors) -> list[dict]:
         if kind == "text" and entry.get("source"):
             source["source"] = str(entry["source"]).strip()[:200]
         sources.append(source)
-    if sources and all(s["kind"] == "server" for s in sources):
-        errs.add("randomness", "服务器密值不能作为唯一随机源：请加入骰子数字或公开数值")
     return sources
 
 
-def parse_values(session: Session, department_id: int, raw: dict, *, partial: bool) -> dict:
-    """Check submitted plan settings; Invalid names every problem (field → messages)."""
+def _check_recurrence(values: dict, current: dict, errs: _Errors) -> None:
+    """A one-off plan's draw is a ceremony: the server secret is never its only source. A
+    recurring plan is drawn unattended by the scheduler: its only sources are server secrets
+    (one link of the hash chain published at activation per batch), and it names its year."""
+    merged = current | values
+    recurrence = merged.get("recurrence") or "once"
+    sources = merged.get("randomness") or []
+    if recurrence == "once":
+        if sources and all(s["kind"] == "server" for s in sources):
+            errs.add("randomness", "服务器密值不能作为唯一随机源：请加入骰子数字或公开数值")
+        return
+    if merged.get("plan_year") is None:
+        errs.add("plan_year", "周期任务须填写计划年度")
+    if any(s["kind"] != "server" for s in sources):
+        errs.add(
+            "randomness",
+            "周期任务由调度程序自动抽取，无人现场掷骰：随机源只能是服务器密值"
+            "（启用时公布哈希链顶端，每批抽取时揭示一环）",
+        )
+
+
+def parse_values(
+    session: Session, department_id: int, raw: dict, *, partial: bool, current: dict | None = None
+) -> dict:
+    """Check submitted plan settings; Invalid names every problem (field → messages).
+    `current`: the plan's settings an update starts from (for rules across fields)."""
     errs = _Errors()
     values: dict = {}
     present = [name for name in FIELDS if name in raw]
@@ -359,14 +435,7 @@ def parse_values(session: Session, department_id: int, raw: dict, *, partial: bo
                 errs.add("title", "任务名称须为 1–200 个字")
             values["title"] = title
         elif name == "matter_ids":
-            listed = value if isinstance(value, list) else [value] if value else []
-            ids = [int(x) for x in listed if str(x).strip().isdigit()]
-            found = session.scalars(
-                select(Matter).where(Matter.id.in_(ids), Matter.department_id == department_id)
-            ).all()
-            if len(found) != len(set(ids)) or len(ids) != len(listed):
-                errs.add("matter_ids", "抽查事项不存在或不属于本部门")
-            values["matters"] = sorted(found, key=lambda m: m.code)
+            pass  # after the slots: a joint plan takes its participants' matters too
         elif name == "scope":
             values["scope"] = _scope(value, errs)
         elif name == "strata":
@@ -399,12 +468,61 @@ def parse_values(session: Session, department_id: int, raw: dict, *, partial: bo
             values[name] = _date(value, name, errs)
         elif name == "notes":
             values[name] = (str(value).strip() or None) if value is not None else None
+        elif name == "recurrence":
+            if value not in RECURRENCE_LABELS:
+                errs.add(name, f"须为 {'、'.join(RECURRENCE_LABELS)} 之一")
+            values[name] = value
+        elif name == "plan_year":
+            year = _int(value, name, errs, minimum=2000, optional=True)
+            if year is not None and year > 2099:
+                errs.add(name, "计划年度须在 2000 年至 2099 年之间")
+            values[name] = year
+    if "randomness" in values or "recurrence" in values or "plan_year" in values:
+        _check_recurrence(values, current or {}, errs)
+    if "matter_ids" in raw or ("slots" in values and current):
+        # Changed slots may drop a participant: its matters must go too.
+        chosen = raw["matter_ids"] if "matter_ids" in raw else current["matter_ids"]
+        slots = values.get("slots", (current or {}).get("slots", []))
+        values["matters"] = _matters(session, department_id, chosen, slots, errs)
     start, end = values.get("fieldwork_start"), values.get("fieldwork_end")
     if start and end and end < start:
         errs.add("fieldwork_end", "检查结束日期不能早于开始日期")
     if errs.errors:
         raise Invalid("抽查任务填写有误", errors=errs.errors)
     return values
+
+
+def _matters(session: Session, department_id: int, raw, slots: list[str], errs: _Errors):
+    """The chosen matters: the lead department's, or a participating department's (one named
+    by a slot) in a joint plan."""
+    listed = raw if isinstance(raw, list) else [raw] if raw else []
+    ids = [int(x) for x in listed if str(x).strip().isdigit()]
+    allowed = [department_id, *participant_ids(session, department_id, slots)]
+    found = session.scalars(
+        select(Matter).where(Matter.id.in_(ids), Matter.department_id.in_(allowed))
+    ).all()
+    if len(found) != len(set(ids)) or len(ids) != len(listed):
+        errs.add("matter_ids", "抽查事项不存在，或不属于本部门及联合检查的配合部门")
+    return sorted(found, key=lambda m: (m.department_id != department_id, m.code))
+
+
+def participant_ids(session: Session, department_id: int, slots: list[str]) -> list[int]:
+    """The departments named by the slots other than the lead: a joint plan's participants."""
+    codes = set(slots) - {srdp_bundle.ANY_DEPT}
+    if not codes:
+        return []
+    return list(
+        session.scalars(
+            select(Department.id)
+            .where(Department.code.in_(codes), Department.id != department_id)
+            .order_by(Department.code)
+        )
+    )
+
+
+def _sync_participants(session: Session, plan: Plan) -> None:
+    ids = participant_ids(session, plan.department_id, json.loads(plan.slots))
+    plan.participants = [session.get(Department, i) for i in ids]
 
 
 def _scope(raw, errs: _Errors) -> dict:
@@ -466,12 +584,14 @@ def create(session: Session, *, actor: User, department_id: int, raw: dict) -> P
         "workload_cap": 20,
         "randomness": DEFAULT_RANDOMNESS,
         "exclude_open": True,
+        "recurrence": "once",
     } | raw
     values = parse_values(session, department_id, raw, partial=False)
     _check_code(session, values.get("code"), None)
     plan = Plan(department_id=department_id, status="draft", created_by_id=actor.id)
     _apply(plan, values)
     session.add(plan)
+    _sync_participants(session, plan)
     session.flush()
     audit.record(
         session,
@@ -490,13 +610,17 @@ def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
     require_admin_of(actor, plan.department_id)
     if plan.status != "draft":
         raise Conflict("任务已承诺，输入已冻结，不能修改")
-    values = parse_values(session, plan.department_id, raw, partial=True)
+    values = parse_values(session, plan.department_id, raw, partial=True, current=config(plan))
     _check_code(session, values.get("code"), plan)
+    encoded = _encoded(values)
+    if "slots" in values:
+        ids = participant_ids(session, plan.department_id, values["slots"])
+        encoded["participants"] = [session.get(Department, i) for i in ids]
     audit.update_recorded(
         session,
         actor=actor,
         obj=plan,
-        values=_encoded(values),
+        values=encoded,
         snapshot=snapshot,
         action="plans.update",
         object_type="plan",
@@ -555,11 +679,22 @@ def _in_scope(plan: Plan, scope: dict) -> list:
 
 def _held(plan: Plan, today: dt.date):
     """Conditions on Entity: under an open inspection, and at the plan's annual cap (every
-    plan's draws count, by USCC); None where the plan does not exclude them. Correlated
-    EXISTS, so PostgreSQL plans an anti-join rather than a NOT IN it may rescan per row."""
+    plan's draws count, by USCC, whichever department drew them); None where the plan does
+    not exclude them. Correlated EXISTS, so PostgreSQL plans an anti-join rather than a NOT IN
+    it may rescan per row.
+
+    Open: drawn by another plan that is drawn and not yet closed, or by a batch of an active
+    recurring plan whose period has not ended."""
     live = live_draws()
     open_ = None
     if plan.exclude_open:
+        batch_open = exists(
+            select(PlanBatch.id).where(
+                PlanBatch.plan_id == Draw.plan_id,
+                PlanBatch.key == Draw.batch_key,
+                PlanBatch.period_end >= today,
+            )
+        )
         open_ = exists(
             select(DrawEntity.draw_id)
             .join(Draw, Draw.id == DrawEntity.draw_id)
@@ -567,7 +702,7 @@ def _held(plan: Plan, today: dt.date):
             .where(
                 DrawEntity.uscc == Entity.uscc,
                 Draw.id.in_(live),
-                Plan.status == "drawn",
+                or_(Plan.status == "drawn", and_(Plan.status == "active", batch_open)),
                 Plan.id != plan.id,
             )
         )
@@ -583,6 +718,32 @@ def _held(plan: Plan, today: dt.date):
             >= plan.annual_cap
         )
     return open_, capped
+
+
+def drawn_by_plan(plan: Plan):
+    """Condition on Entity: already drawn by one of this plan's live draws (a recurring plan
+    covers one year: no entity is drawn twice by its batches)."""
+    return exists(
+        select(DrawEntity.draw_id)
+        .join(Draw, Draw.id == DrawEntity.draw_id)
+        .where(
+            DrawEntity.uscc == Entity.uscc,
+            Draw.plan_id == plan.id,
+            Draw.id.in_(live_draws()),
+        )
+    )
+
+
+def in_scope_counts(session: Session, plan: Plan) -> Counter:
+    """In-scope entities per stratum, before any exclusion (a recurring plan's yearly target
+    is a ratio of these)."""
+    stratum = func.coalesce(Entity.risk_class, UNCLASSIFIED)
+    query = (
+        select(stratum, func.count())
+        .where(*_in_scope(plan, config(plan)["scope"]))
+        .group_by(stratum)
+    )
+    return Counter(dict(session.execute(query).all()))
 
 
 def _count(session: Session, *conditions) -> int:
@@ -645,6 +806,30 @@ def _exclusion_lines(
         .where(*eligible, in_force)
         .distinct(),
     )
+    if plan.participants:
+        # A participating department's inspectors declare conflicts against the entity rows
+        # of their own registry: match those by USCC.
+        declared = aliased(Entity)
+        lines = sorted(
+            set(lines)
+            | set(
+                bulk.fetch_lines(
+                    connection,
+                    select(
+                        declared.uscc,
+                        _key_sql(ConflictDeclaration.inspector_id),
+                        literal("CONFLICT"),
+                    )
+                    .select_from(ConflictDeclaration)
+                    .join(declared, declared.id == ConflictDeclaration.entity_id)
+                    .where(
+                        in_force,
+                        declared.department_id != plan.department_id,
+                        exists(select(Entity.id).where(Entity.uscc == declared.uscc, *eligible)),
+                    ),
+                )
+            )
+        )
     if plan.cooldown_months:
         since = dt.datetime.combine(
             _months_before(today, plan.cooldown_months), dt.time(), tzinfo=dt.UTC
@@ -681,7 +866,10 @@ def _exclusion_lines(
     return lines
 
 
-def srdp_plan(plan: Plan, srdp_id: str, server_sha256: str | None) -> srdp_bundle.Plan:
+def srdp_plan(
+    plan: Plan, srdp_id: str, server_sha256: str | None, *, strata: dict | None = None
+) -> srdp_bundle.Plan:
+    """plan.json of the plan; `strata` replaces the plan's (a batch's counts)."""
     cfg = config(plan)
     randomness = []
     for source in cfg["randomness"]:
@@ -692,7 +880,7 @@ def srdp_plan(plan: Plan, srdp_id: str, server_sha256: str | None) -> srdp_bundl
     obj = {
         "spec": srdp_bundle.SPEC,
         "plan_id": srdp_id,
-        "strata": cfg["strata"],
+        "strata": cfg["strata"] if strata is None else strata,
         "rounding": plan.rounding,
         "slots": cfg["slots"],
         "region_rule": plan.region_rule,
@@ -711,17 +899,31 @@ class Inputs:
     summary: dict
 
 
-def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) -> Inputs:
+def build_inputs(
+    session: Session,
+    plan: Plan,
+    *,
+    srdp_id: str,
+    today: dt.date,
+    batch_strata: dict | None = None,
+    server_secret: str | None = None,
+) -> Inputs:
     """The four files from the registries as they stand, after the capacity pre-check.
 
     The database does the filtering and counting; Python only sorts and joins the lines.
     Raises Invalid with the shortfall per department and region when the plan cannot be staffed.
+    A batch of a recurring plan gives its own `batch_strata` (counts) and `server_secret` (its link
+    of the hash chain), and leaves out the entities the plan's earlier batches drew.
     """
     cfg = config(plan)
     in_scope = _in_scope(plan, cfg["scope"])
     open_, capped = _held(plan, today)
     eligible = list(in_scope)
     excluded = {}
+    if plan.recurrence != "once":
+        drawn_here = drawn_by_plan(plan)
+        excluded["plan_year"] = _count(session, *eligible, drawn_here)
+        eligible.append(~drawn_here)
     if open_ is not None:
         excluded["open"] = _count(session, *in_scope, open_)
         eligible.append(~open_)
@@ -740,10 +942,12 @@ def build_inputs(session: Session, plan: Plan, *, srdp_id: str, today: dt.date) 
     for code, place, n in connection.execute(grouped):
         strata[code] += n
         regions[place] += n
-    secret = (
+    secret = server_secret or (
         secrets.token_hex(32) if any(s["kind"] == "server" for s in cfg["randomness"]) else None
     )
-    splan = srdp_plan(plan, srdp_id, srdp.server_commitment(secret) if secret else None)
+    splan = srdp_plan(
+        plan, srdp_id, srdp.server_commitment(secret) if secret else None, strata=batch_strata
+    )
     inspectors, inspectors_left_out = _inspectors(session, plan, cfg["slots"], today)
     exclusions = _exclusion_lines(
         session, plan, eligible, [inspector_pk(i.inspector_id) for i in inspectors], today
@@ -825,6 +1029,8 @@ def commit(
     redraw, with a reason; the draw it makes will supersede the current one."""
     plan = get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
+    if plan.recurrence != "once":
+        raise Conflict("周期任务由调度程序按批次自动承诺和抽取，请启用任务")
     if plan.status == "draft":
         if reason:
             raise Invalid("首次承诺无需填写重新抽取理由")
@@ -890,11 +1096,12 @@ def commitment_files(commitment: Commitment) -> dict[str, bytes]:
 
 
 def close(session: Session, *, actor: User, plan_id: int) -> Plan:
-    """End a drawn plan's work: its entities are no longer under an open inspection."""
+    """End a drawn plan's work: its entities are no longer under an open inspection. Closing an
+    active recurring plan also stops its batches."""
     plan = get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
-    if plan.status != "drawn":
-        raise Conflict("只有已抽取的任务可以结束")
+    if plan.status not in ("drawn", "active"):
+        raise Conflict("只有已抽取或已启用的任务可以结束")
     audit.update_recorded(
         session,
         actor=actor,

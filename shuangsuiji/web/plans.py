@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -18,17 +19,21 @@ from flask import (
 from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, allow, signed_in
-from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter
+from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
 from ..edge import actor, db_session, today
 from ..errors import AppError, NotFound
-from ..services import draws, plans, tasks
+from ..services import batches, draws, plans, tasks
 from ..services.pages import Page
 
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
 
 PER_PAGE = 50
 READERS = (*ADMINS, "auditor")
-EXCLUDED_LABELS = {"open": "正在接受其他检查", "annual_cap": "已达年度抽查次数上限"}
+EXCLUDED_LABELS = {
+    "open": "正在接受其他检查",
+    "annual_cap": "已达年度抽查次数上限",
+    "plan_year": "本计划本年度已抽中",
+}
 LEFT_OUT_LABELS = {
     "status": "非在岗状态",
     "expert": "专家（不参与随机派员）",
@@ -109,6 +114,8 @@ def _state_from_config(cfg: dict) -> dict:
         "fieldwork_start": cfg["fieldwork_start"] or "",
         "fieldwork_end": cfg["fieldwork_end"] or "",
         "notes": cfg["notes"] or "",
+        "recurrence": cfg["recurrence"],
+        "plan_year": str(cfg["plan_year"] or ""),
     }
 
 
@@ -133,6 +140,8 @@ def _blank_cfg() -> dict:
         "fieldwork_start": None,
         "fieldwork_end": None,
         "notes": None,
+        "recurrence": "once",
+        "plan_year": None,
     }
 
 
@@ -172,6 +181,8 @@ def _state_from_form() -> dict:
             "fieldwork_start",
             "fieldwork_end",
             "notes",
+            "recurrence",
+            "plan_year",
         )
     }
     strata = {
@@ -217,7 +228,10 @@ def _raw(state: dict) -> dict:
         randomness.append({"label": "beacon", "kind": "text", "source": state["beacon_source"]})
     if state["server"]:
         randomness.append({"label": "server", "kind": "server"})
+    if state["recurrence"] not in ("", "once"):  # drawn unattended: the hash chain only
+        randomness = plans.SERVER_ONLY
     built = {"scope": scope, "strata": strata, "randomness": randomness}
+    built["recurrence"] = state["recurrence"] or "once"
     return {name: built[name] if name in built else state[name] for name in plans.FIELDS}
 
 
@@ -230,13 +244,24 @@ def _form_page(plan, department_id: int, state: dict, error=None, status=200):
         error=error,
         matters=list(
             session.scalars(
-                select(Matter).where(Matter.department_id == department_id).order_by(Matter.code)
+                select(Matter)
+                .where(
+                    Matter.department_id.in_(
+                        [
+                            department_id,
+                            *plans.participant_ids(session, department_id, state["slots"]),
+                        ]
+                    )
+                )
+                .order_by(Matter.department_id != department_id, Matter.code)
             )
         ),
         departments=list(session.scalars(select(Department).order_by(Department.code))),
         presets=plans.PRESETS,
         strata_labels=plans.STRATUM_LABELS,
         statuses=ENTITY_STATUSES,
+        batch_time=current_app.config["SCHEDULER_BATCH_TIME"],
+        lead_id=department_id,
         L=_labels(),
     ), status
 
@@ -254,6 +279,8 @@ def _labels() -> dict:
         "left_out": LEFT_OUT_LABELS,
         "exclusion": EXCLUSION_LABELS,
         "replacement": draws.REPLACEMENT_REASONS,
+        "recurrence": plans.RECURRENCE_LABELS,
+        "batch_status": batches.BATCH_STATUS_LABELS,
     }
 
 
@@ -328,8 +355,13 @@ def plan_edit(plan_id: int):
 # --- plan detail, commit, redraw, close -------------------------------------------------------
 
 
+def _timing() -> batches.Timing:
+    return batches.Timing.from_config(current_app.config)
+
+
 def _detail_page(plan, error=None, status=200, redraw_error=None):
     session = db_session()
+    recurring = plan.recurrence != "once"
     draw_rows = [(d, draws.superseded_by(session, d)) for d in plans.draws_of(session, plan)]
     commitments = [
         (c, json.loads(c.summary), next((d for d, _ in draw_rows if d.commitment_id == c.id), None))
@@ -344,6 +376,8 @@ def _detail_page(plan, error=None, status=200, redraw_error=None):
         error=error,
         redraw_error=redraw_error,
         percent=_percent,
+        batch_rows=batches.overview(session, plan, _timing()) if recurring else [],
+        batch_time=current_app.config["SCHEDULER_BATCH_TIME"],
         L=_labels(),
     ), status
 
@@ -373,6 +407,23 @@ def plan_commit(plan_id: int):
     return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
 
 
+@bp.route("/plans/<int:plan_id>/activate", methods=["POST"])
+@allow(*ADMINS)
+def plan_activate(plan_id: int):
+    """Start a recurring plan: its batches are drawn by the scheduler from now on."""
+    session = db_session()
+    try:
+        plan = batches.activate(
+            session, actor=actor(), plan_id=plan_id, now=utcnow(), timing=_timing()
+        )
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _detail_page(plans.get(session, actor(), plan_id), error=exc, status=exc.status)
+    flash(f"已启用：哈希链顶端 {plan.chain_tip}")
+    return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
+
+
 @bp.route("/plans/<int:plan_id>/close", methods=["POST"])
 @allow(*ADMINS)
 def plan_close(plan_id: int):
@@ -388,7 +439,7 @@ def _teams_page(draw, page: int) -> Page:
     session = db_session()
     total = draws.count_drawn(session, draw)
     page = max(1, min(page, -(-total // PER_PAGE) or 1))
-    rows = draws.teams(session, draw, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    rows = draws.teams(session, draw, offset=(page - 1) * PER_PAGE, limit=PER_PAGE, viewer=actor())
     return Page(items=rows, total=total, page=page, per_page=PER_PAGE)
 
 

@@ -8,12 +8,14 @@ from types import SimpleNamespace
 import chinese_calendar
 import pytest
 
-from shuangsuiji.services import deadlines, draws, plans, results, workdays
+from shuangsuiji.services import batches, deadlines, draws, plans, results, workdays
 from shuangsuiji.services.deadlines import Counts, Rules
 
 from .. import results_world
 from ..draw_world import DICE, TODAY, plan_values, populate
+from ..recur_world import TIMING, active_plan, beijing
 
+D = dt.date
 CAL = workdays.Calendar()
 RULES = Rules(results_entry_workdays=5, publication_workdays=20, warn_workdays=3)
 
@@ -24,7 +26,12 @@ def oracle_add_workdays(day: dt.date, n: int) -> dt.date:
 
 
 def a_plan(**kw):
-    values = {"status": "drawn", "fieldwork_start": None, "fieldwork_end": None} | kw
+    values = {
+        "status": "drawn",
+        "fieldwork_start": None,
+        "fieldwork_end": None,
+        "recurrence": "once",
+    } | kw
     return SimpleNamespace(**values)
 
 
@@ -32,9 +39,7 @@ def test_deadlines_equal_chinese_calendar_every_day_of_2024_to_2026():
     # Up to mid-November 2026: 20 working days later must still be inside chinese-calendar's data.
     day = dt.date(2024, 1, 1)
     while day <= dt.date(2026, 11, 15):
-        found = deadlines.deadlines_of(
-            a_plan(fieldwork_end=day), "fieldwork", Counts(drawn=1), day, CAL, RULES
-        )
+        found = deadlines.deadlines_of(day, "fieldwork", Counts(drawn=1), day, CAL, RULES)
         due = {d.kind: d.due for d in found}
         assert due["fieldwork"] == day
         assert due["results_entry"] == oracle_add_workdays(day, 5), day
@@ -45,9 +50,7 @@ def test_deadlines_equal_chinese_calendar_every_day_of_2024_to_2026():
 def test_publication_across_the_2026_spring_festival():
     # 2026-02-15 … 02-23 off; Saturday 02-14 and Saturday 02-28 are 调休 working days.
     end = dt.date(2026, 2, 11)
-    found = deadlines.deadlines_of(
-        a_plan(fieldwork_end=end), "fieldwork", Counts(1), end, CAL, RULES
-    )
+    found = deadlines.deadlines_of(end, "fieldwork", Counts(1), end, CAL, RULES)
     due = {d.kind: d.due for d in found}
     # 02-12, 02-13, 02-14 (调休 Saturday), then 02-24, 02-25 after the holiday.
     assert due["results_entry"] == dt.date(2026, 2, 25)
@@ -68,9 +71,7 @@ def test_a_deadline_is_soon_then_overdue(today, state, left):
     end = dt.date(2025, 9, 30)  # results due 5 working days later, across National Day
     due = oracle_add_workdays(end, 5)
     assert due == dt.date(2025, 10, 14)
-    found = deadlines.deadlines_of(
-        a_plan(fieldwork_end=end), "fieldwork", Counts(1), today, CAL, RULES
-    )
+    found = deadlines.deadlines_of(end, "fieldwork", Counts(1), today, CAL, RULES)
     entry = next(d for d in found if d.kind == "results_entry")
     assert entry.state == state
     if left is not None:
@@ -80,25 +81,21 @@ def test_a_deadline_is_soon_then_overdue(today, state, left):
 def test_done_work_is_never_overdue():
     end = dt.date(2025, 3, 3)
     late = dt.date(2025, 6, 1)
-    found = deadlines.deadlines_of(
-        a_plan(fieldwork_end=end), "published", Counts(2, 2, 2), late, CAL, RULES
-    )
+    found = deadlines.deadlines_of(end, "published", Counts(2, 2, 2), late, CAL, RULES)
     assert {d.state for d in found} == {"done"}
 
 
 def test_publication_counts_from_the_earliest_unpublished_check():
     end = dt.date(2025, 9, 30)
     counts = Counts(drawn=5, entered=3, published=1, first_unpublished_check=dt.date(2025, 9, 1))
-    found = deadlines.deadlines_of(
-        a_plan(fieldwork_end=end), "fieldwork", counts, dt.date(2025, 9, 2), CAL, RULES
-    )
+    found = deadlines.deadlines_of(end, "fieldwork", counts, dt.date(2025, 9, 2), CAL, RULES)
     due = {d.kind: d.due for d in found}
     assert due["publication"] == oracle_add_workdays(dt.date(2025, 9, 1), 20)
     assert due["results_entry"] == oracle_add_workdays(end, 5)
 
 
 def test_without_a_fieldwork_end_nothing_is_dated():
-    assert deadlines.deadlines_of(a_plan(), "fieldwork", Counts(1), TODAY, CAL, RULES) == []
+    assert deadlines.deadlines_of(None, "fieldwork", Counts(1), TODAY, CAL, RULES) == []
 
 
 @pytest.mark.parametrize(
@@ -199,3 +196,17 @@ def test_the_counts_follow_the_inspection_records(session, world):
     assert (task.counts.entered, task.counts.published) == (1, 1)
     assert task.counts.first_unpublished_check is None
     assert task.counts.drawn > 1 and task.stage == "fieldwork"
+
+
+def test_a_batch_of_a_recurring_plan_has_its_period_as_fieldwork_window(session, db, world):
+    registry = populate(session, world["a"])
+    plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
+    session.commit()
+    batches.ensure_due(db, now=beijing(2027, 2, 1, 9, 0, 1), timing=TIMING)
+    found = deadlines.tasks_of(session, world["admin_a"], today=D(2027, 2, 10), rules=RULES)
+    windows = {
+        t.draw.batch_key: {d.kind: d.due for d in t.deadlines}["fieldwork"]
+        for t in found
+        if t.plan.id == plan.id
+    }
+    assert windows == {"2027-01": D(2027, 1, 31), "2027-02": D(2027, 2, 28)}

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from shuangsuiji.db import DrawAssignment, OutboxMessage
+from shuangsuiji.scheduler import Scheduler
 from shuangsuiji.services import draws, plans, reminders
 from shuangsuiji.services.deadlines import Rules
 
@@ -97,3 +98,13 @@ def test_the_sweep_reminds_administrators_once_per_deadline_and_state(session, w
     assert reminders.sweep(session, today=day, rules=RULES) == 0
     # Once publication is overdue too, that is one more reminder.
     assert reminders.sweep(session, today=dt.date(2026, 11, 30), rules=RULES) == 1
+
+
+def test_the_scheduler_queues_the_reminders_on_its_runs(session, db, world, app):
+    world["admin_a"].email = "admin_a@example.cn"
+    _drawn(session, world, fieldwork_start="2026-10-12", fieldwork_end="2026-10-30")
+    session.commit()
+    scheduler = Scheduler(db, app.config, clock=lambda: dt.datetime(2026, 11, 24, 1, tzinfo=dt.UTC))
+    scheduler._run()
+    assert len(_messages(session, "deadline:")) == 2
+    assert scheduler.remind() == 0

@@ -1,7 +1,7 @@
 """inspection results
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-29 12:08:02
 
 检查结果: one record per visit (a drawn entity of a draw) with its review status and
@@ -16,7 +16,7 @@ from alembic import op
 import shuangsuiji.db.base
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,125 @@
+"""The scheduler process (`shuangsuiji scheduler run`): draws the batches of recurring plans
+and queues deadline reminders.
+
+One process beside gunicorn and the worker, never inside `create_app()` (each gunicorn worker
+would run every job). Its job is `batches.ensure_due` followed by `reminders.sweep`, run at
+start-up, at every plan's next due time and every `SCHEDULER_TICK_SECONDS`, so a batch missed
+while the process was down is drawn at the next start and a plan activated meanwhile is picked
+up at the next tick. The sweep queues each reminder once (dedup keys), however often it runs.
+
+APScheduler 3 keeps the jobs in a memory job store rebuilt from the plans table at start-up
+and after every run (never a pickled job table: whoever writes it could run code). The job
+runs at most once at a time and late runs are coalesced; being late is harmless because the
+job only ever asks the database what is due. Running two schedulers at once is harmless too:
+the database lets one of them draw each batch (see services/batches.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ..db import Database, utcnow
+from ..services import batches, deadlines, reminders
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "tick"
+
+
+class Scheduler:
+    """Runs ensure-due on time. `clock` gives "now" (UTC-aware); tests inject a frozen one."""
+
+    def __init__(self, db: Database, config, *, clock: Callable[[], dt.datetime] = utcnow):
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.timing = batches.Timing.from_config(config)
+        self.aps = BlockingScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=ZoneInfo(config["TIMEZONE"]),
+        )
+
+    def ensure_due(self) -> list[batches.Outcome]:
+        """Draw what is due now, then set a job at each plan's next due time."""
+        outcomes = batches.ensure_due(self.db, now=self.clock(), timing=self.timing)
+        for o in outcomes:
+            log.info("plan %s batch %s: %s %s", o.plan_id, o.key, o.result, o.error or "")
+        return outcomes
+
+    def remind(self) -> int:
+        """Queue the reminders due today (Beijing date of the clock)."""
+        today = self.clock().astimezone(ZoneInfo(self.config["TIMEZONE"])).date()
+        rules = deadlines.Rules.from_config(self.config)
+        with self.db.transaction() as session:
+            return reminders.sweep(session, today=today, rules=rules)
+
+    def plan_jobs(self) -> dict[int, dt.datetime]:
+        """The next due time of every active plan, from the plans table."""
+        with self.db.transaction(write=False) as session:
+            return batches.next_due(session, self.clock(), self.timing)
+
+    def rebuild_jobs(self) -> None:
+        """Make the job store hold one date job per active plan (its next batch) and the tick."""
+        wanted = {f"plan-{plan_id}": when for plan_id, when in self.plan_jobs().items()}
+        for job in self.aps.get_jobs():
+            if job.id != TICK_JOB and job.id not in wanted:
+                job.remove()
+        for job_id, when in wanted.items():
+            self.aps.add_job(
+                self._run,
+                DateTrigger(run_date=when),
+                id=job_id,
+                name=job_id,
+                replace_existing=True,
+            )
+
+    def _run(self) -> None:
+        try:
+            self.ensure_due()
+        except Exception:  # the process must survive a database outage; the next tick retries
+            log.exception("ensure-due failed")
+        try:
+            queued = self.remind()
+            if queued:
+                log.info("reminders queued: %s", queued)
+        except Exception:
+            log.exception("the reminder sweep failed")
+        try:
+            self.rebuild_jobs()
+        except Exception:
+            log.exception("could not rebuild the scheduler's jobs")
+
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum, _frame):
+            log.info("scheduler: signal %s, stopping", signum)
+            if self.aps.running:
+                self.aps.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def start(self) -> None:
+        """Catch up, then block running the jobs until shut down."""
+        self._run()
+        self.aps.add_job(
+            self._run,
+            IntervalTrigger(seconds=self.config["SCHEDULER_TICK_SECONDS"]),
+            id=TICK_JOB,
+            name=TICK_JOB,
+            replace_existing=True,
+        )
+        log.info("scheduler started; jobs: %s", [j.id for j in self.aps.get_jobs()])
+        self.aps.start()
+        log.info("scheduler stopped")

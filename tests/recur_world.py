@@ -1,0 +1,48 @@
+"""A recurring plan over the draw_world registry, and times in Beijing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from shuangsuiji.services import batches, plans
+
+from .draw_world import plan_values
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+TIMING = batches.Timing(dt.time(9, 0), BEIJING, dt.timedelta(minutes=60))
+SERVER = [{"label": "server", "kind": "server"}]
+
+
+def beijing(*args) -> dt.datetime:
+    """A Beijing wall-clock time as an aware UTC datetime."""
+    return dt.datetime(*args, tzinfo=BEIJING).astimezone(dt.UTC)
+
+
+def recurring_values(code="YEAR-2027", recurrence="monthly", year=2027, **overrides):
+    return plan_values(
+        code=code,
+        title=f"{year} 年度企业公示信息抽查计划",
+        recurrence=recurrence,
+        plan_year=year,
+        randomness=SERVER,
+        **overrides,
+    )
+
+
+def active_plan(session, admin, department, matter, *, activated=None, **overrides):
+    """A recurring plan activated (by default on 2026-12-20, before its whole year 2027)."""
+    plan = plans.create(
+        session,
+        actor=admin,
+        department_id=department.id,
+        raw=recurring_values(matter_ids=[matter.id], **overrides),
+    )
+    batches.activate(
+        session,
+        actor=admin,
+        plan_id=plan.id,
+        now=activated or beijing(2026, 12, 20, 10, 0),
+        timing=TIMING,
+    )
+    return plan

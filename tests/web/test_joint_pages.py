@@ -1,0 +1,52 @@
+"""Console pages of a joint plan: the lead sees every team member, a participating department
+only its own; the form offers the participants' matters."""
+
+from __future__ import annotations
+
+import re
+
+from shuangsuiji.services import draws, plans
+
+from .. import draw_world
+from ..conftest import login
+
+
+def test_a_joint_plans_departments_each_see_their_part(app, world, session):
+    lead = draw_world.populate(session, world["a"])
+    part = draw_world.populate(session, world["b"], entities=0, inspectors=6, cert_prefix="88")
+    plan = plans.create(
+        session,
+        actor=world["admin_a"],
+        department_id=world["a"].id,
+        raw=draw_world.plan_values(
+            slots=["DEPT-A", "DEPT-B"], matter_ids=[lead["matter"].id, part["matter"].id]
+        ),
+    )
+    commitment = plans.commit(
+        session, actor=world["admin_a"], plan_id=plan.id, today=draw_world.TODAY
+    )
+    draw = draws.execute(
+        session, actor=world["admin_a"], commitment_id=commitment.id, randomness=draw_world.DICE
+    )
+    session.commit()
+    cert_a = [i.cert_no for i in lead["inspectors"]]
+    cert_b = [i.cert_no for i in part["inspectors"]]
+
+    client = app.test_client()
+    login(client, "admin_b")
+    assert f"/console/plans/{plan.id}" in client.get("/console/plans").get_data(as_text=True)
+    page = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    assert "配合部门" in page and part["matter"].name in page
+    assert 'id="plan-edit"' not in page  # the lead's to change
+    html = client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    assert "（其他部门人员）" in html
+    assert any(c in html for c in cert_b) and not any(c in html for c in cert_a)
+    assert client.get(f"/console/draws/{draw.id}/bundle").status_code == 404
+
+    lead_client = app.test_client()
+    login(lead_client, "admin_a")
+    html = lead_client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    assert "（其他部门人员）" not in html
+    assert any(c in html for c in cert_a) and any(c in html for c in cert_b)
+    form = lead_client.get(f"/console/plans/{plan.id}/edit").get_data(as_text=True)
+    assert re.search(rf'value="{part["matter"].id}" selected>[^<]*（', form)

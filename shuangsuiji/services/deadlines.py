@@ -152,13 +152,13 @@ def stage_of(plan: Plan, draw: Draw | None, counts: Counts, today: dt.date) -> s
 def deadlines_of(
     end: dt.date | None, stage: str, counts: Counts, today: dt.date, cal, rules: Rules
 ) -> list[Deadline]:
-    """The task's deadlines, in date order, for a fieldwork window ending on `end`; without
-    an end nothing is dated."""
+    """The task's deadlines in date order, for a fieldwork window ending on `end`; without an
+    end nothing is dated."""
     if end is None or stage in ("committed", "closed"):
         return []
     entered = stage in ("results_entered", "published")
     checked = counts.first_unpublished_check or end
-    return [
+    found = [
         _deadline("fieldwork", "实地检查结束", end, entered or today > end, today, cal, rules),
         _deadline(
             "results_entry",
@@ -179,6 +179,7 @@ def deadlines_of(
             rules,
         ),
     ]
+    return sorted(found, key=lambda d: d.due)
 
 
 def _counts(session: Session, draws: list[Draw]) -> dict[int, Counts]:

@@ -121,3 +121,10 @@ def test_the_api_activates_and_lists_batches(app, world, registry, session):
     assert {b["status"] for b in listed} == {"pending"}
     commit = client.post(f"/api/v1/plans/{plan_id}/commit", json={}, headers=headers)
     assert commit.status_code == 409
+
+
+def test_the_chain_tip_is_public_from_activation(app, world, registry, session):
+    plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
+    session.commit()
+    html = app.test_client().get("/public/plans").get_data(as_text=True)
+    assert plan.chain_tip in html and plan.chain_seed not in html

@@ -358,3 +358,30 @@ def test_workdays_override_is_read_from_the_database(session, db, world, registr
     session.commit()
     assert batches.ensure_due(db, now=beijing(2027, 1, 4, 12), timing=TIMING) == []
     assert len(batches.ensure_due(db, now=beijing(2027, 1, 5, 9, 1), timing=TIMING)) == 1
+
+
+def test_time_travel_across_the_spring_festival(session, db, world, registry):
+    """February 2025: the Spring Festival holiday runs to the 4th; the batch waits for the 5th."""
+    make_active(session, world, registry, year=2025, activated=beijing(2024, 12, 20))
+    session.commit()
+    before = batches.ensure_due(db, now=beijing(2025, 2, 4, 23, 0), timing=TIMING)
+    assert [(o.key, o.result) for o in before] == [("2025-01", "drawn")]
+    assert batches.ensure_due(db, now=beijing(2025, 2, 5, 8, 59), timing=TIMING) == []
+    after = batches.ensure_due(db, now=beijing(2025, 2, 5, 9, 0), timing=TIMING)
+    assert [(o.key, o.result) for o in after] == [("2025-02", "drawn")]
+
+
+def test_time_travel_across_a_leap_day(session, db, world, registry):
+    plan = make_active(
+        session, world, registry, year=2028, recurrence="quarterly", activated=beijing(2027, 12, 1)
+    )
+    session.commit()
+    assert [o.key for o in batches.ensure_due(db, now=beijing(2028, 2, 29, 23), timing=TIMING)] == [
+        "2028-Q1"
+    ]
+    assert batches.ensure_due(db, now=beijing(2028, 3, 31, 23), timing=TIMING) == []
+    # Down from 29 February to 1 July: the second and third quarters, once each.
+    caught = batches.ensure_due(db, now=beijing(2028, 7, 3, 12), timing=TIMING)
+    assert [o.key for o in caught] == ["2028-Q2", "2028-Q3"]
+    rows = batch_rows(session, plan)
+    assert [(r.key, r.period_end) for r in rows][0] == ("2028-Q1", D(2028, 3, 31))

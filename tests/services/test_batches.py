@@ -385,3 +385,56 @@ def test_time_travel_across_a_leap_day(session, db, world, registry):
     assert [o.key for o in caught] == ["2028-Q2", "2028-Q3"]
     rows = batch_rows(session, plan)
     assert [(r.key, r.period_end) for r in rows][0] == ("2028-Q1", D(2028, 3, 31))
+
+
+LOTTERY = [*SERVER, {"label": "lottery", "kind": "text", "source": "福彩双色球"}]
+
+
+def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
+    session, db, world, registry
+):
+    plan = make_active(session, world, registry, randomness=LOTTERY)
+    session.commit()
+    missing = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
+    assert missing[0].result == "failed" and "lottery" in missing[0].error
+    enter = dict(
+        actor=world["admin_a"],
+        plan_id=plan.id,
+        batch_key="2027-01",
+        label="lottery",
+        source="双色球第 2027001 期",
+        now=beijing(2027, 1, 4, 9, 30),
+        timing=TIMING,
+    )
+    with pytest.raises(Invalid):
+        batches.enter_value(session, value="０３ 红球", **enter)  # not printable ASCII
+    with pytest.raises(Invalid):
+        batches.enter_value(session, **(enter | {"label": "dice"}), value="1")
+    batches.enter_value(session, value=" 03 07 12 19 26 31 + 09 ", **enter)
+    session.commit()
+    [done] = batches.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
+    assert done.result == "drawn"
+    draw = session.get(Draw, done.draw_id)
+    randomness = {r["label"]: r for r in json.loads(draw.randomness)}
+    assert randomness["lottery"]["value"] == "03 07 12 19 26 31 + 09"
+    assert randomness["lottery"]["source"] == "双色球第 2027001 期"
+    manifest = draws.full_manifest(session, draw)
+    files = plans.commitment_files(draw.commitment) | {
+        "SHA256SUMS": draw.commitment.sha256sums.encode()
+    }
+    assert verify.verify(files, manifest) == []
+    with pytest.raises(Conflict):
+        batches.enter_value(session, value="1 2 3", **enter)  # drawn: too late to change
+    audit_actions = set(session.scalars(select(AuditEntry.action)))
+    assert {"batches.value", "batches.fail", "batches.drawn", "batches.commit"} <= audit_actions
+
+
+def test_a_recurring_plan_has_exactly_one_server_source(session, world, registry):
+    with pytest.raises(Invalid) as exc:
+        plans.create(
+            session,
+            actor=world["admin_a"],
+            department_id=world["a"].id,
+            raw=recurring_values(randomness=[*SERVER, {"label": "s2", "kind": "server"}]),
+        )
+    assert "一个服务器密值" in exc.value.errors["randomness"][0]

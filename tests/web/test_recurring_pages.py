@@ -128,3 +128,36 @@ def test_the_chain_tip_is_public_from_activation(app, world, registry, session):
     session.commit()
     html = app.test_client().get("/public/plans").get_data(as_text=True)
     assert plan.chain_tip in html and plan.chain_seed not in html
+
+
+def test_a_batch_value_is_typed_in_on_the_plan_page(app, world, registry, session):
+    randomness = [
+        {"label": "server", "kind": "server"},
+        {"label": "lottery", "kind": "text", "source": "福彩双色球"},
+    ]
+    plan = active_plan(
+        session, world["admin_a"], world["a"], registry["matter"], randomness=randomness
+    )
+    session.commit()
+    client, csrf = _client(app, "admin_a")
+    html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    assert html.count('class="form batch-value-form"') == 12 and "未录入" in html
+    response = client.post(
+        f"/console/plans/{plan.id}/batch-values",
+        data={
+            "csrf_token": csrf,
+            "batch_key": "2027-03",
+            "label": "lottery",
+            "value": "01 02 03",
+            "source": "第 2027025 期",
+        },
+    )
+    assert response.status_code == 302
+    html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    row = html[html.index('id="batch-2027-03"') : html.index('id="batch-2027-04"')]
+    assert "<code>01 02 03</code>（第 2027025 期）" in row
+    bad = client.post(
+        f"/console/plans/{plan.id}/batch-values",
+        data={"csrf_token": csrf, "batch_key": "2027-13", "label": "lottery", "value": "1"},
+    )
+    assert bad.status_code == 422 and "批次不存在" in bad.get_data(as_text=True)

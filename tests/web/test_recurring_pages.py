@@ -161,3 +161,23 @@ def test_a_batch_value_is_typed_in_on_the_plan_page(app, world, registry, sessio
         data={"csrf_token": csrf, "batch_key": "2027-13", "label": "lottery", "value": "1"},
     )
     assert bad.status_code == 422 and "批次不存在" in bad.get_data(as_text=True)
+
+
+def test_the_api_takes_a_batch_value(app, world, registry, session):
+    randomness = [
+        {"label": "server", "kind": "server"},
+        {"label": "lottery", "kind": "text"},
+    ]
+    plan = active_plan(
+        session, world["admin_a"], world["a"], registry["matter"], randomness=randomness
+    )
+    session.commit()
+    client, csrf = _client(app, "admin_a")
+    url = f"/api/v1/plans/{plan.id}/batch-values"
+    body = {"batch_key": "2027-02", "label": "lottery", "value": " 7 8 9 "}
+    done = client.post(url, json=body, headers={"X-CSRFToken": csrf})
+    assert done.status_code == 200 and done.get_json()["value"] == "7 8 9"
+    bad = client.post(url, json=body | {"label": "nope"}, headers={"X-CSRFToken": csrf})
+    assert bad.status_code == 422 and "label" in bad.get_json()["errors"]
+    other, other_csrf = _client(app, "admin_b")
+    assert other.post(url, json=body, headers={"X-CSRFToken": other_csrf}).status_code == 404

@@ -20,14 +20,13 @@ def beijing(*args) -> dt.datetime:
 
 
 def recurring_values(code="YEAR-2027", recurrence="monthly", year=2027, **overrides):
-    return plan_values(
-        code=code,
-        title=f"{year} 年度企业公示信息抽查计划",
-        recurrence=recurrence,
-        plan_year=year,
-        randomness=SERVER,
-        **overrides,
-    )
+    values = {
+        "title": f"{year} 年度企业公示信息抽查计划",
+        "recurrence": recurrence,
+        "plan_year": year,
+        "randomness": SERVER,
+    }
+    return plan_values(code=code, **(values | overrides))
 
 
 def active_plan(session, admin, department, matter, *, activated=None, **overrides):

@@ -16,6 +16,8 @@ from ..errors import Invalid
 from ..schemas.common import TaskOut
 from ..schemas.plans import (
     BatchOut,
+    BatchValueIn,
+    BatchValueOut,
     CommitIn,
     CommitmentOut,
     DrawIn,
@@ -206,6 +208,19 @@ class PlanBatches(MethodView):
             }
             for row in batches.overview(db_session(), plan, _timing())
         ]
+
+
+@blp.route("/plans/<int:plan_id>/batch-values")
+class PlanBatchValues(MethodView):
+    @allow(*ADMINS)
+    @blp.arguments(BatchValueIn)
+    @blp.response(200, BatchValueOut)
+    def post(self, values, plan_id):
+        """录入（或在抽取前更正）某批次的公开数值（彩票开奖号等），到期时与服务器密值一起
+        进入该批次的种子"""
+        return batches.enter_value(
+            db_session(), actor=actor(), plan_id=plan_id, now=utcnow(), timing=_timing(), **values
+        )
 
 
 @blp.route("/plans/<int:plan_id>/close")

@@ -292,3 +292,22 @@ class PlanBatch(Base):
         UniqueConstraint("plan_id", "key"),
         CheckConstraint("status IN ('drawn', 'failed')", name="status"),
     )
+
+
+class BatchValue(Base):
+    """批次随机数: a published value (a lottery result, a beacon output) an administrator types
+    in for one batch of a recurring plan before it falls due; it enters the batch's seed beside
+    the server secret. It may be corrected until the batch is drawn."""
+
+    __tablename__ = "batch_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    batch_key: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(200))
+    entered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (UniqueConstraint("plan_id", "batch_key", "label"),)

@@ -109,6 +109,26 @@ class PlanOut(PlanPatch):
     )
 
 
+class BatchValueIn(Schema):
+    """A published value typed in for one batch of a recurring plan before it falls due.
+
+    Not `required` (as DrawIn): the plan is scoped first, then the service names what is
+    missing, so another department learns nothing from a 422."""
+
+    batch_key = fields.String(load_default="", metadata={"description": "批次，如 2027-01"})
+    label = fields.String(load_default="", metadata={"description": "计划中公开数值随机源的名称"})
+    value = fields.String(load_default="", metadata={"description": "公开数值（可打印英文字符）"})
+    source = fields.String(load_default="", metadata={"description": "发布处"})
+
+
+class BatchValueOut(Schema):
+    batch_key = fields.String()
+    label = fields.String()
+    value = fields.String(metadata={"description": "规范化后的数值（去掉首尾空白）"})
+    source = fields.String(allow_none=True)
+    entered_at = fields.DateTime()
+
+
 class BatchOut(Schema):
     """One batch of a recurring plan: its period, due time and state."""
 

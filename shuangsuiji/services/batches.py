@@ -17,9 +17,12 @@ committed and drawn without anyone touching it:
   this batch included. The last batch draws exactly what is still missing, so the year's total
   meets the ratio whenever the registry holds enough eligible entities. Entities drawn by an
   earlier batch are not eligible again in the same plan.
-- **Randomness.** Nobody rolls dice at 09:00 on the first working day, so a batch's only source
-  is a server secret. The secrets form a hash chain fixed at activation: a random seed
-  s_n (n = periods per year), s_{j} = hex(SHA256(s_{j+1})), and the tip hex(SHA256(s_1)) is
+- **Randomness.** Nobody rolls dice at 09:00 on the first working day, so a batch's sources
+  are a server secret and, if the plan names any, published values (a lottery result, a
+  beacon output) an administrator types in for the batch before it falls due (`BatchValue`);
+  a batch whose value is missing at its due time fails with that reason until it is entered.
+  The server secrets form a hash chain fixed at activation: a random seed s_n (n = periods
+  per year), s_{j} = hex(SHA256(s_{j+1})), and the tip hex(SHA256(s_1)) is
   published at activation. Batch j reveals s_j; its commitment's plan.json carries
   hex(SHA256(s_j)) as the server source's `sha256`, which is the tip (j = 1) or the previous
   batch's secret, so `shuangsuiji draw verify` checks each bundle as usual and anyone can check
@@ -54,7 +57,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..db import Commitment, Database, Draw, DrawEntity, Plan, PlanBatch, User
+from ..db import BatchValue, Commitment, Database, Draw, DrawEntity, Plan, PlanBatch, User
 from ..domain import bundle as srdp_bundle
 from ..domain import srdp
 from ..domain.periods import Period, periods
@@ -238,6 +241,102 @@ def activate(
         department_id=plan.department_id,
     )
     return plan
+
+
+# -- published values typed in for a batch ------------------------------------------------
+
+
+def typed_sources(plan: Plan) -> list[dict]:
+    """The plan's sources whose value is typed in per batch (kind text)."""
+    return [s for s in plans.config(plan)["randomness"] if s["kind"] == "text"]
+
+
+def values_of(session: Session, plan: Plan) -> dict[str, dict[str, BatchValue]]:
+    """batch key → label → the value typed in."""
+    found: dict[str, dict[str, BatchValue]] = {}
+    for v in session.scalars(select(BatchValue).where(BatchValue.plan_id == plan.id)):
+        found.setdefault(v.batch_key, {})[v.label] = v
+    return found
+
+
+def enter_value(
+    session: Session,
+    *,
+    actor: User,
+    plan_id: int,
+    batch_key: str,
+    label: str,
+    value: str,
+    source: str,
+    now: dt.datetime,
+    timing: Timing,
+) -> BatchValue:
+    """Type in (or correct) a published value for a batch that has not been drawn."""
+    plan = plans.get(session, actor, plan_id)
+    require_admin_of(actor, plan.department_id)
+    if plan.status != "active":
+        raise Conflict("只有已启用的周期任务可以录入批次随机数")
+    entries = {e.period.key: e for e in schedule(plan, workdays.load(session), timing)}
+    if batch_key not in entries:
+        raise Invalid("批次不存在", errors={"batch_key": ["请选择本计划的批次"]})
+    batch = batches_of(session, plan).get(batch_key)
+    if batch is not None and batch.status == "drawn":
+        raise Conflict("该批次已经抽取，不能再录入随机数")
+    spec = next((s for s in typed_sources(plan) if s["label"] == label), None)
+    if spec is None:
+        raise Invalid("计划未设置该随机源", errors={"label": ["请选择计划中的公开数值"]})
+    try:
+        canonical = srdp.canonical_value(srdp_bundle.RandomnessSource(label, "text"), value)
+    except srdp.RandomnessError as exc:
+        raise Invalid(
+            "公开数值须为可打印的英文字符（数字、字母、符号），不能为空",
+            errors={"value": ["格式有误"]},
+        ) from exc
+    if len(canonical) > 200:
+        raise Invalid("公开数值过长", errors={"value": ["最多 200 个字符"]})
+    row = values_of(session, plan).get(batch_key, {}).get(label)
+    before = _value_snapshot(row) if row else None
+    if row is None:
+        row = BatchValue(plan_id=plan.id, batch_key=batch_key, label=label)
+        session.add(row)
+    row.value, row.source = canonical, (source.strip()[:200] or None)
+    row.entered_at, row.entered_by_id = now, actor.id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="batches.value",
+        object_type="plan",
+        object_id=plan.id,
+        before=before,
+        after=_value_snapshot(row),
+        department_id=plan.department_id,
+    )
+    return row
+
+
+def _value_snapshot(row: BatchValue) -> dict:
+    return {
+        "batch_key": row.batch_key,
+        "label": row.label,
+        "value": row.value,
+        "source": row.source,
+    }
+
+
+def _typed_randomness(session: Session, plan: Plan, key: str) -> list[dict]:
+    """The batch's typed values as draws.execute takes them; Invalid names what is missing."""
+    entered = values_of(session, plan).get(key, {})
+    missing = [s["label"] for s in typed_sources(plan) if s["label"] not in entered]
+    if missing:
+        raise Invalid(
+            f"批次 {key} 未录入公开数值：{'、'.join(missing)}（录入后下次检查时抽取）",
+            errors={"randomness": missing},
+        )
+    return [
+        {"label": v.label, "value": v.value} | ({"source": v.source} if v.source else {})
+        for v in entered.values()
+    ]
 
 
 # -- one batch -----------------------------------------------------------------------------
@@ -430,11 +529,12 @@ def ensure_batch(
             today = now.astimezone(timing.tz).date()
             try:
                 with session.begin_nested():
+                    typed = _typed_randomness(session, plan, key)
                     commitment = commit_batch(
                         session, plan, entry, remaining=remaining, today=today
                     )
                     draw = draws.execute(
-                        session, actor=None, commitment_id=commitment.id, randomness=[]
+                        session, actor=None, commitment_id=commitment.id, randomness=typed
                     )
             except IntegrityError as exc:
                 raise _Raced from exc
@@ -527,6 +627,7 @@ class BatchRow:
     batch: PlanBatch | None
     commitment: Commitment | None
     summary: dict | None
+    values: dict[str, BatchValue]
 
     @property
     def status(self) -> str:
@@ -536,6 +637,7 @@ class BatchRow:
 def overview(session: Session, plan: Plan, timing: Timing) -> list[BatchRow]:
     """The plan's schedule with each batch's state, commitment and counts, in period order."""
     done = batches_of(session, plan)
+    typed = values_of(session, plan)
     rows = []
     for entry in schedule(plan, workdays.load(session), timing):
         batch = done.get(entry.period.key)
@@ -543,5 +645,5 @@ def overview(session: Session, plan: Plan, timing: Timing) -> list[BatchRow]:
             session.get(Commitment, batch.commitment_id) if batch and batch.commitment_id else None
         )
         summary = json.loads(commitment.summary) if commitment else None
-        rows.append(BatchRow(entry, batch, commitment, summary))
+        rows.append(BatchRow(entry, batch, commitment, summary, typed.get(entry.period.key, {})))
     return rows

@@ -391,8 +391,9 @@ def _randomness(raw, errs: _Errors) -> list[dict]:
 
 def _check_recurrence(values: dict, current: dict, errs: _Errors) -> None:
     """A one-off plan's draw is a ceremony: the server secret is never its only source. A
-    recurring plan is drawn unattended by the scheduler: its only sources are server secrets
-    (one link of the hash chain published at activation per batch), and it names its year."""
+    recurring plan is drawn unattended by the scheduler: its sources are one server secret
+    (a link of the hash chain published at activation per batch) and any published values
+    (text) typed in for each batch before it falls due; no dice. It names its year."""
     merged = current | values
     recurrence = merged.get("recurrence") or "once"
     sources = merged.get("randomness") or []
@@ -402,11 +403,14 @@ def _check_recurrence(values: dict, current: dict, errs: _Errors) -> None:
         return
     if merged.get("plan_year") is None:
         errs.add("plan_year", "周期任务须填写计划年度")
-    if any(s["kind"] != "server" for s in sources):
+    if (
+        any(s["kind"] == "digits" for s in sources)
+        or [s["kind"] for s in sources].count("server") != 1
+    ):
         errs.add(
             "randomness",
-            "周期任务由调度程序自动抽取，无人现场掷骰：随机源只能是服务器密值"
-            "（启用时公布哈希链顶端，每批抽取时揭示一环）",
+            "周期任务由调度程序自动抽取，无人现场掷骰：随机源为一个服务器密值"
+            "（启用时公布哈希链顶端，每批抽取时揭示一环），可另加到期前录入的公开数值",
         )
 
 

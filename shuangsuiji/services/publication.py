@@ -42,6 +42,9 @@ def committed_plans(session: Session, *, limit: int = 500) -> list[dict]:
             "status": plan.status,
             "fieldwork_start": plan.fieldwork_start,
             "fieldwork_end": plan.fieldwork_end,
+            "recurrence": plan.recurrence,
+            "plan_year": plan.plan_year,
+            "chain_tip": plan.chain_tip,  # a recurring plan's, public from its activation
             "commitments": [
                 {
                     "seq": c.seq,

@@ -228,8 +228,8 @@ def _raw(state: dict) -> dict:
         randomness.append({"label": "beacon", "kind": "text", "source": state["beacon_source"]})
     if state["server"]:
         randomness.append({"label": "server", "kind": "server"})
-    if state["recurrence"] not in ("", "once"):  # drawn unattended: the hash chain only
-        randomness = plans.SERVER_ONLY
+    if state["recurrence"] not in ("", "once"):  # unattended: the hash chain, typed values
+        randomness = plans.SERVER_ONLY + [s for s in randomness if s["kind"] == "text"]
     built = {"scope": scope, "strata": strata, "randomness": randomness}
     built["recurrence"] = state["recurrence"] or "once"
     return {name: built[name] if name in built else state[name] for name in plans.FIELDS}
@@ -377,6 +377,7 @@ def _detail_page(plan, error=None, status=200, redraw_error=None):
         redraw_error=redraw_error,
         percent=_percent,
         batch_rows=batches.overview(session, plan, _timing()) if recurring else [],
+        typed_sources=batches.typed_sources(plan) if recurring else [],
         batch_time=current_app.config["SCHEDULER_BATCH_TIME"],
         L=_labels(),
     ), status
@@ -421,6 +422,32 @@ def plan_activate(plan_id: int):
             raise
         return _detail_page(plans.get(session, actor(), plan_id), error=exc, status=exc.status)
     flash(f"已启用：哈希链顶端 {plan.chain_tip}")
+    return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
+
+
+@bp.route("/plans/<int:plan_id>/batch-values", methods=["POST"])
+@allow(*ADMINS)
+def plan_batch_value(plan_id: int):
+    """Type in a published value (lottery result, beacon) for a batch before it falls due."""
+    session = db_session()
+    form = request.form
+    try:
+        row = batches.enter_value(
+            session,
+            actor=actor(),
+            plan_id=plan_id,
+            batch_key=form.get("batch_key", ""),
+            label=form.get("label", ""),
+            value=form.get("value", ""),
+            source=form.get("source", ""),
+            now=utcnow(),
+            timing=_timing(),
+        )
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _detail_page(plans.get(session, actor(), plan_id), error=exc, status=exc.status)
+    flash(f"已录入批次 {row.batch_key} 的 {row.label}：{row.value}")
     return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
 
 

@@ -358,3 +358,83 @@ def test_workdays_override_is_read_from_the_database(session, db, world, registr
     session.commit()
     assert batches.ensure_due(db, now=beijing(2027, 1, 4, 12), timing=TIMING) == []
     assert len(batches.ensure_due(db, now=beijing(2027, 1, 5, 9, 1), timing=TIMING)) == 1
+
+
+def test_time_travel_across_the_spring_festival(session, db, world, registry):
+    """February 2025: the Spring Festival holiday runs to the 4th; the batch waits for the 5th."""
+    make_active(session, world, registry, year=2025, activated=beijing(2024, 12, 20))
+    session.commit()
+    before = batches.ensure_due(db, now=beijing(2025, 2, 4, 23, 0), timing=TIMING)
+    assert [(o.key, o.result) for o in before] == [("2025-01", "drawn")]
+    assert batches.ensure_due(db, now=beijing(2025, 2, 5, 8, 59), timing=TIMING) == []
+    after = batches.ensure_due(db, now=beijing(2025, 2, 5, 9, 0), timing=TIMING)
+    assert [(o.key, o.result) for o in after] == [("2025-02", "drawn")]
+
+
+def test_time_travel_across_a_leap_day(session, db, world, registry):
+    plan = make_active(
+        session, world, registry, year=2028, recurrence="quarterly", activated=beijing(2027, 12, 1)
+    )
+    session.commit()
+    assert [o.key for o in batches.ensure_due(db, now=beijing(2028, 2, 29, 23), timing=TIMING)] == [
+        "2028-Q1"
+    ]
+    assert batches.ensure_due(db, now=beijing(2028, 3, 31, 23), timing=TIMING) == []
+    # Down from 29 February to 1 July: the second and third quarters, once each.
+    caught = batches.ensure_due(db, now=beijing(2028, 7, 3, 12), timing=TIMING)
+    assert [o.key for o in caught] == ["2028-Q2", "2028-Q3"]
+    rows = batch_rows(session, plan)
+    assert [(r.key, r.period_end) for r in rows][0] == ("2028-Q1", D(2028, 3, 31))
+
+
+LOTTERY = [*SERVER, {"label": "lottery", "kind": "text", "source": "福彩双色球"}]
+
+
+def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
+    session, db, world, registry
+):
+    plan = make_active(session, world, registry, randomness=LOTTERY)
+    session.commit()
+    missing = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
+    assert missing[0].result == "failed" and "lottery" in missing[0].error
+    enter = dict(
+        actor=world["admin_a"],
+        plan_id=plan.id,
+        batch_key="2027-01",
+        label="lottery",
+        source="双色球第 2027001 期",
+        now=beijing(2027, 1, 4, 9, 30),
+        timing=TIMING,
+    )
+    with pytest.raises(Invalid):
+        batches.enter_value(session, value="０３ 红球", **enter)  # not printable ASCII
+    with pytest.raises(Invalid):
+        batches.enter_value(session, **(enter | {"label": "dice"}), value="1")
+    batches.enter_value(session, value=" 03 07 12 19 26 31 + 09 ", **enter)
+    session.commit()
+    [done] = batches.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
+    assert done.result == "drawn"
+    draw = session.get(Draw, done.draw_id)
+    randomness = {r["label"]: r for r in json.loads(draw.randomness)}
+    assert randomness["lottery"]["value"] == "03 07 12 19 26 31 + 09"
+    assert randomness["lottery"]["source"] == "双色球第 2027001 期"
+    manifest = draws.full_manifest(session, draw)
+    files = plans.commitment_files(draw.commitment) | {
+        "SHA256SUMS": draw.commitment.sha256sums.encode()
+    }
+    assert verify.verify(files, manifest) == []
+    with pytest.raises(Conflict):
+        batches.enter_value(session, value="1 2 3", **enter)  # drawn: too late to change
+    audit_actions = set(session.scalars(select(AuditEntry.action)))
+    assert {"batches.value", "batches.fail", "batches.drawn", "batches.commit"} <= audit_actions
+
+
+def test_a_recurring_plan_has_exactly_one_server_source(session, world, registry):
+    with pytest.raises(Invalid) as exc:
+        plans.create(
+            session,
+            actor=world["admin_a"],
+            department_id=world["a"].id,
+            raw=recurring_values(randomness=[*SERVER, {"label": "s2", "kind": "server"}]),
+        )
+    assert "一个服务器密值" in exc.value.errors["randomness"][0]

@@ -181,3 +181,41 @@ def test_a_joint_monthly_plan_draws_its_batch_for_both_departments(session, db, 
         == world["b"].id
     )
     assert plan in plans.list_visible(session, world["admin_b"])
+
+
+def test_another_departments_draw_counts_toward_the_annual_cap(session, world, joint):
+    """No repeated inspection: a firm drawn this year by another department (its own registry
+    row, the same USCC) counts toward this plan's per-entity annual cap."""
+    live = [e for e in joint["lead"]["entities"] if e.status == "存续"][:6]
+    for e in live:
+        session.add(Entity(department_id=world["b"].id, uscc=e.uscc, name=e.name, status="存续"))
+    session.flush()
+    other = plans.create(
+        session,
+        actor=world["admin_b"],
+        department_id=world["b"].id,
+        raw=plan_values(
+            code="TAX-1",
+            slots=["DEPT-B", "DEPT-B"],
+            strata={c: {"ratio": "1"} for c in "ABCDX"},
+            matter_ids=[joint["part"]["matter"].id],
+        ),
+    )
+    c = plans.commit(session, actor=world["admin_b"], plan_id=other.id, today=TODAY)
+    draws.execute(session, actor=world["admin_b"], commitment_id=c.id, randomness=DICE)
+    capped = plans.create(
+        session,
+        actor=world["admin_a"],
+        department_id=world["a"].id,
+        raw=plan_values(code="CAPPED", annual_cap=1, exclude_open=False),
+    )
+    inputs = plans.build_inputs(session, capped, srdp_id="CAPPED", today=TODAY)
+    assert inputs.summary["excluded"] == {"annual_cap": 6}
+    uncapped = plans.create(
+        session,
+        actor=world["admin_a"],
+        department_id=world["a"].id,
+        raw=plan_values(code="OPEN"),
+    )
+    inputs = plans.build_inputs(session, uncapped, srdp_id="OPEN", today=TODAY)
+    assert inputs.summary["excluded"] == {"open": 6}  # under B's open inspection

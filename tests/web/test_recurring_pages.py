@@ -121,3 +121,63 @@ def test_the_api_activates_and_lists_batches(app, world, registry, session):
     assert {b["status"] for b in listed} == {"pending"}
     commit = client.post(f"/api/v1/plans/{plan_id}/commit", json={}, headers=headers)
     assert commit.status_code == 409
+
+
+def test_the_chain_tip_is_public_from_activation(app, world, registry, session):
+    plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
+    session.commit()
+    html = app.test_client().get("/public/plans").get_data(as_text=True)
+    assert plan.chain_tip in html and plan.chain_seed not in html
+
+
+def test_a_batch_value_is_typed_in_on_the_plan_page(app, world, registry, session):
+    randomness = [
+        {"label": "server", "kind": "server"},
+        {"label": "lottery", "kind": "text", "source": "福彩双色球"},
+    ]
+    plan = active_plan(
+        session, world["admin_a"], world["a"], registry["matter"], randomness=randomness
+    )
+    session.commit()
+    client, csrf = _client(app, "admin_a")
+    html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    assert html.count('class="form batch-value-form"') == 12 and "未录入" in html
+    response = client.post(
+        f"/console/plans/{plan.id}/batch-values",
+        data={
+            "csrf_token": csrf,
+            "batch_key": "2027-03",
+            "label": "lottery",
+            "value": "01 02 03",
+            "source": "第 2027025 期",
+        },
+    )
+    assert response.status_code == 302
+    html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    row = html[html.index('id="batch-2027-03"') : html.index('id="batch-2027-04"')]
+    assert "<code>01 02 03</code>（第 2027025 期）" in row
+    bad = client.post(
+        f"/console/plans/{plan.id}/batch-values",
+        data={"csrf_token": csrf, "batch_key": "2027-13", "label": "lottery", "value": "1"},
+    )
+    assert bad.status_code == 422 and "批次不存在" in bad.get_data(as_text=True)
+
+
+def test_the_api_takes_a_batch_value(app, world, registry, session):
+    randomness = [
+        {"label": "server", "kind": "server"},
+        {"label": "lottery", "kind": "text"},
+    ]
+    plan = active_plan(
+        session, world["admin_a"], world["a"], registry["matter"], randomness=randomness
+    )
+    session.commit()
+    client, csrf = _client(app, "admin_a")
+    url = f"/api/v1/plans/{plan.id}/batch-values"
+    body = {"batch_key": "2027-02", "label": "lottery", "value": " 7 8 9 "}
+    done = client.post(url, json=body, headers={"X-CSRFToken": csrf})
+    assert done.status_code == 200 and done.get_json()["value"] == "7 8 9"
+    bad = client.post(url, json=body | {"label": "nope"}, headers={"X-CSRFToken": csrf})
+    assert bad.status_code == 422 and "label" in bad.get_json()["errors"]
+    other, other_csrf = _client(app, "admin_b")
+    assert other.post(url, json=body, headers={"X-CSRFToken": other_csrf}).status_code == 404

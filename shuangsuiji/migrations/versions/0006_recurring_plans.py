@@ -8,7 +8,8 @@ Recurring plans (monthly, quarterly, yearly batches drawn by the scheduler proce
 recurrence, year and server-secret hash chain; the new status `active`; `plan_batches`, one
 row per attempted period; the batch key on commitments and draws, with the unique index that
 admits one first draw per plan and batch (a redraw names the draw it supersedes); and
-`plan_departments`, the participating departments of a joint plan.
+`plan_departments`, the participating departments of a joint plan; `batch_values`, the
+published values typed in for a batch before it falls due.
 
 plan_commitments and draws are append-only (triggers): their new columns are added with
 ADD COLUMN, never by re-creating the table, which would drop the triggers on SQLite.
@@ -107,8 +108,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("plan_id", "key", name=op.f("uq_plan_batches_plan_id_key")),
     )
 
+    op.create_table(
+        "batch_values",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("batch_key", sa.String(length=16), nullable=False),
+        sa.Column("label", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=True),
+        sa.Column("entered_at", shuangsuiji.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("entered_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["entered_by_id"], ["users.id"], name=op.f("fk_batch_values_entered_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["plans.id"], name=op.f("fk_batch_values_plan_id_plans")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_batch_values")),
+        sa.UniqueConstraint(
+            "plan_id", "batch_key", "label", name=op.f("uq_batch_values_plan_id_batch_key_label")
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("batch_values")
     op.drop_table("plan_batches")
     op.drop_index("ix_plan_departments_department_id", table_name="plan_departments")
     op.drop_table("plan_departments")

@@ -472,6 +472,7 @@ def decide(
         )
     before = listing_snapshot(listing)
     entity = listing.entity
+    was_listed = entity.abnormal_listed
     listing.status = target
     details: dict = {"listing_id": listing.id, "ground": listing.ground}
     if action in ("list", "dismiss"):
@@ -503,8 +504,8 @@ def decide(
         action=f"credit.listing_{action}",
         object_type="abnormal_listing",
         object_id=listing.id,
-        before=before,
-        after=listing_snapshot(listing),
+        before={**before, "entity_abnormal_listed": was_listed},
+        after={**listing_snapshot(listing), "entity_abnormal_listed": entity.abnormal_listed},
         department_id=listing.department_id,
     )
     _add_event(

@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..db import AbnormalListing, CreditEvent, Department, Entity, Role, User
-from ..domain.credit_rules import RESULT_CODES, CreditRule, RuleError, matching, parse_rules
+from ..domain.credit_rules import ANY, RESULT_CODES, CreditRule, RuleError, matching, parse_rules
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from . import audit, outbox, workdays
 from .scope import reads_all, require_admin_of, visible
@@ -99,6 +99,7 @@ def current() -> CreditSettings:
 
 
 def _lock_feed(session: Session) -> None:
+    """Held until the transaction ends; taking it again in the same transaction is free."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 
@@ -209,6 +210,9 @@ def on_result_published(
     department = session.get(Department, department_id)
     if entity is None or department is None:
         raise NotFound("检查对象或部门不存在")
+    # Before looking for existing events: the same result published twice at once waits here,
+    # then finds the first one's events instead of failing on the unique constraint.
+    _lock_feed(session)
     calendar = None
     created: list[CreditEvent] = []
     for rule in matching(settings.rules, codes):
@@ -219,7 +223,7 @@ def on_result_published(
         )
         if exists is not None:
             continue
-        code = None if rule.code == "*" else rule.code
+        code = None if rule.code == ANY else rule.code
         details: dict = {"codes": codes, "published_at": published_at.isoformat()}
         if rule.listing:
             calendar = calendar or workdays.load(session)

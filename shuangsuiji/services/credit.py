@@ -402,8 +402,13 @@ def listings(
     return [v for v in views if v.overdue] if overdue_only else views
 
 
-def get_listing(session: Session, actor: User, listing_id: int) -> AbnormalListing:
-    listing = session.get(AbnormalListing, listing_id)
+def get_listing(
+    session: Session, actor: User, listing_id: int, *, lock: bool = False
+) -> AbnormalListing:
+    """`lock`: for a step (PostgreSQL: FOR UPDATE, so two clicks at once do one step)."""
+    listing = session.get(
+        AbnormalListing, listing_id, with_for_update=lock or None, populate_existing=lock
+    )
     if listing is None or not (reads_all(actor) or listing.department_id == actor.department_id):
         raise NotFound("经营异常名录记录不存在")
     return listing
@@ -457,7 +462,7 @@ def decide(
     settings = settings or current()
     if action not in ACTIONS:
         raise Invalid(f"操作无效：{action}")
-    listing = get_listing(session, actor, listing_id)
+    listing = get_listing(session, actor, listing_id, lock=True)
     require_admin_of(actor, listing.department_id)
     source_status, target, event_type, needs_reason = ACTIONS[action]
     reason = (reason or "").strip()

@@ -18,6 +18,7 @@ from shuangsuiji.db import (
     Department,
     Entity,
     OutboxMessage,
+    User,
     make_engine,
 )
 from shuangsuiji.domain import uscc
@@ -305,8 +306,10 @@ def live(scratch_url):
         session.flush()
         entity = Entity(department_id=department.id, uscc=uscc.make("91131024000000009"), name="甲")
         session.add(entity)
+        root = User(username="root", display_name="管理员", role="sysadmin", password_hash="-")
+        session.add(root)
         session.flush()
-        ids = (entity.id, department.id)
+        ids = (entity.id, department.id, root.id)
 
     def publish_as(session, ref):
         return credit.on_result_published(
@@ -320,6 +323,7 @@ def live(scratch_url):
             published_at=PUBLISHED,
         )
 
+    publish_as.root_id = ids[2]
     yield db, publish_as
     db.engine.dispose()
 
@@ -359,6 +363,32 @@ def test_the_same_result_published_twice_at_once_creates_its_events_once(live):
     first, second, waited = _racing(*live, "inspection:same", "inspection:same")
     assert waited and len(first) == 2
     assert second == []  # found the first one's events, and did not fail
+
+
+def test_two_clicks_on_the_same_step_do_it_once(live):
+    db, publish_as = live
+    with db.transaction() as session:
+        publish_as(session, "inspection:clicks")
+        listing_id = session.scalar(select(AbnormalListing.id))
+    outcomes: list = []
+
+    def click():
+        with db.transaction() as session:
+            root = session.get(User, publish_as.root_id)
+            try:
+                credit.decide(
+                    session, actor=root, listing_id=listing_id, action="list", today=CHECKED
+                )
+                outcomes.append("listed")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(outcomes) == ["conflict", "listed"]
 
 
 class _Reader:

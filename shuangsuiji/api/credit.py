@@ -10,9 +10,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import tabular
-from ..access import allow
-from ..edge import actor, db_session
-from ..schemas.credit import FeedQuery, OutboxMessageOut, OutboxQuery, OutboxReportIn
+from ..access import ADMINS, ALL_STAFF, allow
+from ..edge import actor, db_session, today
+from ..schemas.credit import (
+    FeedQuery,
+    ListingDecisionIn,
+    ListingQuery,
+    ListingViewOut,
+    OutboxMessageOut,
+    OutboxQuery,
+    OutboxReportIn,
+)
 from ..services import credit, outbox
 
 blp = Blueprint("credit", __name__, url_prefix="", description="信用事件推送与发件箱")
@@ -74,6 +82,53 @@ class CreditEvents(MethodView):
         args = {**args, "limit": limit}
         events = credit.feed(db_session(), actor(), after=args["after"], limit=limit)
         return _feed_response(events, args)
+
+
+@blp.route("/credit/listings")
+class Listings(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.arguments(ListingQuery, location="query")
+    @blp.response(200, ListingViewOut(many=True))
+    def get(self, args):
+        """经营异常名录记录（按办理期限排序），含是否逾期、严重违法失信名单候选"""
+        return credit.listings(
+            db_session(),
+            actor(),
+            today=today(),
+            status=args["status"],
+            overdue_only=args["overdue"],
+        )
+
+
+@blp.route("/credit/listings/<int:listing_id>")
+class ListingById(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, ListingViewOut)
+    def get(self, listing_id):
+        """经营异常名录记录详情"""
+        listing = credit.get_listing(db_session(), actor(), listing_id)
+        return credit.view(listing, today(), credit.current())
+
+
+@blp.route("/credit/listings/<int:listing_id>/<any(list, dismiss, request_removal, remove):action>")
+class ListingDecision(MethodView):
+    @allow(*ADMINS)
+    @blp.arguments(ListingDecisionIn)
+    @blp.response(200, ListingViewOut)
+    def post(self, values, listing_id, action):
+        """办理经营异常名录记录
+
+        list 列入；dismiss 不予列入（须附理由）；request_removal 申请移出（须附理由）；remove 移出。
+        """
+        listing = credit.decide(
+            db_session(),
+            actor=actor(),
+            listing_id=listing_id,
+            action=action,
+            today=today(),
+            reason=values["reason"],
+        )
+        return credit.view(listing, today(), credit.current())
 
 
 @blp.route("/outbox/messages")

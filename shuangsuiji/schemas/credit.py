@@ -34,3 +34,48 @@ class OutboxMessageOut(Schema):
 class OutboxReportIn(Schema):
     sent = fields.Boolean(required=True)
     error = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ListingQuery(Schema):
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(
+            ["candidate", "listed", "dismissed", "removal_requested", "removed"]
+        ),
+    )
+    overdue = fields.Boolean(load_default=False)
+
+
+class ListingDecisionIn(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ListingOut(Schema):
+    id = fields.Integer()
+    department_id = fields.Integer()
+    entity_id = fields.Integer()
+    uscc = fields.String(attribute="entity.uscc")
+    entity_name = fields.String(attribute="entity.name")
+    source = fields.String()
+    rule = fields.String()
+    result_code = fields.String()
+    ground = fields.String()
+    verified_on = fields.Date()
+    order_deadline = fields.Date(allow_none=True)
+    deadline = fields.Date()
+    status = fields.String()
+    decided_on = fields.Date(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    listed_on = fields.Date(allow_none=True)
+    removal_requested_on = fields.Date(allow_none=True)
+    removal_reason = fields.String(allow_none=True)
+    removal_deadline = fields.Date(allow_none=True)
+    removed_on = fields.Date(allow_none=True)
+
+
+class ListingViewOut(Schema):
+    listing = fields.Nested(ListingOut)
+    overdue = fields.Boolean()
+    due = fields.Date(allow_none=True)
+    serious_candidate = fields.Boolean()
+    serious_since = fields.Date(allow_none=True)

@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..db import AbnormalListing, CreditEvent, Department, Entity, Role, User
-from ..domain.credit_rules import RESULT_CODES, CreditRule, RuleError, matching, parse_rules
+from ..domain.credit_rules import ANY, RESULT_CODES, CreditRule, RuleError, matching, parse_rules
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from . import audit, outbox, workdays
 from .scope import reads_all, require_admin_of, visible
@@ -99,6 +99,7 @@ def current() -> CreditSettings:
 
 
 def _lock_feed(session: Session) -> None:
+    """Held until the transaction ends; taking it again in the same transaction is free."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 
@@ -209,6 +210,9 @@ def on_result_published(
     department = session.get(Department, department_id)
     if entity is None or department is None:
         raise NotFound("检查对象或部门不存在")
+    # Before looking for existing events: the same result published twice at once waits here,
+    # then finds the first one's events instead of failing on the unique constraint.
+    _lock_feed(session)
     calendar = None
     created: list[CreditEvent] = []
     for rule in matching(settings.rules, codes):
@@ -219,7 +223,7 @@ def on_result_published(
         )
         if exists is not None:
             continue
-        code = None if rule.code == "*" else rule.code
+        code = None if rule.code == ANY else rule.code
         details: dict = {"codes": codes, "published_at": published_at.isoformat()}
         if rule.listing:
             calendar = calendar or workdays.load(session)
@@ -398,8 +402,13 @@ def listings(
     return [v for v in views if v.overdue] if overdue_only else views
 
 
-def get_listing(session: Session, actor: User, listing_id: int) -> AbnormalListing:
-    listing = session.get(AbnormalListing, listing_id)
+def get_listing(
+    session: Session, actor: User, listing_id: int, *, lock: bool = False
+) -> AbnormalListing:
+    """`lock`: for a step (PostgreSQL: FOR UPDATE, so two clicks at once do one step)."""
+    listing = session.get(
+        AbnormalListing, listing_id, with_for_update=lock or None, populate_existing=lock
+    )
     if listing is None or not (reads_all(actor) or listing.department_id == actor.department_id):
         raise NotFound("经营异常名录记录不存在")
     return listing
@@ -453,7 +462,7 @@ def decide(
     settings = settings or current()
     if action not in ACTIONS:
         raise Invalid(f"操作无效：{action}")
-    listing = get_listing(session, actor, listing_id)
+    listing = get_listing(session, actor, listing_id, lock=True)
     require_admin_of(actor, listing.department_id)
     source_status, target, event_type, needs_reason = ACTIONS[action]
     reason = (reason or "").strip()
@@ -472,6 +481,7 @@ def decide(
         )
     before = listing_snapshot(listing)
     entity = listing.entity
+    was_listed = entity.abnormal_listed
     listing.status = target
     details: dict = {"listing_id": listing.id, "ground": listing.ground}
     if action in ("list", "dismiss"):
@@ -503,8 +513,8 @@ def decide(
         action=f"credit.listing_{action}",
         object_type="abnormal_listing",
         object_id=listing.id,
-        before=before,
-        after=listing_snapshot(listing),
+        before={**before, "entity_abnormal_listed": was_listed},
+        after={**listing_snapshot(listing), "entity_abnormal_listed": entity.abnormal_listed},
         department_id=listing.department_id,
     )
     _add_event(

@@ -268,7 +268,8 @@ def gateway_report(
     """The gateway sent a message (`sent`), or tried and failed (`error`, counted as an
     attempt with the usual backoff and giving up)."""
     require_sysadmin(actor)
-    message = session.get(OutboxMessage, message_id)
+    # Locked: two reports of one message at once record one outcome, the other gets 409.
+    message = session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
     if message is None:
         raise NotFound("消息不存在")
     if message.status != "queued":

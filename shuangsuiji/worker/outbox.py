@@ -1,8 +1,9 @@
 """The outbox dispatcher (`shuangsuiji outbox run`): sends due webhooks and e-mail.
 
 Each round claims a batch of due messages in a short transaction (FOR UPDATE SKIP LOCKED on
-PostgreSQL, so several dispatchers may run), sends them outside any transaction, and records
-each outcome in its own. Webhooks are signed: the header X-Shuangsuiji-Signature carries
+PostgreSQL, so several dispatchers may run), sends them outside any transaction, then records
+the batch's outcomes in one transaction. Delivery is at least once: a receiver deduplicates by
+the message id header. Webhooks are signed: the header X-Shuangsuiji-Signature carries
 ``sha256=`` + HMAC-SHA256(WEBHOOK_SECRET, timestamp + "." + body) in hex, with the timestamp
 (Unix seconds) in X-Shuangsuiji-Timestamp, so a receiver can check both the origin and the
 age. E-mail goes out through SMTP only when SMTP_HOST is set; otherwise e-mail, like SMS,
@@ -67,6 +68,14 @@ def check_config(config) -> list[str]:
         problems.append("SMTP_HOST is set but SMTP_FROM is empty")
     if config["SMTP_SSL"] and config["SMTP_STARTTLS"]:
         problems.append("SMTP_SSL and SMTP_STARTTLS exclude each other")
+    if (
+        config["OUTBOX_LEASE_SECONDS"]
+        <= config["OUTBOX_BATCH"] * config["OUTBOX_HTTP_TIMEOUT_SECONDS"]
+    ):
+        # A batch is sent before its outcomes are recorded: its lease must outlast it.
+        problems.append(
+            "OUTBOX_LEASE_SECONDS must exceed OUTBOX_BATCH × OUTBOX_HTTP_TIMEOUT_SECONDS"
+        )
     if config["WEBHOOK_SECRET"] and len(config["WEBHOOK_SECRET"]) < 16:
         problems.append("WEBHOOK_SECRET must be at least 16 characters")
     return problems
@@ -174,6 +183,7 @@ class Dispatcher:
                 now=self.clock(),
             )
             session.expunge_all()  # plain objects from here on: sending is outside the session
+        outcomes = []
         for message in claimed:
             try:
                 self._send(message)
@@ -181,13 +191,20 @@ class Dispatcher:
                 log.warning(
                     "outbox message %s: attempt %s failed: %s", message.id, message.attempts, exc
                 )
-                with self.db.transaction() as session:
-                    outbox.record_failure(
-                        session, message.id, error=str(exc), retry=self.retry, now=self.clock()
-                    )
+                outcomes.append((message.id, str(exc), self.clock()))
             else:
-                with self.db.transaction() as session:
-                    outbox.record_sent(session, message.id, now=self.clock())
+                outcomes.append((message.id, None, self.clock()))
+        # One transaction for the batch's outcomes: a dispatcher that dies before it commits
+        # leaves those messages leased, and they are sent again when the lease ends (receivers
+        # deduplicate by X-Shuangsuiji-Message-Id).
+        with self.db.transaction() as session:
+            for message_id, error, at in outcomes:
+                if error is None:
+                    outbox.record_sent(session, message_id, now=at)
+                else:
+                    outbox.record_failure(
+                        session, message_id, error=error, retry=self.retry, now=at
+                    )
         return len(claimed)
 
     def run(self, *, once: bool = False) -> None:

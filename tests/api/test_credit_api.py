@@ -125,3 +125,21 @@ def test_gateway_failure_without_a_reason_is_refused(client, session, world):
     )
     assert response.status_code == 422
     assert "error" in response.get_json()["errors"]
+
+
+def test_listing_workflow_over_the_api(client, session, world, events):
+    write = _bearer(session, world["admin_a"], scope="write")
+    [view] = client.get("/api/v1/credit/listings", headers=write).get_json()
+    assert view["listing"]["status"] == "candidate" and view["due"] == view["listing"]["deadline"]
+    url = f"/api/v1/credit/listings/{view['listing']['id']}"
+    refused = client.post(f"{url}/dismiss", json={}, headers=write)
+    assert refused.status_code == 422 and "reason" in refused.get_json()["errors"]
+    listed = client.post(f"{url}/list", json={}, headers=write)
+    assert listed.status_code == 200 and listed.get_json()["listing"]["status"] == "listed"
+    assert client.post(f"{url}/list", json={}, headers=write).status_code == 409
+    other = _bearer(session, world["admin_b"], scope="write")
+    assert client.get(url, headers=other).status_code == 404
+    assert (
+        client.post(f"{url}/request_removal", json={"reason": "x"}, headers=other).status_code
+        == 404
+    )

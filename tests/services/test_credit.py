@@ -18,6 +18,7 @@ from shuangsuiji.db import (
     Department,
     Entity,
     OutboxMessage,
+    User,
     make_engine,
 )
 from shuangsuiji.domain import uscc
@@ -285,9 +286,10 @@ def test_the_app_refuses_to_start_with_a_bad_rule_table():
         create_app({"ENV": "testing", "CREDIT_WEBHOOK_URL": "https://credit.example/hook"})
 
 
-def test_a_later_event_never_commits_below_an_earlier_uncommitted_one(scratch_url):
-    """The feed's cursor is the event id: an event-writing transaction holds the feed lock
-    until it ends, so a second writer gets its ids only after the first has committed."""
+@pytest.fixture
+def live(scratch_url):
+    """PostgreSQL only: a migrated empty database with one entity, and `publish(session, ref)`
+    for sessions that really commit (the races below need two connections)."""
     from alembic import command
 
     from shuangsuiji.cli.db import alembic_config
@@ -304,8 +306,10 @@ def test_a_later_event_never_commits_below_an_earlier_uncommitted_one(scratch_ur
         session.flush()
         entity = Entity(department_id=department.id, uscc=uscc.make("91131024000000009"), name="甲")
         session.add(entity)
+        root = User(username="root", display_name="管理员", role="sysadmin", password_hash="-")
+        session.add(root)
         session.flush()
-        ids = (entity.id, department.id)
+        ids = (entity.id, department.id, root.id)
 
     def publish_as(session, ref):
         return credit.on_result_published(
@@ -319,25 +323,72 @@ def test_a_later_event_never_commits_below_an_earlier_uncommitted_one(scratch_ur
             published_at=PUBLISHED,
         )
 
-    second: list[int] = []
+    publish_as.root_id = ids[2]
+    yield db, publish_as
+    db.engine.dispose()
+
+
+def _racing(db, publish_as, first_ref, second_ref):
+    """The first writer publishes and holds its transaction open while a second one starts
+    in a thread; returns what each created, and whether the second waited."""
+    second: list = []
     first_session = db.session()
-    first = [e.id for e in publish_as(first_session, "inspection:first")]
+    first = [e.id for e in publish_as(first_session, first_ref)]
 
     def later_writer():
         with db.transaction() as session:
-            second.extend(e.id for e in publish_as(session, "inspection:second"))
+            second.append([e.id for e in publish_as(session, second_ref)])
 
     thread = threading.Thread(target=later_writer)
     thread.start()
     thread.join(timeout=1.0)
-    assert thread.is_alive() and second == []  # waits for the first writer
+    waited = thread.is_alive() and second == []
     with db.transaction(write=False) as reader:
-        assert credit.feed(reader, _Reader(), after=0, limit=10) == []
+        assert credit.feed(reader, _Reader(), after=0, limit=10) == []  # nothing committed yet
     first_session.commit()
     first_session.close()
     thread.join(timeout=10)
+    return first, second[0] if second else None, waited
+
+
+def test_a_later_event_never_commits_below_an_earlier_uncommitted_one(live):
+    """The feed's cursor is the event id: an event-writing transaction holds the feed lock
+    until it ends, so a second writer gets its ids only after the first has committed."""
+    first, second, waited = _racing(*live, "inspection:first", "inspection:second")
+    assert waited
     assert second and max(first) < min(second)
-    db.engine.dispose()
+
+
+def test_the_same_result_published_twice_at_once_creates_its_events_once(live):
+    first, second, waited = _racing(*live, "inspection:same", "inspection:same")
+    assert waited and len(first) == 2
+    assert second == []  # found the first one's events, and did not fail
+
+
+def test_two_clicks_on_the_same_step_do_it_once(live):
+    db, publish_as = live
+    with db.transaction() as session:
+        publish_as(session, "inspection:clicks")
+        listing_id = session.scalar(select(AbnormalListing.id))
+    outcomes: list = []
+
+    def click():
+        with db.transaction() as session:
+            root = session.get(User, publish_as.root_id)
+            try:
+                credit.decide(
+                    session, actor=root, listing_id=listing_id, action="list", today=CHECKED
+                )
+                outcomes.append("listed")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(outcomes) == ["conflict", "listed"]
 
 
 class _Reader:

@@ -289,3 +289,11 @@ def test_a_claim_skips_messages_another_dispatcher_holds(scratch_url):
     first.close()
     second.close()
     db.engine.dispose()
+
+
+def test_a_lease_shorter_than_a_batch_refuses_to_start(app, db):
+    config = _config(
+        app, OUTBOX_BATCH=50, OUTBOX_HTTP_TIMEOUT_SECONDS=10.0, OUTBOX_LEASE_SECONDS=300
+    )
+    with pytest.raises(ValueError, match="OUTBOX_LEASE_SECONDS"):
+        Dispatcher(db, config)

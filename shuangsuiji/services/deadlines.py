@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 from ..db import Commitment, Draw, InspectionRecord, Plan, User
 from ..domain.periods import period_of
 from . import plans, workdays
-from .scope import visible
 
 STAGES = {
     "committed": "已承诺待抽取",
@@ -202,8 +201,9 @@ def _counts(session: Session, draws: list[Draw]) -> dict[int, Counts]:
 
 
 def tasks_of(session: Session, actor: User, *, today: dt.date, rules: Rules) -> list[TaskProgress]:
-    """Every open task the actor may see, with its stage and deadlines, most urgent first."""
-    return progress(session, visible(actor, Plan.department_id), today=today, rules=rules)
+    """Every open task the actor may see (a joint plan's participants too), with its stage and
+    deadlines, most urgent first."""
+    return progress(session, plans.readable(actor), today=today, rules=rules)
 
 
 def progress(session: Session, *where, today: dt.date, rules: Rules) -> list[TaskProgress]:

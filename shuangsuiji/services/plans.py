@@ -154,15 +154,16 @@ def get(session: Session, actor: User, plan_id: int) -> Plan:
     return plan
 
 
-def list_visible(session: Session, actor: User, *, status: str | None = None) -> list[Plan]:
+def readable(actor: User):
+    """A WHERE clause on Plan: the plans `get` lets the actor read (lead or participant)."""
     joint = select(plan_departments.c.plan_id).where(
         plan_departments.c.department_id == actor.department_id
     )
-    query = (
-        select(Plan)
-        .where(or_(visible(actor, Plan.department_id), Plan.id.in_(joint)))
-        .order_by(Plan.id.desc())
-    )
+    return or_(visible(actor, Plan.department_id), Plan.id.in_(joint))
+
+
+def list_visible(session: Session, actor: User, *, status: str | None = None) -> list[Plan]:
+    query = select(Plan).where(readable(actor)).order_by(Plan.id.desc())
     if status:
         query = query.where(Plan.status == status)
     return list(session.scalars(query))

@@ -3,6 +3,9 @@
 Who may do what, per visit (a drawn entity of a live draw):
 - enter (save, attach, submit): the members of the entity's team, replacements applied
   (draws.teams), the administrators of the plan's department and the system administrator;
+  in a joint plan (联合抽查) also the participating departments' administrators. Each
+  department records its own matters and sees only its part (进一次门、查多项事: one record
+  covers every department's matters); the lead department sees the whole record;
 - review (approve, return, reject): the administrators of the plan's department and the system
   administrator, never the person who entered the record;
 - read: the above and the auditor (纪检/审计).
@@ -35,7 +38,7 @@ from ..db import (
 )
 from ..domain import result_codes as rc
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from . import audit, credit, draws
+from . import audit, credit, draws, plans
 from .scope import reads_all
 
 STATUS_LABELS = {
@@ -71,6 +74,7 @@ class Visit:
     can_enter: bool = False
     can_review: bool = False
     live: bool = True
+    own_matter_ids: frozenset[int] = frozenset()  # the matters this user records
 
     @property
     def status(self) -> str:
@@ -94,16 +98,28 @@ def _admin_of(actor: User, plan: Plan) -> bool:
     )
 
 
+def _own_matters(actor: User, plan: Plan) -> frozenset[int]:
+    """The plan's matters the actor's department records (all of them for the sysadmin)."""
+    return frozenset(
+        m.id
+        for m in plan.matters
+        if actor.role == Role.SYSADMIN or m.department_id == actor.department_id
+    )
+
+
 def _load(session: Session, actor: User, draw_id: int, position: int) -> Visit:
     draw = session.get(Draw, draw_id)
     if draw is None:
         raise NotFound("抽取结果不存在")
-    rows = draws.teams(session, draw, offset=position, limit=1) if position >= 0 else []
+    rows = (
+        draws.teams(session, draw, offset=position, limit=1, viewer=actor) if position >= 0 else []
+    )
     if not rows or rows[0].drawn.position != position:
         raise NotFound("抽中对象不存在")
     row = rows[0]
     plan = draw.plan
-    can_enter = _admin_of(actor, plan) or _on_team(actor, row)
+    participant_admin = actor.role == Role.DEPT_ADMIN and plans.is_participant(actor, plan)
+    can_enter = _admin_of(actor, plan) or participant_admin or _on_team(actor, row)
     can_review = _admin_of(actor, plan)
     if not (can_enter or reads_all(actor)):
         raise Forbidden("您不在该对象的检查组中，也不是本任务所属部门的管理员，无权查看或录入")
@@ -117,10 +133,15 @@ def _load(session: Session, actor: User, draw_id: int, position: int) -> Visit:
         plan=plan,
         row=row,
         record=record,
-        matters=list(plan.matters),
+        matters=[
+            m
+            for m in plan.matters
+            if plans.sees_all_of(actor, plan) or m.department_id == actor.department_id
+        ],
         can_enter=can_enter,
         can_review=can_review,
         live=draws.superseded_by(session, draw) is None,
+        own_matter_ids=_own_matters(actor, plan) if can_enter else frozenset(),
     )
     if record is not None:
         visit.results = {
@@ -276,7 +297,7 @@ def save(
     checked_on = _parse_date(raw.get("checked_on"), errors, today, drawn_on)
     notes = _text(raw.get("notes"), NOTES_MAX, "notes", errors)
     given = raw.get("matters") or {}
-    known = {m.id: m for m in visit.matters}
+    known = {m.id: m for m in visit.plan.matters}
     parsed: dict[int, dict | None] = {}
     for key, entry in given.items():
         try:
@@ -285,6 +306,11 @@ def save(
             matter_id = None
         if matter_id not in known:
             errors.setdefault("matters", []).append(f"抽查事项 {key} 不属于本任务")
+            continue
+        if matter_id not in visit.own_matter_ids:
+            errors.setdefault("matters", []).append(
+                f"抽查事项“{known[matter_id].name}”由其所属部门录入"
+            )
             continue
         parsed[matter_id] = _parse_matter(entry or {}, f"matter_{matter_id}", errors)
     if errors:
@@ -330,7 +356,7 @@ def submit(session: Session, *, actor: User, draw_id: int, position: int) -> Ins
     record = visit.record
     if record is None or record.checked_on is None:
         errors["checked_on"] = ["请填写检查日期"]
-    for matter in visit.matters:
+    for matter in visit.plan.matters:  # every department's matters, seen or not
         if matter.id not in visit.results:
             errors[f"matter_{matter.id}"] = [f"请录入“{matter.name}”的检查结果"]
     if errors:

@@ -71,8 +71,8 @@ def _state_from_form(visit: results.Visit) -> dict:
     }
 
 
-def _raw(state: dict) -> dict:
-    """What results.save takes, from the form's state."""
+def _raw(state: dict, own: frozenset[int]) -> dict:
+    """What results.save takes, from the form's state: the matters this user records."""
     return {
         "checked_on": state["checked_on"],
         "notes": state["notes"],
@@ -84,6 +84,7 @@ def _raw(state: dict) -> dict:
                 "notes": entry["notes"],
             }
             for matter_id, entry in state["matters"].items()
+            if matter_id in own
         },
     }
 
@@ -130,7 +131,7 @@ def entry_save(draw_id: int, position: int):
             actor=actor(),
             draw_id=draw_id,
             position=position,
-            raw=_raw(state),
+            raw=_raw(state, visit.own_matter_ids),
             today=today(),
         )
     except AppError as exc:

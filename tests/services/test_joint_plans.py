@@ -4,6 +4,7 @@ covers every department's matters."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, Entity, Inspector
 from shuangsuiji.errors import Forbidden, Invalid, NotFound
-from shuangsuiji.services import batches, draws, plans
+from shuangsuiji.services import batches, deadlines, draws, plans, results
 
 from .. import factories
 from ..draw_world import DICE, TODAY, declare_conflict, plan_values, populate
@@ -219,3 +220,63 @@ def test_another_departments_draw_counts_toward_the_annual_cap(session, world, j
     )
     inputs = plans.build_inputs(session, uncapped, srdp_id="OPEN", today=TODAY)
     assert inputs.summary["excluded"] == {"open": 6}  # under B's open inspection
+
+
+# -- results of a joint visit ------------------------------------------------------------------
+
+
+def _entry(matter):
+    return {str(matter.id): {"codes": ["1"], "methods": ["field"], "measures": ["none"]}}
+
+
+def test_each_department_records_its_own_matters_of_one_visit(session, world, joint):
+    plan, _, draw = _drawn(session, world, joint)
+    lead_matter, part_matter = joint["lead"]["matter"], joint["part"]["matter"]
+    checked = draw.created_at.date()
+    today = checked + dt.timedelta(days=1)
+
+    def save(actor, matters):
+        return results.save(
+            session,
+            actor=actor,
+            draw_id=draw.id,
+            position=0,
+            raw={"checked_on": checked.isoformat(), "matters": matters},
+            today=today,
+        )
+
+    # B's administrator sees and records B's matter only.
+    visit = results.get_visit(session, world["admin_b"], draw.id, 0)
+    assert [m.id for m in visit.matters] == [part_matter.id]
+    assert visit.own_matter_ids == {part_matter.id} and not visit.can_review
+    with pytest.raises(Invalid) as exc:
+        save(world["admin_b"], _entry(lead_matter))
+    assert "由其所属部门录入" in exc.value.errors["matters"][0]
+    save(world["admin_b"], _entry(part_matter))
+    # The visit is one record: it cannot go to review until A's matter is in too.
+    with pytest.raises(Invalid) as exc:
+        results.submit(session, actor=world["admin_b"], draw_id=draw.id, position=0)
+    assert f"matter_{lead_matter.id}" in exc.value.errors
+    # A's administrator sees both matters, records A's, and B's result stays as B entered it.
+    visit = results.get_visit(session, world["admin_a"], draw.id, 0)
+    assert [m.id for m in visit.matters] == [lead_matter.id, part_matter.id]
+    assert visit.own_matter_ids == {lead_matter.id}
+    record = save(world["admin_a"], _entry(lead_matter))
+    results.submit(session, actor=world["admin_b"], draw_id=draw.id, position=0)
+    assert record.status == "submitted"
+    assert set(results.get_visit(session, world["admin_a"], draw.id, 0).results) == {
+        lead_matter.id,
+        part_matter.id,
+    }
+    # Department C has no part in it.
+    with pytest.raises(Forbidden):
+        results.get_visit(session, joint["admin_c"], draw.id, 0)
+
+
+def test_a_joint_task_is_on_each_departments_dashboard(session, world, joint):
+    plan, _, _ = _drawn(session, world, joint)
+    rules = deadlines.Rules()
+    for actor in (world["admin_a"], world["admin_b"]):
+        found = deadlines.tasks_of(session, actor, today=TODAY, rules=rules)
+        assert [t.plan.id for t in found] == [plan.id]
+    assert deadlines.tasks_of(session, joint["admin_c"], today=TODAY, rules=rules) == []

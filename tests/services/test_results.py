@@ -19,7 +19,7 @@ from shuangsuiji.db import (
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
 from shuangsuiji.services import draws, public_results, results
 
-from .. import results_world
+from .. import factories, results_world
 from ..results_world import JPEG, PDF, PNG
 
 
@@ -196,9 +196,10 @@ def test_a_replacement_inspector_may_enter_and_the_withdrawn_one_may_not(session
         _save(session, w, world["insp_a"])
     current = draws.teams(session, w["draw"], offset=row.drawn.position, limit=1)[0]
     newcomer = current.members[0].inspector
-    newcomer.user_id = world["insp_b"].id  # the account linked to the replacement
+    account = factories.UserFactory(username="insp_a2", role="inspector", department=world["a"])
+    newcomer.user_id = account.id  # the account linked to the replacement
     session.flush()
-    assert _save(session, w, world["insp_b"]).status == "draft"
+    assert _save(session, w, account).status == "draft"
 
 
 # -- attachments ---------------------------------------------------------------------------

@@ -50,3 +50,11 @@ def test_a_joint_plans_departments_each_see_their_part(app, world, session):
     assert any(c in html for c in cert_a) and any(c in html for c in cert_b)
     form = lead_client.get(f"/console/plans/{plan.id}/edit").get_data(as_text=True)
     assert re.search(rf'value="{part["matter"].id}" selected>[^<]*（', form)
+
+    # The result entry page: B records B's matter; A's appears read-only to A only.
+    page = client.get(f"/console/draws/{draw.id}/results/0").get_data(as_text=True)
+    assert f'name="m{part["matter"].id}_codes"' in page
+    assert f'id="matter-{lead["matter"].id}"' not in page
+    page = lead_client.get(f"/console/draws/{draw.id}/results/0").get_data(as_text=True)
+    assert f'name="m{lead["matter"].id}_codes"' in page
+    assert f'name="m{part["matter"].id}_codes"' not in page and "录入。" in page

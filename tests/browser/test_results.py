@@ -165,6 +165,22 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     assert "食品安全检查" in text and "未发现问题" in text
     assert "经营场所已搬离" not in text  # notes are internal
     _shot(page, "results-5-public-firm-phone")
+
+    # The credit record: the unreachable firm is a 经营异常名录 candidate with its deadline.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _login(page, base_url, "lf_admin")
+    page.wait_for_selector("text=工作台")
+    page.click("nav >> text=经营异常名录")
+    row = page.locator(f"#listings tr:has-text('{uscc}')")
+    assert "列入候选" in row.inner_text() and "通过登记的住所" in row.inner_text()
+    _shot(page, "results-6-listing-candidate")
+    row.locator("a").click()
+    page.wait_for_selector("text=列入候选")
+    page.goto(f"{base_url}/console/entities?uscc={uscc}")
+    page.click(f"tr:has-text('{uscc}') >> text=查看")
+    events = page.inner_text("#credit-events")
+    assert "6" in events and "inspection:" in events
+    _shot(page, "results-7-credit-events")
     assert dialogs == [] and page.console_errors == []
 
 

@@ -75,9 +75,12 @@ def superseded_by(session: Session, draw: Draw) -> Draw | None:
 
 
 def current_draw(session: Session, plan: Plan) -> Draw | None:
-    """The plan's draw that no redraw has replaced."""
+    """The plan's draw that no redraw has replaced (a recurring plan's latest batch's)."""
     return session.scalar(
-        select(Draw).where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        select(Draw)
+        .where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        .order_by(Draw.id.desc())
+        .limit(1)
     )
 
 

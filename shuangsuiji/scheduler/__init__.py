@@ -71,8 +71,14 @@ class Scheduler:
             return batches.next_due(session, self.clock(), self.timing)
 
     def rebuild_jobs(self) -> None:
-        """Make the job store hold one date job per active plan (its next batch) and the tick."""
-        wanted = {f"plan-{plan_id}": when for plan_id, when in self.plan_jobs().items()}
+        """Make the job store hold one date job per active plan (its next batch) and the tick.
+
+        APScheduler fires on the real clock: with a clock set back for a rehearsal, a due time
+        already past in real time gets no job (the tick still runs ensure-due)."""
+        real_now = utcnow()
+        wanted = {
+            f"plan-{plan_id}": when for plan_id, when in self.plan_jobs().items() if when > real_now
+        }
         for job in self.aps.get_jobs():
             if job.id != TICK_JOB and job.id not in wanted:
                 job.remove()

@@ -103,6 +103,10 @@ class PlanOut(PlanPatch):
     updated_at = fields.DateTime()
     commitments = fields.List(fields.Nested(CommitmentOut))
     current_draw_id = fields.Integer(allow_none=True)
+    participants = fields.List(
+        fields.String(),
+        metadata={"description": "联合检查的配合部门代码（岗位中本部门以外的部门）"},
+    )
     activated_at = fields.DateTime(allow_none=True)
     chain_tip = fields.String(
         allow_none=True, metadata={"description": "服务器密值哈希链顶端（周期任务启用时公布）"}

@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "yearly": 1}
 BATCH_STATUS_LABELS = {"drawn": "已抽取", "failed": "失败（将重试）", "pending": "待到期"}
 # pg_try_advisory_xact_lock(namespace, plan id): the two-key space, apart from the audit lock.
-_PG_LOCK_NAMESPACE = 5_2026_1
+_PG_LOCK_NAMESPACE = 520261
 
 
 # -- periods and due times -----------------------------------------------------------------
@@ -86,9 +86,13 @@ class Timing:
 
     @classmethod
     def from_config(cls, config) -> Timing:
-        hours, _, minutes = str(config["SCHEDULER_BATCH_TIME"]).partition(":")
+        raw = str(config["SCHEDULER_BATCH_TIME"])
+        try:
+            batch_time = dt.time.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"SCHEDULER_BATCH_TIME={raw!r}: expected HH:MM") from None
         return cls(
-            dt.time(int(hours), int(minutes or 0)),
+            batch_time,
             ZoneInfo(config["TIMEZONE"]),
             dt.timedelta(minutes=config["SCHEDULER_RETRY_MINUTES"]),
         )

@@ -29,6 +29,7 @@ from ..db import (
     Entity,
     Inspector,
     Plan,
+    PlanBatch,
     Task,
     User,
     bulk,
@@ -74,17 +75,22 @@ def superseded_by(session: Session, draw: Draw) -> Draw | None:
 
 
 def current_draw(session: Session, plan: Plan) -> Draw | None:
-    """The plan's draw that no redraw has replaced."""
+    """The plan's draw that no redraw has replaced (a recurring plan's latest batch's)."""
     return session.scalar(
-        select(Draw).where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        select(Draw)
+        .where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        .order_by(Draw.id.desc())
+        .limit(1)
     )
 
 
-def is_public(plan: Plan, today: dt.date) -> bool:
-    """Whether the seed and the drawn list may be shown to the public (DRAW-SPEC §1.4)."""
+def is_public(plan: Plan, today: dt.date, *, fieldwork_end: dt.date | None = None) -> bool:
+    """Whether the seed and the drawn list may be shown to the public (DRAW-SPEC §1.4).
+    `fieldwork_end`: a batch's own (the end of its period) instead of the plan's."""
     if plan.publish_mode == "immediate" or plan.status == "closed":
         return True
-    return plan.fieldwork_end is not None and today > plan.fieldwork_end
+    end = fieldwork_end or plan.fieldwork_end
+    return end is not None and today > end
 
 
 # -- running a draw ------------------------------------------------------------------------
@@ -528,6 +534,17 @@ def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes
     return draw, buffer.getvalue()
 
 
+def _batch_end(session: Session, draw: Draw) -> dt.date | None:
+    """The last day of a batch draw's period: its fieldwork ends with it."""
+    if draw.batch_key is None:
+        return None
+    return session.scalar(
+        select(PlanBatch.period_end).where(
+            PlanBatch.plan_id == draw.plan_id, PlanBatch.key == draw.batch_key
+        )
+    )
+
+
 def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
     """What anyone may see: commitment, counts and hashes; seed and list once published.
 
@@ -557,7 +574,7 @@ def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
         "redraw_reason": draw.reason,
         "superseded_by": replaced.id if replaced else None,
         "replacements": len(_replacements(session, draw)),
-        "published": is_public(plan, today),
+        "published": is_public(plan, today, fieldwork_end=_batch_end(session, draw)),
     }
     if doc["published"]:
         manifest = json.loads(draw.manifest)

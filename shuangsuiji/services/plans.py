@@ -439,8 +439,6 @@ def parse_values(
             if not title or len(title) > 200:
                 errs.add("title", "任务名称须为 1–200 个字")
             values["title"] = title
-        elif name == "matter_ids":
-            pass  # after the slots: a joint plan takes its participants' matters too
         elif name == "scope":
             values["scope"] = _scope(value, errs)
         elif name == "strata":
@@ -485,7 +483,8 @@ def parse_values(
     if "randomness" in values or "recurrence" in values or "plan_year" in values:
         _check_recurrence(values, current or {}, errs)
     if "matter_ids" in raw or ("slots" in values and current):
-        # Changed slots may drop a participant: its matters must go too.
+        # After the slots: a joint plan takes its participants' matters too, and changed
+        # slots may drop a participant, whose matters must then go.
         chosen = raw["matter_ids"] if "matter_ids" in raw else current["matter_ids"]
         slots = values.get("slots", (current or {}).get("slots", []))
         values["matters"] = _matters(session, department_id, chosen, slots, errs)
@@ -502,7 +501,7 @@ def _matters(session: Session, department_id: int, raw, slots: list[str], errs: 
     by a slot) in a joint plan."""
     listed = raw if isinstance(raw, list) else [raw] if raw else []
     ids = [int(x) for x in listed if str(x).strip().isdigit()]
-    allowed = [department_id, *participant_ids(session, department_id, slots)]
+    allowed = [department_id, *(d.id for d in participants_of(session, department_id, slots))]
     found = session.scalars(
         select(Matter).where(Matter.id.in_(ids), Matter.department_id.in_(allowed))
     ).all()
@@ -511,23 +510,18 @@ def _matters(session: Session, department_id: int, raw, slots: list[str], errs: 
     return sorted(found, key=lambda m: (m.department_id != department_id, m.code))
 
 
-def participant_ids(session: Session, department_id: int, slots: list[str]) -> list[int]:
+def participants_of(session: Session, department_id: int, slots: list[str]) -> list[Department]:
     """The departments named by the slots other than the lead: a joint plan's participants."""
     codes = set(slots) - {srdp_bundle.ANY_DEPT}
     if not codes:
         return []
     return list(
         session.scalars(
-            select(Department.id)
+            select(Department)
             .where(Department.code.in_(codes), Department.id != department_id)
             .order_by(Department.code)
         )
     )
-
-
-def _sync_participants(session: Session, plan: Plan) -> None:
-    ids = participant_ids(session, plan.department_id, json.loads(plan.slots))
-    plan.participants = [session.get(Department, i) for i in ids]
 
 
 def _scope(raw, errs: _Errors) -> dict:
@@ -595,8 +589,8 @@ def create(session: Session, *, actor: User, department_id: int, raw: dict) -> P
     _check_code(session, values.get("code"), None)
     plan = Plan(department_id=department_id, status="draft", created_by_id=actor.id)
     _apply(plan, values)
+    plan.participants = participants_of(session, department_id, values["slots"])
     session.add(plan)
-    _sync_participants(session, plan)
     session.flush()
     audit.record(
         session,
@@ -619,8 +613,7 @@ def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
     _check_code(session, values.get("code"), plan)
     encoded = _encoded(values)
     if "slots" in values:
-        ids = participant_ids(session, plan.department_id, values["slots"])
-        encoded["participants"] = [session.get(Department, i) for i in ids]
+        encoded["participants"] = participants_of(session, plan.department_id, values["slots"])
     audit.update_recorded(
         session,
         actor=actor,

@@ -237,6 +237,7 @@ def _raw(state: dict) -> dict:
 
 def _form_page(plan, department_id: int, state: dict, error=None, status=200):
     session = db_session()
+    joint = plans.participants_of(session, department_id, state["slots"])
     return render_template(
         "console/plan_form.html",
         plan=plan,
@@ -245,14 +246,7 @@ def _form_page(plan, department_id: int, state: dict, error=None, status=200):
         matters=list(
             session.scalars(
                 select(Matter)
-                .where(
-                    Matter.department_id.in_(
-                        [
-                            department_id,
-                            *plans.participant_ids(session, department_id, state["slots"]),
-                        ]
-                    )
-                )
+                .where(Matter.department_id.in_([department_id, *(d.id for d in joint)]))
                 .order_by(Matter.department_id != department_id, Matter.code)
             )
         ),

@@ -129,7 +129,7 @@ def test_a_scheduler_down_over_month_ends_catches_up_once_at_restart(scratch, tm
     proc = _start_scheduler(url, "2027-03-02T10:00+08:00")
     assert _wait_for(lambda: _counts(db, plan_id)[0] == 3)
     log = _stop(proc)
-    assert f"jobs: ['plan-{plan_id}', 'tick']" in log
+    assert "'tick'" in log  # (and a job at April's due time, while that is in the future)
     # ... and a second restart draws nothing more (--once: its start-up run, then exit; a
     # SIGTERM at a fixed delay could arrive before a slow start-up installs its handler).
     again = subprocess.run(

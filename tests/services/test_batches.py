@@ -438,3 +438,22 @@ def test_a_recurring_plan_has_exactly_one_server_source(session, world, registry
             raw=recurring_values(randomness=[*SERVER, {"label": "s2", "kind": "server"}]),
         )
     assert "一个服务器密值" in exc.value.errors["randomness"][0]
+
+
+def test_the_scheduler_sets_a_job_at_each_plans_next_due_time(session, db, world, registry, app):
+    plan = make_active(session, world, registry, year=dt.date.today().year + 1)
+    session.commit()
+    scheduler = Scheduler(db, app.config)
+    scheduler.rebuild_jobs()
+    [job] = scheduler.aps.get_jobs()
+    first = batches.schedule(plan, Calendar(), TIMING)[0].due
+    assert job.id == f"plan-{plan.id}" and job.trigger.run_date == first
+    # A clock set back for a rehearsal: ensure-due asks as of then, the jobs stay real.
+    rehearsal = Scheduler(db, app.config, clock=lambda: beijing(2020, 1, 1))
+    rehearsal.rebuild_jobs()
+    assert [j.id for j in rehearsal.aps.get_jobs()] == [f"plan-{plan.id}"]
+
+
+def test_a_malformed_batch_time_is_named(app):
+    with pytest.raises(ValueError, match="SCHEDULER_BATCH_TIME"):
+        batches.Timing.from_config(dict(app.config, SCHEDULER_BATCH_TIME="nine"))

@@ -42,6 +42,14 @@ def test_a_joint_plans_departments_each_see_their_part(app, world, session):
     assert "（其他部门人员）" in html
     assert any(c in html for c in cert_b) and not any(c in html for c in cert_a)
     assert client.get(f"/console/draws/{draw.id}/bundle").status_code == 404
+    api = client.get(f"/api/v1/plans/{plan.id}").get_json()
+    assert api["participants"] == ["DEPT-B"]
+    teams = client.get(f"/api/v1/draws/{draw.id}/teams").get_json()["items"]
+    assert teams and all(
+        t["members"][0]["hidden"] and t["members"][0]["inspector_id"] is None for t in teams
+    )
+    assert all(t["members"][1]["cert_no"] in cert_b for t in teams)
+    assert client.get(f"/api/v1/draws/{draw.id}").status_code == 404  # the full manifest
 
     lead_client = app.test_client()
     login(lead_client, "admin_a")

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from shuangsuiji.db import Plan
-from shuangsuiji.services import batches, plans
+from shuangsuiji.db import Draw, Plan
+from shuangsuiji.services import batches, draws, plans
 
 from .. import draw_world
 from ..conftest import csrf_token, login
@@ -181,3 +181,24 @@ def test_the_api_takes_a_batch_value(app, world, registry, session):
     assert bad.status_code == 422 and "label" in bad.get_json()["errors"]
     other, other_csrf = _client(app, "admin_b")
     assert other.post(url, json=body, headers={"X-CSRFToken": other_csrf}).status_code == 404
+
+
+def test_a_batch_commitment_shows_its_share_of_the_year(app, db, world, registry, session):
+    plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
+    session.commit()
+    batches.ensure_due(db, now=beijing(2027, 2, 1, 9, 30), timing=TIMING)
+    client, _ = _client(app, "admin_a")
+    html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    # Class A: 8 entities in scope at 50% a year = 4; January drew ⌈4 / 12⌉ = 1.
+    assert "批次 2027-02（剩余 11 批，含本批）" in html
+    assert "A 类 全年应抽 4、此前已抽 1、本批 1" in html
+
+
+def test_a_batch_draws_list_is_public_after_its_period(app, db, world, registry, session):
+    plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
+    session.commit()
+    [outcome] = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
+    assert plan.publish_mode == "after_fieldwork"
+    draw = session.get(Draw, outcome.draw_id)
+    assert not draws.public_manifest(session, draw, dt.date(2027, 1, 31))["published"]
+    assert draws.public_manifest(session, draw, dt.date(2027, 2, 1))["published"]

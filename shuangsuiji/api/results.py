@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access import public
-from ..edge import check_rate_limit, db_session
+from ..edge import check_rate_limit, db_session, lookup_session
 from ..schemas.results import PublicFirmOut, PublicSearchOut, PublicSearchQuery
 from ..services import public_results
 
@@ -46,7 +46,7 @@ class PublicFirm(MethodView):
         """一户一页：企业已公示的检查结果（部门、事项、日期、结果）"""
         _limit()
         return public_results.firm(
-            db_session(),
+            lookup_session(),
             uscc,
             show_inspectors=current_app.config["PUBLIC_SHOW_INSPECTOR_NAMES"],
         )

@@ -52,6 +52,16 @@ class Database:
         )
         self.read_sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(bind=writer, expire_on_commit=False)
+        # Single-statement reads (the public look-up): on PostgreSQL in autocommit, which saves
+        # the BEGIN and COMMIT round trips; the pool resets the connection when it returns.
+        self.lookup_sessions = (
+            sessionmaker(
+                bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+            if self.dialect == "postgresql"
+            else self.read_sessions
+        )
 
     @classmethod
     def bound_to(cls, connection) -> Database:
@@ -65,11 +75,15 @@ class Database:
         factory = sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
-        db.read_sessions = db.write_sessions = factory
+        db.read_sessions = db.write_sessions = db.lookup_sessions = factory
         return db
 
     def session(self, *, write: bool = True) -> Session:
         return (self.write_sessions if write else self.read_sessions)()
+
+    def lookup_session(self) -> Session:
+        """A session for reads that are one statement each: no transaction is needed."""
+        return self.lookup_sessions()
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:

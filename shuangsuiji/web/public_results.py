@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from ..access import public
-from ..edge import check_rate_limit, db_session
+from ..edge import check_rate_limit, db_session, lookup_session
 from ..errors import Invalid
 from ..services import public_results
 
@@ -44,6 +44,6 @@ def firm(uscc: str):
     """一户一页: a firm's published inspections."""
     limit_lookups()
     doc = public_results.firm(
-        db_session(), uscc, show_inspectors=current_app.config["PUBLIC_SHOW_INSPECTOR_NAMES"]
+        lookup_session(), uscc, show_inspectors=current_app.config["PUBLIC_SHOW_INSPECTOR_NAMES"]
     )
     return render_template("public/firm.html", firm=doc)

@@ -16,11 +16,10 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Date, exists, func, select, text
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session
 
 from ..db import Draw, Entity, InspectionRecord
-from ..db.base import UTCDateTime
 from ..db.registry import name_has_bigrams
 from ..domain import result_codes as rc
 from ..domain import uscc as uscc_rules
@@ -140,7 +139,19 @@ _FIRM = text(
     WHERE r.uscc = :uscc AND r.status = 'published'
     ORDER BY r.checked_on DESC, r.id DESC, m.code
     """
-).columns(checked_on=Date(), published_at=UTCDateTime(), follow_up_closed=Boolean())
+)
+
+
+def _as_date(value) -> dt.date:
+    """Raw column values (no result-type processing, which cost more than the query): a date
+    on PostgreSQL, ISO text on SQLite."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _as_utc(value) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _split(text: str | None) -> list[str]:
@@ -162,8 +173,8 @@ def firm(session: Session, code: str, *, show_inspectors: bool = False) -> dict:
                 "department": row.department,
                 "plan_code": row.plan_code,
                 "plan_title": row.plan_title,
-                "checked_on": row.checked_on,
-                "published_at": row.published_at,
+                "checked_on": _as_date(row.checked_on),
+                "published_at": _as_utc(row.published_at),
                 "draw_id": row.draw_id,
                 "matters": [],
             }
@@ -180,7 +191,7 @@ def firm(session: Session, code: str, *, show_inspectors: bool = False) -> dict:
                     ],
                     "methods": [rc.CHECK_METHODS[m] for m in _split(row.methods)],
                     "measures": [rc.MEASURES[m] for m in _split(row.measures)],
-                    "follow_up_closed": row.follow_up_closed,
+                    "follow_up_closed": bool(row.follow_up_closed),
                 }
             )
     for item in inspections:
@@ -192,3 +203,20 @@ def _inspector_names(session: Session, draw_id: int, position: int) -> list[str]
     draw = session.get(Draw, draw_id)
     row = draws.teams(session, draw, offset=position, limit=1)[0]
     return [m.inspector.name for m in row.members if m.inspector is not None]
+
+
+def firm_json(doc: dict) -> dict:
+    """`firm()`'s document as JSON values, without a schema pass (the public look-up's hot
+    path; a test checks it equals PublicFirmOut's dump)."""
+    return {
+        "uscc": doc["uscc"],
+        "name": doc["name"],
+        "inspections": [
+            {
+                **item,
+                "checked_on": item["checked_on"].isoformat(),
+                "published_at": item["published_at"].isoformat(),
+            }
+            for item in doc["inspections"]
+        ],
+    }

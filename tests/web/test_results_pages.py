@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from shuangsuiji.services import results
+from shuangsuiji.schemas.results import PublicFirmOut
+from shuangsuiji.services import public_results, results
 
 from .. import results_world
 from ..conftest import csrf_token, login
@@ -197,6 +198,7 @@ def test_approval_publishes_on_the_public_page_and_api(app, session, world, w):
         assert secret not in html
     doc = anonymous.get(f"/api/v1/public/firms/{uscc}").get_json()
     assert doc["uscc"] == uscc and len(doc["inspections"]) == 1
+    assert doc == PublicFirmOut().dump(public_results.firm(session, uscc))  # hand-serialised
     assert "inspectors" not in doc["inspections"][0]
     search = anonymous.get("/public/results", query_string={"q": w["entity"].name[:6]})
     assert uscc in search.get_data(as_text=True)

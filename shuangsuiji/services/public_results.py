@@ -16,7 +16,7 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from ..db import Draw, Entity, InspectionRecord
@@ -121,11 +121,11 @@ def _name_of(session: Session, code: str) -> str:
     )
 
 
-# One statement, one round trip: the firm's published records with their matter results. A
-# textual statement is compiled once and cached; building a select() per request cost more
-# than the query itself. Served by ix_inspection_records_uscc and the foreign keys' indexes.
-_FIRM = text(
-    """
+# One statement, one round trip: the firm's published records with their matter results, sent
+# as the driver's own SQL (building and compiling a select() per request, and matching result
+# columns to types, cost more than the query). Served by ix_inspection_records_uscc and the
+# foreign keys' indexes.
+_FIRM = """
     SELECT r.id, r.draw_id, r.position, r.checked_on, r.published_at,
            d.name AS department, p.code AS plan_code, p.title AS plan_title, e.name AS name,
            m.code AS matter_code, m.name AS matter, x.codes, x.methods, x.measures,
@@ -136,10 +136,9 @@ _FIRM = text(
     JOIN entities e ON e.id = r.entity_id
     LEFT JOIN inspection_results x ON x.record_id = r.id
     LEFT JOIN matters m ON m.id = x.matter_id
-    WHERE r.uscc = :uscc AND r.status = 'published'
+    WHERE r.uscc = {uscc} AND r.status = 'published'
     ORDER BY r.checked_on DESC, r.id DESC, m.code
-    """
-)
+"""
 
 
 def _as_date(value) -> dt.date:
@@ -161,7 +160,9 @@ def _split(text: str | None) -> list[str]:
 def firm(session: Session, code: str, *, show_inspectors: bool = False) -> dict:
     """A firm's published inspections, newest first (404 when it has none)."""
     code = normalise_query(code).upper()
-    rows = session.connection().execute(_FIRM, {"uscc": code}).all()
+    connection = session.connection()
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"  # SQLite, psycopg
+    rows = connection.exec_driver_sql(_FIRM.format(uscc=placeholder), (code,)).all()
     if not rows:
         raise NotFound("未找到该企业已公示的检查结果")
     inspections: list[dict] = []

@@ -1,7 +1,9 @@
 """The public API of inspection results (一公开), no sign-in: search and a firm's record.
 
 Only published results exist here: a record that is not published answers 404, whatever its id
-or USCC. Look-ups are rate limited per client address (PUBLIC_SEARCH_RATE_LIMIT).
+or USCC. Searches are rate limited per client address (PUBLIC_SEARCH_RATE_LIMIT); a firm's
+record by its exact USCC is not: it is one indexed read of public data and USCCs cannot be
+enumerated (a rate limit there cost a third of the look-up's throughput; see the README).
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ class PublicFirm(MethodView):
     @blp.response(200, PublicFirmOut)
     def get(self, uscc):
         """一户一页：企业已公示的检查结果（部门、事项、日期、结果）"""
-        _limit()
         doc = public_results.firm(
             lookup_session(),
             uscc,

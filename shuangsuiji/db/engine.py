@@ -75,15 +75,17 @@ class Database:
         factory = sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
-        db.read_sessions = db.write_sessions = db.lookup_sessions = factory
+        db.read_sessions = db.write_sessions = factory
+        db.lookup_sessions = None  # one connection: its savepoints must nest, so one session
         return db
 
     def session(self, *, write: bool = True) -> Session:
         return (self.write_sessions if write else self.read_sessions)()
 
-    def lookup_session(self) -> Session:
-        """A session for reads that are one statement each: no transaction is needed."""
-        return self.lookup_sessions()
+    def lookup_session(self) -> Session | None:
+        """A session for reads that are one statement each (no transaction is needed); None
+        when bound to one connection, where the request's own session must serve."""
+        return self.lookup_sessions() if self.lookup_sessions is not None else None
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:

@@ -25,6 +25,7 @@ from ..domain import result_codes as rc
 from ..domain import uscc as uscc_rules
 from ..errors import Invalid, NotFound
 from . import draws
+from .registry import _like_escape
 
 PER_PAGE = 20
 MAX_PAGES = 10
@@ -50,10 +51,6 @@ class SearchResult:
 
 def normalise_query(q: str | None) -> str:
     return unicodedata.normalize("NFKC", q or "").strip()
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search(session: Session, q: str | None, *, page: int = 1) -> SearchResult:

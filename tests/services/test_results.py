@@ -318,3 +318,19 @@ def test_search_needs_two_characters_and_stops_after_ten_pages(session, world, w
     _publish(session, world, w)
     assert public_results.search(session, "企业%").hits == []  # escaped, not a wildcard
     assert len(public_results.search(session, "企业").hits) == 1
+
+
+def test_public_lookups_run_in_autocommit_on_postgresql(engine):
+    """The firm look-up's session sends no BEGIN/COMMIT on PostgreSQL (one round trip fewer
+    each way); elsewhere it is an ordinary reading session."""
+    from shuangsuiji.db import Database
+
+    session = Database(engine).lookup_session()
+    try:
+        dbapi = session.connection().connection.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            assert dbapi.autocommit is True
+        else:
+            assert session.connection().get_execution_options().get("isolation_level") is None
+    finally:
+        session.close()

@@ -33,9 +33,14 @@ def search():
             )
         except Invalid as exc:
             error = exc
-    return render_template("public/results.html", q=q, found=found, error=error), (
-        error.status if error else 200
+    page = render_template(
+        "public/results.html",
+        q=q,
+        found=found,
+        error=error,
+        max_pages=public_results.MAX_PAGES,
     )
+    return page, (error.status if error else 200)
 
 
 @bp.route("/public/firms/<uscc>")

@@ -51,7 +51,7 @@ SCHEDULER_RETRY_MINUTES = 60  # a batch that failed is tried again after this lo
 
 # --- public site ----------------------------------------------------------------------------
 PUBLIC_SHOW_INSPECTOR_NAMES = False  # PIPL: inspector names on public pages only if enabled
-PUBLIC_SEARCH_RATE_LIMIT = "30 per minute; 300 per hour"  # result look-ups per client address
+PUBLIC_SEARCH_RATE_LIMIT = "30 per minute; 300 per hour"  # result searches per client address
 
 # --- inspection results -----------------------------------------------------------------------
 RESULT_ATTACHMENT_MAX_BYTES = 10485760  # largest photo or document per upload (10 MiB)

@@ -7,6 +7,7 @@ its status is below 400, or rolls back otherwise.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, redirect, request, url_for
@@ -40,6 +41,16 @@ def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = database().session(write=request.method not in SAFE_METHODS)
     return g.db_session
+
+
+def lookup_session() -> Session:
+    """The request's session for single-statement public look-ups (autocommit on PostgreSQL:
+    no BEGIN/COMMIT round trips). It never writes; it is closed with the request."""
+    if "lookup_session" not in g:
+        g.lookup_session = database().lookup_session()
+    if g.lookup_session is None:  # tests: one connection for the whole request
+        return db_session()
+    return g.lookup_session
 
 
 def today() -> dt.date:
@@ -127,11 +138,16 @@ def unauthorized():
     return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
 
 
+@functools.lru_cache(maxsize=32)
+def _parsed_limits(spec: str) -> tuple:
+    return tuple(parse_many(spec))
+
+
 def check_rate_limit(config_key: str, scope: str, message: str) -> None:
     """Count one hit per client address against the limits in `config_key` (Flask-Limiter's
     storage: Redis when configured, so the limit holds across gunicorn workers)."""
     key = current_app.config["RATELIMIT_KEY_PREFIX"] + (request.remote_addr or "-")
-    for item in parse_many(current_app.config[config_key]):
+    for item in _parsed_limits(current_app.config[config_key]):
         if not limiter.limiter.hit(item, scope, key):
             raise TooManyRequests(message)
 
@@ -170,6 +186,9 @@ def check_access():
 
 def finish_transaction(response):
     """after_request: commit what the request did, unless it failed."""
+    lookup = g.pop("lookup_session", None)
+    if lookup is not None:
+        lookup.close()
     db = g.pop("db_session", None)
     if db is not None:
         try:
@@ -184,6 +203,9 @@ def finish_transaction(response):
 
 def discard_transaction(_exc=None):
     """teardown_request: roll back whatever an unhandled error left open."""
+    lookup = g.pop("lookup_session", None)
+    if lookup is not None:
+        lookup.close()
     db = g.pop("db_session", None)
     if db is not None:
         db.rollback()

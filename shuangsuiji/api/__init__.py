@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from .. import access
 from ..edge import csrf, database
-from . import accounts, audit, credit, plans, public, registry, results, tasks
+from . import accounts, audit, credit, plans, public, public_results, registry, results, tasks
 
 api = Api()
 
@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
         tasks.blp,
         plans.blp,
         public.blp,
+        public_results.blp,
         results.blp,
         credit.blp,
     ):

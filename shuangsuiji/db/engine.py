@@ -52,6 +52,16 @@ class Database:
         )
         self.read_sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(bind=writer, expire_on_commit=False)
+        # Single-statement reads (the public look-up): on PostgreSQL in autocommit, which saves
+        # the BEGIN and COMMIT round trips; the pool resets the connection when it returns.
+        self.lookup_sessions = (
+            sessionmaker(
+                bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+            if self.dialect == "postgresql"
+            else self.read_sessions
+        )
 
     @classmethod
     def bound_to(cls, connection) -> Database:
@@ -66,10 +76,16 @@ class Database:
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
         db.read_sessions = db.write_sessions = factory
+        db.lookup_sessions = None  # one connection: its savepoints must nest, so one session
         return db
 
     def session(self, *, write: bool = True) -> Session:
         return (self.write_sessions if write else self.read_sessions)()
+
+    def lookup_session(self) -> Session | None:
+        """A session for reads that are one statement each (no transaction is needed); None
+        when bound to one connection, where the request's own session must serve."""
+        return self.lookup_sessions() if self.lookup_sessions is not None else None
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:

@@ -4,7 +4,10 @@ One `InspectionRecord` (检查记录) per visit: a drawn entity of a draw, keyed
 The review status lives on the record (未录入 → 待审核 → 退回 / 不通过 → 已公示). Each matter
 checked at the visit has one `InspectionResult` keyed by (record, matter): a joint inspection
 later adds other departments' matters to the same visit. Attachments (photos, documents) are
-stored in the database with their SHA-256, deferred so that loading a record never pulls them.
+stored in the database with their SHA-256, deferred so that loading a record never pulls them:
+they commit and roll back with the record (no orphan files after a failed request), backups and
+replicas carry them, and several app hosts need no shared disk; the size limit
+(RESULT_ATTACHMENT_MAX_BYTES, 10 MiB) keeps that affordable.
 """
 
 from __future__ import annotations

@@ -63,3 +63,89 @@ class PublicFirmOut(Schema):
     uscc = fields.String()
     name = fields.String()
     inspections = fields.List(fields.Nested(PublicInspectionOut))
+
+
+# -- staff: entry and review ---------------------------------------------------------------
+
+
+class MatterResultIn(Schema):
+    """One matter's result. Codes, methods and measures are checked by the service."""
+
+    codes = fields.List(
+        fields.String(), load_default=list, metadata={"description": "检查结果代码"}
+    )
+    methods = fields.List(
+        fields.String(),
+        load_default=list,
+        metadata={"description": "检查方式：field、document、opinion、testing、online、agency"},
+    )
+    measures = fields.List(
+        fields.String(),
+        load_default=list,
+        metadata={"description": "后续处置：none、feedback、order、transfer、notify、other"},
+    )
+    measure_other = fields.String(load_default="", metadata={"description": "“其他”措施说明"})
+    closed = fields.Boolean(load_default=False, metadata={"description": "后续处置已办结"})
+    notes = fields.String(load_default="", metadata={"description": "备注（不公示）"})
+
+
+class ResultIn(Schema):
+    checked_on = fields.Date(allow_none=True, load_default=None)
+    notes = fields.String(load_default="", metadata={"description": "检查情况说明（不公示）"})
+    matters = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(MatterResultIn),
+        load_default=dict,
+        metadata={"description": "抽查事项 id → 结果；未给出的事项不变，空结果清除该事项"},
+    )
+
+
+class ReviewIn(Schema):
+    # Checked by the service (after the caller's right to review): approve, return or reject.
+    decision = fields.String(
+        load_default="", metadata={"description": "approve 通过并公示、return 退回、reject 不通过"}
+    )
+    comment = fields.String(
+        load_default="", metadata={"description": "审核意见（退回、不通过时必填）"}
+    )
+
+
+class MatterResultOut(Schema):
+    matter_id = fields.Integer()
+    codes = fields.List(fields.String())
+    methods = fields.List(fields.String())
+    measures = fields.List(fields.String())
+    measure_other = fields.String(allow_none=True)
+    closed = fields.Boolean()
+    notes = fields.String(allow_none=True)
+
+
+class AttachmentOut(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_at = fields.DateTime()
+
+
+class ResultOut(Schema):
+    id = fields.Integer(allow_none=True)
+    draw_id = fields.Integer()
+    position = fields.Integer()
+    uscc = fields.String()
+    name = fields.String()
+    status = fields.String(
+        metadata={"description": "draft、submitted、returned、rejected、published"}
+    )
+    status_label = fields.String()
+    checked_on = fields.Date(allow_none=True)
+    notes = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    reviewed_at = fields.DateTime(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    matters = fields.List(fields.Nested(MatterResultOut))
+    attachments = fields.List(fields.Nested(AttachmentOut))
+    can_enter = fields.Boolean()
+    can_review = fields.Boolean()

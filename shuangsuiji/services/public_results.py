@@ -6,8 +6,8 @@ published inspections: department, plan, matters, date, result codes, check meth
 measures. Never shown: credit-risk class, 身份证号, phone numbers, conflict declarations, notes
 and review comments; inspector names only when the deployment allows it.
 
-The firm look-up is the public site's hot path: two indexed queries in SQLAlchemy Core on the
-request's connection, no ORM objects.
+The firm look-up is the public site's hot path: one indexed query on the request's connection,
+no ORM objects.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from ..db import Department, Draw, Entity, InspectionRecord, InspectionResult, Matter, Plan
+from ..db import Draw, Entity, InspectionRecord
 from ..db.registry import name_has_bigrams
 from ..domain import result_codes as rc
 from ..domain import uscc as uscc_rules
 from ..errors import Invalid, NotFound
 from . import draws
+from .registry import _like_escape
 
 PER_PAGE = 20
 MAX_PAGES = 10
@@ -50,10 +51,6 @@ class SearchResult:
 
 def normalise_query(q: str | None) -> str:
     return unicodedata.normalize("NFKC", q or "").strip()
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search(session: Session, q: str | None, *, page: int = 1) -> SearchResult:
@@ -121,40 +118,39 @@ def _name_of(session: Session, code: str) -> str:
     )
 
 
-_RECORDS = (
-    select(
-        InspectionRecord.id,
-        InspectionRecord.draw_id,
-        InspectionRecord.position,
-        InspectionRecord.checked_on,
-        InspectionRecord.published_at,
-        Department.name.label("department"),
-        Plan.code.label("plan_code"),
-        Plan.title.label("plan_title"),
-        Entity.name.label("name"),
-    )
-    .join(Department, Department.id == InspectionRecord.department_id)
-    .join(Plan, Plan.id == InspectionRecord.plan_id)
-    .join(Entity, Entity.id == InspectionRecord.entity_id)
-    .where(InspectionRecord.status == "published")
-    .order_by(InspectionRecord.checked_on.desc(), InspectionRecord.id.desc())
-)
-_RESULTS = (
-    select(
-        InspectionResult.record_id,
-        Matter.code,
-        Matter.name,
-        InspectionResult.codes,
-        InspectionResult.methods,
-        InspectionResult.measures,
-        InspectionResult.follow_up_closed,
-    )
-    .join(Matter, Matter.id == InspectionResult.matter_id)
-    .order_by(InspectionResult.record_id, Matter.code)
-)
+# One statement, one round trip: the firm's published records with their matter results, sent
+# as the driver's own SQL (building and compiling a select() per request, and matching result
+# columns to types, cost more than the query). Served by ix_inspection_records_uscc and the
+# foreign keys' indexes.
+_FIRM = """
+    SELECT r.id, r.draw_id, r.position, r.checked_on, r.published_at,
+           d.name AS department, p.code AS plan_code, p.title AS plan_title, e.name AS name,
+           m.code AS matter_code, m.name AS matter, x.codes, x.methods, x.measures,
+           x.follow_up_closed
+    FROM inspection_records r
+    JOIN departments d ON d.id = r.department_id
+    JOIN plans p ON p.id = r.plan_id
+    JOIN entities e ON e.id = r.entity_id
+    LEFT JOIN inspection_results x ON x.record_id = r.id
+    LEFT JOIN matters m ON m.id = x.matter_id
+    WHERE r.uscc = {uscc} AND r.status = 'published'
+    ORDER BY r.checked_on DESC, r.id DESC, m.code
+"""
 
 
-def _split(text: str) -> list[str]:
+def _as_date(value) -> dt.date:
+    """Raw column values (no result-type processing, which cost more than the query): a date
+    on PostgreSQL, ISO text on SQLite."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _as_utc(value) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _split(text: str | None) -> list[str]:
     return text.split(",") if text else []
 
 
@@ -162,39 +158,63 @@ def firm(session: Session, code: str, *, show_inspectors: bool = False) -> dict:
     """A firm's published inspections, newest first (404 when it has none)."""
     code = normalise_query(code).upper()
     connection = session.connection()
-    records = connection.execute(_RECORDS.where(InspectionRecord.uscc == code)).all()
-    if not records:
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"  # SQLite, psycopg
+    rows = connection.exec_driver_sql(_FIRM.format(uscc=placeholder), (code,)).all()
+    if not rows:
         raise NotFound("未找到该企业已公示的检查结果")
-    by_record: dict[int, list] = {r.id: [] for r in records}
-    for row in connection.execute(_RESULTS.where(InspectionResult.record_id.in_(by_record))):
-        by_record[row.record_id].append(
-            {
-                "matter_code": row.code,
-                "matter": row.name,
-                "results": [{"code": c, "label": rc.BY_CODE[c].label} for c in _split(row.codes)],
-                "methods": [rc.CHECK_METHODS[m] for m in _split(row.methods)],
-                "measures": [rc.MEASURES[m] for m in _split(row.measures)],
-                "follow_up_closed": row.follow_up_closed,
+    inspections: list[dict] = []
+    current = None
+    for row in rows:
+        if current is None or current["_id"] != row.id:
+            current = {
+                "_id": row.id,
+                "department": row.department,
+                "plan_code": row.plan_code,
+                "plan_title": row.plan_title,
+                "checked_on": _as_date(row.checked_on),
+                "published_at": _as_utc(row.published_at),
+                "draw_id": row.draw_id,
+                "matters": [],
             }
-        )
-    inspections = []
-    for r in records:
-        item = {
-            "department": r.department,
-            "plan_code": r.plan_code,
-            "plan_title": r.plan_title,
-            "checked_on": r.checked_on,
-            "published_at": r.published_at,
-            "draw_id": r.draw_id,
-            "matters": by_record[r.id],
-        }
-        if show_inspectors:
-            item["inspectors"] = _inspector_names(session, r.draw_id, r.position)
-        inspections.append(item)
-    return {"uscc": code, "name": records[0].name, "inspections": inspections}
+            if show_inspectors:
+                current["inspectors"] = _inspector_names(session, row.draw_id, row.position)
+            inspections.append(current)
+        if row.matter_code is not None:
+            current["matters"].append(
+                {
+                    "matter_code": row.matter_code,
+                    "matter": row.matter,
+                    "results": [
+                        {"code": c, "label": rc.BY_CODE[c].label} for c in _split(row.codes)
+                    ],
+                    "methods": [rc.CHECK_METHODS[m] for m in _split(row.methods)],
+                    "measures": [rc.MEASURES[m] for m in _split(row.measures)],
+                    "follow_up_closed": bool(row.follow_up_closed),
+                }
+            )
+    for item in inspections:
+        del item["_id"]
+    return {"uscc": code, "name": rows[0].name, "inspections": inspections}
 
 
 def _inspector_names(session: Session, draw_id: int, position: int) -> list[str]:
     draw = session.get(Draw, draw_id)
     row = draws.teams(session, draw, offset=position, limit=1)[0]
     return [m.inspector.name for m in row.members if m.inspector is not None]
+
+
+def firm_json(doc: dict) -> dict:
+    """`firm()`'s document as JSON values, without a schema pass (the public look-up's hot
+    path; a test checks it equals PublicFirmOut's dump)."""
+    return {
+        "uscc": doc["uscc"],
+        "name": doc["name"],
+        "inspections": [
+            {
+                **item,
+                "checked_on": item["checked_on"].isoformat(),
+                "published_at": item["published_at"].isoformat(),
+            }
+            for item in doc["inspections"]
+        ],
+    }

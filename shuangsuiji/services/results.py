@@ -604,17 +604,3 @@ def review_queue(actor: User, *, status: str | None = None) -> Select:
     if status:
         query = query.where(InspectionRecord.status == status)
     return query
-
-
-def statuses_of(session: Session, draw_positions: list[tuple[int, int]]) -> dict:
-    """(draw_id, position) → record status for an inspector's task list."""
-    if not draw_positions:
-        return {}
-    draw_ids = {d for d, _ in draw_positions}
-    rows = session.execute(
-        select(InspectionRecord.draw_id, InspectionRecord.position, InspectionRecord.status).where(
-            InspectionRecord.draw_id.in_(draw_ids)
-        )
-    ).all()
-    wanted = set(draw_positions)
-    return {(d, p): s for d, p, s in rows if (d, p) in wanted}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from ..access import public
-from ..edge import check_rate_limit, db_session
+from ..edge import check_rate_limit, db_session, lookup_session
 from ..errors import Invalid
 from ..services import public_results
 
@@ -14,7 +14,7 @@ bp = Blueprint("public_results", __name__)
 LIMIT_MESSAGE = "查询过于频繁，请稍后再试"
 
 
-def limit_lookups() -> None:
+def limit_searches() -> None:
     """Per client address, across workers when the limiter's storage is Redis."""
     check_rate_limit("PUBLIC_SEARCH_RATE_LIMIT", "public-search", LIMIT_MESSAGE)
 
@@ -26,24 +26,28 @@ def search():
     q = public_results.normalise_query(request.args.get("q"))
     found, error = None, None
     if q:
-        limit_lookups()
+        limit_searches()
         try:
             found = public_results.search(
                 db_session(), q, page=request.args.get("page", 1, type=int)
             )
         except Invalid as exc:
             error = exc
-    return render_template("public/results.html", q=q, found=found, error=error), (
-        error.status if error else 200
+    page = render_template(
+        "public/results.html",
+        q=q,
+        found=found,
+        error=error,
+        max_pages=public_results.MAX_PAGES,
     )
+    return page, (error.status if error else 200)
 
 
 @bp.route("/public/firms/<uscc>")
 @public
 def firm(uscc: str):
-    """一户一页: a firm's published inspections."""
-    limit_lookups()
+    """一户一页: a firm's published inspections (by exact USCC: not rate limited, see the API)."""
     doc = public_results.firm(
-        db_session(), uscc, show_inspectors=current_app.config["PUBLIC_SHOW_INSPECTOR_NAMES"]
+        lookup_session(), uscc, show_inspectors=current_app.config["PUBLIC_SHOW_INSPECTOR_NAMES"]
     )
     return render_template("public/firm.html", firm=doc)

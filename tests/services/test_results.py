@@ -344,3 +344,19 @@ def test_publishing_an_unreachable_firm_creates_its_credit_event_and_listing_can
     )
     assert listing.status == "candidate" and listing.entity_id == w["entity"].id
     assert listing.verified_on == w["checked_on"] and listing.deadline > listing.verified_on
+
+
+def test_public_lookups_run_in_autocommit_on_postgresql(engine):
+    """The firm look-up's session sends no BEGIN/COMMIT on PostgreSQL (one round trip fewer
+    each way); elsewhere it is an ordinary reading session."""
+    from shuangsuiji.db import Database
+
+    session = Database(engine).lookup_session()
+    try:
+        dbapi = session.connection().connection.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            assert dbapi.autocommit is True
+        else:
+            assert session.connection().get_execution_options().get("isolation_level") is None
+    finally:
+        session.close()

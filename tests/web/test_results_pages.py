@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from shuangsuiji.services import results
+from shuangsuiji.schemas.results import PublicFirmOut
+from shuangsuiji.services import public_results, results
 
 from .. import results_world
 from ..conftest import csrf_token, login
@@ -197,6 +198,7 @@ def test_approval_publishes_on_the_public_page_and_api(app, session, world, w):
         assert secret not in html
     doc = anonymous.get(f"/api/v1/public/firms/{uscc}").get_json()
     assert doc["uscc"] == uscc and len(doc["inspections"]) == 1
+    assert doc == PublicFirmOut().dump(public_results.firm(session, uscc))  # hand-serialised
     assert "inspectors" not in doc["inspections"][0]
     search = anonymous.get("/public/results", query_string={"q": w["entity"].name[:6]})
     assert uscc in search.get_data(as_text=True)
@@ -240,7 +242,7 @@ def test_search_refuses_short_terms_and_listing_everything(app, session):
     assert client.get("/public/results").status_code == 200  # the empty form
 
 
-def test_lookups_are_rate_limited_per_client_address(app, session):
+def test_searches_are_rate_limited_per_client_address(app, session):
     session.commit()
     app.config["PUBLIC_SEARCH_RATE_LIMIT"] = "3 per minute"
     client = app.test_client()
@@ -250,8 +252,9 @@ def test_lookups_are_rate_limited_per_client_address(app, session):
     ]
     assert codes == [200, 200, 200, 429]
     assert client.get("/public/results", query_string={"q": "企业"}).status_code == 429
-    other = app.test_client()
-    response = other.get(
-        "/public/firms/91131024000000001X", environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    other = client.get(
+        "/public/results", query_string={"q": "企业"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
     )
-    assert response.status_code == 404  # another address has its own allowance
+    assert other.status_code == 200  # another address has its own allowance
+    # A firm by its exact USCC is one indexed read of public data: not limited.
+    assert client.get("/api/v1/public/firms/91131024000000001X").status_code == 404

@@ -1,0 +1,55 @@
+"""The public API of inspection results (一公开), no sign-in: search and a firm's record.
+
+Only published results exist here: a record that is not published answers 404, whatever its id
+or USCC. Searches are rate limited per client address (PUBLIC_SEARCH_RATE_LIMIT); a firm's
+record by its exact USCC is not: it is one indexed read of public data and USCCs cannot be
+enumerated (a rate limit there cost a third of the look-up's throughput; see the README).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..access import public
+from ..edge import check_rate_limit, db_session, lookup_session
+from ..schemas.results import PublicFirmOut, PublicSearchOut, PublicSearchQuery
+from ..services import public_results
+
+blp = Blueprint(
+    "public-results-api",
+    __name__,
+    url_prefix="/public",
+    description="公示的检查结果（无需登录）：按统一社会信用代码或名称查询；不含信用风险分类与个人信息",
+)
+
+
+def _limit() -> None:
+    check_rate_limit("PUBLIC_SEARCH_RATE_LIMIT", "public-search", "查询过于频繁，请稍后再试")
+
+
+@blp.route("/results")
+class PublicResults(MethodView):
+    @public
+    @blp.arguments(PublicSearchQuery, location="query")
+    @blp.response(200, PublicSearchOut)
+    def get(self, args):
+        """按完整的统一社会信用代码或名称（至少 2 个字）查询有已公示检查结果的企业"""
+        _limit()
+        return public_results.search(db_session(), args["q"], page=args["page"])
+
+
+@blp.route("/firms/<uscc>")
+class PublicFirm(MethodView):
+    @public
+    @blp.response(200, PublicFirmOut)
+    def get(self, uscc):
+        """一户一页：企业已公示的检查结果（部门、事项、日期、结果）"""
+        doc = public_results.firm(
+            lookup_session(),
+            uscc,
+            show_inspectors=current_app.config["PUBLIC_SHOW_INSPECTOR_NAMES"],
+        )
+        # The documented schema, serialised by hand: the dump cost a quarter of the request.
+        return jsonify(public_results.firm_json(doc))

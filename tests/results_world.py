@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shuangsuiji.db import Matter
-from shuangsuiji.services import draws, plans
+from shuangsuiji.services import draws, plans, results
 
 from . import draw_world
 
@@ -59,3 +59,28 @@ def entry(matter_list, *, checked_on=None, notes="", matters=None) -> dict:
         "notes": notes,
         "matters": {str(m.id): dict(one) for m in matter_list} | (matters or {}),
     }
+
+
+def enter(session, w, actor, *, position=None, matters=None, approve_as=None) -> int:
+    """Enter a complete result for a drawn entity (the first by default) and submit it; with
+    `approve_as`, that user approves (publishes) it too. Returns the position."""
+    position = w["row"].drawn.position if position is None else position
+    results.save(
+        session,
+        actor=actor,
+        draw_id=w["draw"].id,
+        position=position,
+        raw=entry(w["matters"], checked_on=w["checked_on"], matters=matters),
+        today=w["today"],
+    )
+    results.submit(session, actor=actor, draw_id=w["draw"].id, position=position)
+    if approve_as is not None:
+        results.review(
+            session,
+            actor=approve_as,
+            draw_id=w["draw"].id,
+            position=position,
+            decision="approve",
+            comment="",
+        )
+    return position

@@ -171,16 +171,7 @@ def test_tasks_are_listed_most_urgent_first_and_only_for_the_department(session,
 
 def test_the_counts_follow_the_inspection_records(session, world):
     w = results_world.drawn(session, world)
-    position = w["row"].drawn.position
-    results.save(
-        session,
-        actor=world["insp_a"],
-        draw_id=w["draw"].id,
-        position=position,
-        raw=results_world.entry(w["matters"], checked_on=w["checked_on"]),
-        today=w["today"],
-    )
-    results.submit(session, actor=world["insp_a"], draw_id=w["draw"].id, position=position)
+    position = results_world.enter(session, w, world["insp_a"])
     (task,) = deadlines.tasks_of(session, world["admin_a"], today=w["today"], rules=RULES)
     assert (task.counts.entered, task.counts.published) == (1, 0)
     assert task.counts.first_unpublished_check == w["checked_on"]

@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-from shuangsuiji.services import results, statistics
+from shuangsuiji.services import statistics
 
 from .. import results_world
 
 
-def _publish(session, world, w, codes, position=None, **extra):
-    position = w["row"].drawn.position if position is None else position
-    results.save(
-        session,
-        actor=world["admin_a"],
-        draw_id=w["draw"].id,
-        position=position,
-        raw=results_world.entry(
-            w["matters"],
-            checked_on=w["checked_on"],
-            matters={
-                str(w["matters"][0].id): {
-                    "codes": codes,
-                    "methods": ["field"],
-                    "measures": ["feedback"] if codes != ["1"] else ["none"],
-                }
-            },
-        ),
-        today=w["today"],
-    )
-    results.submit(session, actor=world["admin_a"], draw_id=w["draw"].id, position=position)
-    return position
+def _first_matter(codes):
+    return {"codes": codes, "methods": ["field"], "measures": ["feedback"]}
 
 
 def test_rates_codes_and_estimates_follow_the_published_results(session, world):
     w = results_world.drawn(session, world)
-    first = _publish(session, world, w, ["6"])
-    results.review(
-        session,
-        actor=world["sysadmin"],
-        draw_id=w["draw"].id,
-        position=first,
-        decision="approve",
-        comment="",
+    matters = {str(w["matters"][0].id): _first_matter(["6"])}
+    first = results_world.enter(
+        session, w, world["admin_a"], matters=matters, approve_as=world["sysadmin"]
     )
-    _publish(session, world, w, ["1"], position=first + 1)  # entered, not yet published
+    results_world.enter(session, w, world["admin_a"], position=first + 1)  # not yet published
     year = w["draw"].created_at.year
     report = statistics.report(session, world["admin_a"], year=year)
     drawn = report.total.drawn

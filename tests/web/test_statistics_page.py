@@ -6,32 +6,13 @@ import io
 
 import openpyxl
 
-from shuangsuiji.services import results
-
 from .. import results_world
 from ..conftest import login
 
 
 def _published(session, world):
     w = results_world.drawn(session, world)
-    position = w["row"].drawn.position
-    results.save(
-        session,
-        actor=world["admin_a"],
-        draw_id=w["draw"].id,
-        position=position,
-        raw=results_world.entry(w["matters"], checked_on=w["checked_on"]),
-        today=w["today"],
-    )
-    results.submit(session, actor=world["admin_a"], draw_id=w["draw"].id, position=position)
-    results.review(
-        session,
-        actor=world["sysadmin"],
-        draw_id=w["draw"].id,
-        position=position,
-        decision="approve",
-        comment="",
-    )
+    results_world.enter(session, w, world["admin_a"], approve_as=world["sysadmin"])
     return w
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -44,7 +45,8 @@ class Scheduler:
         self.config = config
         self.clock = clock
         self.timing = batches.Timing.from_config(config)
-        self.aps = BlockingScheduler(
+        self.stopping = threading.Event()
+        self.aps = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -110,15 +112,19 @@ class Scheduler:
     def install_signal_handlers(self) -> None:
         def on_signal(signum, _frame):
             log.info("scheduler: signal %s, stopping", signum)
-            if self.aps.running:
-                self.aps.shutdown(wait=False)
+            self.stopping.set()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
 
     def start(self) -> None:
-        """Catch up, then block running the jobs until shut down."""
+        """Catch up, then run the jobs (in APScheduler's thread) until `stopping` is set; a
+        signal during the catch-up stops the process right after it."""
+        log.info("scheduler: catching up")
         self._run()
+        if self.stopping.is_set():
+            log.info("scheduler stopped")
+            return
         self.aps.add_job(
             self._run,
             IntervalTrigger(seconds=self.config["SCHEDULER_TICK_SECONDS"]),
@@ -126,6 +132,8 @@ class Scheduler:
             name=TICK_JOB,
             replace_existing=True,
         )
-        log.info("scheduler started; jobs: %s", [j.id for j in self.aps.get_jobs()])
         self.aps.start()
+        log.info("scheduler started; jobs: %s", [j.id for j in self.aps.get_jobs()])
+        self.stopping.wait()
+        self.aps.shutdown(wait=True)  # lets a running ensure-due finish its transaction
         log.info("scheduler stopped")

@@ -335,7 +335,7 @@ def _typed_randomness(session: Session, plan: Plan, key: str) -> list[dict]:
     if missing:
         raise Invalid(
             f"批次 {key} 未录入公开数值：{'、'.join(missing)}（录入后下次检查时抽取）",
-            errors={"randomness": missing},
+            errors={"randomness": [f"请录入 {label}" for label in missing]},
         )
     return [
         {"label": v.label, "value": v.value} | ({"source": v.source} if v.source else {})
@@ -511,7 +511,13 @@ def batch_transaction(db: Database, plan_id: int) -> Iterator[Session | None]:
 
 
 def ensure_batch(
-    db: Database, plan_id: int, entry: Scheduled, *, remaining: int, now: dt.datetime, timing
+    db: Database,
+    plan_id: int,
+    entry: Scheduled,
+    *,
+    remaining: int,
+    now: dt.datetime,
+    timing: Timing,
 ) -> Outcome:
     """Commit and draw one due batch unless it has its draw (or failed less than the retry
     interval ago). Safe to run in any number of processes at once."""

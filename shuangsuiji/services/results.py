@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from ..db import (
@@ -107,7 +108,11 @@ def _own_matters(actor: User, plan: Plan) -> frozenset[int]:
     )
 
 
-def _load(session: Session, actor: User, draw_id: int, position: int) -> Visit:
+def _load(
+    session: Session, actor: User, draw_id: int, position: int, *, lock: bool = False
+) -> Visit:
+    """The visit with the actor's rights. `lock`: the record's row is locked for this
+    transaction and read afresh (two reviewers approving at once publish once)."""
     draw = session.get(Draw, draw_id)
     if draw is None:
         raise NotFound("抽取结果不存在")
@@ -123,11 +128,12 @@ def _load(session: Session, actor: User, draw_id: int, position: int) -> Visit:
     can_review = _admin_of(actor, plan)
     if not (can_enter or reads_all(actor)):
         raise Forbidden("您不在该对象的检查组中，也不是本任务所属部门的管理员，无权查看或录入")
-    record = session.scalar(
-        select(InspectionRecord).where(
-            InspectionRecord.draw_id == draw.id, InspectionRecord.position == position
-        )
+    query = select(InspectionRecord).where(
+        InspectionRecord.draw_id == draw.id, InspectionRecord.position == position
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    record = session.scalar(query)
     visit = Visit(
         draw=draw,
         plan=plan,
@@ -166,7 +172,7 @@ def get_visit(session: Session, actor: User, draw_id: int, position: int) -> Vis
 
 
 def _editable_visit(session: Session, actor: User, draw_id: int, position: int) -> Visit:
-    visit = _load(session, actor, draw_id, position)
+    visit = _load(session, actor, draw_id, position, lock=True)
     if not visit.can_enter:
         raise Forbidden("只有检查组成员或本任务所属部门的管理员可以录入检查结果")
     if not visit.live:
@@ -191,7 +197,11 @@ def _ensure_record(session: Session, actor: User, visit: Visit) -> InspectionRec
             entered_by_id=actor.id,
         )
         session.add(visit.record)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError as exc:  # (draw, position) is unique: someone else was first
+            raise Conflict("另一位检查人员刚刚开始录入该对象的结果，请刷新页面后重试") from exc
     return visit.record
 
 
@@ -392,7 +402,7 @@ def review(
     comment: str,
 ) -> InspectionRecord:
     """Approve (publish), return for correction, or reject a submitted record."""
-    visit = _load(session, actor, draw_id, position)
+    visit = _load(session, actor, draw_id, position, lock=True)
     if not visit.can_review:
         raise Forbidden("只有本任务所属部门的管理员可以审核检查结果")
     record = visit.record

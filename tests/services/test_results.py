@@ -360,3 +360,71 @@ def test_public_lookups_run_in_autocommit_on_postgresql(engine):
             assert session.connection().get_execution_options().get("isolation_level") is None
     finally:
         session.close()
+
+
+def test_two_reviewers_approving_at_once_publish_once(scratch_url):
+    """Real, separately committed transactions: the second approval waits for the first
+    (row lock on PostgreSQL, the write lock on SQLite) and is refused; the count moves once."""
+    import threading
+    import time
+
+    from alembic import command
+
+    from shuangsuiji.cli.db import alembic_config
+    from shuangsuiji.db import Database, Entity, User, make_engine
+
+    from .. import factories
+
+    command.upgrade(alembic_config(scratch_url), "head")
+    engine = make_engine(scratch_url)
+    db = Database(engine)
+    with db.transaction() as session:
+        factories.bind(session)
+        dept = factories.DepartmentFactory(code="DEPT-A")
+        world = {
+            "a": dept,
+            "admin_a": factories.UserFactory(
+                username="admin_a", role="dept_admin", department=dept
+            ),
+            "insp_a": factories.UserFactory(username="insp_a", role="inspector", department=dept),
+            "sysadmin": factories.UserFactory(username="root", role="sysadmin", department=None),
+        }
+        w = results_world.drawn(session, world)
+        _save(session, w, world["insp_a"])
+        _submit(session, w, world["insp_a"])
+        ids = {name: world[name].id for name in ("admin_a", "sysadmin")}
+        draw_id, entity_id = w["draw"].id, w["entity"].id
+    factories.bind(None)
+
+    outcomes: list[str] = []
+
+    def approve(name: str, delay: float, hold: float) -> None:
+        time.sleep(delay)
+        try:
+            with db.transaction() as session:
+                results.review(
+                    session,
+                    actor=session.get(User, ids[name]),
+                    draw_id=draw_id,
+                    position=0,
+                    decision="approve",
+                    comment="",
+                )
+                time.sleep(hold)  # the other reviewer arrives while this one is uncommitted
+            outcomes.append("published")
+        except Conflict as exc:
+            outcomes.append(exc.message)
+
+    threads = [
+        threading.Thread(target=approve, args=("admin_a", 0, 0.5)),
+        threading.Thread(target=approve, args=("sysadmin", 0.2, 0)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with db.transaction(write=False) as session:
+        count = session.get(Entity, entity_id).check_count
+    engine.dispose()
+    assert outcomes[0] == "published" and "不是待审核状态" in outcomes[1], outcomes
+    assert count == 1

@@ -258,3 +258,34 @@ def test_searches_are_rate_limited_per_client_address(app, session):
     assert other.status_code == 200  # another address has its own allowance
     # A firm by its exact USCC is one indexed read of public data: not limited.
     assert client.get("/api/v1/public/firms/91131024000000001X").status_code == 404
+
+
+def test_behind_a_proxy_the_limit_counts_the_forwarded_client_address(db, session, tmp_path):
+    """With BEHIND_PROXY (ProxyFix, one trusted hop) each client behind nginx has its own
+    allowance; without it they would all share the proxy's address."""
+    from shuangsuiji.app import create_app
+
+    session.commit()
+    counts = {}
+    for behind in (True, False):
+        app = create_app(
+            {
+                "ENV": "testing",
+                "BEHIND_PROXY": behind,
+                "PUBLIC_SEARCH_RATE_LIMIT": "2 per minute",
+                "UPLOAD_DIR": str(tmp_path / "u"),
+                "EXPORT_DIR": str(tmp_path / "e"),
+            },
+            database=db,
+        )
+        client = app.test_client()
+        counts[behind] = [
+            client.get(
+                "/public/results",
+                query_string={"q": "企业"},
+                headers={"X-Forwarded-For": f"203.0.113.{n % 2}"},
+            ).status_code
+            for n in range(4)
+        ]
+    assert counts[True] == [200, 200, 200, 200]  # two clients, two requests each
+    assert counts[False] == [200, 200, 429, 429]  # everyone is the proxy

@@ -364,55 +364,26 @@ def commit_batch(
         batch_strata={code: {"count": k} for code, k in counts.items()},
         server_secret=secret,
     )
-    summary = inputs.summary | {
-        "batch": {
-            "key": entry.period.key,
-            "index": entry.period.index,
-            "remaining": remaining,
-            "population": dict(population),
-            "year_target": targets,
-            "drawn_before": {code: drawn.get(code, 0) for code in targets},
-            "counts": counts,
-            "chain_tip": plan.chain_tip,
-        }
+    inputs.summary["batch"] = {
+        "key": entry.period.key,
+        "index": entry.period.index,
+        "remaining": remaining,
+        "population": dict(population),
+        "year_target": targets,
+        "drawn_before": {code: drawn.get(code, 0) for code in targets},
+        "counts": counts,
+        "chain_tip": plan.chain_tip,
     }
-    previous = plans.latest_commitment(session, plan)
-    files = inputs.files
-    sums = srdp_bundle.sha256sums(files)
-    commitment = Commitment(
-        plan_id=plan.id,
-        seq=previous.seq + 1 if previous else 1,
-        batch_key=entry.period.key,
-        srdp_id=srdp_id,
-        plan_json=files[srdp_bundle.PLAN],
-        entities_tsv=files[srdp_bundle.ENTITIES],
-        inspectors_tsv=files[srdp_bundle.INSPECTORS],
-        exclusions_tsv=files[srdp_bundle.EXCLUSIONS],
-        sha256sums=sums,
-        snapshot=srdp_bundle.snapshot(sums),
-        server_secret=secret,
-        server_secret_sha256=srdp.server_commitment(secret),
-        summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
-    )
-    session.add(commitment)
-    session.flush()
-    audit.record(
+    return plans.store_commitment(
         session,
+        plan,
+        inputs,
+        seq=plans.next_seq(session, plan),
+        srdp_id=srdp_id,
         actor=None,
         action="batches.commit",
-        object_type="plan",
-        object_id=plan.id,
-        after={
-            "srdp_id": srdp_id,
-            "batch_key": entry.period.key,
-            "snapshot": commitment.snapshot,
-            "sha256sums": sums,
-            "server_secret_sha256": commitment.server_secret_sha256,
-            "summary": summary,
-        },
-        department_id=plan.department_id,
+        batch_key=entry.period.key,
     )
-    return commitment
 
 
 def _batch_snapshot(batch: PlanBatch) -> dict:

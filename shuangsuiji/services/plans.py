@@ -1037,43 +1037,76 @@ def commit(
             raise Invalid("重新抽取须填写理由", errors={"reason": ["不能为空"]})
     else:
         raise Conflict(f"任务状态为“{STATUS_LABELS[plan.status]}”，不能承诺")
-    previous = latest_commitment(session, plan)
-    seq = previous.seq + 1 if previous else 1
+    seq = next_seq(session, plan)
     srdp_id = plan.code if seq == 1 else f"{plan.code}.r{seq}"
     inputs = build_inputs(session, plan, srdp_id=srdp_id, today=today)
-    sums = srdp_bundle.sha256sums(inputs.files)
+    commitment = store_commitment(
+        session,
+        plan,
+        inputs,
+        seq=seq,
+        srdp_id=srdp_id,
+        actor=actor,
+        action="plans.commit",
+        reason=reason.strip() if reason else None,
+    )
+    plan.status = "committed"
+    session.flush()
+    return commitment
+
+
+def next_seq(session: Session, plan: Plan) -> int:
+    previous = latest_commitment(session, plan)
+    return previous.seq + 1 if previous else 1
+
+
+def store_commitment(
+    session: Session,
+    plan: Plan,
+    inputs: Inputs,
+    *,
+    seq: int,
+    srdp_id: str,
+    actor: User | None,
+    action: str,
+    reason: str | None = None,
+    batch_key: str | None = None,
+) -> Commitment:
+    """Store the frozen files byte for byte with their digest and record it: from here on the
+    inputs cannot change and the digest is public. `actor` None: the scheduler (a batch)."""
     files = inputs.files
+    sums = srdp_bundle.sha256sums(files)
+    secret = inputs.server_secret
     commitment = Commitment(
         plan_id=plan.id,
         seq=seq,
+        batch_key=batch_key,
         srdp_id=srdp_id,
-        reason=reason.strip() if reason else None,
+        reason=reason,
         plan_json=files[srdp_bundle.PLAN],
         entities_tsv=files[srdp_bundle.ENTITIES],
         inspectors_tsv=files[srdp_bundle.INSPECTORS],
         exclusions_tsv=files[srdp_bundle.EXCLUSIONS],
         sha256sums=sums,
         snapshot=srdp_bundle.snapshot(sums),
-        server_secret=inputs.server_secret,
-        server_secret_sha256=(
-            srdp.server_commitment(inputs.server_secret) if inputs.server_secret else None
-        ),
+        server_secret=secret,
+        server_secret_sha256=srdp.server_commitment(secret) if secret else None,
         summary=json.dumps(inputs.summary, ensure_ascii=False, sort_keys=True),
-        committed_by_id=actor.id,
+        committed_by_id=actor.id if actor else None,
     )
     session.add(commitment)
-    plan.status = "committed"
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="plans.commit",
+        action=action,
         object_type="plan",
         object_id=plan.id,
         after={
             "srdp_id": srdp_id,
             "seq": seq,
-            "reason": commitment.reason,
+            "batch_key": batch_key,
+            "reason": reason,
             "snapshot": commitment.snapshot,
             "sha256sums": sums,
             "server_secret_sha256": commitment.server_secret_sha256,

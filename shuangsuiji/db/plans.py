@@ -210,10 +210,12 @@ class DrawEntity(Base):
 
     # (draw, position in processing order) is the key: a draw writes tens of thousands of these
     # rows at once, so no surrogate id, only the indexes that queries need, and no foreign key
-    # to draws (checked per row; the rows are written with their draw, which is never deleted).
+    # checked per row: not to draws (the rows are written with their draw, which is never
+    # deleted), not to entities (the ids come from the registry in the draw's transaction; a
+    # trigger refuses to delete an entity any draw names, migration 0010).
     draw_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
+    entity_id: Mapped[int]
     uscc: Mapped[str] = mapped_column(String(18))
     stratum: Mapped[str] = mapped_column(String(32))
     rank: Mapped[int]
@@ -233,7 +235,7 @@ class DrawAssignment(Base):
     draw_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # see above
     position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"))
+    inspector_id: Mapped[int | None]  # no foreign key, a delete guard: see DrawEntity
     phase: Mapped[int | None]
     n_avail: Mapped[int | None]
     u: Mapped[int | None] = mapped_column(BigInteger)

@@ -222,6 +222,22 @@ def test_draw_records_are_immutable_in_the_database(session, world, registry):
             session.execute(text(statement), ids)
 
 
+def test_an_entity_or_inspector_a_draw_names_cannot_be_deleted(session, world, registry):
+    plan = make_plan(session, world, registry)
+    _, draw = commit_and_draw(session, world, plan)
+    row = draws.teams(session, draw, limit=1)[0]
+    named = {"entity": row.entity.id, "inspector": row.members[0].inspector.id}
+    for statement in (
+        "DELETE FROM entities WHERE id = :entity",
+        "DELETE FROM inspectors WHERE id = :inspector",
+    ):
+        with pytest.raises(Exception, match="named by a draw"), session.begin_nested():  # noqa: PT011
+            session.execute(text(statement), named)
+    drawn = set(session.scalars(select(DrawEntity.entity_id).where(DrawEntity.draw_id == draw.id)))
+    spare = next(e for e in registry["entities"] if e.id not in drawn)
+    session.execute(text("DELETE FROM entities WHERE id = :id"), {"id": spare.id})
+
+
 def test_replacement_is_recorded_and_verifies(session, world, registry):
     plan = make_plan(session, world, registry)
     _, draw = commit_and_draw(session, world, plan)
@@ -429,3 +445,22 @@ def test_a_plan_with_nobody_eligible_commits_and_draws_nothing(session, world, r
     _, draw = commit_and_draw(session, world, plan)
     assert json.loads(draw.summary)["drawn"] == 0
     assert draws.public_manifest(session, draw, TODAY)["drawn"] == 0
+
+
+def test_large_values_are_stored_with_lz4_where_postgresql_has_it(session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("TOAST compression is PostgreSQL's")
+    methods = session.execute(
+        text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+    ).scalar()
+    if "lz4" not in methods:
+        pytest.skip("this PostgreSQL was built without lz4")
+    found = dict(
+        session.execute(
+            text(
+                "SELECT attname, attcompression FROM pg_attribute "
+                "WHERE attrelid = 'plan_commitments'::regclass AND attname LIKE '%tsv'"
+            )
+        ).all()
+    )
+    assert found == {"entities_tsv": "l", "inspectors_tsv": "l", "exclusions_tsv": "l"}

@@ -67,6 +67,16 @@ DICE = "31415926535897932384"
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM, not ru_maxrss: ru_maxrss survives
+    exec, so the engine's child process reported the parent's peak (the 10M synthetic input,
+    4.5 GB) as its own."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -173,7 +183,11 @@ def engine_figures(fig: Figures, args, files: dict) -> tuple[dict, dict]:
     start = time.perf_counter()
     assignment = srdp.assign(bundle, sample, seed)
     t_assign = fig.add("engine: assignment (phases 1 and 2)", time.perf_counter() - start)
-    fig.add("ENGINE sample + assignment", t_sample + t_assign, "(target ≤ 1.5 s, aim 1.0)")
+    fig.add(
+        "ENGINE sample + assignment",
+        t_sample + t_assign,
+        "(target: 1M ≤ 1.5 s, aim 1.0; 10M < 15 s)",
+    )
     fig.text(f"  peak RSS after parse, sample and assignment {peak_rss_mb():,.0f} MB")
 
     ids = bundle.entities.ids

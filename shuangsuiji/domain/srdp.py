@@ -318,7 +318,8 @@ def _prefix_keys(hasher: Any, ids: Sequence[str]) -> np.ndarray:
 class Drawn(NamedTuple):
     """抽中对象: a sampled entity, its rank in its stratum and its trimmed ticket.
 
-    `number` is the full ticket T(e), which orders the assignment.
+    `number` is the full ticket T(e), which orders the assignment; `region` is the entity's
+    region from entities.tsv, carried along so the assignment need not search for it.
     """
 
     stratum: str
@@ -326,6 +327,7 @@ class Drawn(NamedTuple):
     entity_id: str
     ticket: str
     number: str
+    region: str
 
 
 @dataclass(frozen=True)
@@ -369,22 +371,20 @@ def _sample(entities: EntityTable, quotas: Sequence[Quota], seed: str) -> Sample
     group = np.fromiter(
         map(position.__getitem__, entities.strata), dtype=np.int64, count=len(entities)
     )
-    by_group = np.argsort(group, kind="stable")
-    counts = np.bincount(group, minlength=len(quotas)).tolist()
-    strata, drawn, start = [], [], 0
-    for q, count in zip(quotas, counts, strict=True):
-        members = by_group[start : start + count]
-        start += count
+    strata, drawn = [], []
+    for g, q in enumerate(quotas):
+        members = np.flatnonzero(group == g)  # ascending: a few passes beat one argsort
         if 0 < q.k < len(members):
             member_keys = keys[members]
             kth = np.partition(member_keys, q.k - 1)[q.k - 1]
             members = members[member_keys <= kth]
+        ids, regions = entities.ids, entities.regions
         candidates = sorted(
-            (ticket_number(hasher, entities.ids[i]), entities.ids[i]) for i in members.tolist()
+            (ticket_number(hasher, ids[i]), ids[i], regions[i]) for i in members.tolist()
         )
         chosen = [
-            Drawn(q.code, rank, entity_id, trim(number), number)
-            for rank, (number, entity_id) in enumerate(candidates[: q.k], 1)
+            Drawn(q.code, rank, entity_id, trim(number), number, region)
+            for rank, (number, entity_id, region) in enumerate(candidates[: q.k], 1)
         ]
         strata.append(StratumSample(q.code, q.n, q.k, chosen[-1].ticket if chosen else None))
         drawn += chosen
@@ -553,7 +553,7 @@ class _Board:
         self.order = [d.entity_id for d in sample.processing_order]
         self.pool = _Pool(bundle, only=set(self.order))
         self.n_slots = len(bundle.plan.slots)
-        self.regions = [self.pool.entity_region(e) for e in self.order]
+        self.regions = [d.region for d in sample.processing_order]
         self.held = [[-1] * self.n_slots for _ in self.order]
         self.n_avail = [[0] * self.n_slots for _ in self.order]
         self.u = [[0] * self.n_slots for _ in self.order]

@@ -104,6 +104,7 @@ class Report:
     by_code: list[tuple[str, str, int]] = field(default_factory=list)  # code, label, visits
     by_region: list[Tally] = field(default_factory=list)
     by_month: list[Tally] = field(default_factory=list)
+    by_department_results: list[Tally] = field(default_factory=list)
     by_industry: list[estimate.Estimate] = field(default_factory=list)
     by_region_estimate: list[estimate.Estimate] = field(default_factory=list)
 
@@ -192,10 +193,16 @@ def report(session: Session, actor: User, *, year: int, department_id: int | Non
     codes: Counter = Counter()
     regions: dict[str, Tally] = {}
     months: dict[str, Tally] = {}
+    by_dept: dict[str, Tally] = {}
+    draw_department = {d.id: names[plan_department[d.plan_id]] for d in draws}
     for visit in visits.values():
         codes.update(visit["codes"])
         problem = _is_problem(visit["codes"])
-        for key, table in ((_county(visit["region"]), regions), (visit["month"], months)):
+        for key, table in (
+            (_county(visit["region"]), regions),
+            (visit["month"], months),
+            (draw_department[visit["draw_id"]], by_dept),
+        ):
             tally = table.setdefault(key, Tally(key))
             tally.visits += 1
             tally.problems += problem
@@ -206,6 +213,7 @@ def report(session: Session, actor: User, *, year: int, department_id: int | Non
         by_code=[(c, BY_CODE[c].label, codes[c]) for c in sorted(codes, key=ORDER.get)],
         by_region=sorted(regions.values(), key=lambda t: t.label),
         by_month=sorted(months.values(), key=lambda t: t.label),
+        by_department_results=sorted(by_dept.values(), key=lambda t: t.label),
         by_industry=_estimates(draws, visits, lambda v: _industry_section(v["industry"])),
         by_region_estimate=_estimates(draws, visits, lambda v: _county(v["region"])),
     )
@@ -304,6 +312,11 @@ def tables(rep: Report) -> dict[str, tuple[str, list[str], list[list]]]:
             "检查结果分布",
             ["代码", "检查结果", "户数"],
             [list(row) for row in rep.by_code],
+        ),
+        "department_results": (
+            "按部门",
+            ["部门", *tally_headers],
+            [[t.label, t.visits, t.problems, _pct(t.share)] for t in rep.by_department_results],
         ),
         "regions": (
             "按区划",

@@ -28,6 +28,8 @@ def test_rates_codes_and_estimates_follow_the_published_results(session, world):
     (industry,) = report.by_industry
     assert industry.domain == "未填行业" and (industry.inspected, industry.problems) == (1, 1)
     assert report.by_month[0].label == w["checked_on"].strftime("%Y-%m")
+    (dept,) = report.by_department_results
+    assert (dept.label, dept.visits, dept.problems) == (world["a"].name, 1, 1)
     title, headers, rows = statistics.tables(report)["rates"]
     assert rows[-1][:4] == ["合计", drawn, 2, 1]
 

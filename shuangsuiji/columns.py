@@ -274,14 +274,16 @@ INSPECTOR_STATUS_CHOICES = {
 INSPECTOR_STATUS_LABELS = {"active": "在岗", "leave": "休假/请假", "left": "离岗"}
 CATEGORY_CHOICES = {"一般": "一般", "重点": "重点", "general": "一般", "key": "重点"}
 
+USCC_FIELD = Field(
+    "uscc",
+    "统一社会信用代码",
+    uscc,
+    ("社会信用代码", "信用代码", "USCC", "credit_code"),
+    required=True,
+)
+
 ENTITY_FIELDS = (
-    Field(
-        "uscc",
-        "统一社会信用代码",
-        uscc,
-        ("社会信用代码", "信用代码", "USCC", "credit_code"),
-        required=True,
-    ),
+    USCC_FIELD,
     Field(
         "name",
         "企业名称",
@@ -379,13 +381,7 @@ CONFLICT_FIELDS = (
 
 # The monthly credit-risk classification (国市监信发〔2022〕6号): updates existing entities only.
 RISK_CLASS_FIELDS = (
-    Field(
-        "uscc",
-        "统一社会信用代码",
-        uscc,
-        ("社会信用代码", "信用代码", "USCC", "credit_code"),
-        required=True,
-    ),
+    USCC_FIELD,
     Field(
         "risk_class",
         "信用风险分类",

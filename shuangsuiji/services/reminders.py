@@ -14,15 +14,18 @@ queues nothing twice. The outbox dispatcher or an external gateway sends them.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import Draw, DrawAssignment, DrawReplacement, Inspector, OutboxMessage, Plan, Role, User
+from ..errors import Invalid
 from . import deadlines, outbox
 
 SIGNATURE = "【双随机监管】"
+log = logging.getLogger(__name__)
 
 
 def _window(plan: Plan) -> str:
@@ -112,37 +115,43 @@ def sweep(session: Session, *, today: dt.date, rules: deadlines.Rules) -> int:
     """
     tasks = [t for t in deadlines.progress(session, today=today, rules=rules) if t.draw is not None]
     admins = _admins(session, {t.plan.department_id for t in tasks})
-    queued = 0
+    wanted: dict[str, tuple[User, Plan, deadlines.Deadline, deadlines.Counts]] = {}
     for task in tasks:
-        plan = task.plan
         for d in task.deadlines:
-            if d.state not in ("soon", "overdue"):
-                continue
-            when = (
-                f"已逾期 {-d.workdays_left} 个工作日"
-                if d.state == "overdue"
-                else f"还剩 {d.workdays_left} 个工作日"
+            if d.state in ("soon", "overdue"):
+                for user in admins.get(task.plan.department_id, []):
+                    key = (
+                        f"deadline:{task.draw.id}:{d.kind}:{d.due.isoformat()}:{d.state}:{user.id}"
+                    )
+                    wanted[key] = (user, task.plan, d, task.counts)
+    sent = set(
+        session.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.in_(wanted)))
+    )
+    queued = 0
+    for key, (user, plan, d, counts) in wanted.items():
+        if key in sent:
+            continue
+        when = (
+            f"已逾期 {-d.workdays_left} 个工作日"
+            if d.state == "overdue"
+            else f"还剩 {d.workdays_left} 个工作日"
+        )
+        try:
+            outbox.enqueue(
+                session,
+                channel="email",
+                recipient=user.email,
+                subject=f"期限提醒：{plan.code} {d.label}{deadlines.STATES[d.state]}",
+                body=(
+                    f"{SIGNATURE}抽查任务“{plan.title}”（{plan.code}）的“{d.label}”期限为 "
+                    f"{d.due.isoformat()}，{when}。当前进度：抽中 {counts.drawn} 户，"
+                    f"已录入 {counts.entered} 户，已公示 {counts.published} 户。"
+                ),
+                dedup_key=key,
+                department_id=plan.department_id,
             )
-            body = (
-                f"{SIGNATURE}抽查任务“{plan.title}”（{plan.code}）的“{d.label}”期限为 "
-                f"{d.due.isoformat()}，{when}。当前进度：抽中 {task.counts.drawn} 户，"
-                f"已录入 {task.counts.entered} 户，已公示 {task.counts.published} 户。"
-            )
-            for user in admins.get(plan.department_id, []):
-                key = f"deadline:{task.draw.id}:{d.kind}:{d.due.isoformat()}:{d.state}:{user.id}"
-                before = session.scalar(
-                    select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)
-                )
-                if before is not None:
-                    continue
-                outbox.enqueue(
-                    session,
-                    channel="email",
-                    recipient=user.email,
-                    subject=f"期限提醒：{plan.code} {d.label}{deadlines.STATES[d.state]}",
-                    body=body,
-                    dedup_key=key,
-                    department_id=plan.department_id,
-                )
-                queued += 1
+        except Invalid:  # an address the outbox refuses must not stop everyone's reminders
+            log.warning("reminder %s not queued: the outbox refuses %r", key, user.email)
+            continue
+        queued += 1
     return queued

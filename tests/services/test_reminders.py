@@ -11,6 +11,7 @@ from shuangsuiji.scheduler import Scheduler
 from shuangsuiji.services import draws, plans, reminders
 from shuangsuiji.services.deadlines import Rules
 
+from .. import factories
 from ..draw_world import DICE, TODAY, plan_values, populate
 
 RULES = Rules(results_entry_workdays=5, publication_workdays=20, warn_workdays=3)
@@ -108,3 +109,12 @@ def test_the_scheduler_queues_the_reminders_on_its_runs(session, db, world, app)
     scheduler._run()
     assert len(_messages(session, "deadline:")) == 2
     assert scheduler.remind() == 0
+
+
+def test_an_address_the_outbox_refuses_does_not_stop_the_others(session, world):
+    world["admin_a"].email = "admin_a@example.cn"
+    odd = factories.UserFactory(username="admin_a2", role="dept_admin", department=world["a"])
+    odd.email = "admin@localhost"  # the user form takes it; the outbox wants a dotted domain
+    _drawn(session, world, fieldwork_start="2026-10-12", fieldwork_end="2026-10-30")
+    assert reminders.sweep(session, today=dt.date(2026, 11, 24), rules=RULES) == 2
+    assert {m.recipient for m in _messages(session, "deadline:")} == {"admin_a@example.cn"}

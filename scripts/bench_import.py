@@ -13,6 +13,7 @@ bench-results/import.txt.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import random
@@ -111,16 +112,20 @@ def main() -> None:
     from shuangsuiji.cli.registry import import_file
 
     with app.app_context():
-        started = time.perf_counter()
-        job = import_file(
-            csv_path, kind="entities", username="lf_admin", department_code="LF-SAMR", quiet=True
+        job, elapsed, ready = timed_import(
+            import_file,
+            csv_path,
+            kind="entities",
+            username="lf_admin",
+            department_code="LF-SAMR",
+            quiet=True,
         )
-        elapsed = time.perf_counter() - started
     rate = job.rows_read / elapsed
     report(
-        f"import GBK CSV → PostgreSQL: {job.rows_read:,} rows in {elapsed:.1f} s = "
+        f"import GBK CSV → PostgreSQL: {job.rows_read:,} rows committed in {elapsed:.1f} s = "
         f"{rate:,.0f} rows/s (inserted {job.inserted:,}, rejected {job.rejected:,}, "
-        f"status {job.status}); peak RSS so far {peak_rss_mb():.0f} MB"
+        f"status {job.status}); its search indexes built by {ready:.1f} s; "
+        f"peak RSS so far {peak_rss_mb():.0f} MB"
     )
 
     raw = db.engine.raw_connection()
@@ -183,21 +188,32 @@ def main() -> None:
         f"in {time.perf_counter() - started:.1f} s"
     )
     with app.app_context():
-        started = time.perf_counter()
-        job = import_file(
+        job, elapsed, ready = timed_import(
+            import_file,
             xlsx_path,
             kind="entities",
             username="xh_admin",
             department_code="LF-XH-SAMR",
             quiet=True,
         )
-        elapsed = time.perf_counter() - started
     report(
-        f"import XLSX → PostgreSQL: {job.rows_read:,} rows in {elapsed:.1f} s "
-        f"(status {job.status}); peak RSS {peak_rss_mb():.0f} MB"
+        f"import XLSX → PostgreSQL: {job.rows_read:,} rows committed in {elapsed:.1f} s "
+        f"(status {job.status}); its search indexes built by {ready:.1f} s; "
+        f"peak RSS {peak_rss_mb():.0f} MB"
     )
 
     finish(lines, admin, bench_db)
+
+
+def timed_import(import_file, path: Path, **options):
+    """Run a CLI import: the job, the seconds until its rows were committed (the job's
+    applied_at: the list is complete and searchable from then on), and the seconds until the
+    command returned (the indexes a bulk import builds after its commit are then built)."""
+    started, wall = time.perf_counter(), dt.datetime.now(dt.UTC)
+    job = import_file(path, **options)
+    ready = time.perf_counter() - started
+    committed = (job.applied_at - wall).total_seconds() if job.applied_at else ready
+    return job, committed, ready
 
 
 def finish(lines: list[str], admin, bench_db: str) -> None:

@@ -82,8 +82,8 @@ class Limits:
 class Table:
     """An opened upload: the header row and an iterator over the data rows.
 
-    `rows` is lazy: CSV is decoded while it is read (after one strict decoding pass that picks
-    the encoding), XLSX/XLS cells are converted row by row (calamine holds the sheet itself).
+    `rows` is lazy: CSV is decoded strictly while it is read (the encoding is picked on the
+    start of the file), XLSX/XLS cells are converted row by row (calamine holds the sheet itself).
     `blank_rows` grows as `rows` is consumed; it counts the fully empty rows after the header,
     which are skipped. Iteration may raise `FileRejected` (a malformed CSV record, too many
     rows).
@@ -307,8 +307,8 @@ _DELIMITERS = (",", "\t", ";")  # ties go to the earlier one
 _AUTO_ENCODINGS = ("utf-8", "gb18030")
 
 
-def _open_csv(path: Path, encoding: str | None, limits: Limits) -> Table:
-    encoding = _csv_encoding(path, encoding)
+def _open_csv(path: Path, manual: str | None, limits: Limits) -> Table:
+    encoding = _csv_encoding(path, manual)
     fh = path.open(encoding=encoding, errors="strict", newline="")
     try:
         lines: Iterator[str] = iter(fh)
@@ -335,11 +335,13 @@ def _open_csv(path: Path, encoding: str | None, limits: Limits) -> Table:
     except BaseException:
         fh.close()
         raise
-    records = _csv_records(fh, reader, skipped, encoding)
+    records = _csv_records(fh, reader, skipped, path, encoding, manual)
     return _start_table(records, limits, format="csv", encoding=encoding, delimiter=delimiter)
 
 
-def _csv_records(fh: IO[str], reader: Any, offset: int, encoding: str) -> Iterator[Row]:
+def _csv_records(
+    fh: IO[str], reader: Any, offset: int, path: Path, encoding: str, manual: str | None
+) -> Iterator[Row]:
     """Each record with the line it starts on (a quoted newline makes a record span lines)."""
     with fh:
         while True:
@@ -350,10 +352,10 @@ def _csv_records(fh: IO[str], reader: Any, offset: int, encoding: str) -> Iterat
                 return
             except csv.Error as exc:
                 raise FileRejected(_csv_error_message(start, str(exc))) from exc
-            except UnicodeDecodeError as exc:  # validated up front; kept as a safety net
-                raise FileRejected(
-                    f"第 {start} 行之后的内容无法按 {encoding} 解码，请选择其他编码后重新上传"
-                ) from exc
+            except UnicodeDecodeError as exc:  # past the part the encoding was chosen on
+                failure = _decode_failure(path, encoding)
+                line = failure[1] if failure else start
+                raise FileRejected(_undecodable(line, encoding, manual, _bom(path))) from exc
             yield start, list(map(str.strip, record))
 
 
@@ -389,13 +391,13 @@ def _csv_encoding(path: Path, manual: str | None) -> str:
     """BOM → strict UTF-8 → strict GB18030 → ask the clerk; or the clerk's own choice.
 
     A detector such as charset-normalizer is not used: it reads short GBK files as Korean
-    cp949 or Big5. Each candidate decodes the whole file strictly, so a mistake deep in a file
-    is found before any row is handed out.
+    cp949 or Big5. Each candidate decodes the file strictly up to its first 4 MB chunk with a
+    non-ASCII byte (ASCII reads the same in every candidate, and a wrong candidate fails on
+    the first Chinese characters); the one chosen then decodes the rest strictly as the rows
+    are read, and a bad byte further on rejects the file naming its line. NUL bytes are looked
+    for in the whole file first.
     """
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    has_utf8_bom = head.startswith(codecs.BOM_UTF8)
-    has_utf16_bom = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    bom = _bom(path)
     if manual:
         try:
             info = codecs.lookup(manual.strip())
@@ -404,18 +406,18 @@ def _csv_encoding(path: Path, manual: str | None) -> str:
         if not getattr(info, "_is_text_encoding", True):
             raise FileRejected(f"不支持的编码 {manual}，请选择 UTF-8、GBK 或 GB18030")
         name = info.name
-        if name == "utf-8" and has_utf8_bom:
+        if name == "utf-8" and bom == "UTF-8":
             name = "utf-8-sig"
         candidates: tuple[str, ...] = (name,)
-    elif has_utf8_bom:
+    elif bom == "UTF-8":
         candidates = ("utf-8-sig",)
-    elif has_utf16_bom:
+    elif bom == "UTF-16":
         candidates = ("utf-16",)
     else:
         candidates = _AUTO_ENCODINGS
     failure = None
     for name in candidates:
-        failure = _decode_failure(path, name)
+        failure = _decode_failure(path, name, sample=True)
         if failure is None:
             return name
         if failure[0] == "nul":
@@ -424,43 +426,65 @@ def _csv_encoding(path: Path, manual: str | None) -> str:
                 "请选择编码后重新上传，或用 Excel 另存为 .xlsx"
             )
     assert failure is not None
-    line = failure[1]
-    if manual:
-        raise FileRejected(
-            f"文件第 {line} 行无法按所选编码 {manual} 解码，请选择其他编码后重新上传"
-        )
-    if has_utf8_bom or has_utf16_bom:
-        bom = "UTF-8" if has_utf8_bom else "UTF-16"
-        raise FileRejected(
-            f"文件开头标明是 {bom} 编码，但第 {line} 行无法按 {bom} 解码，请选择编码后重新上传"
-        )
+    if manual or bom:
+        raise FileRejected(_undecodable(failure[1], candidates[0], manual, bom))
     raise FileRejected("无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030），请选择编码后重新上传")
 
 
-def _decode_failure(path: Path, encoding: str) -> tuple[str, int] | None:
+def _bom(path: Path) -> str | None:
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "UTF-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16"
+    return None
+
+
+def _undecodable(line: int, encoding: str, manual: str | None, bom: str | None) -> str:
+    if manual:
+        return f"文件第 {line} 行无法按所选编码 {manual} 解码，请选择其他编码后重新上传"
+    if bom:
+        return f"文件开头标明是 {bom} 编码，但第 {line} 行无法按 {bom} 解码，请选择编码后重新上传"
+    return (
+        f"文件第 {line} 行无法按 {encoding} 解码（文件前面的内容是 {encoding} 编码，"
+        "可能混用了多种编码），请选择编码后重新上传"
+    )
+
+
+def _decode_failure(path: Path, encoding: str, *, sample: bool = False) -> tuple[str, int] | None:
     """None if the file decodes strictly and has no NUL; else ("decode"|"nul", line).
 
     Outside UTF-16/32 a NUL byte never belongs in text: it is looked for before decoding, so a
-    UTF-16 file without a BOM is reported as such rather than as undecodable.
+    UTF-16 file without a BOM is reported as such rather than as undecodable. With `sample`,
+    decoding stops after the first chunk with a non-ASCII byte (NUL is still looked for in the
+    whole file).
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     raw_nul = not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
     lines = 0
+    decoding = True
     with path.open("rb") as fh:
         while True:
             chunk = fh.read(_CHUNK)
             nul = chunk.find(b"\x00") if raw_nul else -1
             if nul >= 0:
                 return "nul", lines + chunk.count(b"\n", 0, nul) + 1
-            try:
-                text = decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                before = exc.object[: exc.start]
-                return "decode", lines + before.decode(encoding, "replace").count("\n") + 1
-            nul = text.find("\x00")
-            if nul >= 0:
-                return "nul", lines + text.count("\n", 0, nul) + 1
-            lines += text.count("\n")
+            if not decoding:
+                if not raw_nul:
+                    return None
+                lines += chunk.count(b"\n")  # ASCII-compatible: a newline is that byte
+            else:
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    before = exc.object[: exc.start]
+                    return "decode", lines + before.decode(encoding, "replace").count("\n") + 1
+                nul = text.find("\x00")
+                if nul >= 0:
+                    return "nul", lines + text.count("\n", 0, nul) + 1
+                lines += text.count("\n")
+                decoding = not (sample and not chunk.isascii())
             if not chunk:
                 return None
 

@@ -285,6 +285,22 @@ def test_utf8_bom_file_with_bad_bytes_names_the_line(tmp_path):
     assert "UTF-8" in message and "第 3 行" in message
 
 
+def test_bad_bytes_past_the_part_the_encoding_is_picked_on_name_their_line(tmp_path):
+    # The encoding is picked on the first 4 MB with a non-ASCII byte; the rest is decoded as
+    # the rows are read, and GBK bytes deep in a UTF-8 file still reject it with their line.
+    rows = "".join(f"某某科技有限公司{i},{i}\n" for i in range(200_000))  # > 4 MB of UTF-8
+    data = "名称,代码\n".encode() + rows.encode() + "乙,1\n".encode("gbk")
+    message = rejected(put(tmp_path, "a.csv", data))
+    assert "第 200002 行" in message and "utf-8" in message
+
+
+def test_nul_deep_in_a_file_is_found_before_any_row(tmp_path):
+    rows = "".join(f"某某科技有限公司{i},{i}\n" for i in range(200_000)).encode("gbk")
+    path = put(tmp_path, "a.csv", "名称,代码\n".encode("gbk") + rows + b"a\x00,1\n")
+    with pytest.raises(FileRejected, match="第 200002 行含有空字符"):
+        read(path)
+
+
 def test_csv_named_file_holding_a_workbook_is_refused(tmp_path):
     source = xlsx_file(tmp_path / "real.xlsx", {"A1": "名称"})
     path = put(tmp_path, "a.csv", source.read_bytes())

@@ -47,6 +47,7 @@ class Database:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.bound = False  # see bound_to
         writer = (
             engine.execution_options(sqlite_immediate=True) if self.dialect == "sqlite" else engine
         )
@@ -72,6 +73,7 @@ class Database:
         db = cls.__new__(cls)
         db.engine = connection.engine
         db.dialect = connection.dialect.name
+        db.bound = True
         factory = sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )

@@ -17,7 +17,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from ..db import Database
-from ..services import audit, tasks
+from ..services import audit, imports, tasks
 from ..services import jobs as _jobs  # noqa: F401  (registers the handlers)
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,8 @@ class Worker:
                 session, older_than=dt.timedelta(minutes=self.config["WORKER_STALE_MINUTES"])
             )
             audit.ensure_checkpoints(session, today=dt.datetime.now(tz).date(), tz=tz)
+        # Indexes a bulk import left to build after its commit, should its worker have died.
+        imports.build_indexes(self.db, wait=False)
 
     def run(self, *, once: bool = False) -> None:
         log.info("worker %s started", self.name)

@@ -13,6 +13,7 @@ from shuangsuiji.domain.uscc import (
     ALPHABET,
     REGISTRATION_AUTHORITIES,
     InvalidUSCC,
+    all_canonical,
     check_character,
     is_valid,
     make,
@@ -186,3 +187,27 @@ def test_invalid_uscc_is_a_value_error():
 def test_check_character_rejects_bad_prefixes(prefix, message):
     with pytest.raises(InvalidUSCC, match=f"^{re.escape(message)}$"):
         check_character(prefix)
+
+
+# --- a batch at once (imports) ------------------------------------------------------------------
+
+
+@given(st.lists(codes_stdnum_considers() | st.sampled_from(AUTHORITIES_ANY), max_size=30))
+def test_all_canonical_is_true_exactly_when_validate_returns_every_code_as_is(codes):
+    def as_is(code: str) -> bool:
+        try:
+            return validate(code) == code
+        except InvalidUSCC:
+            return False
+
+    assert all_canonical(codes) == (bool(codes) and all(map(as_is, codes)))
+
+
+def test_all_canonical_wants_the_canonical_form():
+    code = COMPUTED[0]
+    assert all_canonical([code] * 3)
+    assert not all_canonical([code, code.lower()])  # valid, but validate() upper-cases it
+    assert not all_canonical([code, code.translate(FULL_WIDTH)])
+    assert not all_canonical([code[:-1] + ("0" if code[-1] != "0" else "1")])
+    # 17 + 19 characters: aligned on the whole, but not one code each.
+    assert not all_canonical([code[:17], code + "0"])

@@ -65,9 +65,14 @@ IMPORT_MAX_ZIP_ENTRIES = 10000  # most entries an XLSX may contain
 IMPORT_MAX_ROWS = 5000000  # most data rows in one file
 IMPORT_BATCH_ROWS = 5000  # rows staged per batch (progress is reported per batch)
 # An import inserting at least this many rows, and more than the list already holds, drops the
-# list's indexes and constraints (except the primary key) and rebuilds them in its transaction
-# (PostgreSQL): several times faster, but other readers of that list wait until it commits.
+# list's indexes and constraints (except the primary key) and rebuilds them (PostgreSQL):
+# several times faster. The constraints are rebuilt in its transaction (other readers of the
+# list wait until it commits), the search indexes concurrently after it.
 IMPORT_REBUILD_MIN_ROWS = 100000
+# Files at least this large are checked by a pool of this many processes on PostgreSQL, while
+# the import's own process reads the file (1: never).
+IMPORT_PROCESSES = 2
+IMPORT_PROCESSES_MIN_BYTES = 16777216
 
 # --- outbox: webhooks, e-mail, SMS (sent by `shuangsuiji outbox run`) ------------------------
 OUTBOX_POLL_SECONDS = 5.0  # how often an idle dispatcher looks for due messages

@@ -8,6 +8,7 @@ the registry exactly as it was. Rejected rows are stored with row number, column
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -17,11 +18,13 @@ import hashlib
 import itertools
 import json
 import logging
+import multiprocessing
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from queue import Full, Queue
 from typing import BinaryIO
@@ -62,6 +65,7 @@ from ..db import (
     Inspector,
     Matter,
     User,
+    make_engine,
     stage_conflicts,
     stage_entities,
     stage_inspectors,
@@ -297,32 +301,32 @@ def _clear_stage(session: Session, job: ImportJob) -> None:
 class _Context:
     """Look-ups a row check needs beyond its own cells, loaded once per import."""
 
-    def __init__(self, session: Session, job: ImportJob):
-        self.kind = job.kind
-        self.department_id = job.department_id
-        if job.kind == "inspectors":
+    def __init__(self, session: Session, kind: str, department_id: int):
+        self.kind = kind
+        self.department_id = department_id
+        if kind == "inspectors":
             self.cert_departments = dict(
                 session.execute(select(Inspector.cert_no, Inspector.department_id)).all()
             )
-        if job.kind == "risk_classes":
+        if kind == "risk_classes":
             self.months = dict(
                 session.execute(
                     select(Entity.uscc, Entity.risk_class_month).where(
-                        Entity.department_id == job.department_id
+                        Entity.department_id == department_id
                     )
                 ).all()
             )
-        if job.kind == "conflicts":
+        if kind == "conflicts":
             self.inspectors = dict(
                 session.execute(
                     select(Inspector.cert_no, Inspector.id).where(
-                        Inspector.department_id == job.department_id
+                        Inspector.department_id == department_id
                     )
                 ).all()
             )
             self.entities = dict(
                 session.execute(
-                    select(Entity.uscc, Entity.id).where(Entity.department_id == job.department_id)
+                    select(Entity.uscc, Entity.id).where(Entity.department_id == department_id)
                 ).all()
             )
 
@@ -361,11 +365,11 @@ class _Context:
 
 @dataclasses.dataclass
 class _Batch:
-    """A batch of checked rows: the valid ones column by column (stage column name → values),
-    the problems of the others, and the counts of the file so far."""
+    """A batch of checked rows: the valid ones column by column (stage column name → values)
+    and the problems of the others."""
 
     columns: dict[str, list]
-    size: int
+    size: int  # valid rows
     rejects: list  # (row, column, value, reason)
     read: int
     rejected: int
@@ -430,40 +434,32 @@ class _Column:
         return values, errors
 
 
-def _check_batches(
-    table: tabular.Table,
-    mapping: tabular.HeaderMapping,
-    spec: Kind,
-    context: _Context,
-    batch_size: int,
-) -> Iterator[_Batch]:
-    """Yield the rows batch by batch: the valid ones, and (row, column, value, reason) for the
-    problems of the others.
+class _Checker:
+    """Checks the rows of a file a batch at a time (`checker(row_nos, cells)` → _Batch).
 
     The hot path of an import (millions of rows): each field is parsed a column at a time.
     A row's problems keep the order of its fields, then cells beyond the header, then the
-    cross-row checks, then duplicates within the file (the last two only if no other).
+    cross-row checks. Duplicates within the file are looked for among the staged rows once
+    every batch is in (_reject_duplicates), so batches are independent of each other and can
+    be checked in several processes at once.
     """
-    fields = [
-        (f.name, _Column(f.parse), mapping.index[f.name], f.required, f.label)
-        for f in spec.fields
-        if f.name in mapping.index
-    ]
-    width = len(table.headers)
-    key_names = _file_key(spec)
-    key_label = "执法证号+信用代码" if spec.name == "conflicts" else spec.fields[0].label
-    seen: dict = {}  # file key (a value, or a tuple of them) → the row it was first seen on
-    read = rejected = 0
-    rows = iter(table.rows)
-    while batch := list(itertools.islice(rows, batch_size)):
-        row_nos = [row_no for row_no, _ in batch]
-        cells = [row for _, row in batch]
+
+    def __init__(self, spec: Kind, index: dict[str, int], width: int, context: _Context):
+        self.fields = [
+            (f.name, _Column(f.parse), index[f.name], f.required, f.label)
+            for f in spec.fields
+            if f.name in index
+        ]
+        self.width = width  # the header's
+        self.context = context
+
+    def __call__(self, row_nos: list[int], cells: list[list[str]]) -> _Batch:
         problems: dict[int, list] = {}
         columns: dict[str, list] = {"row_no": row_nos}
         # Rows have at least the header's width (tabular pads them); extra cells are looked at
         # only where there are any.
         raw_columns = list(zip(*cells, strict=False))
-        for name, parse, index, required, label in fields:
+        for name, parse, index, required, label in self.fields:
             raw = raw_columns[index]
             values, errors = parse(raw)
             for i, reason in errors.items():
@@ -473,37 +469,78 @@ def _check_batches(
                     if value is None and i not in errors:
                         problems.setdefault(i, []).append((label, raw[i], "不能为空"))
             columns[name] = values
-        if max(map(len, cells)) > width:
+        if max(map(len, cells)) > self.width:
             for i, row in enumerate(cells):
-                extra = next((c for c in row[width:] if c), None)
+                extra = next((c for c in row[self.width :] if c), None)
                 if extra is not None:
                     problems.setdefault(i, []).append(
                         (NO_HEADER, extra, "该行有超出表头范围的内容，请检查是否错列")
                     )
-        context.check(columns, problems)
-        keys = [columns[k] for k in key_names]
-        keys = keys[0] if len(keys) == 1 else list(zip(*keys, strict=True))
-        if not problems and len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys):
-            seen.update(zip(keys, row_nos, strict=True))  # the usual case: no duplicate
-        else:
-            for i, (row_no, key) in enumerate(zip(row_nos, keys, strict=True)):
-                if i in problems:
-                    continue
-                first = seen.setdefault(key, row_no)
-                if first != row_no:
-                    shown = " / ".join(map(str, key)) if isinstance(key, tuple) else key
-                    problems[i] = [(key_label, shown, f"与文件第 {first} 行重复")]
+        self.context.check(columns, problems)
         rejects = [
             (row_nos[i], col, value, why)
             for i in sorted(problems)
             for col, value, why in problems[i]
         ]
-        read += len(batch)
-        rejected += len(problems)
         if problems:
-            keep = [i for i in range(len(batch)) if i not in problems]
+            keep = [i for i in range(len(row_nos)) if i not in problems]
             columns = {name: [values[i] for i in keep] for name, values in columns.items()}
-        yield _Batch(columns, len(batch) - len(problems), rejects, read, rejected)
+        size = len(row_nos) - len(problems)
+        return _Batch(columns, size, rejects, len(row_nos), len(problems))
+
+
+def _raw_batches(table: tabular.Table, size: int) -> Iterator[tuple[list[int], list[list]]]:
+    """The table's rows, `size` at a time: (row numbers, rows of cells)."""
+    rows = iter(table.rows)
+    while batch := list(itertools.islice(rows, size)):
+        yield [row_no for row_no, _ in batch], [cells for _, cells in batch]
+
+
+def _reject_duplicates(session: Session, spec: Kind, import_id: int) -> int:
+    """Reject each staged row whose file key an earlier staged row of the import has, and
+    return how many. Only rows without other problems are staged: the first valid row of a
+    key stays, and a row refused for another reason does not make a later one a duplicate."""
+    stage = spec.stage
+    keys = [stage.c[k] for k in _file_key(spec)]
+    mine = stage.c.import_id == import_id
+    first = (
+        select(*keys, func.min(stage.c.row_no).label("first_row"))
+        .where(mine)
+        .group_by(*keys)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    if session.scalar(select(exists(first.select()))) is not True:
+        return 0  # the usual case, told by one aggregate
+    later = (
+        select(stage.c.row_no, *keys, first.c.first_row)
+        .join_from(stage, first, and_(*[k == first.c[k.name] for k in keys]))
+        .where(mine, stage.c.row_no > first.c.first_row)
+    )
+    found = session.execute(later.order_by(stage.c.row_no)).all()
+    if not found:
+        return 0
+    label = "执法证号+信用代码" if spec.name == "conflicts" else spec.fields[0].label
+    _write_rejects(
+        session,
+        import_id,
+        [
+            (row_no, label, " / ".join(map(str, key)), f"与文件第 {first_row} 行重复")
+            for row_no, *key, first_row in found
+        ],
+    )
+    earlier = stage.alias("earlier")
+    session.execute(
+        delete(stage).where(
+            mine,
+            exists().where(
+                earlier.c.import_id == import_id,
+                *[earlier.c[k.name] == k for k in keys],
+                earlier.c.row_no < stage.c.row_no,
+            ),
+        )
+    )
+    return len(found)
 
 
 def _file_key(spec: Kind) -> tuple[str, ...]:
@@ -654,7 +691,7 @@ def validate(ctx: tasks.TaskContext) -> dict:
         _clear_stage(session, job)
         session.execute(delete(ImportReject).where(ImportReject.import_id == job.id))
         spec = kind_of(job.kind)
-        context = _Context(session, job)
+        department_id, size = job.department_id, job.size
         path, filename = Path(job.stored_path), job.filename
         encoding, sheet = job.encoding, job.sheet
     try:
@@ -672,17 +709,19 @@ def validate(ctx: tasks.TaskContext) -> dict:
         mapping = tabular.map_headers(table.headers, [f.column() for f in spec.fields])
         if mapping.missing:
             raise Invalid("缺少必填列：" + "、".join(mapping.missing))
-        batches = _check_batches(table, mapping, spec, context, batch_size)
-        if ctx.db.dialect == "postgresql":
-            batches = _ahead(batches, functools.partial(_copy_text, spec, import_id))
-        # closing(): a checking thread stops before the reader is closed, below.
-        with _no_cyclic_gc(), contextlib.closing(batches):
-            for batch in batches:
-                with ctx.db.transaction() as session:
-                    _write_stage(session, spec, import_id, batch)
-                    _write_rejects(session, import_id, batch.rejects)
-                counters["read"], counters["rejected"] = batch.read, batch.rejected
-                ctx.progress(batch.read, 0, f"已校验 {batch.read:,} 行")
+        job_info = (spec, import_id, department_id, mapping.index, len(table.headers))
+        raw = _raw_batches(table, batch_size)
+
+        def count(read: int, rejected: int) -> None:
+            counters["read"] += read
+            counters["rejected"] += rejected
+            ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
+
+        with _no_cyclic_gc():
+            if _in_processes(ctx, size):
+                _stage_in_processes(ctx, job_info, raw, count)
+            else:
+                _stage_here(ctx, job_info, raw, count)
     except Invalid as exc:  # FileRejected included: a bad record, too many rows
         return _fail(ctx, import_id, exc.message)
     finally:
@@ -696,6 +735,7 @@ def validate(ctx: tasks.TaskContext) -> dict:
     )
     with ctx.db.transaction() as session:
         _analyze(session, spec.stage)
+        counters["rejected"] += _reject_duplicates(session, spec, import_id)
         job = session.get(ImportJob, import_id)
         job.detected_format = table.format
         job.detected_encoding = table.encoding
@@ -714,6 +754,87 @@ def validate(ctx: tasks.TaskContext) -> dict:
         job.status = "ready"
         job.validated_at = utcnow()
         return {"import_id": import_id, "rows_read": job.rows_read, "rejected": job.rejected}
+
+
+def _stage_here(ctx: tasks.TaskContext, job_info: tuple, raw: Iterator, count: Callable) -> None:
+    """Check and stage the batches in this process. On PostgreSQL a thread checks the next
+    batches while the database stages this one."""
+    spec, import_id, department_id, index, width = job_info
+    with ctx.db.transaction(write=False) as session:
+        context = _Context(session, spec.name, department_id)
+    check = _Checker(spec, index, width, context)
+    batches = (check(row_nos, cells) for row_nos, cells in raw)
+    if ctx.db.dialect == "postgresql":
+        batches = _ahead(batches, functools.partial(_copy_text, spec, import_id))
+    # closing(): a checking thread stops before the reader is closed (by the caller).
+    with contextlib.closing(batches):
+        for batch in batches:
+            with ctx.db.transaction() as session:
+                _write_stage(session, spec, import_id, batch)
+                _write_rejects(session, import_id, batch.rejects)
+            count(batch.read, batch.rejected)
+
+
+def _in_processes(ctx: tasks.TaskContext, size: int) -> bool:
+    """Whether to check a file in a pool of processes: a large file on PostgreSQL (each
+    process stages through a connection of its own, which a Database bound to one connection,
+    in tests, cannot share)."""
+    return (
+        ctx.db.dialect == "postgresql"
+        and not ctx.db.bound
+        and ctx.config["IMPORT_PROCESSES"] > 1
+        and size >= ctx.config["IMPORT_PROCESSES_MIN_BYTES"]
+    )
+
+
+def _stage_in_processes(
+    ctx: tasks.TaskContext, job_info: tuple, raw: Iterator, count: Callable
+) -> None:
+    """Check and stage the batches in a pool of processes, each with its own connection;
+    this one reads the file and hands the batches out, a few ahead at most (memory)."""
+    processes = ctx.config["IMPORT_PROCESSES"]
+    spec, *rest = job_info
+    log.info("import %s: checked by %d processes", rest[0], processes)
+    url = ctx.db.engine.url.render_as_string(hide_password=False)
+    # A process that dies (or whose start fails) breaks the pool: the import fails, it is not
+    # retried for ever.
+    pool = ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_process_start,
+        initargs=(url, spec.name, *rest),
+    )
+    pending: collections.deque = collections.deque()
+    try:
+        for batch in raw:
+            pending.append(pool.submit(_process_batch, *batch))
+            while pending and (len(pending) > 2 * processes or pending[0].done()):
+                count(*pending.popleft().result())
+        while pending:
+            count(*pending.popleft().result())
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+_PROCESS: dict = {}  # a pool process's database, checker and import
+
+
+def _process_start(url: str, kind: str, import_id: int, department_id: int, index, width):
+    gc.disable()  # as _no_cyclic_gc: the process lives for one import
+    spec = kind_of(kind)
+    db = Database(make_engine(url))
+    with db.transaction(write=False) as session:
+        context = _Context(session, spec.name, department_id)
+    _PROCESS.update(db=db, spec=spec, id=import_id, check=_Checker(spec, index, width, context))
+
+
+def _process_batch(row_nos: list[int], cells: list[list]) -> tuple[int, int]:
+    spec, import_id = _PROCESS["spec"], _PROCESS["id"]
+    batch = _copy_text(spec, import_id, _PROCESS["check"](row_nos, cells))
+    with _PROCESS["db"].transaction() as session:
+        _write_stage(session, spec, import_id, batch)
+        _write_rejects(session, import_id, batch.rejects)
+    return batch.read, batch.rejected
 
 
 def _fail(ctx: tasks.TaskContext, import_id: int, message: str) -> dict:

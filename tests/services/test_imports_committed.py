@@ -1,14 +1,16 @@
-"""A bulk import leaves its list's plain indexes to be built after its commit, concurrently
-(PostgreSQL). On a database of its own: CREATE INDEX CONCURRENTLY cannot run inside the
-rolled-back transaction the other tests run in."""
+"""Imports on PostgreSQL that need real commits, so on a database of their own (the other
+tests run inside one rolled-back transaction): a bulk import's indexes, built concurrently after
+its commit, and the pool of processes that checks a large file, each process staging through
+its own connection."""
 
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from shuangsuiji.app import create_app
 from shuangsuiji.cli.db import alembic_config
@@ -47,6 +49,8 @@ def world(scratch_url, tmp_path):
             "UPLOAD_DIR": str(tmp_path / "uploads"),
             "EXPORT_DIR": str(tmp_path / "exports"),
             "IMPORT_REBUILD_MIN_ROWS": 2,
+            "IMPORT_PROCESSES_MIN_BYTES": 1,  # every file is "large"
+            "IMPORT_BATCH_ROWS": 3,
         },
         database=db,
     )
@@ -60,31 +64,61 @@ def world(scratch_url, tmp_path):
     engine.dispose()
 
 
-def test_bulk_import_commits_then_builds_its_indexes_and_housekeeping_repairs_them(world):
+def run(world, content: str) -> ImportJob:
+    """Upload, validate and apply as admin_a, each step committed; returns the job."""
     db, app, ids = world
     worker = Worker(db, app.config, name="test")
-    rows = "".join(f"{code(i)},香河县测试商贸有限公司{i},131024,存续,A\n" for i in range(50))
     with db.transaction() as session:
-        admin = session.get(User, ids["admin"])
         job = imports.create(
             session,
-            actor=admin,
+            actor=session.get(User, ids["admin"]),
             department_id=ids["dept"],
             kind="entities",
             filename="对象.csv",
-            source=io.BytesIO((HEADER + rows).encode()),
+            source=io.BytesIO(content.encode()),
             config=app.config,
         )
         job_id, task_id = job.id, job.task_id
     worker.run_one(task_id)
     with db.transaction() as session:
-        task_id = imports.confirm(
-            session, actor=session.get(User, ids["admin"]), import_id=job_id
-        ).task_id
+        if session.get(ImportJob, job_id).status == "ready":
+            task_id = imports.confirm(
+                session, actor=session.get(User, ids["admin"]), import_id=job_id
+            ).task_id
     worker.run_one(task_id)
     with db.transaction(write=False) as session:
         job = session.get(ImportJob, job_id)
-        assert (job.status, job.inserted) == ("done", 50)
+        session.expunge(job)
+        return job
+
+
+def test_a_file_checked_by_a_pool_of_processes_loses_nothing(world, caplog):
+    db = world[0]
+    rows = [f"{code(i)},公司{i},131024,存续,A\n" for i in range(1, 12)]
+    rows[4] = f"{code(5)},公司5,999999,存续,A\n"  # row 6: unknown region
+    rows[6] = f"{code(2)},公司2的重复,131024,存续,A\n"  # row 8: duplicate of row 3
+    rows[9] = f"{code(5)},公司5改正,131024,存续,B\n"  # row 11: row 6 was refused: not a duplicate
+    rows[10] = f"{code(3)},公司3,131024,存续,A\n"  # row 12: duplicate of row 4, in another batch
+    with caplog.at_level(logging.INFO, logger="shuangsuiji.services.imports"):
+        job = run(world, HEADER + "".join(rows))
+    assert "checked by 2 processes" in caplog.text
+    assert (job.status, job.rows_read, job.inserted, job.rejected) == ("done", 11, 8, 3)
+    with db.transaction(write=False) as session:
+        found = [(r.row_no, r.column, r.reason) for r in imports.rejects(session, job)]
+        names = dict(session.execute(select(Entity.uscc, Entity.name)).all())
+    assert found == [
+        (6, "行政区划代码", "未知的行政区划代码（GB/T 2260）：999999"),
+        (8, "统一社会信用代码", "与文件第 3 行重复"),
+        (12, "统一社会信用代码", "与文件第 4 行重复"),
+    ]
+    assert (names[code(2)], names[code(5)]) == ("公司2", "公司5改正")
+
+
+def test_bulk_import_commits_then_builds_its_indexes_and_housekeeping_repairs_them(world):
+    db, app, _ = world
+    rows = "".join(f"{code(i)},香河县测试商贸有限公司{i},131024,存续,A\n" for i in range(50))
+    job = run(world, HEADER + rows)
+    assert (job.status, job.inserted) == ("done", 50)
     assert validity(db) == dict.fromkeys(INDEXES, True)
 
     # A build that died half-way leaves its index INVALID; another never started.
@@ -102,5 +136,5 @@ def test_bulk_import_commits_then_builds_its_indexes_and_housekeeping_repairs_th
         assert imports.build_indexes(db, wait=False) == []
         other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": imports._PG_INDEX_LOCK_KEY})
         other.commit()
-    worker.housekeeping()
+    Worker(db, app.config, name="test").housekeeping()
     assert validity(db) == dict.fromkeys(INDEXES, True)

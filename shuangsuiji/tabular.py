@@ -20,7 +20,8 @@ import unicodedata
 import weakref
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from html import unescape
@@ -170,8 +171,18 @@ def open_table(
         raise FileRejected(_not_excel_message(suffix, head))
     if content == "xls" and _is_encrypted_ooxml(path):
         raise FileRejected(_ENCRYPTED)
-    errors = _check_zip(path, limits) if content == "xlsx" else {}
-    return _open_workbook(path, content, sheet, limits, errors)
+    if content == "xls":
+        return _open_workbook(path, content, sheet, limits, None)
+    # calamine parses with the GIL released, so the scan of the archive runs beside it on
+    # another core; the zip headers are checked first, which is what bounds calamine.
+    _check_zip_headers(path, limits)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-scan") as pool:
+        scan = pool.submit(_scan_zip, path)
+        try:
+            return _open_workbook(path, content, sheet, limits, scan)
+        except FileRejected:
+            scan.result()  # a damaged archive is what to report, whatever calamine said
+            raise
 
 
 def _mb(size: int) -> str:
@@ -502,45 +513,68 @@ ErrorCells = dict[int, dict[int, str]]  # 0-based row -> 0-based column -> "#N/A
 
 
 def _check_zip(path: Path, limits: Limits) -> dict[str, ErrorCells]:
-    """Refuse zip bombs and broken archives before calamine parses anything.
+    """Refuse zip bombs and broken archives; return the error cells of each worksheet part.
 
-    Returns the error-valued cells of each worksheet part (usually none). The XML entries are
-    decompressed once here, so an entry whose real size differs from its header fails its
-    CRC check instead of reaching the parser.
+    `open_table` runs the two halves apart: the header checks before calamine opens the file,
+    the decompressing scan beside calamine's parse (see there).
+    """
+    _check_zip_headers(path, limits)
+    return _scan_zip(path)
+
+
+def _check_zip_headers(path: Path, limits: Limits) -> None:
+    """Refuse zip bombs and encrypted entries from the central directory alone.
+
+    This is what keeps calamine's memory bounded: its zip reader stops any entry at the
+    uncompressed size the central directory declares ("File is larger than its declared
+    uncompressed size"; pinned by a test), and those sizes are checked here.
     """
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            if len(infos) > limits.max_zip_entries:
-                raise FileRejected(
-                    f"文件包含 {len(infos):,} 个压缩条目，超过上限 {limits.max_zip_entries:,}，"
-                    "疑似恶意文件，已拒绝"
-                )
-            total = sum(info.file_size for info in infos)
-            if total > limits.max_unpacked_bytes:
-                raise FileRejected(
-                    f"文件解压后大小 {_mb(total)} 超过上限 {_mb(limits.max_unpacked_bytes)}，"
-                    "疑似压缩炸弹，已拒绝"
-                )
-            for info in infos:
-                ratio = info.file_size / max(info.compress_size, 1)
-                if info.file_size > limits.ratio_min_bytes and ratio > limits.max_compression_ratio:
-                    raise FileRejected(
-                        f"文件中的 {info.filename} 压缩比异常（{ratio:,.0f}:1），"
-                        "疑似压缩炸弹，已拒绝"
-                    )
-                if info.flag_bits & 0x1:
-                    raise FileRejected(_ENCRYPTED)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
+    if len(infos) > limits.max_zip_entries:
+        raise FileRejected(
+            f"文件包含 {len(infos):,} 个压缩条目，超过上限 {limits.max_zip_entries:,}，"
+            "疑似恶意文件，已拒绝"
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_unpacked_bytes:
+        raise FileRejected(
+            f"文件解压后大小 {_mb(total)} 超过上限 {_mb(limits.max_unpacked_bytes)}，"
+            "疑似压缩炸弹，已拒绝"
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limits.ratio_min_bytes and ratio > limits.max_compression_ratio:
+            raise FileRejected(
+                f"文件中的 {info.filename} 压缩比异常（{ratio:,.0f}:1），疑似压缩炸弹，已拒绝"
+            )
+        if info.flag_bits & 0x1:
+            raise FileRejected(_ENCRYPTED)
+
+
+def _scan_zip(path: Path) -> dict[str, ErrorCells]:
+    """Decompress every XML entry once; return the error cells of each worksheet part.
+
+    An entry that is damaged, or bigger than its header says, fails its CRC or size check here
+    and the file is refused as damaged. Call after `_check_zip_headers`: each entry is read up
+    to its declared size, in chunks.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
             errors: dict[str, ErrorCells] = {}
-            for info in infos:
+            for info in zf.infolist():
                 name = info.filename
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    found = _scan_errors(zf, info)
+                    with zf.open(info) as member:
+                        found = _scan_errors(member)
                     if found:
                         errors[name] = found
                 elif name.endswith((".xml", ".rels")):
                     with zf.open(info) as member:
-                        while member.read(_CHUNK):
+                        while member.read(_SCAN_CHUNK):
                             pass
             return errors
     except (
@@ -554,29 +588,46 @@ def _check_zip(path: Path, limits: Limits) -> dict[str, ErrorCells]:
         raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
 
 
-def _scan_errors(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> ErrorCells:
+_ERROR_MARK = b't="e"'
+_SCAN_CHUNK = 1 * MiB  # as fast as larger reads, and a smaller addition to calamine's peak
+
+
+def _scan_errors(member: IO[bytes]) -> ErrorCells:
+    """The error-valued cells of one worksheet's XML, read in chunks.
+
+    Only the cells around each t="e" are parsed: a bytes search finds them, so a sheet with a
+    few #N/A in every chunk costs hardly more than one without.
+    """
     found: ErrorCells = {}
     carry = b""
-    with zf.open(info) as member:
-        while True:
-            chunk = member.read(_CHUNK)
-            buffer = carry + chunk
-            if chunk:
-                # Keep the last (possibly incomplete) cell for the next round.
-                starts = list(_CELL_START_RE.finditer(buffer, max(0, len(buffer) - 65536)))
-                cut = starts[-1].start() if starts else max(0, len(buffer) - 64)
-                buffer, carry = buffer[:cut], buffer[cut:]
-            if b't="e"' in buffer:
-                for match in _CELL_RE.finditer(buffer):
-                    attrs, body = match.groups()
-                    ref = _REF_RE.search(attrs)
-                    value = _VALUE_RE.search(body or b"")
-                    if _ERROR_TYPE_RE.search(attrs) and ref and value:
-                        row = int(ref.group(2)) - 1
-                        col = _column_index(ref.group(1).decode())
-                        found.setdefault(row, {})[col] = unescape(value.group(1).decode())
-            if not chunk:
-                return found
+    while True:
+        chunk = member.read(_SCAN_CHUNK)
+        buffer = carry + chunk if carry else chunk
+        end = len(buffer)
+        if chunk:
+            # Leave the last (possibly incomplete) cell for the next round.
+            starts = list(_CELL_START_RE.finditer(buffer, max(0, end - 65536)))
+            end = starts[-1].start() if starts else max(0, end - 64)
+        mark = buffer.find(_ERROR_MARK, 0, end)
+        while mark >= 0:
+            # A start tag holds no "<": the cell, if the mark is in one, starts at the last "<".
+            tag = buffer.rfind(b"<", 0, mark)
+            match = _CELL_RE.match(buffer, tag, end) if tag >= 0 else None
+            if match:
+                _error_cell(found, *match.groups())
+            mark = buffer.find(_ERROR_MARK, match.end() if match else mark + 1, end)
+        if not chunk:
+            return found
+        carry = buffer[end:]
+
+
+def _error_cell(found: ErrorCells, attrs: bytes, body: bytes | None) -> None:
+    ref = _REF_RE.search(attrs)
+    value = _VALUE_RE.search(body or b"")
+    if _ERROR_TYPE_RE.search(attrs) and ref and value:
+        row = int(ref.group(2)) - 1
+        col = _column_index(ref.group(1).decode())
+        found.setdefault(row, {})[col] = unescape(value.group(1).decode())
 
 
 def _column_index(letters: str) -> int:
@@ -615,8 +666,13 @@ def _open_workbook(
     content: str,
     sheet: str | None,
     limits: Limits,
-    errors: dict[str, ErrorCells],
+    scan: Future[dict[str, ErrorCells]] | None,
 ) -> Table:
+    """The sheet asked for, else the first visible sheet with data, as a `Table`.
+
+    `scan` is the running `_scan_zip` of an xlsx (None for .xls): its error cells are taken
+    once a sheet has loaded; `open_table` reports its refusal of a damaged archive first.
+    """
     try:
         if _FORMATS.get(path.suffix.lower()) == content:
             workbook = calamine.CalamineWorkbook.from_path(str(path))
@@ -637,7 +693,8 @@ def _open_workbook(
             visible = [m.name for m in worksheets if m.visible == calamine.SheetVisibleEnum.Visible]
             hidden = [m.name for m in worksheets if m.name not in visible]
             candidates = visible + hidden or names
-        parts = _sheet_parts(path) if errors else {}
+        errors: dict[str, ErrorCells] | None = None
+        parts: dict[str, str] = {}
         for name in candidates:
             try:
                 data = workbook.get_sheet_by_name(name)
@@ -647,6 +704,9 @@ def _open_workbook(
                 raise FileRejected(
                     f"工作表「{name}」无法读取，文件可能已损坏", errors={"detail": str(exc)}
                 ) from exc
+            if errors is None:
+                errors = scan.result() if scan is not None else {}
+                parts = _sheet_parts(path) if errors else {}
             records = _sheet_records(data, errors.get(parts.get(name, ""), {}))
             try:
                 return _start_table(records, limits, format=content, sheet=name, sheet_names=names)
@@ -683,8 +743,16 @@ def _sheet_records(data: Any, errors: ErrorCells) -> Iterator[Row]:
     first_col = start[1] if start else 0
     pad = [""] * first_col
     offset = None
+    text_only = True  # until a row holds something else than text
+    strip, cell_text = str.strip, _CELL_TEXT
     for index, values in enumerate(data.iter_rows()):
-        cells = [v.strip() if type(v) is str else _text(v).strip() for v in values]
+        if text_only:
+            try:
+                cells = list(map(strip, values))
+            except TypeError:
+                text_only = False
+        if not text_only:
+            cells = [v.strip() if type(v) is str else cell_text[type(v)](v) for v in values]
         if pad:
             cells[:0] = pad
         if offset is None:
@@ -739,10 +807,17 @@ def _text(value: object) -> str:
 
 def _number_text(value: float | Decimal) -> str:
     if isinstance(value, float):
+        if value.is_integer():
+            if -1e15 < value < 1e15:
+                return str(int(value))
+        else:
+            shortest = repr(value)
+            if len(shortest) <= 16 and "e" not in shortest:
+                # At most 15 digits and no exponent: already the text the Decimal way below
+                # gives (also "nan", "inf" and "-inf", as str() gives them).
+                return shortest
         if not math.isfinite(value):
             return str(value)
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
         number = Decimal(repr(value))
         if len(number.as_tuple().digits) > 15:
             number = Decimal(f"{value:.15g}")
@@ -771,6 +846,29 @@ def _naive(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(_LOCAL).replace(tzinfo=None)
+
+
+class _CellText(dict[type, Callable[[Any], str]]):
+    """Cell type -> its text as `_text(value).strip()` gives it, by one lookup per cell."""
+
+    def __missing__(self, kind: type) -> Callable[[Any], str]:
+        return _stripped_text
+
+
+def _stripped_text(value: object) -> str:
+    return _text(value).strip()
+
+
+_CELL_TEXT = _CellText(
+    {
+        str: str.strip,
+        float: _number_text,
+        int: str,
+        bool: _text,
+        dt.date: dt.date.isoformat,
+        dt.datetime: _text,
+    }
+)
 
 
 # --- header mapping ---------------------------------------------------------------------------

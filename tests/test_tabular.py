@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import struct
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -499,6 +500,27 @@ def test_cell_text_conversion(value, text):
     assert tabular._text(value) == text
 
 
+def _decimal_text(value: float) -> str:
+    """What Excel shows for a finite double: 15 significant digits, no exponent."""
+    number = Decimal(repr(value))
+    if len(number.as_tuple().digits) > 15:
+        number = Decimal(f"{value:.15g}")
+    text = format(number, "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if number == 0 else text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_float_text_shortcut_agrees_with_the_decimal_way(value):
+    assert tabular._number_text(value) == _decimal_text(value)
+
+
+def test_rows_with_text_then_numbers_then_text_again_all_read(tmp_path):
+    cells = {"A1": "名称", "B1": "代码", "A2": " 甲 ", "B2": "x", "A3": "乙", "B3": 2.5}
+    path = xlsx_file(tmp_path / "a.xlsx", {**cells, "A4": "丙", "B4": "y"})
+    assert rows_of(read(path)) == [(2, ["甲", "x"]), (3, ["乙", "2.5"]), (4, ["丙", "y"])]
+
+
 def test_xlsx_rows_and_columns_keep_excel_numbering_when_data_starts_at_b3(tmp_path):
     path = xlsx_file(tmp_path / "a.xlsx", {"B3": "名称", "C3": "代码", "B4": "甲", "C6": "2"})
     table = read(path)
@@ -519,6 +541,26 @@ def test_xlsx_error_cells_are_shown_not_emptied(tmp_path):
         b'<c r="B2" s="0"/><c r="C2" t="e"><f>VLOOKUP(A2,X!A:B,2,0)</f><v>#N/A</v></c>',
     )
     assert rows_of(read(path)) == [(2, ["甲", "", "#N/A"]), (3, ["乙", "", "2"])]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_error_cells_are_found_wherever_the_chunks_split_them(monkeypatch, chunk):
+    cells = [
+        '<c r="A1" t="inlineStr"><is><t>t="e" is only text here</t></is></c>',
+        '<c r="B1" t="e"><f>VLOOKUP(A1,X!A:B,2,0)</f><v>#N/A</v></c>',
+        '<x:c r="C1" s="2" t="e"><x:v>#DIV/0!</x:v></x:c>',
+        '<c r="D1" t="e"/>',
+        '<c r="E1"><v>1.5</v></c>',
+        '<c r="AB7" t="e"><v>#REF!</v></c>',
+        '<c r="B9" t="e"><v>&lt;#VALUE!</v></c>',
+    ]
+    xml = ("<worksheet><sheetData>" + "".join(cells) + "</sheetData></worksheet>").encode()
+    monkeypatch.setattr(tabular, "_SCAN_CHUNK", chunk)
+    assert tabular._scan_errors(io.BytesIO(xml)) == {
+        0: {1: "#N/A", 2: "#DIV/0!"},
+        6: {27: "#REF!"},
+        8: {1: "<#VALUE!"},
+    }
 
 
 def test_xlsx_first_sheet_with_data_is_picked_and_hidden_sheets_come_last(tmp_path):
@@ -623,10 +665,9 @@ def test_too_many_zip_entries(tmp_path):
     assert "30 个压缩条目" in message
 
 
-def test_entry_larger_than_its_header_says_is_refused(tmp_path):
-    source = xlsx_file(tmp_path / "a.xlsx", {"A1": "名称", "A2": "甲"})
+def understated(source: Path, path: Path) -> Path:
+    """A copy of `source` whose sheet1.xml claims 10 bytes unpacked, as a zip bomb would."""
     data = bytearray(source.read_bytes())
-    # Understate sheet1.xml's size in the central directory, as a zip bomb would.
     with zipfile.ZipFile(source) as zf:
         info = zf.getinfo("xl/worksheets/sheet1.xml")
     record = data.find(b"PK\x01\x02")
@@ -636,8 +677,23 @@ def test_entry_larger_than_its_header_says_is_refused(tmp_path):
             break
         record = data.find(b"PK\x01\x02", record + 4)
     struct.pack_into("<I", data, record + 24, 10)
-    path = put(tmp_path, "liar.xlsx", bytes(data))
+    return put(path.parent, path.name, bytes(data))
+
+
+def test_entry_larger_than_its_header_says_is_refused(tmp_path):
+    source = xlsx_file(tmp_path / "a.xlsx", {"A1": "名称", "A2": "甲"})
+    path = understated(source, tmp_path / "liar.xlsx")
     assert "文件已损坏" in rejected(path)
+
+
+def test_calamine_itself_stops_an_entry_at_its_declared_size(tmp_path):
+    """open_table lets calamine parse while the archive is still being scanned: this pins the
+    reason that is safe (the headers' sizes, checked first, bound what calamine unpacks)."""
+    source = xlsx_file(tmp_path / "a.xlsx", {f"A{i}": "名称" * 50 for i in range(1, 2000)})
+    path = understated(source, tmp_path / "liar.xlsx")
+    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    with pytest.raises(python_calamine.CalamineError, match="declared uncompressed size"):
+        workbook.get_sheet_by_name("Sheet1")
 
 
 def test_truncated_zip_is_reported_as_damaged(tmp_path):

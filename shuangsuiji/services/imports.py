@@ -885,17 +885,18 @@ def _counts(session: Session, job: ImportJob) -> dict:
     spec = kind_of(job.kind)
     target, stage = spec.model.__table__, spec.stage
     columns = _mapped_columns(job, spec)
-    mine = stage.c.import_id == job.id
-    matched = session.scalar(
-        select(func.count()).select_from(stage).join(target, _match(spec, job)).where(mine)
-    )
-    changed = session.scalar(
-        select(func.count())
+    # One pass over the stage: every staged row, those matching a stored row, those changing it.
+    matching = target.c.department_id  # not null on a stored row: NULL means no match
+    staged, matched, changed = session.execute(
+        select(
+            func.count(),
+            func.count(matching),
+            func.count(matching).filter(_changed(spec, columns)),
+        )
         .select_from(stage)
-        .join(target, _match(spec, job))
-        .where(mine, _changed(spec, columns))
-    )
-    staged = session.scalar(select(func.count()).select_from(stage).where(mine))
+        .outerjoin(target, _match(spec, job))
+        .where(stage.c.import_id == job.id)
+    ).one()
     return {"inserted": staged - matched, "updated": changed, "unchanged": matched - changed}
 
 
@@ -915,23 +916,39 @@ def _insert_defaults(spec: Kind, now) -> dict:
 def apply(ctx: tasks.TaskContext) -> dict:
     import_id = ctx.params["import_id"]
     ctx.progress(0, 0, "正在写入名录（单个事务）")
-    try:
-        result, rebuilt = _apply(ctx, import_id)
-    except tasks.Interrupted:
-        raise
-    except Exception:
-        # The registry is untouched (the transaction rolled back); say so on the batch.
-        with ctx.db.transaction() as session:
-            job = session.get(ImportJob, import_id)
-            job.status, job.error = "failed", "写入名录时出错，名录未作任何改动；详情见服务器日志"
-        raise
-    if rebuilt is not None:  # committed: the import is done, its list searchable (by scans)
-        ctx.progress(0, 0, "名录已写入，正在重建检索索引（不影响使用）")
-        started = time.perf_counter()
-        build_indexes(ctx.db, [rebuilt])
-        with ctx.db.transaction() as session:
-            _analyze(session, rebuilt)  # after the builds: it also samples expression indexes
-        log.info("import %s: indexes built in %.1f s", import_id, time.perf_counter() - started)
+    with ctx.db.transaction(write=False) as session:
+        job = session.get(ImportJob, import_id)
+        table = kind_of(job.kind).model.__table__
+        plan = _Plan()
+        if job.status == "applying":
+            plan = _plan(session, table, job.inserted, ctx.config["IMPORT_REBUILD_MIN_ROWS"])
+    concurrent = plan.indexes and not ctx.db.bound
+    with _index_builder(ctx.db) if concurrent else contextlib.nullcontext() as builder:
+        if builder is not None:
+            _drop_indexes(builder, table)
+        try:
+            result = _apply(ctx, import_id, plan)
+        except tasks.Interrupted:
+            raise  # the worker's housekeeping builds the indexes
+        except Exception:
+            # The registry is untouched (the transaction rolled back); say so on the batch.
+            with ctx.db.transaction() as session:
+                job = session.get(ImportJob, import_id)
+                job.status = "failed"
+                job.error = "写入名录时出错，名录未作任何改动；详情见服务器日志"
+            if builder is not None:
+                _build_indexes(builder, [table], concurrently=True)
+            raise
+        if plan.indexes:  # committed: the import is done, its list searchable (by scans)
+            ctx.progress(0, 0, "正在重建检索索引（名录可正常使用，检索暂时较慢）")
+            started = time.perf_counter()
+            if builder is not None:
+                _build_indexes(builder, [table], concurrently=True)
+            else:
+                build_indexes(ctx.db, [table])
+            with ctx.db.transaction() as session:
+                _analyze(session, table)  # after the builds: it also samples expression indexes
+            log.info("import %s: indexes built in %.1f s", import_id, time.perf_counter() - started)
     return result
 
 
@@ -981,43 +998,57 @@ def _analyze(session: Session, stage: Table) -> None:
         session.execute(text(f"ANALYZE {stage.name}"))
 
 
-def _bulk(session: Session, table: Table, inserting: int, min_rows: int) -> bool:
-    """Whether to insert with the table's indexes and constraints set aside (PostgreSQL): for
-    an insert that is large and at least the table's size, rebuilding them afterwards costs a
-    fraction of maintaining them row by row."""
-    if session.get_bind().dialect.name != "postgresql" or inserting < min_rows:
-        return False
-    estimate = session.scalar(
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """How an import writes its rows (PostgreSQL). `indexes`: the list's plain indexes
+    (searches and filters, nothing that guards the data) are dropped before it, concurrently,
+    and built after its commit, concurrently; nobody waits for them, and searches meanwhile
+    scan the table. `constraints`: its unique and foreign-key constraints are set aside too,
+    inside its transaction (which then locks the list until it commits)."""
+
+    indexes: bool = False
+    constraints: bool = False
+
+
+def _plan(session: Session, table: Table, inserting: int | None, min_rows: int) -> _Plan:
+    """Rebuilding costs less than maintaining row by row for a large insert: the plain
+    indexes (GIN above all) from half the list's size on, the constraints from its size on."""
+    if session.get_bind().dialect.name != "postgresql" or (inserting or 0) < min_rows:
+        return _Plan()
+    rows = session.scalar(
         text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
         {"name": table.name},
     )
-    return inserting >= (estimate or 0)
+    rows = max(rows or 0, 0)  # -1: never analysed
+    return _Plan(indexes=2 * inserting >= rows, constraints=inserting >= rows)
 
 
 @contextlib.contextmanager
-def _set_aside(session: Session, table: Table) -> Iterator[None]:
-    """Drop the table's secondary indexes, unique and foreign-key constraints (not its primary
-    key); re-create the constraints afterwards, in the same transaction, and leave the plain
-    indexes to `build_indexes` after the commit.
+def _set_aside(session: Session, table: Table, plan: _Plan) -> Iterator[None]:
+    """Drop the table's plain indexes, left to build after the commit (see _Plan; already
+    gone unless the Database is bound to one connection, in tests), and with
+    `plan.constraints` its unique and foreign-key constraints (not its primary key), which
+    are re-created afterwards in the same transaction.
 
-    DROP INDEX locks the table (ACCESS EXCLUSIVE) until the transaction ends: readers of the
-    list wait for the import to commit; a failed import rolls the drops back with the rest.
-    Re-adding the unique constraints re-checks the natural keys, so nothing is trusted blindly.
-    The plain indexes (searches and filters, nothing that guards the data) are built after the
-    commit without blocking anyone: the import holds the lock for half as long, and searches
-    meanwhile scan the table, slower but with the same results.
+    Dropping a constraint locks the table (ACCESS EXCLUSIVE) until the transaction ends:
+    readers of the list wait for the import to commit; a failed import rolls the drops back
+    with the rest. Re-adding the unique constraints re-checks the natural keys, so nothing is
+    trusted blindly.
     """
-    foreign = sorted(table.foreign_key_constraints, key=lambda c: c.name)
-    unique = sorted(
-        (c for c in table.constraints if isinstance(c, UniqueConstraint)), key=lambda c: c.name
-    )
+    foreign = unique = []
+    if plan.constraints:
+        foreign = sorted(table.foreign_key_constraints, key=lambda c: c.name)
+        unique = sorted(
+            (c for c in table.constraints if isinstance(c, UniqueConstraint)),
+            key=lambda c: c.name,
+        )
     # Generous memory for the insert and the constraints' index builds, for this transaction.
     session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     session.execute(text("SET LOCAL work_mem = '64MB'"))
     for constraint in [*foreign, *unique]:
         session.execute(DropConstraint(constraint))
     for index in sorted(table.indexes, key=lambda i: i.name):
-        session.execute(DropIndex(index, if_exists=True))  # a build may not have finished
+        session.execute(DropIndex(index, if_exists=True))
     yield
     for constraint in unique:
         session.execute(AddConstraint(constraint))
@@ -1037,11 +1068,11 @@ def build_indexes(db: Database, tables: list[Table] | None = None, *, wait: bool
     """Build the registry lists' indexes that are missing or invalid (PostgreSQL), with CREATE
     INDEX CONCURRENTLY: the lists stay readable and writable meanwhile. Returns their names.
 
-    A bulk import leaves its table's indexes to this after its commit (_set_aside); the worker
-    calls it on every housekeeping round (wait=False: it skips when another process is
-    building), which also finishes a build cut short by a crash (left INVALID: dropped and
-    built again). One builder at a time, under an advisory lock. A Database bound to one
-    connection (tests) builds them in its transaction, where CONCURRENTLY cannot run.
+    A large import builds its table's after its commit (_Plan); the worker calls this on every
+    housekeeping round (wait=False: it skips while another process holds the builders' lock),
+    which finishes a build cut short by a crash (left INVALID: dropped and built again). A
+    Database bound to one connection (tests) builds them in its transaction, where
+    CONCURRENTLY cannot run.
     """
     if db.dialect != "postgresql":
         return []
@@ -1049,19 +1080,34 @@ def build_indexes(db: Database, tables: list[Table] | None = None, *, wait: bool
     if db.bound:
         with db.transaction() as session:
             return _build_indexes(session.connection(), tables, concurrently=False)
+    with _index_builder(db, wait=wait) as builder:
+        return _build_indexes(builder, tables, concurrently=True) if builder is not None else []
+
+
+@contextlib.contextmanager
+def _index_builder(db: Database, *, wait: bool = True) -> Iterator:
+    """An autocommit connection holding the index builders' advisory lock (one process drops
+    and builds the lists' indexes at a time), or None when `wait` is false and another holds
+    it."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        lock = {"k": _PG_INDEX_LOCK_KEY}
         if wait:
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_INDEX_LOCK_KEY})
-        elif not connection.scalar(
-            text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_INDEX_LOCK_KEY}
-        ):
-            return []
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), lock)
+        elif not connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), lock):
+            yield None
+            return
         connection.execute(text("SET maintenance_work_mem = '256MB'"))
         try:
-            return _build_indexes(connection, tables, concurrently=True)
+            yield connection
         finally:
             connection.execute(text("RESET maintenance_work_mem"))
-            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_INDEX_LOCK_KEY})
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), lock)
+
+
+def _drop_indexes(connection, table: Table) -> None:
+    preparer = connection.dialect.identifier_preparer
+    for index in sorted(table.indexes, key=lambda i: i.name):
+        connection.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {preparer.quote(index.name)}"))
 
 
 def _build_indexes(connection, tables: list[Table], *, concurrently: bool) -> list:
@@ -1083,14 +1129,13 @@ def _build_indexes(connection, tables: list[Table], *, concurrently: bool) -> li
     return built
 
 
-def _apply(ctx: tasks.TaskContext, import_id: int) -> tuple[dict, Table | None]:
-    """Write the staged rows in one transaction: the result, and the table whose indexes are
-    left to build_indexes (a bulk insert), if any."""
+def _apply(ctx: tasks.TaskContext, import_id: int, plan: _Plan) -> dict:
+    """Write the staged rows in one transaction."""
     started = time.perf_counter()
     with ctx.db.transaction() as session:
         job = session.get(ImportJob, import_id)
         if job.status != "applying":  # applied before the worker stopped, and handed back
-            return {"import_id": import_id, "status": job.status}, None
+            return {"import_id": import_id, "status": job.status}
         spec = kind_of(job.kind)
         target, stage = spec.model.__table__, spec.stage
         columns = _mapped_columns(job, spec)
@@ -1109,16 +1154,19 @@ def _apply(ctx: tasks.TaskContext, import_id: int) -> tuple[dict, Table | None]:
         if error:
             session.execute(delete(stage).where(stage.c.import_id == job.id))
             job.status, job.error = "failed", error
-            return {"import_id": import_id, "error": error}, None
+            return {"import_id": import_id, "error": error}
         now = utcnow()
-        bulk = _bulk(session, target, counts["inserted"], ctx.config["IMPORT_REBUILD_MIN_ROWS"])
-        with _set_aside(session, target) if bulk else contextlib.nullcontext():
-            _write(session, job, spec, columns, counts, now, ordered=not bulk)
+        with _set_aside(session, target, plan) if plan.indexes else contextlib.nullcontext():
+            _write(session, job, spec, columns, counts, now, ordered=not plan.indexes)
         log.info(
             "import %s: written in %.1f s%s",
             import_id,
             time.perf_counter() - started,
-            " (indexes and constraints rebuilt)" if bulk else "",
+            " (indexes and constraints rebuilt)"
+            if plan.constraints
+            else " (indexes rebuilt)"
+            if plan.indexes
+            else "",
         )
         session.execute(delete(stage).where(stage.c.import_id == job.id))
         job.inserted, job.updated, job.unchanged = (
@@ -1145,6 +1193,4 @@ def _apply(ctx: tasks.TaskContext, import_id: int) -> tuple[dict, Table | None]:
             },
             department_id=job.department_id,
         )
-        return {"import_id": import_id, **counts, "rejected": job.rejected}, (
-            target if bulk else None
-        )
+        return {"import_id": import_id, **counts, "rejected": job.rejected}

@@ -138,3 +138,17 @@ def test_bulk_import_commits_then_builds_its_indexes_and_housekeeping_repairs_th
         other.commit()
     Worker(db, app.config, name="test").housekeeping()
     assert validity(db) == dict.fromkeys(INDEXES, True)
+
+
+def test_a_large_import_into_a_larger_list_keeps_its_constraints(world, caplog):
+    # 30 new rows into a list of 50: the plain indexes are dropped and built concurrently
+    # (no lock on the list), the unique and foreign-key constraints stay in place.
+    db = world[0]
+    run(world, HEADER + "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(50)))
+    with caplog.at_level(logging.INFO, logger="shuangsuiji.services.imports"):
+        job = run(
+            world, HEADER + "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(50, 80))
+        )
+    assert (job.status, job.inserted) == ("done", 30)
+    assert "(indexes rebuilt)" in caplog.text
+    assert validity(db) == dict.fromkeys(INDEXES, True)

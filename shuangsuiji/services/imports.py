@@ -518,8 +518,6 @@ def _reject_duplicates(session: Session, spec: Kind, import_id: int) -> int:
         .where(mine, stage.c.row_no > first.c.first_row)
     )
     found = session.execute(later.order_by(stage.c.row_no)).all()
-    if not found:
-        return 0
     label = "执法证号+信用代码" if spec.name == "conflicts" else spec.fields[0].label
     _write_rejects(
         session,
@@ -939,7 +937,7 @@ def apply(ctx: tasks.TaskContext) -> dict:
             if builder is not None:
                 _build_indexes(builder, [table], concurrently=True)
             raise
-        if plan.indexes:  # committed: the import is done, its list searchable (by scans)
+        if plan.indexes:  # dropped before or in the transaction, whatever it wrote
             ctx.progress(0, 0, "正在重建检索索引（名录可正常使用，检索暂时较慢）")
             started = time.perf_counter()
             if builder is not None:
@@ -963,8 +961,8 @@ def _write(
     ordered: bool,
 ):
     """Update the changed rows and insert the new ones, from the stage: `ordered`, in the
-    file's order (their ids follow it); else in the stage's, which is the file's unless the
-    stage reused space, and saves sorting a million rows (a third of the insert's time)."""
+    file's order (their ids follow it); else in the stage's (the file's, batch by batch as
+    they were staged), which saves sorting a million rows (a third of the insert's time)."""
     target, stage = spec.model.__table__, spec.stage
     mine = stage.c.import_id == job.id
     data = [c for c in columns if c not in spec.key]

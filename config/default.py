@@ -64,10 +64,11 @@ IMPORT_MAX_UNPACKED_BYTES = 1073741824  # largest unpacked size of an XLSX (zip 
 IMPORT_MAX_ZIP_ENTRIES = 10000  # most entries an XLSX may contain
 IMPORT_MAX_ROWS = 5000000  # most data rows in one file
 IMPORT_BATCH_ROWS = 5000  # rows staged per batch (progress is reported per batch)
-# An import inserting at least this many rows, and more than the list already holds, drops the
-# list's indexes and constraints (except the primary key) and rebuilds them (PostgreSQL):
-# several times faster. The constraints are rebuilt in its transaction (other readers of the
-# list wait until it commits), the search indexes concurrently after it.
+# An import inserting at least this many rows, and at least half as many as the list holds,
+# drops the list's search indexes beforehand and builds them after its commit, concurrently
+# (PostgreSQL; nobody waits, searches scan meanwhile). Inserting at least as many as the list
+# holds, it also sets aside the unique and foreign-key constraints in its transaction (other
+# readers of the list wait until it commits). Several times faster than row by row.
 IMPORT_REBUILD_MIN_ROWS = 100000
 # Files at least this large are checked by a pool of this many processes on PostgreSQL, while
 # the import's own process reads the file (1: never).

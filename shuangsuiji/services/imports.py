@@ -722,6 +722,12 @@ def validate(ctx: tasks.TaskContext) -> dict:
                 _stage_here(ctx, job_info, raw, count)
     except Invalid as exc:  # FileRejected included: a bad record, too many rows
         return _fail(ctx, import_id, exc.message)
+    except tasks.Interrupted:
+        raise  # handed back: validated again from the start
+    except Exception:
+        # A database error, a checking process that died: the batch must not stay 校验中.
+        _fail(ctx, import_id, "校验时出错，请重新上传文件；详情见服务器日志")
+        raise
     finally:
         table.rows.close()  # the reader holds the file open until it is closed or exhausted
 
@@ -792,7 +798,7 @@ def _stage_in_processes(
     this one reads the file and hands the batches out, a few ahead at most (memory)."""
     processes = ctx.config["IMPORT_PROCESSES"]
     spec, *rest = job_info
-    log.info("import %s: checked by %d processes", rest[0], processes)
+    log.info("import %s: checked by %d processes", ctx.params["import_id"], processes)
     url = ctx.db.engine.url.render_as_string(hide_password=False)
     # A process that dies (or whose start fails) breaks the pool: the import fails, it is not
     # retried for ever.

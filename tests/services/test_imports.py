@@ -162,7 +162,9 @@ def test_a_failed_write_while_checking_ahead_stops_the_checks(run, app, session,
     monkeypatch.setattr(imports, "_write_stage", failing)
     rows = "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(20))
     job = run((HEADER + rows).encode(), apply=False)  # the worker logs the error
-    assert job.status == "validating" and len(writes) == 2
+    # The batch says so (it does not stay 校验中), and nothing it staged is left.
+    assert job.status == "failed" and "校验时出错" in job.error and len(writes) == 2
+    assert not session.execute(imports.KINDS["entities"].stage.select()).first()
     assert not [t for t in threading.enumerate() if t.name == "import-check"]
 
 

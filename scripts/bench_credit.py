@@ -31,7 +31,8 @@ from sqlalchemy import func, select  # noqa: E402
 from shuangsuiji.cli.db import alembic_config  # noqa: E402
 from shuangsuiji.db import CreditEvent, Database, Department, Entity, make_engine  # noqa: E402
 from shuangsuiji.domain import uscc  # noqa: E402
-from shuangsuiji.services import credit, outbox  # noqa: E402
+from shuangsuiji.services.platform import outbox  # noqa: E402
+from shuangsuiji.services.results import credit  # noqa: E402
 from shuangsuiji.worker.outbox import Dispatcher  # noqa: E402
 
 CODES = (["1"], ["6"], ["B"], ["A", "2", "6"], ["1"], ["E"])

@@ -254,7 +254,7 @@ def e2e_figure(fig: Figures, rows, inspectors, *, keep: bool = False) -> None:
 
     from shuangsuiji.cli.db import alembic_config
     from shuangsuiji.db import Database, User, make_engine
-    from shuangsuiji.services import draws, plans
+    from shuangsuiji.services.plans import draws, plans
 
     base = (
         os.environ.get("BENCH_DATABASE_URL")
@@ -328,7 +328,7 @@ def e2e_figure(fig: Figures, rows, inspectors, *, keep: bool = False) -> None:
 def _load(engine, rows, inspectors) -> None:
     """The registry by COPY: a department, its admin, entities, inspectors, one conflict per
     100 entities, and a closed earlier plan whose draw gave 30% of entities two inspectors."""
-    from shuangsuiji.services.passwords import hash_password
+    from shuangsuiji.services.accounts.passwords import hash_password
 
     rng = random.Random(7)
     raw = engine.raw_connection()

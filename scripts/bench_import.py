@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, make_url, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shuangsuiji.services import synthetic  # noqa: E402
+from shuangsuiji.cli import synthetic  # noqa: E402
 
 COLUMNS = (
     "uscc",
@@ -80,7 +80,7 @@ def main() -> None:
     os.environ.setdefault("SHUANGSUIJI_ENV", "development")
     phases = logging.StreamHandler(sys.stdout)
     phases.setFormatter(logging.Formatter("  %(message)s"))
-    imports_log = logging.getLogger("shuangsuiji.services.imports")
+    imports_log = logging.getLogger("shuangsuiji.services.registry.imports")
     imports_log.addHandler(phases)
     imports_log.setLevel(logging.INFO)
     imports_log.propagate = False
@@ -90,8 +90,8 @@ def main() -> None:
         print(line, flush=True)
         lines.append(line)
 
+    from shuangsuiji.cli import demo_data as demo
     from shuangsuiji.cli.registry import import_file
-    from shuangsuiji.services import demo
 
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
     xlsx_path = work / "entities.xlsx"
@@ -212,8 +212,8 @@ def fresh_app(admin, bench_db: str, url: str):
     from alembic import command
 
     from shuangsuiji.app import create_app
+    from shuangsuiji.cli import demo_data as demo
     from shuangsuiji.cli.db import alembic_config
-    from shuangsuiji.services import demo
 
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)'))

@@ -48,7 +48,7 @@ from sqlalchemy import create_engine, make_url, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shuangsuiji.services import synthetic  # noqa: E402
+from shuangsuiji.cli import synthetic  # noqa: E402
 
 DATABASE = "bench_public"
 CHUNK = 100_000
@@ -79,6 +79,7 @@ def build(url: str, n_entities: int, n_results: int, report) -> list[str]:
     from alembic import command
 
     from shuangsuiji.app import create_app
+    from shuangsuiji.cli import demo_data as demo
     from shuangsuiji.cli.db import alembic_config
     from shuangsuiji.db import (
         Commitment,
@@ -92,7 +93,6 @@ def build(url: str, n_entities: int, n_results: int, report) -> list[str]:
         bulk,
         utcnow,
     )
-    from shuangsuiji.services import demo
 
     command.upgrade(alembic_config(url), "head")
     app = create_app({"DATABASE_URL": url})

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from alembic import command  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
+from shuangsuiji.cli import synthetic  # noqa: E402
 from shuangsuiji.cli.db import alembic_config  # noqa: E402
 from shuangsuiji.db import (  # noqa: E402
     Database,
@@ -47,9 +48,9 @@ from shuangsuiji.db import (  # noqa: E402
     User,
     make_engine,
 )
-from shuangsuiji.services import batches, plans, synthetic  # noqa: E402
-from shuangsuiji.services.passwords import hash_password  # noqa: E402
-from shuangsuiji.services.workdays import Calendar  # noqa: E402
+from shuangsuiji.services.accounts.passwords import hash_password  # noqa: E402
+from shuangsuiji.services.plans import batches, plans  # noqa: E402
+from shuangsuiji.services.platform.workdays import Calendar  # noqa: E402
 
 CLASSES = (("A", 0.65, "0.03"), ("B", 0.25, "0.05"), ("C", 0.08, "0.1"), ("D", 0.02, "0.3"))
 TIMING = batches.Timing.from_config(

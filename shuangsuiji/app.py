@@ -11,8 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import __version__, access, edge, errors_web, settings
 from .db import Database, make_engine
-from .services import credit
-from .services import jobs as _jobs  # noqa: F401  (task kinds must be known to enqueue them)
+from .services.results import credit
+from .worker import jobs as _jobs  # noqa: F401  (task kinds must be known to enqueue them)
 
 CSP = {
     "default-src": "'self'",

@@ -10,7 +10,8 @@ from flask import send_file
 from . import tabular
 from .edge import actor, db_session
 from .errors import NotFound
-from .services import imports, tasks
+from .services.platform import tasks
+from .services.registry import imports
 
 REJECT_HEADERS = ["行号", "列", "内容", "原因"]
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from . import access
 from .db import Database, User, utcnow
 from .errors import Forbidden, TooManyRequests, Unauthorized
-from .services import sessions as session_service
-from .services import tokens as token_service
+from .services.accounts import sessions as session_service
+from .services.accounts import tokens as token_service
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from shuangsuiji.cli import synthetic
 from shuangsuiji.db import ConflictDeclaration, Entity, Inspector, Matter
-from shuangsuiji.services import synthetic
 
 TODAY = dt.date(2026, 11, 20)
 COUNTIES = ("131002", "131003", "131022")

@@ -7,7 +7,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from shuangsuiji.db import Department, Entity, User
 from shuangsuiji.domain.uscc import make as make_uscc
-from shuangsuiji.services.passwords import hash_password
+from shuangsuiji.services.accounts.passwords import hash_password
 
 PASSWORD = "Test-Passw0rd!"  # noqa: S105
 _PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2id is slow on purpose

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from shuangsuiji.services import batches, plans
+from shuangsuiji.services.plans import batches, plans
 
 from .draw_world import plan_values
 

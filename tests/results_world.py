@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from shuangsuiji.db import Matter
-from shuangsuiji.services import draws, plans, results
+from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.results import results
 
 from . import draw_world
 

@@ -24,7 +24,7 @@ from ..schemas.accounts import (
     UserQuery,
 )
 from ..schemas.common import attributes
-from ..services import departments, tokens, users
+from ..services.accounts import departments, tokens, users
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="部门、用户与 API 令牌")
 

@@ -10,8 +10,8 @@ from ..access import allow
 from ..edge import actor, db_session
 from ..schemas.audit import AuditEntryOut, AuditQuery, CheckpointOut
 from ..schemas.common import TaskOut
-from ..services import audit, tasks
 from ..services.pages import paginate
+from ..services.platform import audit, tasks
 from .tasks import task_out
 
 blp = Blueprint("audit", __name__, url_prefix="/audit", description="审计日志（全过程记录）")

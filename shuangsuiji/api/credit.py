@@ -21,7 +21,8 @@ from ..schemas.credit import (
     OutboxQuery,
     OutboxReportIn,
 )
-from ..services import credit, outbox
+from ..services.platform import outbox
+from ..services.results import credit
 
 blp = Blueprint("credit", __name__, url_prefix="", description="信用事件推送与发件箱")
 

@@ -33,7 +33,7 @@ from ..schemas.plans import (
     TeamPage,
     TeamsQuery,
 )
-from ..services import batches, draws, plans
+from ..services.plans import batches, draws, plans
 from .tasks import task_out
 
 blp = Blueprint(

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from ..access import public
 from ..edge import db_session, today
 from ..schemas.plans import PublicDrawOut, PublicPlanOut
-from ..services import publication
+from ..services.plans import public_plans as publication
 
 blp = Blueprint(
     "public-api",

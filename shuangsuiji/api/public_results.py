@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from ..access import public
 from ..edge import check_rate_limit, db_session, lookup_session
 from ..schemas.results import PublicFirmOut, PublicSearchOut, PublicSearchQuery
-from ..services import public_results
+from ..services.results import public_results
 
 blp = Blueprint(
     "public-results-api",

@@ -35,8 +35,9 @@ from ..schemas.registry import (
     RejectQuery,
     page_of,
 )
-from ..services import exports, imports, registry
 from ..services.pages import paginate
+from ..services.registry import exports, imports
+from ..services.registry import records as registry
 from .tasks import task_out
 
 blp = Blueprint(

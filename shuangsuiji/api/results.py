@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from ..access import ADMINS, ALL_STAFF, allow
 from ..edge import actor, db_session, today
 from ..schemas.results import ResultIn, ResultOut, ReviewIn
-from ..services import results
+from ..services.results import results
 
 blp = Blueprint(
     "results",

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from ..access import signed_in
 from ..edge import actor, db_session
 from ..schemas.common import TaskOut, attributes
-from ..services import tasks
+from ..services.platform import tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="后台任务")
 

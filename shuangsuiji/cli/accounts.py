@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..db import User
-from ..services import users
+from ..services.accounts import users
 
 
 @click.group("users")

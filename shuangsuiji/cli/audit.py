@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..services import audit
+from ..services.platform import audit
 
 
 @click.group("audit")

@@ -11,7 +11,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..edge import today
-from ..services import demo, synthetic
+from . import demo_data as demo
+from . import synthetic
 from .registry import import_file
 
 # Registry sizes loaded by `demo load`: department, its admin, region, entities, inspectors,

@@ -18,7 +18,7 @@ from ..db import Plan
 from ..domain import bundle as srdp_bundle
 from ..edge import today
 from ..errors import AppError
-from ..services import draws, plans
+from ..services.plans import draws, plans
 from ..services.scope import require_admin_of
 from .registry import _actor, _db
 from .verify import verify_command

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from .. import tabular
 from ..db import Department, ImportJob, User
-from ..services import exports, imports
+from ..services.registry import exports, imports
 from ..worker import Worker
 
 

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..edge import today
-from ..services import deadlines, reminders
+from ..services.results import deadlines, reminders
 
 
 @click.group("reminders")

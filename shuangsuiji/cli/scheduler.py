@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..scheduler import Scheduler
-from ..services import batches
+from ..services.plans import batches
 
 
 @click.group("scheduler")

@@ -30,7 +30,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..db import Database, utcnow
-from ..services import batches, deadlines, reminders
+from ..services.plans import batches
+from ..services.results import deadlines, reminders
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from ..db import LEVEL_LABELS, ROLE_LABELS, utcnow
-from ..services.tasks import LABELS as TASK_LABELS
-from ..services.tasks import STATUS_LABELS as TASK_STATUS_LABELS
+from ..services.platform.tasks import LABELS as TASK_LABELS
+from ..services.platform.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from . import console, credit, plans, public, public_results, registry, results, statistics
 from .labels import ACTION_LABELS
 

@@ -22,8 +22,10 @@ from ..edge import Principal, actor, db_session, limiter, today
 from ..errors import AppError, TooManyRequests
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
-from ..services import audit, deadlines, departments, sessions, tasks, tokens, users, workdays
+from ..services.accounts import departments, sessions, tokens, users
 from ..services.pages import paginate
+from ..services.platform import audit, tasks, workdays
+from ..services.results import deadlines
 from .forms import load_form
 
 bp = Blueprint("console", __name__, url_prefix="/console")

@@ -8,7 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from ..access import ADMINS, ALL_STAFF, allow
 from ..edge import actor, db_session, today
 from ..errors import Conflict, Invalid
-from ..services import credit, outbox
+from ..services.platform import outbox
+from ..services.results import credit
 
 bp = Blueprint("console_credit", __name__, url_prefix="/console")
 

@@ -22,8 +22,9 @@ from ..access import ADMINS, ALL_STAFF, allow, signed_in
 from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
 from ..edge import actor, db_session, today
 from ..errors import AppError, NotFound
-from ..services import batches, draws, plans, tasks
 from ..services.pages import Page
+from ..services.plans import batches, draws, plans
+from ..services.platform import tasks
 
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
 

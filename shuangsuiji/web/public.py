@@ -10,8 +10,10 @@ from sqlalchemy import select
 from ..access import public
 from ..db import Department
 from ..edge import db_session, today
-from ..services import audit, publication, registry
 from ..services.pages import paginate
+from ..services.plans import public_plans as publication
+from ..services.platform import audit
+from ..services.registry import records as registry
 
 bp = Blueprint("public", __name__)
 

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from ..access import public
 from ..edge import check_rate_limit, db_session, lookup_session
 from ..errors import Invalid
-from ..services import public_results
+from ..services.results import public_results
 
 bp = Blueprint("public_results", __name__)
 

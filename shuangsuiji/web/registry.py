@@ -12,8 +12,10 @@ from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session
 from ..errors import AppError, Conflict, Invalid
-from ..services import credit, exports, imports, registry
 from ..services.pages import paginate
+from ..services.registry import exports, imports
+from ..services.registry import records as registry
+from ..services.results import credit
 
 bp = Blueprint("registry", __name__, url_prefix="/console")
 

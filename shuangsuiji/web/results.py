@@ -20,8 +20,8 @@ from ..access import ADMINS, ALL_STAFF, allow
 from ..domain import result_codes as rc
 from ..edge import actor, db_session, today
 from ..errors import AppError
-from ..services import results
 from ..services.pages import paginate
+from ..services.results import results
 
 bp = Blueprint("console_results", __name__, url_prefix="/console")
 

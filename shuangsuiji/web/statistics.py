@@ -12,7 +12,8 @@ from .. import tabular
 from ..access import ADMINS, allow
 from ..edge import actor, db_session, today
 from ..errors import Invalid, NotFound
-from ..services import departments, statistics
+from ..services.accounts import departments
+from ..services.results import statistics
 from ..services.scope import reads_all
 
 bp = Blueprint("console_statistics", __name__, url_prefix="/console")

@@ -17,8 +17,9 @@ import time
 from zoneinfo import ZoneInfo
 
 from ..db import Database
-from ..services import audit, imports, tasks
-from ..services import jobs as _jobs  # noqa: F401  (registers the handlers)
+from ..services.platform import audit, tasks
+from ..services.registry import imports
+from . import jobs as _jobs  # noqa: F401  (registers the handlers)
 
 log = logging.getLogger(__name__)
 

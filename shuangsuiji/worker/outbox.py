@@ -27,7 +27,7 @@ from email.utils import make_msgid
 
 from .. import __version__
 from ..db import Database, OutboxMessage, utcnow
-from ..services import outbox
+from ..services.platform import outbox
 
 log = logging.getLogger(__name__)
 

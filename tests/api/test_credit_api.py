@@ -9,7 +9,9 @@ import json
 
 import pytest
 
-from shuangsuiji.services import credit, outbox, tokens
+from shuangsuiji.services.accounts import tokens
+from shuangsuiji.services.platform import outbox
+from shuangsuiji.services.results import credit
 
 from .. import factories
 

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from shuangsuiji.domain import verify
-from shuangsuiji.services import draws, plans
+from shuangsuiji.services.plans import draws, plans
 from shuangsuiji.worker import Worker
 
 from .. import draw_world

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shuangsuiji.services import tokens
+from shuangsuiji.services.accounts import tokens
 
 from .. import results_world
 

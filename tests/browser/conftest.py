@@ -31,7 +31,7 @@ def live_app(tmp_path_factory):
     from alembic import command
 
     from shuangsuiji.app import create_app
-    from shuangsuiji.services import demo
+    from shuangsuiji.cli import demo_data as demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.db'}"
     command.upgrade(alembic_config(url), "head")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from shuangsuiji.services.demo import DEMO_STAFF_PASSWORD
+from shuangsuiji.cli.demo_data import DEMO_STAFF_PASSWORD
 
 
 def _login(page, base_url, username, password=DEMO_STAFF_PASSWORD):

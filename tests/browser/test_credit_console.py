@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from shuangsuiji.db import Entity, User
 from shuangsuiji.domain import uscc
-from shuangsuiji.services import credit
+from shuangsuiji.services.results import credit
 
 from .test_console import _login
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from shuangsuiji.db import Department
 from shuangsuiji.scheduler import Scheduler
-from shuangsuiji.services import batches
-from shuangsuiji.services.workdays import Calendar
+from shuangsuiji.services.plans import batches
+from shuangsuiji.services.platform.workdays import Calendar
 
 from .. import draw_world
 from ..recur_world import TIMING

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from shuangsuiji.db import Department, Matter, User
-from shuangsuiji.services import draws, plans, results
+from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.results import results
 
 from .. import draw_world
 from .test_console import _login

@@ -7,9 +7,9 @@ import re
 
 from sqlalchemy import select, text
 
+from shuangsuiji.cli import demo_data as demo
 from shuangsuiji.cli import main
 from shuangsuiji.db import Department, Draw, InspectionRecord, Inspector, Plan, User
-from shuangsuiji.services import demo
 
 from ..conftest import login
 
@@ -47,7 +47,7 @@ def test_demo_load_fills_an_empty_database_once(app, session):
 
 
 def test_audit_verify_ok_then_broken(app, session, world):
-    from shuangsuiji.services import audit
+    from shuangsuiji.services.platform import audit
 
     for n in range(3):
         audit.record(session, actor=None, action="cli.test", object_type="x", object_id=n)

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from shuangsuiji.cli import main
-from shuangsuiji.services import draws, plans
+from shuangsuiji.services.plans import draws, plans
 
 from .. import draw_world
 from ..conftest import csrf_token, login

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from shuangsuiji.cli import main
-from shuangsuiji.services import outbox
+from shuangsuiji.services.platform import outbox
 
-from ..services.test_outbox_dispatcher import SECRET, receiver  # noqa: F401 (a fixture)
+from ..services.platform.test_outbox_dispatcher import SECRET, receiver  # noqa: F401 (a fixture)
 
 
 def test_outbox_run_once_sends_what_is_due_and_exits(app, session, receiver):  # noqa: F811

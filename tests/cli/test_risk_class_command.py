@@ -5,7 +5,7 @@ from __future__ import annotations
 from shuangsuiji.cli import main
 
 from .. import factories
-from ..services.test_imports import code
+from ..services.registry.test_imports import code
 
 
 def test_import_risk_classes_updates_and_reports_rejects(app, session, world, tmp_path):

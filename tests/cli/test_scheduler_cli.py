@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from shuangsuiji.cli import main
-from shuangsuiji.services import batches
-from shuangsuiji.services.workdays import Calendar
+from shuangsuiji.services.plans import batches
+from shuangsuiji.services.platform.workdays import Calendar
 
 from ..draw_world import populate
 from ..recur_world import TIMING, active_plan

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Draw, Matter, PlanBatch, User, make_engine
-from shuangsuiji.services import batches
+from shuangsuiji.services.plans import batches
 
 from .. import factories
 from ..draw_world import populate

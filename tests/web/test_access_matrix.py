@@ -10,18 +10,12 @@ import pytest
 
 from shuangsuiji.access import rule_for
 from shuangsuiji.domain import uscc
-from shuangsuiji.services import (
-    credit,
-    draws,
-    exports,
-    imports,
-    outbox,
-    plans,
-    registry,
-    results,
-    tokens,
-    workdays,
-)
+from shuangsuiji.services.accounts import tokens
+from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.platform import outbox, workdays
+from shuangsuiji.services.registry import exports, imports
+from shuangsuiji.services.registry import records as registry
+from shuangsuiji.services.results import credit, results
 from shuangsuiji.worker import Worker
 
 from .. import draw_world

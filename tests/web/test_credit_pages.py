@@ -10,7 +10,8 @@ import time_machine
 from sqlalchemy import select
 
 from shuangsuiji.db import AbnormalListing
-from shuangsuiji.services import credit, outbox
+from shuangsuiji.services.platform import outbox
+from shuangsuiji.services.results import credit
 
 from .. import factories
 from ..conftest import csrf_token, login

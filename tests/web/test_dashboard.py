@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
-from shuangsuiji.services import draws, plans
+from shuangsuiji.services.plans import draws, plans
 
 from ..conftest import login
 from ..draw_world import DICE, TODAY, plan_values, populate

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from shuangsuiji.services import draws, plans
+from shuangsuiji.services.plans import draws, plans
 
 from .. import draw_world
 from ..conftest import login

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from shuangsuiji.db import Draw, Plan
-from shuangsuiji.services import batches, draws, plans
+from shuangsuiji.services.plans import batches, draws, plans
 
 from .. import draw_world
 from ..conftest import csrf_token, login

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from shuangsuiji.schemas.results import PublicFirmOut
-from shuangsuiji.services import public_results, results
+from shuangsuiji.services.results import public_results, results
 
 from .. import results_world
 from ..conftest import csrf_token, login

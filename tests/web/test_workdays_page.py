@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, WorkdayOverride
-from shuangsuiji.services import workdays
+from shuangsuiji.services.platform import workdays
 
 from ..conftest import csrf_token, login
 

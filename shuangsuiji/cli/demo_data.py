@@ -1,0 +1,227 @@
+"""Demo data for `scripts/serve`: a small, realistic set-up in Langfang (廊坊), Hebei.
+
+A province bureau above a city SAMR bureau with two county bureaus, the city tax and ecology
+bureaus, an administrator and a few staff per department. Loaded only into an empty database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import Department, Inspector, Matter, Plan, User
+from ..services.accounts import departments, users
+from ..services.accounts.passwords import hash_password
+from ..services.plans import draws, plans
+from ..services.results import results
+
+DEPARTMENTS = [
+    # code, name, short name, kind, level, region, parent code
+    ("HE-SAMR", "河北省市场监督管理局", "河北省市场监管局", "市场监管", "province", "130000", None),
+    (
+        "LF-SAMR",
+        "廊坊市市场监督管理局",
+        "廊坊市市场监管局",
+        "市场监管",
+        "city",
+        "131000",
+        "HE-SAMR",
+    ),
+    (
+        "LF-XH-SAMR",
+        "香河县市场监督管理局",
+        "香河县市场监管局",
+        "市场监管",
+        "county",
+        "131024",
+        "LF-SAMR",
+    ),
+    (
+        "LF-DC-SAMR",
+        "大厂回族自治县市场监督管理局",
+        "大厂县市场监管局",
+        "市场监管",
+        "county",
+        "131028",
+        "LF-SAMR",
+    ),
+    ("HE-TAX", "国家税务总局河北省税务局", "河北省税务局", "税务", "province", "130000", None),
+    ("LF-TAX", "国家税务总局廊坊市税务局", "廊坊市税务局", "税务", "city", "131000", "HE-TAX"),
+    ("HE-ENV", "河北省生态环境厅", "河北省生态环境厅", "生态环境", "province", "130000", None),
+    ("LF-ENV", "廊坊市生态环境局", "廊坊市生态环境局", "生态环境", "city", "131000", "HE-ENV"),
+]
+
+STAFF = [
+    # username, display name, role, department code
+    ("lf_admin", "王建国", "dept_admin", "LF-SAMR"),
+    ("lf_zhangwei", "张伟", "inspector", "LF-SAMR"),
+    ("lf_lina", "李娜", "inspector", "LF-SAMR"),
+    ("xh_admin", "刘洋", "dept_admin", "LF-XH-SAMR"),
+    ("xh_chenjing", "陈静", "inspector", "LF-XH-SAMR"),
+    ("xh_yangfan", "杨帆", "inspector", "LF-XH-SAMR"),
+    ("dc_admin", "马国强", "dept_admin", "LF-DC-SAMR"),
+    ("dc_huanglei", "黄磊", "inspector", "LF-DC-SAMR"),
+    ("tax_admin", "赵敏", "dept_admin", "LF-TAX"),
+    ("tax_sunli", "孙丽", "inspector", "LF-TAX"),
+    ("env_admin", "周涛", "dept_admin", "LF-ENV"),
+    ("env_wuhao", "吴昊", "inspector", "LF-ENV"),
+    ("auditor", "郑纪", "auditor", None),
+]
+
+# Every demo account except the administrator shares this password, printed by scripts/serve.
+DEMO_STAFF_PASSWORD = "Demo-2026-pass"  # noqa: S105
+
+
+def is_empty(session: Session) -> bool:
+    return not session.scalar(select(func.count()).select_from(User))
+
+
+def load(session: Session) -> str:
+    """Load the demo set-up; returns the administrator's one-time password."""
+    root = User(
+        username="admin",
+        display_name="系统管理员",
+        role="sysadmin",
+        password_hash=hash_password("unused"),
+        must_change_password=True,
+    )
+    session.add(root)
+    session.flush()
+    admin_password = users.reset_password(session, actor=None, user_id=root.id)
+    codes: dict[str, int] = {}
+    for code, name, short, kind, level, region, parent in DEPARTMENTS:
+        department = departments.create(
+            session,
+            actor=root,
+            values={
+                "code": code,
+                "name": name,
+                "short_name": short,
+                "kind": kind,
+                "level": level,
+                "region_code": region,
+                "parent_id": codes[parent] if parent else None,
+            },
+        )
+        codes[code] = department.id
+    for username, display_name, role, department_code in STAFF:
+        values = {"username": username, "display_name": display_name, "role": role}
+        if department_code:
+            values["department_id"] = codes[department_code]
+        users.create(
+            session, actor=root, values=values, password=DEMO_STAFF_PASSWORD, min_length=10
+        )
+    return admin_password
+
+
+DEMO_DICE = "36152442561331465226"  # rolled once for the demo; a real ceremony rolls its own
+
+
+def load_plans(session: Session, *, today: dt.date) -> None:
+    """廊坊市场监管局's plans: one committed and drawn (list public at once), one draft; the
+    first two inspectors on the drawn teams get the demo accounts lf_zhangwei and lf_lina."""
+    admin = session.scalar(select(User).where(User.username == "lf_admin"))
+    department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
+    matters = session.scalars(
+        select(Matter.id).where(Matter.department_id == department.id).order_by(Matter.code)
+    ).all()
+    common = {
+        "matter_ids": list(matters[:2]),
+        "strata": plans.preset_strata("henan"),
+        "slots": ["LF-SAMR", "LF-SAMR"],
+        "region_rule": "different",
+        "workload_cap": 8,
+        "cooldown_months": 12,
+    }
+    drawn = plans.create(
+        session,
+        actor=admin,
+        department_id=department.id,
+        raw=common
+        | {
+            "code": f"LFSAMR-{today.year}-{today.month:02d}",
+            "title": f"{today.year} 年 {today.month} 月企业公示信息随机抽查",
+            "publish_mode": "immediate",
+            "fieldwork_start": today.isoformat(),
+            "fieldwork_end": (today + dt.timedelta(days=30)).isoformat(),
+        },
+    )
+    commitment = plans.commit(session, actor=admin, plan_id=drawn.id, today=today)
+    draw = draws.execute(
+        session,
+        actor=admin,
+        commitment_id=commitment.id,
+        randomness=[{"label": "dice", "value": DEMO_DICE, "witnesses": ["张明（公证员）", "李华"]}],
+    )
+    plans.create(
+        session,
+        actor=admin,
+        department_id=department.id,
+        raw=common
+        | {
+            "code": f"LFSAMR-{today.year}-{today.month % 12 + 1:02d}",
+            "title": "下月企业公示信息随机抽查（草稿）",
+        },
+    )
+    linked: list[int] = []
+    for row in draws.teams(session, draw, limit=10):
+        for member in row.members:
+            if member.inspector is not None and member.inspector.id not in linked:
+                linked.append(member.inspector.id)
+    for username, inspector_id in zip(("lf_zhangwei", "lf_lina"), linked, strict=False):
+        user = session.scalar(select(User).where(User.username == username))
+        session.get(Inspector, inspector_id).user_id = user.id
+    session.flush()
+
+
+# (codes, methods, measures) of the demo results, and the state each record is left in.
+DEMO_RESULTS = (
+    (["1"], ["field", "document"], ["none"], "published"),
+    (["6"], ["field"], ["feedback"], "published"),
+    (["B"], ["document", "online"], ["order"], "submitted"),
+    (["1"], ["field"], ["none"], "returned"),
+    (["E"], ["field"], ["order"], "draft"),
+)
+
+
+def load_results(session: Session, *, today: dt.date) -> None:
+    """Results of the demo draw's first entities in each state (已公示, 待审核, 退回, 未录入),
+    entered by a team member when one has an account, reviewed by the department's
+    administrator (or the system administrator when the administrator entered them)."""
+    root = session.scalar(select(User).where(User.username == "admin"))
+    admin = session.scalar(select(User).where(User.username == "lf_admin"))
+    department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
+    plan = session.scalar(
+        select(Plan).where(Plan.department_id == department.id, Plan.status == "drawn")
+    )
+    if plan is None:
+        return
+    draw = draws.current_draw(session, plan)
+    for row, (codes, methods, measures, state) in zip(
+        draws.teams(session, draw, limit=len(DEMO_RESULTS)), DEMO_RESULTS, strict=False
+    ):
+        member = next(
+            (m.inspector.user_id for m in row.members if m.inspector and m.inspector.user_id),
+            None,
+        )
+        actor = session.get(User, member) if member else admin
+        where = {"draw_id": draw.id, "position": row.drawn.position}
+        entry = {"codes": codes, "methods": methods, "measures": measures}
+        raw = {
+            "checked_on": today,
+            "notes": "演示数据",
+            "matters": {str(m.id): entry for m in plan.matters},
+        }
+        results.save(session, actor=actor, raw=raw, today=today, **where)
+        if state == "draft":
+            continue
+        results.submit(session, actor=actor, **where)
+        reviewer = root if actor.id == admin.id else admin
+        if state == "published":
+            results.review(session, actor=reviewer, decision="approve", comment="", **where)
+        elif state == "returned":
+            results.review(
+                session, actor=reviewer, decision="return", comment="请补充现场照片", **where
+            )

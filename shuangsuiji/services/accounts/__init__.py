@@ -1,0 +1,1 @@
+"""Accounts: users, departments, sessions, passwords and API tokens."""

@@ -1,0 +1,1 @@
+"""Plans (抽查任务): plans, commitments, draws, recurring batches, public plans."""

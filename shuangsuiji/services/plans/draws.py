@@ -1,0 +1,709 @@
+"""Draws (抽取): run SRDP-1 on a commitment, store the result for good, replace inspectors.
+
+The draw runs as a background task (`draw.run`). Its result is stored twice: row by row
+(draw_entities, draw_assignments) for the console, and as the manifest (DRAW-SPEC §7) for
+auditors. Nothing here updates or deletes a draw; the database refuses it anyway. A commitment
+has at most one draw (unique constraint): two clerks pressing the button at once get one draw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ... import __version__
+from ...db import (
+    Commitment,
+    Draw,
+    DrawAssignment,
+    DrawEntity,
+    DrawReplacement,
+    Entity,
+    Inspector,
+    Plan,
+    PlanBatch,
+    Task,
+    User,
+    bulk,
+    utcnow,
+)
+from ...domain import bundle as srdp_bundle
+from ...domain import srdp
+from ...errors import Conflict, Invalid, NotFound
+from ..platform import audit, tasks
+from ..scope import get_visible, reads_all, require_admin_of
+from . import notices, plans
+
+SOFTWARE = {"name": "shuangsuiji", "version": __version__}
+REPLACEMENT_REASONS = {
+    "CONFLICT": "发现回避情形",
+    "ILLNESS": "因病",
+    "LEAVE": "休假或公出",
+    "LEFT": "调离",
+    "OTHER": "其他",
+}
+_CHUNK = 5000
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def get(session: Session, actor: User, draw_id: int, *, whole: bool = False) -> Draw:
+    """The draw if the actor may read its plan (a joint plan's participants too); `whole`:
+    only for those who see every department's part (the manifest, the bundle)."""
+    draw = session.get(Draw, draw_id)
+    if draw is None:
+        raise NotFound("抽取结果不存在")
+    try:
+        plan = plans.get(session, actor, draw.plan_id)
+    except NotFound:
+        raise NotFound("抽取结果不存在") from None
+    if whole and not plans.sees_all_of(actor, plan):
+        raise NotFound("抽取结果不存在")
+    return draw
+
+
+def superseded_by(session: Session, draw: Draw) -> Draw | None:
+    return session.scalar(select(Draw).where(Draw.supersedes_id == draw.id))
+
+
+def current_draw(session: Session, plan: Plan) -> Draw | None:
+    """The plan's draw that no redraw has replaced (a recurring plan's latest batch's)."""
+    return session.scalar(
+        select(Draw)
+        .where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        .order_by(Draw.id.desc())
+        .limit(1)
+    )
+
+
+def is_public(plan: Plan, today: dt.date, *, fieldwork_end: dt.date | None = None) -> bool:
+    """Whether the seed and the drawn list may be shown to the public (DRAW-SPEC §1.4).
+    `fieldwork_end`: a batch's own (the end of its period) instead of the plan's."""
+    if plan.publish_mode == "immediate" or plan.status == "closed":
+        return True
+    end = fieldwork_end or plan.fieldwork_end
+    return end is not None and today > end
+
+
+# -- running a draw ------------------------------------------------------------------------
+
+
+def _randomness_values(plan_json: bytes, given: list[dict], secret: str | None):
+    """The plan's sources with the values typed in (the server secret added here)."""
+    splan = srdp_bundle.parse_plan(plan_json)
+    values = []
+    by_label = {}
+    for entry in given:
+        label = str(entry.get("label", ""))
+        if label in by_label:
+            raise Invalid(f"随机源 {label} 重复", errors={"randomness": [f"{label} 重复"]})
+        by_label[label] = entry
+    for source in splan.randomness:
+        entry = by_label.pop(source.label, None)
+        if source.kind == "server":
+            values.append(srdp.RandomnessValue(source.label, secret or "", {}))
+            continue
+        if entry is None:
+            raise Invalid(
+                f"缺少随机源 {source.label}", errors={"randomness": [f"请填写 {source.label}"]}
+            )
+        provenance = {}
+        if source.kind == "digits":
+            witnesses = [str(w).strip() for w in entry.get("witnesses") or [] if str(w).strip()]
+            if len(witnesses) < 1:
+                raise Invalid("掷骰须有见证人", errors={"witnesses": ["请填写至少一名见证人姓名"]})
+            provenance["witnesses"] = witnesses
+        elif entry.get("source"):
+            provenance["source"] = str(entry["source"]).strip()[:200]
+        values.append(srdp.RandomnessValue(source.label, str(entry.get("value", "")), provenance))
+    if by_label:
+        raise Invalid(f"计划未设置随机源 {'、'.join(sorted(by_label))}")
+    try:
+        return srdp.canonical_randomness(splan, values)
+    except srdp.RandomnessError as exc:
+        raise Invalid(_randomness_message(str(exc)), errors={"randomness": [str(exc)]}) from exc
+
+
+def _randomness_message(detail: str) -> str:
+    if "digits" in detail or "min_len" in detail or "at least" in detail:
+        return f"骰子数字不符合要求（只能是数字 0–9，且不少于规定位数）：{detail}"
+    return f"随机数值不符合要求：{detail}"
+
+
+def request(session: Session, *, actor: User, plan_id: int, randomness: list[dict]):
+    """Check the typed randomness and queue the draw task (committed plans only)."""
+    plan = plans.get(session, actor, plan_id)
+    require_admin_of(actor, plan.department_id)
+    if plan.status != "committed":
+        raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能抽取")
+    commitment = plans.latest_commitment(session, plan)
+    if session.scalar(select(Draw.id).where(Draw.commitment_id == commitment.id)):
+        raise Conflict("本次承诺已经抽取过")
+    if pending_request(session, commitment.id) is not None:
+        raise Conflict("本次承诺的抽取已在进行中")
+    values = _randomness_values(commitment.plan_json, randomness, commitment.server_secret)
+    entries = [{"label": v.label, "value": v.value, **v.provenance} for v in values]
+    task = tasks.enqueue(
+        session,
+        kind="draw.run",
+        params={"commitment_id": commitment.id, "randomness": _public_entries(entries, plan)},
+        actor=actor,
+        department_id=plan.department_id,
+    )
+    return task
+
+
+def pending_request(session: Session, commitment_id: int) -> Task | None:
+    """The queued or running draw task of a commitment, if any (a second request is refused;
+    the unique constraint on draws settles a race between two requests)."""
+    for task in session.scalars(
+        select(Task).where(Task.kind == "draw.run", Task.status.in_(("queued", "running")))
+    ):
+        if json.loads(task.params).get("commitment_id") == commitment_id:
+            return task
+    return None
+
+
+def _public_entries(entries: list[dict], plan: Plan) -> list[dict]:
+    """Task params are shown in the console: leave the server secret out (added at run)."""
+    kinds = {s["label"]: s["kind"] for s in plans.config(plan)["randomness"]}
+    return [e for e in entries if kinds.get(e["label"]) != "server"]
+
+
+@tasks.handler("draw.run", "抽取")
+def run(ctx: tasks.TaskContext) -> dict:
+    ctx.progress(0, 3, "正在抽取")
+    with ctx.db.transaction() as session:
+        actor = ctx.actor(session)
+        # Progress is written in its own transaction. SQLite has one writer at a time: from
+        # inside this write transaction that second writer would wait on the first until the
+        # busy timeout, so on SQLite progress is reported only before and after.
+        concurrent_writers = session.get_bind().dialect.name != "sqlite"
+        draw = execute(
+            session,
+            actor=actor,
+            commitment_id=ctx.params["commitment_id"],
+            randomness=ctx.params["randomness"],
+            progress=ctx.progress if concurrent_writers else None,
+        )
+        result = {"draw_id": draw.id, "seed": draw.seed}
+    ctx.progress(3, 3, "抽取完成")
+    return result
+
+
+def execute(
+    session: Session,
+    *,
+    actor: User | None,
+    commitment_id: int,
+    randomness: list[dict],
+    progress=None,
+) -> Draw:
+    """Run the draw of a commitment and store it (one transaction, the caller's).
+
+    A batch commitment of a recurring plan (`batch_key` set) is drawn while the plan is active;
+    the plan stays active, and a redraw supersedes only the draw of the same batch."""
+    commitment = session.get(Commitment, commitment_id)
+    plan = commitment.plan
+    batch = commitment.batch_key
+    if plan.status != ("active" if batch else "committed"):
+        raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能抽取")
+    if progress:
+        progress(0, 3, "正在抽取")
+    values = _randomness_values(commitment.plan_json, randomness, commitment.server_secret)
+    result = srdp.draw(plans.commitment_files(commitment), values)
+    if progress:
+        progress(1, 3, "正在保存抽取结果")
+    previous = session.scalar(
+        select(Draw)
+        .where(
+            Draw.plan_id == plan.id,
+            Draw.id.in_(plans.live_draws()),
+            Draw.batch_key.is_(None) if batch is None else Draw.batch_key == batch,
+        )
+        .order_by(Draw.id.desc())
+    )
+    summary = {
+        "strata": [
+            {"code": s.code, "N": s.n, "k": s.k, "threshold_ticket": s.threshold_ticket}
+            for s in result.sample.strata
+        ],
+        "drawn": len(result.sample.drawn),
+        "slots": result.assignment.n_slots,
+        "unstaffed": len(result.assignment.unstaffed),
+        "phase2": sum(1 for r in result.assignment.rows if r.phase == 2),
+    }
+    manifest = srdp.manifest(result, committed_at=commitment.committed_at, software=SOFTWARE)
+    draw = Draw(
+        plan_id=plan.id,
+        commitment_id=commitment.id,
+        supersedes_id=previous.id if previous else None,
+        batch_key=batch,
+        reason=commitment.reason if previous else None,
+        randomness=json.dumps(manifest["randomness"], ensure_ascii=False),
+        seed=result.seed,
+        sample_sha256=manifest["sample_sha256"],
+        assignment_sha256=manifest["assignment_sha256"],
+        summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
+        manifest=json.dumps(manifest, ensure_ascii=False, sort_keys=True),
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(draw)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if batch is not None:
+            raise Conflict("本批次已经抽取过", errors={"batch_key": [batch]}) from exc
+        raise Conflict("本次承诺已经抽取过") from exc
+    _store_rows(session, draw, plan, result)
+    if batch is None:
+        plan.status = "drawn"
+    session.flush()
+    notices.notify_assignments(session, draw)
+    if progress:
+        progress(2, 3, "正在记录审计日志")
+    audit.record(
+        session,
+        actor=actor,
+        action="draws.run",
+        object_type="draw",
+        object_id=draw.id,
+        after={
+            "plan_id": plan.id,
+            "srdp_id": commitment.srdp_id,
+            "snapshot": commitment.snapshot,
+            "seed": draw.seed,
+            "sample_sha256": draw.sample_sha256,
+            "assignment_sha256": draw.assignment_sha256,
+            "supersedes_id": draw.supersedes_id,
+            "batch_key": batch,
+            "reason": draw.reason,
+            "summary": summary,
+        },
+        department_id=plan.department_id,
+    )
+    return draw
+
+
+def _entity_pks(session: Session, department_id: int, usccs: list[str]) -> dict[str, int]:
+    """USCC → entities.id in the department's registry: one `= ANY(array)` query on
+    PostgreSQL, IN lists of a few thousand elsewhere."""
+    connection = session.connection()
+    where = Entity.department_id == department_id
+    if connection.dialect.name == "postgresql":
+        wanted = bindparam("usccs", type_=postgresql.ARRAY(String))
+        query = select(Entity.uscc, Entity.id).where(where, Entity.uscc == any_(wanted))
+        return dict(connection.execute(query, {"usccs": usccs}).all())
+    found: dict[str, int] = {}
+    for i in range(0, len(usccs), _CHUNK):
+        query = select(Entity.uscc, Entity.id).where(where, Entity.uscc.in_(usccs[i : i + _CHUNK]))
+        found.update(connection.execute(query).all())
+    return found
+
+
+def _store_rows(session: Session, draw: Draw, plan: Plan, result: srdp.Draw) -> None:
+    order = result.sample.processing_order
+    position = {d.entity_id: p for p, d in enumerate(order)}
+    pks = _entity_pks(session, plan.department_id, [d.entity_id for d in order])
+    entity_rows = [
+        {
+            "draw_id": draw.id,
+            "entity_id": pks[d.entity_id],
+            "uscc": d.entity_id,
+            "stratum": d.stratum,
+            "rank": d.rank,
+            "ticket": d.ticket,
+            "position": position[d.entity_id],
+        }
+        for d in order
+    ]
+    assignment_rows = [
+        {
+            "draw_id": draw.id,
+            "position": position[r.entity_id],
+            "slot": r.slot,
+            "inspector_id": plans.inspector_pk(r.inspector_id),
+            "phase": r.phase,
+            "n_avail": r.n_avail,
+            "u": r.u,
+        }
+        for r in result.assignment.rows
+    ] + [
+        {
+            "draw_id": draw.id,
+            "position": position[x.entity_id],
+            "slot": x.slot,
+            "inspector_id": None,
+            "phase": None,
+            "n_avail": None,
+            "u": None,
+        }
+        for x in result.assignment.unstaffed
+    ]
+    connection = session.connection()
+    bulk.insert_rows(connection, DrawEntity.__table__, entity_rows)
+    bulk.insert_rows(connection, DrawAssignment.__table__, assignment_rows)
+
+
+# -- replacement ---------------------------------------------------------------------------
+
+
+def _replacements(session: Session, draw: Draw) -> list[DrawReplacement]:
+    return list(
+        session.scalars(
+            select(DrawReplacement)
+            .where(DrawReplacement.draw_id == draw.id)
+            .order_by(DrawReplacement.n)
+        )
+    )
+
+
+def _uscc_at(session: Session, draw: Draw, position: int) -> str:
+    uscc = session.scalar(
+        select(DrawEntity.uscc).where(
+            DrawEntity.draw_id == draw.id, DrawEntity.position == position
+        )
+    )
+    if uscc is None:
+        raise NotFound("抽中对象不存在")
+    return uscc
+
+
+def _as_srdp(row: DrawReplacement, uscc: str) -> srdp.Replacement:
+    return srdp.Replacement(
+        row.n,
+        uscc,
+        row.slot,
+        plans.inspector_key(row.withdrawn_id),
+        row.reason,
+        plans.inspector_key(row.inspector_id) if row.inspector_id is not None else None,
+        row.n_avail,
+        row.u,
+        row.at,
+    )
+
+
+def _srdp_replacements(session: Session, draw: Draw) -> list[srdp.Replacement]:
+    rows = _replacements(session, draw)
+    usccs = dict(
+        session.execute(
+            select(DrawEntity.position, DrawEntity.uscc).where(
+                DrawEntity.draw_id == draw.id,
+                DrawEntity.position.in_({r.position for r in rows}),
+            )
+        ).all()
+    )
+    return [_as_srdp(r, usccs[r.position]) for r in rows]
+
+
+def rerun(session: Session, draw: Draw) -> srdp.Draw:
+    """Re-run the draw from its commitment and recorded randomness (the same result)."""
+    commitment = draw.commitment
+    values = [
+        srdp.RandomnessValue(
+            e["label"],
+            e["value"],
+            {k: v for k, v in e.items() if k not in ("label", "kind", "value")},
+        )
+        for e in json.loads(draw.randomness)
+    ]
+    return srdp.draw(plans.commitment_files(commitment), values)
+
+
+def replace(
+    session: Session,
+    *,
+    actor: User,
+    draw_id: int,
+    position: int,
+    slot: int,
+    reason: str,
+    note: str,
+) -> DrawReplacement:
+    """Withdraw the inspector in a slot and draw a replacement (DRAW-SPEC §6), recorded."""
+    draw = get(session, actor, draw_id)
+    plan = draw.plan
+    require_admin_of(actor, plan.department_id)
+    if superseded_by(session, draw) is not None:
+        raise Conflict("该抽取结果已被重新抽取取代")
+    if plan.status == "closed":
+        raise Conflict("任务已结束，不能替换人员")
+    if reason not in REPLACEMENT_REASONS:
+        raise Invalid("替换原因无效", errors={"reason": ["请选择替换原因"]})
+    if not note.strip():
+        raise Invalid("请说明替换理由", errors={"note": ["不能为空"]})
+    uscc = _uscc_at(session, draw, position)
+    result = rerun(session, draw)
+    previous = _srdp_replacements(session, draw)
+    now = utcnow()
+    try:
+        done = srdp.replace(
+            result.bundle,
+            result.assignment,
+            previous,
+            srdp.ReplacementRequest(uscc, slot, reason, now),
+        )
+    except srdp.DrawError as exc:
+        raise Invalid(f"不能替换：{exc}") from exc
+    row = DrawReplacement(
+        draw_id=draw.id,
+        n=done.n,
+        position=position,
+        slot=slot,
+        withdrawn_id=plans.inspector_pk(done.withdrawn),
+        inspector_id=plans.inspector_pk(done.inspector_id) if done.inspector_id else None,
+        reason=reason,
+        note=note.strip()[:500],
+        n_avail=done.n_avail,
+        u=done.u,
+        at=now,
+        created_by_id=actor.id,
+    )
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("另一项替换刚刚完成，请刷新后重试") from exc
+    notices.notify_replacement(session, draw, row)
+    audit.record(
+        session,
+        actor=actor,
+        action="draws.replace",
+        object_type="draw",
+        object_id=draw.id,
+        after={
+            "n": done.n,
+            "entity_id": uscc,
+            "slot": slot,
+            "withdrawn": done.withdrawn,
+            "inspector_id": done.inspector_id,
+            "reason": reason,
+            "note": row.note,
+            "n_avail": done.n_avail,
+            "u": done.u,
+        },
+        department_id=plan.department_id,
+    )
+    return row
+
+
+# -- outputs -------------------------------------------------------------------------------
+
+
+def full_manifest(session: Session, draw: Draw) -> dict:
+    """The auditors' manifest (§7) with the replacements made so far."""
+    manifest = json.loads(draw.manifest)
+    manifest["replacements"] = [
+        srdp.replacement_entry(r) for r in _srdp_replacements(session, draw)
+    ]
+    return manifest
+
+
+def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes]:
+    """The auditors' bundle: the four files, SHA256SUMS and manifest.json at the root."""
+    draw = get(session, actor, draw_id, whole=True)
+    if not (reads_all(actor) or actor.role == "dept_admin"):
+        raise NotFound("抽取结果不存在")
+    commitment = draw.commitment
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in plans.commitment_files(commitment).items():
+            zf.writestr(name, data)
+        zf.writestr("SHA256SUMS", commitment.sha256sums)
+        manifest = full_manifest(session, draw)
+        zf.writestr(
+            "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True)
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="draws.bundle",
+        object_type="draw",
+        object_id=draw.id,
+        department_id=draw.plan.department_id,
+    )
+    return draw, buffer.getvalue()
+
+
+def _batch_end(session: Session, draw: Draw) -> dt.date | None:
+    """The last day of a batch draw's period: its fieldwork ends with it."""
+    if draw.batch_key is None:
+        return None
+    return session.scalar(
+        select(PlanBatch.period_end).where(
+            PlanBatch.plan_id == draw.plan_id, PlanBatch.key == draw.batch_key
+        )
+    )
+
+
+def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
+    """What anyone may see: commitment, counts and hashes; seed and list once published.
+
+    Never: strata (credit-risk classes), regions, inspectors (DRAW-SPEC §1.4).
+    """
+    plan = draw.plan
+    commitment = draw.commitment
+    summary = json.loads(draw.summary)
+    replaced = superseded_by(session, draw)
+    doc = {
+        "spec": srdp_bundle.SPEC,
+        "draw_id": draw.id,
+        "plan_id": commitment.srdp_id,
+        "plan_code": plan.code,
+        "plan_title": plan.title,
+        "department": plan.department.name,
+        "committed_at": commitment.committed_at.isoformat(),
+        "sha256sums": commitment.sha256sums,
+        "snapshot_sha256": commitment.snapshot,
+        "server_secret_sha256": commitment.server_secret_sha256,
+        "drawn_at": draw.created_at.isoformat(),
+        "eligible": sum(s["N"] for s in summary["strata"]),
+        "drawn": summary["drawn"],
+        "sample_sha256": draw.sample_sha256,
+        "assignment_sha256": draw.assignment_sha256,
+        "supersedes": draw.supersedes_id,
+        "redraw_reason": draw.reason,
+        "superseded_by": replaced.id if replaced else None,
+        "replacements": len(_replacements(session, draw)),
+        "published": is_public(plan, today, fieldwork_end=_batch_end(session, draw)),
+    }
+    if doc["published"]:
+        manifest = json.loads(draw.manifest)
+        doc["randomness"] = [
+            {k: v for k, v in e.items() if k != "witnesses"} for e in manifest["randomness"]
+        ]
+        doc["seed_text"] = manifest["seed_text"]
+        doc["seed"] = draw.seed
+        doc["sample"] = [
+            {"entity_id": row.uscc, "name": name, "ticket": row.ticket}
+            for row, name in session.execute(
+                select(DrawEntity, Entity.name)
+                .join(Entity, Entity.id == DrawEntity.entity_id)
+                .where(DrawEntity.draw_id == draw.id)
+                .order_by(DrawEntity.position)
+            )
+        ]
+    return doc
+
+
+@dataclass
+class Member:
+    slot: int
+    inspector: Inspector | None
+    phase: int | None
+    replaced: bool
+    hidden: bool = False  # another department's member of a joint team (not shown)
+
+
+@dataclass
+class TeamRow:
+    drawn: DrawEntity
+    entity: Entity
+    members: list[Member]
+
+
+def teams(
+    session: Session,
+    draw: Draw,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    viewer: User | None = None,
+) -> list[TeamRow]:
+    """Drawn entities in processing order with their current teams (replacements applied).
+
+    With a `viewer` from a participating department of a joint plan, the other departments'
+    members are hidden: each department sees its own part of every team."""
+    drawn = session.execute(
+        select(DrawEntity, Entity)
+        .join(Entity, Entity.id == DrawEntity.entity_id)
+        .where(DrawEntity.draw_id == draw.id)
+        .order_by(DrawEntity.position)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    positions = [d.position for d, _ in drawn]
+    slots: dict[tuple[int, int], Member] = {}
+    rows = session.execute(
+        select(DrawAssignment, Inspector)
+        .outerjoin(Inspector, Inspector.id == DrawAssignment.inspector_id)
+        .where(DrawAssignment.draw_id == draw.id, DrawAssignment.position.in_(positions))
+    ).all()
+    for a, inspector in rows:
+        slots[(a.position, a.slot)] = Member(a.slot, inspector, a.phase, False)
+    for r in _replacements(session, draw):
+        if r.position in positions:
+            inspector = session.get(Inspector, r.inspector_id) if r.inspector_id else None
+            slots[(r.position, r.slot)] = Member(r.slot, inspector, None, True)
+    if viewer is not None and not plans.sees_all_of(viewer, draw.plan):
+        own = plans.slots_of(draw.plan, viewer.department_id)
+        for member in slots.values():
+            if member.slot not in own:
+                member.inspector, member.phase, member.hidden = None, None, True
+    result = []
+    for d, entity in drawn:
+        members = sorted(
+            (m for (p, _), m in slots.items() if p == d.position), key=lambda m: m.slot
+        )
+        result.append(TeamRow(d, entity, members))
+    return result
+
+
+def count_drawn(session: Session, draw: Draw) -> int:
+    return json.loads(draw.summary)["drawn"]
+
+
+def replacements(session: Session, draw: Draw) -> list[DrawReplacement]:
+    return _replacements(session, draw)
+
+
+def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[dict]:
+    """An inspector's current assignments in live draws: plan, entity, slot, teammates."""
+    inspector = get_visible(session, actor, Inspector, inspector_id, label="执法检查人员")
+    if actor.role == "inspector" and inspector.user_id != actor.id:
+        raise NotFound("执法检查人员不存在")
+    live = plans.live_draws()
+    held: dict[tuple[int, int, int], bool] = {}
+    for a in session.scalars(
+        select(DrawAssignment).where(
+            DrawAssignment.inspector_id == inspector.id, DrawAssignment.draw_id.in_(live)
+        )
+    ):
+        held[(a.draw_id, a.position, a.slot)] = True
+    for r in session.scalars(
+        select(DrawReplacement)
+        .where(DrawReplacement.draw_id.in_(live))
+        .order_by(DrawReplacement.draw_id, DrawReplacement.n)
+    ):
+        key = (r.draw_id, r.position, r.slot)
+        if r.withdrawn_id == inspector.id or key in held:
+            held[key] = r.inspector_id == inspector.id
+        elif r.inspector_id == inspector.id:
+            held[key] = True
+    tasks_ = []
+    for (draw_id, position, _slot), holds in sorted(held.items()):
+        if not holds:
+            continue
+        draw = session.get(Draw, draw_id)
+        row = teams(session, draw, offset=position, limit=1)[0]
+        tasks_.append({"draw": draw, "plan": draw.plan, "row": row})
+    return tasks_
+
+
+def notice(session: Session, actor: User, draw_id: int, position: int) -> dict:
+    """检查通知书 data for one drawn entity: plan, matters, entity and the team."""
+    draw = get(session, actor, draw_id)
+    rows = teams(session, draw, offset=position, limit=1)
+    if not rows or rows[0].drawn.position != position:
+        raise NotFound("抽中对象不存在")
+    return {"draw": draw, "plan": draw.plan, "row": rows[0]}

@@ -1,0 +1,74 @@
+"""What the public site and the public API show of plans and draws (一公开), without signing in.
+
+A commitment is public the moment it is made (DRAW-SPEC §1.4); a draw's seed and drawn list once
+the plan allows (draws.is_public). Never strata, regions or inspectors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...db import Commitment, Draw, Plan
+from ...errors import NotFound
+from . import draws
+
+
+def committed_plans(session: Session, *, limit: int = 500) -> list[dict]:
+    """Plans that have been committed, newest first, each with its commitments (oldest first)
+    and the draw each commitment produced, if any."""
+    plan_list = list(
+        session.scalars(
+            select(Plan).where(Plan.status != "draft").order_by(Plan.id.desc()).limit(limit)
+        )
+    )
+    ids = [p.id for p in plan_list]
+    by_plan: dict[int, list[Commitment]] = {i: [] for i in ids}
+    for c in session.scalars(
+        select(Commitment).where(Commitment.plan_id.in_(ids)).order_by(Commitment.seq)
+    ):
+        by_plan[c.plan_id].append(c)
+    draw_of = dict(
+        session.execute(select(Draw.commitment_id, Draw.id).where(Draw.plan_id.in_(ids))).all()
+    )
+    return [
+        {
+            "id": plan.id,
+            "code": plan.code,
+            "title": plan.title,
+            "department": plan.department.name,
+            "status": plan.status,
+            "fieldwork_start": plan.fieldwork_start,
+            "fieldwork_end": plan.fieldwork_end,
+            "recurrence": plan.recurrence,
+            "plan_year": plan.plan_year,
+            "chain_tip": plan.chain_tip,  # a recurring plan's, public from its activation
+            "commitments": [
+                {
+                    "seq": c.seq,
+                    "srdp_id": c.srdp_id,
+                    "snapshot": c.snapshot,
+                    "sha256sums": c.sha256sums,
+                    "server_secret_sha256": c.server_secret_sha256,
+                    "committed_at": c.committed_at,
+                    "reason": c.reason,
+                    "draw_id": draw_of.get(c.id),
+                }
+                for c in by_plan[plan.id]
+            ],
+        }
+        for plan in plan_list
+    ]
+
+
+def public_draw(session: Session, draw_id: int, today: dt.date) -> dict:
+    """draws.public_manifest of any draw, with the reason of the redraw that replaced it."""
+    draw = session.get(Draw, draw_id)
+    if draw is None:
+        raise NotFound("抽取结果不存在")
+    doc = draws.public_manifest(session, draw, today)
+    newer = draws.superseded_by(session, draw)
+    doc["superseded_reason"] = newer.reason if newer else None
+    return doc

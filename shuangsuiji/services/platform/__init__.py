@@ -1,0 +1,1 @@
+"""Platform: the audit chain, background tasks, the outbox and the working-day calendar."""

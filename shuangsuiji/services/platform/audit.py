@@ -1,0 +1,316 @@
+"""The audit trail (全过程记录): one function records every change, and the chain is verifiable.
+
+Each entry's hash covers its content and the previous entry's hash, so editing, deleting,
+inserting or reordering entries breaks the chain; the daily checkpoints published on the public
+site make truncating the tail or rewriting the whole chain detectable from outside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from ...db import AuditCheckpoint, AuditEntry, User, utcnow
+from ...errors import Forbidden
+from ..scope import reads_all
+
+GENESIS = "0" * 64
+SYSTEM_ACTOR = "system"
+# An arbitrary constant naming the audit chain's lock on PostgreSQL.
+_PG_LOCK_KEY = 0x5353_4A41_5544_4954 & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def canonical_json(value) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _format_at(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """SHA-256 over the previous hash and the entry's content (not its storage position)."""
+    content = json.dumps(
+        [
+            _format_at(entry.at),
+            entry.actor_id,
+            entry.actor_name,
+            entry.department_id,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.before,
+            entry.after,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(f"{entry.prev_hash}\n{content}".encode()).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    # SQLite write transactions already hold the database's single write lock (BEGIN IMMEDIATE).
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+
+
+def record(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id,
+    before: dict | None = None,
+    after: dict | None = None,
+    department_id: int | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain. `before`/`after` are JSON-able snapshots of the object."""
+    _lock_chain(session)
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    entry = AuditEntry(
+        seq=(head.seq + 1) if head else 1,
+        at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.username if actor is not None else SYSTEM_ACTOR,
+        department_id=department_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=canonical_json(before),
+        after=canonical_json(after),
+        prev_hash=head.hash if head else GENESIS,
+    )
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def update_recorded(
+    session: Session,
+    *,
+    actor: User,
+    obj,
+    values: dict,
+    snapshot,
+    action: str,
+    object_type: str,
+) -> tuple[dict, dict]:
+    """Set `values` on `obj` and record the change with before/after snapshots (nothing is
+    recorded when nothing changed). The entry's department is the object's own, or the
+    object itself for a department."""
+    before = snapshot(obj)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    session.flush()
+    after = snapshot(obj)
+    if after != before:
+        record(
+            session,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=obj.id,
+            before=before,
+            after=after,
+            department_id=getattr(obj, "department_id", obj.id),
+        )
+    return before, after
+
+
+@dataclass
+class Problem:
+    kind: str  # edited | deleted | inserted | reordered | truncated | checkpoint
+    seq: int
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    head_hash: str = GENESIS
+    problem: Problem | None = None
+    checkpoints_checked: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "head_hash": self.head_hash,
+            "checkpoints_checked": self.checkpoints_checked,
+            "problem": None if self.problem is None else vars(self.problem),
+        }
+
+
+def _classify_break(session: Session, entry: AuditEntry, prev: AuditEntry | None) -> Problem:
+    """Name what happened where an entry does not link to the one stored before it."""
+    prev_seq = prev.seq if prev else 0
+    prev_hash = prev.hash if prev else GENESIS
+    if entry.seq > prev_seq + 1:
+        return Problem("deleted", prev_seq + 1, f"第 {prev_seq + 1}–{entry.seq - 1} 条已被删除")
+    linked = session.execute(
+        select(AuditEntry.seq).where(AuditEntry.hash == entry.prev_hash)
+    ).scalar_one_or_none()
+    if linked is not None and linked > entry.seq:
+        return Problem("reordered", entry.seq, f"第 {entry.seq} 条的位置被调换")
+    following = session.scalar(
+        select(AuditEntry.prev_hash)
+        .where(AuditEntry.seq > entry.seq)
+        .order_by(AuditEntry.seq)
+        .limit(1)
+    )
+    if following == prev_hash:
+        return Problem("inserted", entry.seq, f"第 {entry.seq} 条是被插入的条目")
+    if linked is None:
+        return Problem("deleted", entry.seq, f"第 {entry.seq} 条之前的条目已被删除（序号被改写）")
+    return Problem("inserted", linked + 1, f"第 {linked + 1} 条起有被插入的条目")
+
+
+def verify(
+    session: Session,
+    *,
+    external_checkpoints: list[tuple[int, str]] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    """Re-compute the chain from the first entry and name the first problem found.
+
+    Checks, in order: every entry's hash, every link to the previous entry, contiguous
+    sequence numbers, then each stored checkpoint and each `(entry_count, head_hash)` given by
+    an outsider (a checkpoint that no longer matches means the tail was cut or rewritten).
+    """
+    report = VerifyReport()
+    total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    prev: AuditEntry | None = None
+    rows = session.scalars(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    )
+    for entry in rows:
+        expected_prev = prev.hash if prev else GENESIS
+        if entry_hash(entry) != entry.hash:
+            report.problem = Problem("edited", entry.seq, f"第 {entry.seq} 条的内容被修改")
+            break
+        if entry.prev_hash != expected_prev or entry.seq != (prev.seq + 1 if prev else 1):
+            report.problem = _classify_break(session, entry, prev)
+            break
+        report.checked += 1
+        report.head_hash = entry.hash
+        prev = entry
+        if progress is not None and report.checked % 5000 == 0:
+            progress(report.checked, total)
+    rows.close()
+    if report.problem is not None:
+        return report
+
+    checkpoints = [
+        (c.entry_count, c.head_hash, f"{c.day.isoformat()} 检查点")
+        for c in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.day))
+    ] + [(count, head, "外部检查点") for count, head in external_checkpoints]
+    for count, head, label in checkpoints:
+        report.checkpoints_checked += 1
+        if count == 0:
+            continue
+        if count > report.checked:
+            report.problem = Problem(
+                "truncated",
+                report.checked + 1,
+                f"{label}记录了 {count} 条，现仅有 {report.checked} 条：日志尾部被截断",
+            )
+            return report
+        at_count = session.execute(
+            select(AuditEntry.hash).where(AuditEntry.seq == count)
+        ).scalar_one()
+        if at_count != head:
+            report.problem = Problem(
+                "checkpoint", count, f"{label}的第 {count} 条哈希不符：日志被整体改写"
+            )
+            return report
+    return report
+
+
+def day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
+
+
+def ensure_checkpoints(session: Session, *, today: dt.date, tz: ZoneInfo) -> list[AuditCheckpoint]:
+    """Create the checkpoint of every finished day that has none yet (idempotent)."""
+    last = session.scalar(select(func.max(AuditCheckpoint.day)))
+    if last is None:
+        first_at = session.scalar(select(func.min(AuditEntry.at)))
+        if first_at is None:
+            return []
+        day = first_at.astimezone(tz).date()
+    else:
+        day = last + dt.timedelta(days=1)
+    created = []
+    while day < today:
+        _, end = day_bounds(day, tz)
+        head = session.execute(
+            select(AuditEntry.seq, AuditEntry.hash)
+            .where(AuditEntry.at < end)
+            .order_by(AuditEntry.seq.desc())
+            .limit(1)
+        ).first()
+        checkpoint = AuditCheckpoint(
+            day=day,
+            entry_count=head.seq if head else 0,
+            head_hash=head.hash if head else GENESIS,
+        )
+        session.add(checkpoint)
+        created.append(checkpoint)
+        day += dt.timedelta(days=1)
+    session.flush()
+    return created
+
+
+def visible_entries(
+    session: Session,
+    actor: User,
+    *,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_name: str | None = None,
+):
+    """The audit entries the actor may read, newest first, as a select().
+
+    The system admin and the auditor read everything; a department admin reads the entries of
+    their own department; nobody else reads the trail.
+    """
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc())
+    if not reads_all(actor):
+        if actor.role != "dept_admin":
+            raise Forbidden("无权查看审计日志")
+        query = query.where(AuditEntry.department_id == actor.department_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
+    if actor_name:
+        query = query.where(AuditEntry.actor_name == actor_name)
+    return query
+
+
+def checkpoints(session: Session, *, limit: int = 60) -> list[AuditCheckpoint]:
+    return list(
+        session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.day.desc()).limit(limit))
+    )

@@ -1,0 +1,193 @@
+"""Background tasks (后台任务): queued by a request, claimed and run by the worker process.
+
+A handler is `handler(ctx: TaskContext) -> dict`; it opens its own transactions through
+`ctx.db`, reports progress through `ctx.progress()`, which also raises `Interrupted` when the
+worker is asked to stop so that the task is handed back rather than lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ...db import Database, Task, User, utcnow
+from ...errors import NotFound
+from ..scope import reads_all
+from . import audit
+
+HANDLERS: dict[str, Callable[[TaskContext], dict]] = {}
+LABELS: dict[str, str] = {}
+STATUS_LABELS = {"queued": "排队中", "running": "运行中", "done": "已完成", "failed": "失败"}
+
+
+class Interrupted(Exception):
+    """The worker is stopping; the task goes back to the queue."""
+
+
+def handler(kind: str, label: str):
+    """Register the function that runs tasks of `kind` (label: its Chinese name)."""
+
+    def decorate(func):
+        HANDLERS[kind] = func
+        LABELS[kind] = label
+        return func
+
+    return decorate
+
+
+@dataclass
+class TaskContext:
+    db: Database
+    task_id: int
+    params: dict
+    actor_id: int | None
+    department_id: int | None
+    should_stop: Callable[[], bool]
+    config: dict
+    on_progress: Callable[[int, int, str], None] | None = None
+
+    def progress(self, done: int, total: int, message: str = "") -> None:
+        """Store progress on the task row (its own short transaction) and honour a stop."""
+        if self.should_stop():
+            raise Interrupted
+        if self.on_progress is not None:
+            self.on_progress(done, total, message)
+        with self.db.transaction() as session:
+            session.execute(
+                update(Task)
+                .where(Task.id == self.task_id)
+                .values(
+                    progress_done=done,
+                    progress_total=total,
+                    message=message[:255],
+                    heartbeat_at=utcnow(),
+                )
+            )
+
+    def actor(self, session: Session) -> User | None:
+        return session.get(User, self.actor_id) if self.actor_id is not None else None
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    params: dict,
+    actor: User | None,
+    department_id: int | None = None,
+) -> Task:
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for task kind {kind!r}")
+    task = Task(
+        kind=kind,
+        params=json.dumps(params, ensure_ascii=False),
+        department_id=department_id,
+        created_by_id=actor.id if actor else None,
+        message="排队中",
+    )
+    session.add(task)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="task.enqueue",
+        object_type="task",
+        object_id=task.id,
+        after={"kind": kind, "params": params},
+        department_id=department_id,
+    )
+    return task
+
+
+def get_visible(session: Session, actor: User, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or not (
+        reads_all(actor)
+        or task.created_by_id == actor.id
+        or (actor.role == "dept_admin" and task.department_id == actor.department_id)
+    ):
+        raise NotFound("任务不存在")
+    return task
+
+
+def list_visible(session: Session, actor: User, *, limit: int = 50) -> list[Task]:
+    query = select(Task).order_by(Task.id.desc()).limit(limit)
+    if not reads_all(actor):
+        query = query.where(
+            or_(Task.created_by_id == actor.id, Task.department_id == actor.department_id)
+            if actor.role == "dept_admin"
+            else Task.created_by_id == actor.id
+        )
+    return list(session.scalars(query))
+
+
+def claim(session: Session, *, worker: str, task_id: int | None = None) -> Task | None:
+    """Take the oldest queued task (or the given one). PostgreSQL: SKIP LOCKED lets workers
+    claim side by side; SQLite: the write transaction (BEGIN IMMEDIATE) admits one claimer."""
+    query = select(Task).where(Task.status == "queued").order_by(Task.id).limit(1)
+    if task_id is not None:
+        query = query.where(Task.id == task_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    task = session.scalar(query)
+    if task is None:
+        return None
+    now = utcnow()
+    task.status, task.worker, task.attempts = "running", worker, task.attempts + 1
+    task.started_at, task.heartbeat_at, task.message = now, now, "运行中"
+    session.flush()
+    return task
+
+
+def finish(session: Session, task_id: int, result: dict) -> None:
+    task = session.get(Task, task_id)
+    task.status, task.finished_at = "done", utcnow()
+    task.result = json.dumps(result, ensure_ascii=False)
+    task.message = "已完成"
+    if task.progress_total:
+        task.progress_done = task.progress_total
+    session.flush()
+
+
+def fail(session: Session, task_id: int, message: str) -> None:
+    task = session.get(Task, task_id)
+    task.status, task.finished_at, task.error = "failed", utcnow(), message
+    task.message = "失败"
+    session.flush()
+
+
+def hand_back(session: Session, task_id: int) -> None:
+    """Return an interrupted task to the queue, as it was before it was claimed."""
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == "running")
+        .values(
+            status="queued",
+            worker=None,
+            started_at=None,
+            heartbeat_at=None,
+            progress_done=0,
+            progress_total=0,
+            message="已退回队列，等待重新执行",
+        )
+    )
+
+
+def requeue_stale(session: Session, *, older_than: dt.timedelta) -> int:
+    """Hand back running tasks whose worker died without a word (no heartbeat)."""
+    limit = utcnow() - older_than
+    stale = list(
+        session.scalars(select(Task.id).where(Task.status == "running", Task.heartbeat_at < limit))
+    )
+    for task_id in stale:
+        hand_back(session, task_id)
+    return len(stale)
+
+
+def result_of(task: Task) -> dict | None:
+    return json.loads(task.result) if task.result else None

@@ -1,0 +1,1 @@
+"""The registry (两库): entities, inspectors, matters and conflicts, their imports and exports."""

@@ -1,0 +1,120 @@
+"""Exports of the registry lists to CSV (UTF-8 with BOM) and XLSX, as background tasks.
+
+Cells that a spreadsheet would run as a formula are escaped (tabular.escape_cell). 身份证号 is
+never exported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ... import tabular
+from ...columns import INSPECTOR_STATUS_LABELS
+from ...db import User
+from ...errors import Invalid
+from ..platform import tasks
+from .imports import LISTS as KINDS
+from .records import (
+    EntityFilters,
+    search_conflicts,
+    search_entities,
+    search_inspectors,
+    search_matters,
+)
+
+FORMATS = ("csv", "xlsx")
+NEVER_EXPORTED = {"id_number"}
+EXTRA = {"entities": (("last_checked_on", "最近检查日期"), ("check_count", "检查次数"))}
+
+
+def _columns(kind: str) -> list[tuple[str, str]]:
+    spec = KINDS[kind]
+    columns = [(f.name, f.label) for f in spec.fields if f.name not in NEVER_EXPORTED]
+    return columns + list(EXTRA.get(kind, ()))
+
+
+def _query(actor: User, kind: str, filters: dict):
+    if kind == "entities":
+        return search_entities(actor, EntityFilters(**filters))
+    if kind == "inspectors":
+        return search_inspectors(actor, **filters)
+    if kind == "matters":
+        return search_matters(actor, **filters)
+    return search_conflicts(actor, **filters)
+
+
+def _cell(obj, kind: str, name: str):
+    if kind == "conflicts" and name in ("cert_no", "uscc"):
+        return obj.inspector.cert_no if name == "cert_no" else obj.entity.uscc
+    value = getattr(obj, name)
+    if kind == "inspectors" and name == "status":
+        return INSPECTOR_STATUS_LABELS.get(value, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
+
+
+def rows(session: Session, actor: User, kind: str, filters: dict):
+    columns = _columns(kind)
+    query = _query(actor, kind, filters).execution_options(yield_per=5000)
+    for obj in session.scalars(query):
+        yield [_cell(obj, kind, name) for name, _ in columns]
+
+
+def write(session: Session, actor: User, kind: str, filters: dict, fmt: str, target) -> int:
+    headers = [label for _, label in _columns(kind)]
+    data = rows(session, actor, kind, filters)
+    if fmt == "csv":
+        return tabular.write_csv(target, headers, data)
+    return tabular.write_xlsx(target, headers, data, sheet_name=KINDS[kind].label[:31])
+
+
+FILTER_KEYS = {
+    "entities": {f.name for f in dataclasses.fields(EntityFilters)},
+    "inspectors": {"q", "status", "qualification"},
+    "matters": {"q", "category"},
+    "conflicts": {"inspector_id", "entity_id"},
+}
+
+
+def enqueue(session: Session, *, actor: User, kind: str, filters: dict, fmt: str):
+    if kind not in KINDS or fmt not in FORMATS:
+        raise Invalid("导出的名录或格式无效")
+    unknown = set(filters) - FILTER_KEYS[kind]
+    if unknown:
+        raise Invalid("未知的筛选条件：" + "、".join(sorted(unknown)))
+    return tasks.enqueue(
+        session,
+        kind="export.list",
+        params={"kind": kind, "filters": filters, "format": fmt},
+        actor=actor,
+        department_id=actor.department_id,
+    )
+
+
+def download_name(kind: str, fmt: str, at: dt.datetime) -> str:
+    return f"{KINDS[kind].label}-{at.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+
+
+@tasks.handler("export.list", "导出名录")
+def run_export(ctx: tasks.TaskContext) -> dict:
+    kind, fmt = ctx.params["kind"], ctx.params["format"]
+    export_dir = Path(ctx.config["EXPORT_DIR"])
+    export_dir.mkdir(parents=True, exist_ok=True)
+    path = export_dir / f"task-{ctx.task_id}.{fmt}"
+    ctx.progress(0, 0, "正在导出")
+    with ctx.db.transaction(write=False) as session:
+        actor = ctx.actor(session)
+        with path.open("wb") as out:
+            count = write(session, actor, kind, ctx.params["filters"], fmt, out)
+    return {
+        "path": str(path),
+        "rows": count,
+        "kind": kind,
+        "format": fmt,
+        "filename": download_name(kind, fmt, dt.datetime.now()),
+    }

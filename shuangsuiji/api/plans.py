@@ -237,7 +237,7 @@ class DrawById(MethodView):
     @allow(*AUDITORS)
     @blp.response(200, ManifestOut)
     def get(self, draw_id):
-        """完整清单（DRAW-SPEC §7）
+        """完整清单（SRDP-1 §7）
 
         含分类、区域与检查人员：仅限本部门管理员、系统管理员、纪检/审计。
         """
@@ -294,7 +294,7 @@ class DrawReplacements(MethodView):
     @allow(*AUDITORS)
     @blp.response(200, ReplacementOut(many=True))
     def get(self, draw_id):
-        """人员替换记录（DRAW-SPEC §6）"""
+        """人员替换记录（SRDP-1 §6）"""
         session = db_session()
         return draws.replacements(session, draws.get(session, actor(), draw_id))
 
@@ -302,7 +302,7 @@ class DrawReplacements(MethodView):
     @blp.arguments(ReplacementIn)
     @blp.response(201, ReplacementOut)
     def post(self, values, draw_id):
-        """替换检查人员（回避、因病等）：按 DRAW-SPEC §6 随机补选，记录理由并公开"""
+        """替换检查人员（回避、因病等）：按 SRDP-1 §6 随机补选，记录理由并公开"""
         draws.get(db_session(), actor(), draw_id)  # scope first: another department gets 404
         missing = {name: ["必填"] for name, value in values.items() if value is None}
         if missing:

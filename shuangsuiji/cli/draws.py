@@ -2,7 +2,7 @@
 its bundle.
 
 `draw verify` needs neither a database nor a configuration: it re-runs the draw from the
-bundle alone (DRAW-SPEC §8), so an outside auditor can run it on their own machine.
+bundle alone (SRDP-1 §8), so an outside auditor can run it on their own machine.
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ class DrawAssignment(Base):
 
 
 class DrawReplacement(Base):
-    """人员替换: the n-th replacement of a draw (DRAW-SPEC §6), who asked and why."""
+    """人员替换: the n-th replacement of a draw (SRDP-1 §6.5), who asked and why."""
 
     __tablename__ = "draw_replacements"
 

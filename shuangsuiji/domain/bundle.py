@@ -1,4 +1,4 @@
-"""The SRDP-1 input bundle (DRAW-SPEC §2): four files, parsed strictly and built canonically.
+"""The SRDP-1 input bundle (docs/srdp-1.md §2): four files, parsed strictly and built canonically.
 
 A bundle is committed by its bytes, so parsing never repairs anything: a file that is not in
 canonical form is refused with a `BundleError` naming the file and line. Building goes the other
@@ -311,7 +311,7 @@ def parse_exclusions(data: bytes) -> tuple[Exclusion, ...]:
 
 
 def canonical_json(obj: Any) -> bytes:
-    """The canonical JSON bytes of DRAW-SPEC §2 (sorted keys, no spaces, ASCII, no newline)."""
+    """The canonical JSON bytes of SRDP-1 §2.3 (sorted keys, no spaces, ASCII, no newline)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 

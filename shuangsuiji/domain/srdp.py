@@ -1,4 +1,4 @@
-"""The SRDP-1 draw (DRAW-SPEC §3–§7): seed, quotas, sample, assignment, replacement, manifest.
+"""The SRDP-1 draw (docs/srdp-1.md §3–§7): seed, quotas, sample, assignment, replacement, manifest.
 
 Every function here is a pure function of its arguments: no clock, no I/O, no global random
 state. The randomness of a draw is the seed S, derived from committed inputs and public
@@ -90,7 +90,7 @@ _WHITESPACE = " \t\r\n"
 
 
 def canonical_value(source: RandomnessSource, value: str) -> str:
-    """The canonical value of one source (DRAW-SPEC §3), or RandomnessError.
+    """The canonical value of one source (SRDP-1 §3.1), or RandomnessError.
 
     digits: separators (whitespace) removed, then `[0-9]+` of at least `min_len` digits.
     text: trimmed, non-empty printable ASCII (no TAB or LF).

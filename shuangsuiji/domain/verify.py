@@ -1,4 +1,4 @@
-"""The SRDP-1 verifier (DRAW-SPEC §8): re-run a draw from its bundle and compare the manifest.
+"""The SRDP-1 verifier (docs/srdp-1.md §8): re-run a draw from its bundle and compare the manifest.
 
     python -m shuangsuiji.domain.verify BUNDLE.zip
 

@@ -1,7 +1,7 @@
 """Plans, commitments and draws over the API; the public view of both.
 
 Inputs check shape only: the plan service names every rule a value breaks (field → messages).
-The public schemas carry no strata (credit-risk classes), regions or inspectors (DRAW-SPEC §1.4).
+The public schemas carry no strata (credit-risk classes), regions or inspectors (SRDP-1 §1.4).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ class DrawOut(Schema):
 
 
 class ManifestOut(Schema):
-    """The auditors' manifest (DRAW-SPEC §7), with the replacements made so far."""
+    """The auditors' manifest (SRDP-1 §7), with the replacements made so far."""
 
     spec = fields.String()
     plan_id = fields.String()

@@ -611,7 +611,7 @@ def draw_replace(draw_id: int):
 @bp.route("/draws/<int:draw_id>/bundle")
 @allow(*READERS)
 def draw_bundle(draw_id: int):
-    """The auditors' bundle zip (DRAW-SPEC §7), as the API serves it."""
+    """The auditors' bundle zip (SRDP-1 §7.3), as the API serves it."""
     draw, data = draws.bundle_zip(db_session(), actor(), draw_id)
     name = f"{draw.commitment.srdp_id}-draw{draw.id}.zip"
     return Response(

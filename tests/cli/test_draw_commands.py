@@ -177,7 +177,7 @@ def test_bundle_from_the_api_checks_out_three_ways(app, session, world, drawn, t
     # 1. The project's verifier, from the bundle alone.
     assert _verify(path).exit_code == 0
 
-    # 2. consistent_sampler reproduces each stratum's sample (DRAW-SPEC §5).
+    # 2. consistent_sampler reproduces each stratum's sample (SRDP-1 §5.3).
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         entities = archive.read("entities.tsv").decode()

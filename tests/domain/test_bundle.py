@@ -1,4 +1,4 @@
-"""Bundle files (DRAW-SPEC §2): strict parsing, canonical building, the commitment."""
+"""Bundle files (SRDP-1 §2): strict parsing, canonical building, the commitment."""
 
 import hashlib
 import json

@@ -1,4 +1,5 @@
-"""Golden tests: the normative DRAW-SPEC vectors, reproduced field by field."""
+"""Golden tests: the normative SRDP-1 vectors (docs/srdp-1.md, "Test vectors"), reproduced
+field by field."""
 
 import json
 import subprocess

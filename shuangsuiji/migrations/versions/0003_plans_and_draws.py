@@ -16,7 +16,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-# Commitments, draws and their rows are never updated or deleted (DRAW-SPEC §1).
+# Commitments, draws and their rows are never updated or deleted (SRDP-1 §1).
 APPEND_ONLY = (
     "plan_commitments",
     "draws",

@@ -1,7 +1,7 @@
 """Draws (抽取): run SRDP-1 on a commitment, store the result for good, replace inspectors.
 
 The draw runs as a background task (`draw.run`). Its result is stored twice: row by row
-(draw_entities, draw_assignments) for the console, and as the manifest (DRAW-SPEC §7) for
+(draw_entities, draw_assignments) for the console, and as the manifest (SRDP-1 §7) for
 auditors. Nothing here updates or deletes a draw; the database refuses it anyway. A commitment
 has at most one draw (unique constraint): two clerks pressing the button at once get one draw.
 """
@@ -86,7 +86,7 @@ def current_draw(session: Session, plan: Plan) -> Draw | None:
 
 
 def is_public(plan: Plan, today: dt.date, *, fieldwork_end: dt.date | None = None) -> bool:
-    """Whether the seed and the drawn list may be shown to the public (DRAW-SPEC §1.4).
+    """Whether the seed and the drawn list may be shown to the public (SRDP-1 §1.4).
     `fieldwork_end`: a batch's own (the end of its period) instead of the plan's."""
     if plan.publish_mode == "immediate" or plan.status == "closed":
         return True
@@ -429,7 +429,7 @@ def replace(
     reason: str,
     note: str,
 ) -> DrawReplacement:
-    """Withdraw the inspector in a slot and draw a replacement (DRAW-SPEC §6), recorded."""
+    """Withdraw the inspector in a slot and draw a replacement (SRDP-1 §6.5), recorded."""
     draw = get(session, actor, draw_id)
     plan = draw.plan
     require_admin_of(actor, plan.department_id)
@@ -549,7 +549,7 @@ def _batch_end(session: Session, draw: Draw) -> dt.date | None:
 def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
     """What anyone may see: commitment, counts and hashes; seed and list once published.
 
-    Never: strata (credit-risk classes), regions, inspectors (DRAW-SPEC §1.4).
+    Never: strata (credit-risk classes), regions, inspectors (SRDP-1 §1.4).
     """
     plan = draw.plan
     commitment = draw.commitment

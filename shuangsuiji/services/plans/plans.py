@@ -1,4 +1,4 @@
-"""Plans (抽查任务): create and edit drafts, then commit them (DRAW-SPEC §1–§2).
+"""Plans (抽查任务): create and edit drafts, then commit them (SRDP-1 §1–§2).
 
 Committing freezes the inputs: the four SRDP-1 files are built from the registries as they stand
 (eligible entities, eligible inspectors, exclusions, plan.json), the capacity pre-check refuses a

@@ -1,6 +1,6 @@
 """What the public site and the public API show of plans and draws (一公开), without signing in.
 
-A commitment is public the moment it is made (DRAW-SPEC §1.4); a draw's seed and drawn list once
+A commitment is public the moment it is made (SRDP-1 §1.4); a draw's seed and drawn list once
 the plan allows (draws.is_public). Never strata, regions or inspectors.
 """
 

@@ -2,12 +2,10 @@
 
 from .accounts import (
     LEVEL_LABELS,
-    ROLE_LABELS,
     ApiToken,
     Department,
     DepartmentKind,
     DepartmentLevel,
-    Role,
     User,
     UserSession,
 )
@@ -55,9 +53,37 @@ from .results import (
     InspectionRecord,
     InspectionResult,
 )
+from .states import (
+    ROLE_LABELS,
+    BatchStatus,
+    DeadlineState,
+    EntityStatus,
+    ImportStatus,
+    InspectorStatus,
+    JobStatus,
+    ListingStatus,
+    OutboxStatus,
+    PlanStatus,
+    RecordStatus,
+    Role,
+    TaskStage,
+    TokenScope,
+)
 from .tasks import Task
 
 __all__ = [
+    "BatchStatus",
+    "DeadlineState",
+    "EntityStatus",
+    "ImportStatus",
+    "InspectorStatus",
+    "JobStatus",
+    "ListingStatus",
+    "OutboxStatus",
+    "PlanStatus",
+    "RecordStatus",
+    "TaskStage",
+    "TokenScope",
     "CREDIT_APPEND_ONLY",
     "LISTING_STATUSES",
     "AbnormalListing",

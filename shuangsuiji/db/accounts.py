@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+from .states import CROSS_DEPARTMENT_ROLES, Role, TokenScope, check_in
 
 
 class DepartmentKind(enum.StrEnum):
@@ -37,23 +38,6 @@ class DepartmentLevel(enum.StrEnum):
 LEVEL_LABELS = {"province": "省级", "city": "市级", "county": "县级"}
 
 
-class Role(enum.StrEnum):
-    """角色: what a user may do."""
-
-    SYSADMIN = "sysadmin"  # 系统管理员
-    DEPT_ADMIN = "dept_admin"  # 部门管理员
-    INSPECTOR = "inspector"  # 执法检查人员
-    AUDITOR = "auditor"  # 纪检/审计: read-only across departments
-
-
-ROLE_LABELS = {
-    "sysadmin": "系统管理员",
-    "dept_admin": "部门管理员",
-    "inspector": "执法检查人员",
-    "auditor": "纪检/审计",
-}
-
-
 class Department(Base):
     """部门: a government department that owns its own data (province → city → county)."""
 
@@ -73,7 +57,7 @@ class Department(Base):
     parent: Mapped[Department | None] = relationship(remote_side=[id])
 
     __table_args__ = (
-        CheckConstraint("level IN ('province', 'city', 'county')", name="level"),
+        CheckConstraint(check_in("level", DepartmentLevel), name="level"),
         Index("ix_departments_parent_id", "parent_id"),
     )
 
@@ -100,9 +84,10 @@ class User(Base):
     department: Mapped[Department | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint("role IN ('sysadmin', 'dept_admin', 'inspector', 'auditor')", name="role"),
+        CheckConstraint(check_in("role", Role), name="role"),
         CheckConstraint(
-            "role IN ('sysadmin', 'auditor') OR department_id IS NOT NULL", name="department"
+            f"{check_in('role', CROSS_DEPARTMENT_ROLES)} OR department_id IS NOT NULL",
+            name="department",
         ),
         Index("ix_users_department_id", "department_id"),
     )
@@ -147,6 +132,6 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
     __table_args__ = (
-        CheckConstraint("scope IN ('read', 'write')", name="scope"),
+        CheckConstraint(check_in("scope", TokenScope), name="scope"),
         Index("ix_api_tokens_user_id", "user_id"),
     )

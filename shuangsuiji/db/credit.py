@@ -16,8 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .accounts import Department
 from .base import Base, utcnow
 from .registry import Entity
+from .states import ListingStatus, check_in
 
-LISTING_STATUSES = ("candidate", "listed", "dismissed", "removal_requested", "removed")
+LISTING_STATUSES = tuple(ListingStatus)
 CREDIT_APPEND_ONLY = ("credit_events",)
 
 
@@ -73,7 +74,7 @@ class AbnormalListing(Base):
     verified_on: Mapped[dt.date] = mapped_column(Date)
     order_deadline: Mapped[dt.date | None] = mapped_column(Date)
     deadline: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    status: Mapped[str] = mapped_column(String(20), default=ListingStatus.CANDIDATE)
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     listed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -89,10 +90,7 @@ class AbnormalListing(Base):
 
     __table_args__ = (
         UniqueConstraint("source", "rule"),
-        CheckConstraint(
-            "status IN ('candidate', 'listed', 'dismissed', 'removal_requested', 'removed')",
-            name="status",
-        ),
+        CheckConstraint(check_in("status", ListingStatus), name="status"),
         Index("ix_abnormal_listings_department_id_status", "department_id", "status"),
         Index("ix_abnormal_listings_entity_id", "entity_id"),
     )

@@ -15,9 +15,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
+from .states import OutboxStatus, check_in
 
 OUTBOX_CHANNELS = ("webhook", "email", "sms")
-OUTBOX_STATUSES = ("queued", "sent", "failed")
+OUTBOX_STATUSES = tuple(OutboxStatus)
 
 
 class OutboxMessage(Base):
@@ -39,7 +40,7 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    status: Mapped[str] = mapped_column(String(8), default="queued")
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -50,6 +51,6 @@ class OutboxMessage(Base):
 
     __table_args__ = (
         CheckConstraint("channel IN ('webhook', 'email', 'sms')", name="channel"),
-        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status"),
+        CheckConstraint(check_in("status", OutboxStatus), name="status"),
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )

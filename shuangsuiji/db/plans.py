@@ -31,12 +31,13 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from .accounts import Department
 from .base import Base, utcnow
 from .registry import Matter
+from .states import BatchStatus, PlanStatus, check_in
 
-PLAN_STATUSES = ("draft", "committed", "drawn", "active", "closed")
+PLAN_STATUSES = tuple(PlanStatus)
 # once: one draw (the ceremony); the others: a batch per period of the plan year, drawn by the
 # scheduler process (services/batches.py).
 RECURRENCES = ("once", "monthly", "quarterly", "yearly")
-BATCH_STATUSES = ("drawn", "failed")
+BATCH_STATUSES = tuple(BatchStatus)
 # Tables the database keeps append-only (the migration installs the triggers).
 APPEND_ONLY = (
     "plan_commitments",
@@ -80,7 +81,7 @@ class Plan(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     code: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(12), default="draft")
+    status: Mapped[str] = mapped_column(String(12), default=PlanStatus.DRAFT)
     recurrence: Mapped[str] = mapped_column(String(10), default="once")
     plan_year: Mapped[int | None]
     activated_at: Mapped[dt.datetime | None]
@@ -115,10 +116,7 @@ class Plan(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('draft', 'committed', 'drawn', 'active', 'closed')",
-            name="status",
-        ),
+        CheckConstraint(check_in("status", PlanStatus), name="status"),
         CheckConstraint(
             "recurrence IN ('once', 'monthly', 'quarterly', 'yearly')", name="recurrence"
         ),
@@ -292,7 +290,7 @@ class PlanBatch(Base):
 
     __table_args__ = (
         UniqueConstraint("plan_id", "key"),
-        CheckConstraint("status IN ('drawn', 'failed')", name="status"),
+        CheckConstraint(check_in("status", BatchStatus), name="status"),
     )
 
 

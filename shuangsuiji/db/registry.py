@@ -32,9 +32,10 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from .accounts import Department
 from .base import Base, utcnow
+from .states import EntityStatus, ImportStatus, InspectorStatus, check_in
 
-ENTITY_STATUSES = ("存续", "注销", "吊销", "撤销", "迁出")
-INSPECTOR_STATUSES = ("active", "leave", "left")
+ENTITY_STATUSES = tuple(EntityStatus)
+INSPECTOR_STATUSES = tuple(InspectorStatus)
 RISK_CLASSES = ("A", "B", "C", "D")
 
 
@@ -122,7 +123,7 @@ class Entity(Base):
     supervising_unit: Mapped[str | None] = mapped_column(String(100))
     grid: Mapped[str | None] = mapped_column(String(100))
     registered_on: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(4), default="存续")
+    status: Mapped[str] = mapped_column(String(4), default=EntityStatus.IN_BUSINESS)
     address: Mapped[str | None] = mapped_column(String(300))
     tags: Mapped[str | None] = mapped_column(String(300))
     abnormal_listed: Mapped[bool] = mapped_column(default=False)
@@ -137,7 +138,7 @@ class Entity(Base):
 
     __table_args__ = (
         UniqueConstraint("department_id", "uscc"),
-        CheckConstraint("status IN ('存续', '注销', '吊销', '撤销', '迁出')", name="status"),
+        CheckConstraint(check_in("status", EntityStatus), name="status"),
         CheckConstraint("risk_class IS NULL OR risk_class IN ('A', 'B', 'C', 'D')", name="risk"),
         Index("ix_entities_department_id_region_code", "department_id", "region_code"),
         Index("ix_entities_department_id_industry_code", "department_id", "industry_code"),
@@ -166,7 +167,7 @@ class Inspector(Base):
     grid: Mapped[str | None] = mapped_column(String(100))
     qualifications: Mapped[str | None] = mapped_column(String(300))
     specialties: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(8), default="active")
+    status: Mapped[str] = mapped_column(String(8), default=InspectorStatus.ACTIVE)
     is_expert: Mapped[bool] = mapped_column(default=False)
     id_number: Mapped[str | None] = mapped_column(String(18))
     # Where assignment notices and reminders go (never public, like 身份证号).
@@ -180,7 +181,7 @@ class Inspector(Base):
     department: Mapped[Department] = relationship()
 
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'leave', 'left')", name="status"),
+        CheckConstraint(check_in("status", InspectorStatus), name="status"),
         Index("ix_inspectors_department_id_name", "department_id", "name"),
     )
 
@@ -224,7 +225,7 @@ class ImportJob(Base):
     stored_path: Mapped[str] = mapped_column(String(500))
     encoding: Mapped[str | None] = mapped_column(String(20))
     sheet: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(12), default="validating")
+    status: Mapped[str] = mapped_column(String(12), default=ImportStatus.VALIDATING)
     detected_format: Mapped[str | None] = mapped_column(String(8))
     detected_encoding: Mapped[str | None] = mapped_column(String(20))
     mapping: Mapped[str | None] = mapped_column(Text)
@@ -248,10 +249,7 @@ class ImportJob(Base):
             "kind IN ('entities', 'inspectors', 'matters', 'conflicts', 'risk_classes')",
             name="kind",
         ),
-        CheckConstraint(
-            "status IN ('validating', 'ready', 'applying', 'done', 'failed', 'cancelled')",
-            name="status",
-        ),
+        CheckConstraint(check_in("status", ImportStatus), name="status"),
         Index("ix_import_jobs_department_id", "department_id"),
     )
 

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from .base import Base, utcnow
 from .plans import Plan
 from .registry import Entity
+from .states import RecordStatus, check_in
 
-RECORD_STATUSES = ("draft", "submitted", "returned", "rejected", "published")
+RECORD_STATUSES = tuple(RecordStatus)
 
 
 class InspectionRecord(Base):
@@ -49,7 +50,7 @@ class InspectionRecord(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
     uscc: Mapped[str] = mapped_column(String(18))
-    status: Mapped[str] = mapped_column(String(12), default="draft")
+    status: Mapped[str] = mapped_column(String(12), default=RecordStatus.DRAFT)
     checked_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -66,12 +67,10 @@ class InspectionRecord(Base):
 
     __table_args__ = (
         UniqueConstraint("draw_id", "position"),
+        CheckConstraint(check_in("status", RecordStatus), name="status"),
         CheckConstraint(
-            "status IN ('draft', 'submitted', 'returned', 'rejected', 'published')",
-            name="status",
-        ),
-        CheckConstraint(
-            "status != 'published' OR (published_at IS NOT NULL AND checked_on IS NOT NULL)",
+            f"status != '{RecordStatus.PUBLISHED}'"
+            " OR (published_at IS NOT NULL AND checked_on IS NOT NULL)",
             name="published",
         ),
         Index("ix_inspection_records_uscc", "uscc"),

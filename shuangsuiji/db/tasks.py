@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
+from .states import JobStatus, check_in
 
 
 class Task(Base):
@@ -17,7 +18,7 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     params: Mapped[str] = mapped_column(Text, default="{}")
@@ -34,7 +35,7 @@ class Task(Base):
     finished_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint(check_in("status", JobStatus), name="status"),
         Index("ix_tasks_status_id", "status", "id"),
         Index("ix_tasks_department_id", "department_id"),
     )

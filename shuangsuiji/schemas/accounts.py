@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..db.states import Role, TokenScope
 from .common import PageQuery
 
 KINDS = [
@@ -19,7 +20,7 @@ KINDS = [
     "其他",
 ]
 LEVELS = ["province", "city", "county"]
-ROLES = ["sysadmin", "dept_admin", "inspector", "auditor"]
+ROLES = list(Role)
 
 
 class DepartmentOut(Schema):
@@ -109,7 +110,7 @@ class TokenCreated(TokenOut):
 
 class TokenIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    scope = fields.String(load_default="read", validate=validate.OneOf(["read", "write"]))
+    scope = fields.String(load_default=TokenScope.READ, validate=validate.OneOf(list(TokenScope)))
     days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650))
 
 

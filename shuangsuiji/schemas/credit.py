@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..db.states import ListingStatus
+
 
 class FeedQuery(Schema):
     after = fields.Integer(load_default=0, validate=validate.Range(min=0))
@@ -39,9 +41,7 @@ class OutboxReportIn(Schema):
 class ListingQuery(Schema):
     status = fields.String(
         load_default=None,
-        validate=validate.OneOf(
-            ["candidate", "listed", "dismissed", "removal_requested", "removed"]
-        ),
+        validate=validate.OneOf(list(ListingStatus)),
     )
     overdue = fields.Boolean(load_default=False)
 

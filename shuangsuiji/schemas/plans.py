@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..db.states import PlanStatus
 from .common import PageQuery
 
 
@@ -77,7 +78,7 @@ class PlanIn(PlanPatch):
 class PlanQuery(Schema):
     status = fields.String(
         load_default=None,
-        validate=validate.OneOf(["draft", "committed", "drawn", "active", "closed"]),
+        validate=validate.OneOf(list(PlanStatus)),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
+from ..db.states import InspectorStatus
 from .common import PageQuery
 
 KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
@@ -136,7 +137,7 @@ class EntityQuery(PageQuery):
 
 class InspectorQuery(PageQuery):
     q = fields.String(metadata={"description": "姓名包含，或执法证号"})
-    status = fields.String(validate=validate.OneOf(["active", "leave", "left"]))
+    status = fields.String(validate=validate.OneOf(list(InspectorStatus)))
     qualification = fields.String()
 
 

@@ -1,0 +1,320 @@
+"""Typed states: the database CHECKs equal the enums, and no status or role literal creeps back.
+
+Every role and status lives in shuangsuiji/db/states.py. The migrated database (the session
+`engine`, built by the migrations, not by the models) must list exactly the enum values in each
+CHECK constraint; and the source (Python and templates) must compare against the enum members,
+never against a string like "drawn" or 'sysadmin'.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from shuangsuiji.db import Base, states
+
+PACKAGE = Path(__file__).resolve().parent.parent / "shuangsuiji"
+ENUMS = [
+    value
+    for value in vars(states).values()
+    if isinstance(value, type)
+    and issubclass(value, states.enum.StrEnum)
+    and value is not states.enum.StrEnum
+]
+VALUES = {str(member) for enum in ENUMS for member in enum}
+# Values that mean nothing but a role or a state: a string constant holding one is a literal
+# wherever it appears (docstrings aside).
+DISTINCTIVE = {
+    str(m)
+    for m in (
+        states.Role.SYSADMIN,
+        states.Role.DEPT_ADMIN,
+        states.Role.AUDITOR,
+        states.PlanStatus.DRAWN,
+        states.PlanStatus.COMMITTED,
+        states.RecordStatus.SUBMITTED,
+        states.ListingStatus.REMOVAL_REQUESTED,
+        states.ImportStatus.VALIDATING,
+        states.ImportStatus.APPLYING,
+        states.TaskStage.RESULTS_ENTERED,
+    )
+}
+# Names whose comparison with, or assignment of, a string constant is a state literal.
+STATEFUL = re.compile(r"(^|_)(status|statuses|role|roles|stage|state|scope|worst)$")
+# Modules that may spell the values out: the enums themselves and the migrations (frozen
+# history). Nothing else.
+ALLOWED = {PACKAGE / "db" / "states.py"}
+# Files still being converted to the enums (this list only shrinks; do not add to it).
+PENDING = {
+    PACKAGE / name
+    for name in (
+        "access.py",
+        "api/accounts.py",
+        "api/audit.py",
+        "api/credit.py",
+        "api/plans.py",
+        "api/registry.py",
+        "api/results.py",
+        "cli/demo_data.py",
+        "cli/draws.py",
+        "cli/registry.py",
+        "downloads.py",
+        "edge.py",
+        "services/accounts/tokens.py",
+        "services/plans/batches.py",
+        "services/plans/draws.py",
+        "services/plans/plans.py",
+        "services/plans/public_plans.py",
+        "services/platform/audit.py",
+        "services/platform/outbox.py",
+        "services/platform/tasks.py",
+        "services/registry/imports.py",
+        "services/registry/records.py",
+        "services/results/credit.py",
+        "services/results/deadlines.py",
+        "services/results/public_results.py",
+        "services/results/reminders.py",
+        "services/results/results.py",
+        "services/results/statistics.py",
+        "web/console.py",
+        "web/credit.py",
+        "web/plans.py",
+        "web/registry.py",
+        "web/results.py",
+        "web/statistics.py",
+        "web/templates/console/abnormal_listing.html",
+        "web/templates/console/abnormal_listings.html",
+        "web/templates/console/audit.html",
+        "web/templates/console/base.html",
+        "web/templates/console/ceremony.html",
+        "web/templates/console/dashboard.html",
+        "web/templates/console/departments.html",
+        "web/templates/console/draw.html",
+        "web/templates/console/import_view.html",
+        "web/templates/console/imports.html",
+        "web/templates/console/outbox.html",
+        "web/templates/console/plan_detail.html",
+        "web/templates/console/plans.html",
+        "web/templates/console/registry_detail.html",
+        "web/templates/console/registry_list.html",
+        "web/templates/console/result_entry.html",
+        "web/templates/console/results.html",
+        "web/templates/console/task.html",
+        "web/templates/console/tokens.html",
+        "web/templates/console/user_form.html",
+        "web/templates/console/users.html",
+    )
+}
+
+
+def _check_values(sqltext: str) -> set[str]:
+    return set(re.findall(r"'([^']*)'", sqltext))
+
+
+@pytest.mark.parametrize(("table", "column"), sorted(states.CHECKED))
+def test_the_migrated_check_constraint_lists_the_enum(engine, table, column):
+    enum = states.CHECKED[(table, column)]
+    checks = inspect(engine).get_check_constraints(table)
+    # The constraint named after the column (naming convention ck_<table>_<name>).
+    (check,) = [c for c in checks if c["name"] == f"ck_{table}_{column}"]
+    assert _check_values(check["sqltext"]) == {str(m) for m in enum}
+
+
+@pytest.mark.parametrize(("table", "column"), sorted(states.CHECKED))
+def test_the_model_check_constraint_is_derived_from_the_enum(table, column):
+    enum = states.CHECKED[(table, column)]
+    (check,) = [
+        c
+        for c in Base.metadata.tables[table].constraints
+        if getattr(c, "name", None) == f"ck_{table}_{column}"
+    ]
+    assert _check_values(str(check.sqltext)) == {str(m) for m in enum}
+
+
+def test_every_enum_backed_by_a_check_is_listed():
+    # The enums that are not stored in a CHECKed column: computed states.
+    computed = {states.TaskStage, states.DeadlineState}
+    assert set(states.CHECKED.values()) | computed == set(ENUMS)
+
+
+# --- literals in the source -------------------------------------------------------------------
+
+
+def _name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        return str(node.slice.value)
+    if isinstance(node, ast.Call):
+        return _name(node.func)
+    return None
+
+
+def _stateful(node: ast.AST | None) -> bool:
+    name = _name(node) if node is not None else None
+    return bool(name and STATEFUL.search(name))
+
+
+def _literals(node: ast.AST | None) -> list[ast.Constant]:
+    """The state-valued string constants `node` is or holds (a tuple, list or set of them)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in VALUES:
+        return [node]
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [c for e in node.elts for c in _literals(e)]
+    return []
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                ids.add(id(body[0].value))
+    return ids
+
+
+def python_literals(source: str) -> list[tuple[int, str]]:
+    """(line, value) of every status or role spelled as a string in Python `source`."""
+    tree = ast.parse(source)
+    found: list[ast.Constant] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_stateful(s) for s in sides):
+                found += [c for s in sides for c in _literals(s)]
+        elif isinstance(node, ast.keyword) and node.arg and STATEFUL.search(node.arg):
+            found += _literals(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in {"in_", "not_in", "notin_"} and _stateful(node.func.value):
+                found += [c for a in node.args for c in _literals(a)]
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and STATEFUL.search(str(key.value)):
+                    found += _literals(value)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(_stateful(t) for t in targets):
+                found += _literals(node.value)
+        elif isinstance(node, ast.arguments):
+            args = [*node.posonlyargs, *node.args]
+            for arg, default in zip(
+                args[len(args) - len(node.defaults) :], node.defaults, strict=True
+            ):
+                if STATEFUL.search(arg.arg):
+                    found += _literals(default)
+            for arg, default in zip(node.kwonlyargs, node.kw_defaults, strict=True):
+                if default is not None and STATEFUL.search(arg.arg):
+                    found += _literals(default)
+    docstrings = _docstrings(tree)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and node.value in DISTINCTIVE
+            and id(node) not in docstrings
+        ):
+            found.append(node)
+    return sorted({(c.lineno, c.value) for c in found})
+
+
+JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+QUOTED = re.compile(r"""(['"])([a-z_]+)\1""")
+TEMPLATE_STATEFUL = re.compile(
+    r"""\b\w*(status|role|stage|state|scope|worst)\b\s*(==|!=|\bin\b|\bnot in\b)\s*[(\[]?"""
+    r"""\s*(['"][a-z_]+['"]\s*,?\s*)+|["']worst["']\s*,\s*["']equalto["']\s*,\s*["'](\w+)["']"""
+)
+
+
+def template_literals(source: str) -> list[tuple[int, str]]:
+    """(line, value) of every status or role spelled as a string inside a Jinja tag."""
+    found = set()
+    for tag in JINJA_TAG.finditer(source):
+        line = source.count("\n", 0, tag.start()) + 1
+        for match in QUOTED.finditer(tag.group()):
+            if match.group(2) in DISTINCTIVE:
+                found.add((line, match.group(2)))
+        for match in TEMPLATE_STATEFUL.finditer(tag.group()):
+            for quoted in QUOTED.finditer(match.group()):
+                if quoted.group(2) in VALUES:
+                    found.add((line, quoted.group(2)))
+    return sorted(found)
+
+
+def _sources():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "migrations" in path.parts or path in ALLOWED | PENDING:
+            continue
+        yield path, python_literals
+    for path in sorted((PACKAGE / "web" / "templates").rglob("*.html")):
+        if path not in PENDING:
+            yield path, template_literals
+
+
+def test_no_status_or_role_literal_outside_the_enums():
+    offenders = []
+    for path, scan in _sources():
+        for line, value in scan(path.read_text(encoding="utf-8")):
+            offenders.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {value!r}")
+    assert offenders == [], "use the enums of shuangsuiji/db/states.py:\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'if plan.status == "drawn": pass',
+        'x = user.role in ("sysadmin", "auditor")',
+        'select(Plan).where(Plan.status.in_(["draft", "committed"]))',
+        'job.status = "failed"',
+        'make(status="queued")',
+        'row = {"status": "done"}',
+        'def f(role="inspector"): pass',
+        'ROLES = ["sysadmin"]',
+    ],
+)
+def test_the_scanner_finds_python_literals(source):
+    assert python_literals(source) != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "if plan.status == PlanStatus.DRAWN: pass",
+        'counts = {"failed": 3}',
+        'open(path, "read")',
+        '"""A drawn plan."""',
+        'kind = "inspectors"',
+    ],
+)
+def test_the_scanner_leaves_other_strings_alone(source):
+    assert python_literals(source) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if current_user.role == 'sysadmin' %}x{% endif %}",
+        "{% if job.status in ('validating', 'done') %}x{% endif %}",
+        '{% if task.status == "failed" %}x{% endif %}',
+        '{% set o = progress|selectattr("worst", "equalto", "overdue")|list %}',
+    ],
+)
+def test_the_scanner_finds_template_literals(source):
+    assert template_literals(source) != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if plan.status == PlanStatus.DRAWN %}x{% endif %}",
+        "{% if name == 'inspector' %}x{% endif %}",
+        '<option value="read">只读</option>',
+    ],
+)
+def test_the_scanner_leaves_other_template_strings_alone(source):
+    assert template_literals(source) == []

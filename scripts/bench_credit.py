@@ -15,25 +15,25 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import benchenv  # scripts/benchenv.py: sys.path, and a clear line when a module is missing
 
-from alembic import command  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+ROOT = benchenv.ROOT
 
-from shuangsuiji.cli.db import alembic_config  # noqa: E402
-from shuangsuiji.db import CreditEvent, Database, Department, Entity, make_engine  # noqa: E402
-from shuangsuiji.domain import uscc  # noqa: E402
-from shuangsuiji.services.platform import outbox  # noqa: E402
-from shuangsuiji.services.results import credit  # noqa: E402
-from shuangsuiji.worker.outbox import Dispatcher  # noqa: E402
+with benchenv.requirements():
+    from alembic import command
+    from sqlalchemy import func, select
+
+    from shuangsuiji.cli.db import alembic_config
+    from shuangsuiji.db import CreditEvent, Database, Department, Entity, make_engine
+    from shuangsuiji.domain import uscc
+    from shuangsuiji.services.platform import outbox
+    from shuangsuiji.services.results import credit
+    from shuangsuiji.worker.outbox import Dispatcher
 
 CODES = (["1"], ["6"], ["B"], ["A", "2", "6"], ["1"], ["E"])
 

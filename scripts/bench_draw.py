@@ -34,23 +34,25 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import benchenv  # scripts/benchenv.py: sys.path, and a clear line when a module is missing
 
-from shuangsuiji.domain import srdp  # noqa: E402
-from shuangsuiji.domain.bundle import (  # noqa: E402
-    Exclusion,
-    Inspector,
-    Plan,
-    RandomnessSource,
-    StratumRule,
-    exclusions_tsv,
-    inspectors_tsv,
-    parse_bundle,
-    plan_json,
-    sha256sums,
-    snapshot,
-)
+ROOT = benchenv.ROOT
+
+with benchenv.requirements():
+    from shuangsuiji.domain import srdp
+    from shuangsuiji.domain.bundle import (
+        Exclusion,
+        Inspector,
+        Plan,
+        RandomnessSource,
+        StratumRule,
+        exclusions_tsv,
+        inspectors_tsv,
+        parse_bundle,
+        plan_json,
+        sha256sums,
+        snapshot,
+    )
 
 CLASSES = [("A", 0.65, "0.03"), ("B", 0.25, "0.05"), ("C", 0.08, "0.1"), ("D", 0.02, "0.3")]
 REGIONS = [f"1310{n:02d}" for n in range(10)]
@@ -423,9 +425,11 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help="keep shuangsuiji_drawbench")
     parser.add_argument("--engine-in", help=argparse.SUPPRESS)  # the engine's own process
     args = parser.parse_args()
+    benchenv.require(*(["consistent_sampler"] if args.sampler else []))
     if args.engine_in:
         engine_child(Path(args.engine_in), args.sampler)
         return
+    benchenv.require(*(["alembic", "sqlalchemy", "flask", "psycopg"] if args.e2e else []))
 
     fig = Figures()
     fig.text(

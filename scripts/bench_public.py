@@ -43,12 +43,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import create_engine, make_url, select, text
+import benchenv  # scripts/benchenv.py: sys.path, and a clear line when a module is missing
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = benchenv.ROOT
 
-from shuangsuiji.cli import synthetic  # noqa: E402
+with benchenv.requirements("alembic", "flask", "psycopg"):
+    from sqlalchemy import create_engine, make_url, select, text
+
+    from shuangsuiji.cli import synthetic
 
 DATABASE = "bench_public"
 CHUNK = 100_000

@@ -26,31 +26,32 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import benchenv  # scripts/benchenv.py: sys.path, and a clear line when a module is missing
 
-from alembic import command  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+ROOT = benchenv.ROOT
 
-from shuangsuiji.cli import synthetic  # noqa: E402
-from shuangsuiji.cli.db import alembic_config  # noqa: E402
-from shuangsuiji.db import (  # noqa: E402
-    Database,
-    Department,
-    Draw,
-    DrawEntity,
-    Entity,
-    Inspector,
-    Matter,
-    Plan,
-    User,
-    make_engine,
-)
-from shuangsuiji.services.accounts.passwords import hash_password  # noqa: E402
-from shuangsuiji.services.plans import batches, plans  # noqa: E402
-from shuangsuiji.services.platform.workdays import Calendar  # noqa: E402
+with benchenv.requirements():
+    from alembic import command
+    from sqlalchemy import func, select, text
+
+    from shuangsuiji.cli import synthetic
+    from shuangsuiji.cli.db import alembic_config
+    from shuangsuiji.db import (
+        Database,
+        Department,
+        Draw,
+        DrawEntity,
+        Entity,
+        Inspector,
+        Matter,
+        Plan,
+        User,
+        make_engine,
+    )
+    from shuangsuiji.services.accounts.passwords import hash_password
+    from shuangsuiji.services.plans import batches, plans
+    from shuangsuiji.services.platform.workdays import Calendar
 
 CLASSES = (("A", 0.65, "0.03"), ("B", 0.25, "0.05"), ("C", 0.08, "0.1"), ("D", 0.02, "0.3"))
 TIMING = batches.Timing.from_config(

@@ -25,10 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import benchenv  # scripts/benchenv.py: sys.path, and a clear line when a module is missing
 
-from shuangsuiji import tabular  # noqa: E402
+ROOT = benchenv.ROOT
+
+with benchenv.requirements():
+    from shuangsuiji import tabular
 
 HEADERS = [
     "统一社会信用代码",

@@ -93,7 +93,7 @@ SMTP_PASSWORD = ""  # with SMTP_USERNAME
 SMTP_FROM = ""  # the From address; required when SMTP_HOST is set
 
 # --- credit feed (信用) -----------------------------------------------------------------------
-# Which published result codes create which credit events: empty = DOMAIN.md's 信用 table
+# Which published result codes create which credit events: empty = the default table
 # (DEFAULT_RULES in shuangsuiji/domain/credit_rules.py, whose docstring describes a rule), else
 # a list of rules (or its JSON text in the environment variable), checked at start-up.
 CREDIT_RULES = ""

@@ -1,7 +1,7 @@
 """The request edge: the per-request database session, who is calling, and access checks.
 
-The request owns the transaction (STYLE rule 5): services flush, and the response commits when
-its status is below 400, or rolls back otherwise.
+The request owns the transaction (docs/architecture.md, "Who commits"): services flush, and the
+response commits when its status is below 400, or rolls back otherwise.
 """
 
 from __future__ import annotations

@@ -94,10 +94,18 @@ def link_problem(source: Path, target: str) -> str | None:
 
 
 def test_the_documents_the_issue_names_exist():
-    for name in ("README.md", "VERIFY.md", "CHANGELOG.md", "docs/srdp-1.md"):
+    for name in (
+        "README.md",
+        "VERIFY.md",
+        "CHANGELOG.md",
+        "docs/srdp-1.md",
+        "docs/architecture.md",
+    ):
         assert (ROOT / name).is_file(), name
-    # README points the reader to the specification.
-    assert "(docs/srdp-1.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+    # README points the reader to the specification and to the map of the code.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(docs/srdp-1.md)" in readme
+    assert "(docs/architecture.md)" in readme
 
 
 @pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -1,6 +1,6 @@
 """Credit rules (信用规则): which published result codes create which credit events.
 
-The rule table is configuration (config/default.py `CREDIT_RULES`, DOMAIN.md's 信用 table as
+The rule table is configuration (config/default.py `CREDIT_RULES`, the 信用 table below as
 the default); `parse_rules` checks it at start-up and `matching` applies it. Pure: no I/O.
 """
 
@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-# The result codes (DOMAIN.md, 检查结果), and "*" for every published result.
+# The result codes (result_codes.py, 检查结果), and "*" for every published result.
 RESULT_CODES = (
     "1", "A", "2", "B", "C", "6", "D", "3", "4", "5", "E", "F", "7", "8", "9", "10", "11", "12",
 )  # fmt: skip
@@ -19,7 +19,7 @@ ANY = "*"
 _EVENT = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _KEYS = {"code", "event", "listing", "listing_workdays", "order_days"}
 
-# DOMAIN.md's 信用 table: 6 and C → listing within 10 working days of verification; B → an
+# The default 信用 table: 6 and C → listing within 10 working days of verification; B → an
 # order to publish within 10 days, then listing; 8 → published as such, listing under
 # provincial rules only (off); 1, E, F, 7, 9–12 → no listing. Every published result also
 # makes an "inspection_result" event, so that the credit platform sees clean results too.

@@ -1,8 +1,8 @@
 """检查结果代码: the hierarchical, multi-select result list, check methods and follow-up measures.
 
-The result list is the one the Zhejiang provincial system uses (DOMAIN.md, Results): each code has
-a label and the code it sits under. `check_codes` normalises a selection (a child implies its
-parent) and names every rule it breaks in Chinese. Pure: no I/O.
+The result list is the one the Zhejiang provincial system uses: each code has a label and the
+code it sits under. `check_codes` normalises a selection (a child implies its parent) and names
+every rule it breaks in Chinese. Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -38,6 +38,11 @@ API_MAX_PAGE_SIZE = 500  # largest page size a client may ask for
 # --- background worker ----------------------------------------------------------------------
 WORKER_POLL_SECONDS = 1.0  # how often an idle worker looks for a queued task
 WORKER_STALE_MINUTES = 10  # a running task without a heartbeat this long is handed back
+WORKER_MAX_ATTEMPTS = 3  # a task started this often whose worker died each time fails for good
+
+# --- outages (worker, scheduler, outbox dispatcher) -------------------------------------------
+OUTAGE_BACKOFF_SECONDS = 1.0  # wait after a round failed (database unreachable); doubles after each
+OUTAGE_BACKOFF_MAX_SECONDS = 60.0  # the longest wait between rounds during an outage
 
 # --- deadlines (working days, from the working-day calendar) ---------------------------------
 RESULTS_ENTRY_WORKDAYS = 5  # results are entered within this many working days after fieldwork

@@ -2,6 +2,12 @@
 
 One worker on SQLite; on PostgreSQL several may run side by side (SKIP LOCKED). SIGTERM and
 SIGINT hand the running task back to the queue at its next progress report.
+
+One task never takes the process down: whatever its handler raises fails that task (with a
+reason its people can read) and the loop goes on; a database outage in the middle of a task
+hands it back to the queue while it has attempts left (WORKER_MAX_ATTEMPTS). The worker owns
+the transactions: claiming, progress, the outcome, housekeeping. An outage between tasks
+(claiming, housekeeping) is ridden out with backoff (db/outages.py).
 """
 
 from __future__ import annotations
@@ -17,11 +23,25 @@ import time
 from zoneinfo import ZoneInfo
 
 from ..db import Database
+from ..db.outages import Outage, describe, is_outage
+from ..errors import AppError
 from ..services.platform import audit, tasks
 from ..services.registry import imports
 from . import jobs as _jobs  # noqa: F401  (registers the handlers)
 
 log = logging.getLogger(__name__)
+
+
+def failure_reason(error: BaseException) -> str:
+    """What a failed task tells its people: a service's own message, never internals."""
+    if isinstance(error, AppError):
+        return error.message
+    if isinstance(error, MemoryError):
+        return "任务所需内存超出服务器限制，已停止执行"
+    return "任务执行出错，详情见服务器日志"
+
+
+OUTAGE_REASON = "执行期间数据库连接中断"
 
 
 class Worker:
@@ -31,6 +51,7 @@ class Worker:
         self.on_progress = on_progress
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
+        self.outage = Outage.from_config(f"worker {self.name}", config, log)
 
     def install_signal_handlers(self) -> None:
         def on_signal(signum, _frame):
@@ -54,6 +75,7 @@ class Worker:
                 department_id=task.department_id,
                 should_stop=self.stopping.is_set,
                 config=self.config,
+                report=self._reporter(task.id),
                 on_progress=self.on_progress,
             )
             kind = task.kind
@@ -66,20 +88,47 @@ class Worker:
             with self.db.transaction() as session:
                 tasks.hand_back(session, ctx.task_id)
             log.info("task %s handed back", ctx.task_id)
-        except Exception:
-            log.exception("task %s (%s) failed", ctx.task_id, kind)
-            with self.db.transaction() as session:
-                tasks.fail(session, ctx.task_id, "任务执行出错，详情见服务器日志")
+        except (Exception, SystemExit) as error:
+            self._failed(ctx.task_id, kind, error)
         else:
             with self.db.transaction() as session:
                 tasks.finish(session, ctx.task_id, result)
         return True
 
+    def _reporter(self, task_id: int):
+        def report(done: int, total: int, message: str) -> None:
+            with self.db.transaction() as session:
+                tasks.record_progress(session, task_id, done, total, message)
+
+        return report
+
+    def _failed(self, task_id: int, kind: str, error: BaseException) -> None:
+        """A handler raised: an outage gives the task another attempt, anything else fails it.
+        Should the database be gone for this too, the error reaches the loop, which backs off;
+        the task, still running, is then handed back as stale."""
+        if is_outage(error):
+            log.warning("task %s (%s): database unavailable (%s)", task_id, kind, describe(error))
+            with self.db.transaction() as session:
+                requeued = tasks.retry_or_fail(
+                    session,
+                    task_id,
+                    max_attempts=self.config["WORKER_MAX_ATTEMPTS"],
+                    reason=OUTAGE_REASON,
+                )
+            if requeued:
+                log.info("task %s handed back to the queue", task_id)
+            return
+        log.error("task %s (%s) failed", task_id, kind, exc_info=error)
+        with self.db.transaction() as session:
+            tasks.fail(session, task_id, failure_reason(error))
+
     def housekeeping(self) -> None:
         tz = ZoneInfo(self.config["TIMEZONE"])
         with self.db.transaction() as session:
             tasks.requeue_stale(
-                session, older_than=dt.timedelta(minutes=self.config["WORKER_STALE_MINUTES"])
+                session,
+                older_than=dt.timedelta(minutes=self.config["WORKER_STALE_MINUTES"]),
+                max_attempts=self.config["WORKER_MAX_ATTEMPTS"],
             )
             audit.ensure_checkpoints(session, today=dt.datetime.now(tz).date(), tz=tz)
         # Indexes a bulk import left to build after its commit, should its worker have died.
@@ -87,13 +136,20 @@ class Worker:
 
     def run(self, *, once: bool = False) -> None:
         log.info("worker %s started", self.name)
-        last_housekeeping = 0.0
+        last_housekeeping = None
         while not self.stopping.is_set():
-            now = time.monotonic()
-            if now - last_housekeeping > 60:
-                self.housekeeping()
-                last_housekeeping = now
-            worked = self.run_one()
+            try:
+                now = time.monotonic()
+                if last_housekeeping is None or now - last_housekeeping > 60:
+                    self.housekeeping()
+                    last_housekeeping = now
+                worked = self.run_one()
+            except Exception as error:  # a database outage, or a bug outside any task
+                if once and not is_outage(error):
+                    raise
+                self.stopping.wait(self.outage.failed(error))
+                continue
+            self.outage.succeeded()
             if once and not worked:
                 break
             if not worked:

@@ -3,12 +3,19 @@
 A handler is `handler(ctx: TaskContext) -> dict`; it opens its own transactions through
 `ctx.db`, reports progress through `ctx.progress()`, which also raises `Interrupted` when the
 worker is asked to stop so that the task is handed back rather than lost.
+
+A task fails for good when its handler raises, or when it has been started `max_attempts`
+times and its worker died each time (a task that kills its process is never requeued
+forever). The owner of a task kind registers an `on_failure` hook to put its own record (an
+import batch, an export file) in a final state then; the hook runs in the caller's
+transaction, like everything here (services flush; the worker owns the transactions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,8 +27,11 @@ from ...errors import NotFound
 from ..scope import reads_all
 from . import audit
 
+log = logging.getLogger(__name__)
+
 HANDLERS: dict[str, Callable[[TaskContext], dict]] = {}
 LABELS: dict[str, str] = {}
+FAILURE_HOOKS: dict[str, Callable[[Session, Task, str], None]] = {}
 STATUS_LABELS = {"queued": "排队中", "running": "运行中", "done": "已完成", "failed": "失败"}
 
 
@@ -40,6 +50,19 @@ def handler(kind: str, label: str):
     return decorate
 
 
+def on_failure(kind: str):
+    """Register `hook(session, task, reason)`, run when a task of `kind` fails for good.
+
+    The hook flushes (never commits) and must not raise for a record already final; should it
+    raise all the same, the task still ends failed and the error is logged."""
+
+    def decorate(func):
+        FAILURE_HOOKS[kind] = func
+        return func
+
+    return decorate
+
+
 @dataclass
 class TaskContext:
     db: Database
@@ -49,25 +72,17 @@ class TaskContext:
     department_id: int | None
     should_stop: Callable[[], bool]
     config: dict
+    # Stores progress on the task row: the worker gives it, in a short transaction of its own.
+    report: Callable[[int, int, str], None]
     on_progress: Callable[[int, int, str], None] | None = None
 
     def progress(self, done: int, total: int, message: str = "") -> None:
-        """Store progress on the task row (its own short transaction) and honour a stop."""
+        """Store progress on the task row and honour a stop."""
         if self.should_stop():
             raise Interrupted
         if self.on_progress is not None:
             self.on_progress(done, total, message)
-        with self.db.transaction() as session:
-            session.execute(
-                update(Task)
-                .where(Task.id == self.task_id)
-                .values(
-                    progress_done=done,
-                    progress_total=total,
-                    message=message[:255],
-                    heartbeat_at=utcnow(),
-                )
-            )
+        self.report(done, total, message)
 
     def actor(self, session: Session) -> User | None:
         return session.get(User, self.actor_id) if self.actor_id is not None else None
@@ -144,6 +159,20 @@ def claim(session: Session, *, worker: str, task_id: int | None = None) -> Task 
     return task
 
 
+def record_progress(session: Session, task_id: int, done: int, total: int, message: str) -> None:
+    """A running task's progress, which is also its heartbeat."""
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id)
+        .values(
+            progress_done=done,
+            progress_total=total,
+            message=message[:255],
+            heartbeat_at=utcnow(),
+        )
+    )
+
+
 def finish(session: Session, task_id: int, result: dict) -> None:
     task = session.get(Task, task_id)
     task.status, task.finished_at = "done", utcnow()
@@ -155,10 +184,32 @@ def finish(session: Session, task_id: int, result: dict) -> None:
 
 
 def fail(session: Session, task_id: int, message: str) -> None:
+    """Mark the task failed with `message` (shown to its people) and run its kind's hook."""
     task = session.get(Task, task_id)
     task.status, task.finished_at, task.error = "failed", utcnow(), message
     task.message = "失败"
     session.flush()
+    hook = FAILURE_HOOKS.get(task.kind)
+    if hook is None:
+        return
+    try:
+        with session.begin_nested():
+            hook(session, task, message)
+    except Exception:
+        log.exception("the failure hook of task %s (%s) failed", task.id, task.kind)
+
+
+def retry_or_fail(session: Session, task_id: int, *, max_attempts: int, reason: str) -> bool:
+    """A task whose run broke off (its worker died, the database went away): back to the
+    queue while it has attempts left, else failed for good with `reason`. True if requeued."""
+    task = session.get(Task, task_id)
+    if task is None or task.status != "running":
+        return False
+    if task.attempts < max_attempts:
+        hand_back(session, task_id)
+        return True
+    fail(session, task_id, f"{reason}；已尝试 {task.attempts} 次，不再重试")
+    return False
 
 
 def hand_back(session: Session, task_id: int) -> None:
@@ -178,14 +229,18 @@ def hand_back(session: Session, task_id: int) -> None:
     )
 
 
-def requeue_stale(session: Session, *, older_than: dt.timedelta) -> int:
-    """Hand back running tasks whose worker died without a word (no heartbeat)."""
+STALE_REASON = "执行该任务的进程意外中断（无心跳）"
+
+
+def requeue_stale(session: Session, *, older_than: dt.timedelta, max_attempts: int) -> int:
+    """Hand back running tasks whose worker died without a word (no heartbeat); one started
+    `max_attempts` times already fails instead. The number handed back or failed."""
     limit = utcnow() - older_than
     stale = list(
         session.scalars(select(Task.id).where(Task.status == "running", Task.heartbeat_at < limit))
     )
     for task_id in stale:
-        hand_back(session, task_id)
+        retry_or_fail(session, task_id, max_attempts=max_attempts, reason=STALE_REASON)
     return len(stale)
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import sys
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from shuangsuiji.db import Task, utcnow
+from shuangsuiji.errors import Invalid
 from shuangsuiji.services.platform import tasks
 from shuangsuiji.worker import Worker
 
@@ -95,7 +99,7 @@ def test_stale_running_task_is_requeued(session, world):
     tasks.claim(session, worker="dead")
     task.heartbeat_at = utcnow() - dt.timedelta(hours=1)
     session.flush()
-    assert tasks.requeue_stale(session, older_than=dt.timedelta(minutes=10)) == 1
+    assert tasks.requeue_stale(session, older_than=dt.timedelta(minutes=10), max_attempts=3) == 1
     session.expire_all()
     assert session.get(Task, task.id).status == "queued"
 
@@ -113,3 +117,151 @@ def test_task_progress_visible_only_to_its_people(app, session, world):
     assert own.get(f"/api/v1/tasks/{task.id}").get_json()["status"] == "queued"
     assert other.get(f"/api/v1/tasks/{task.id}").status_code == 404
     assert "排队中" in own.get(f"/console/tasks/{task.id}").get_data(as_text=True)
+
+
+@pytest.fixture
+def kinds():
+    """Register throw-away task kinds (and failure hooks) for one test."""
+    added = []
+
+    def register(kind, func, *, hook=None):
+        tasks.handler(kind, "测试任务")(func)
+        if hook is not None:
+            tasks.on_failure(kind)(hook)
+        added.append(kind)
+
+    yield register
+    for kind in added:
+        tasks.HANDLERS.pop(kind, None)
+        tasks.LABELS.pop(kind, None)
+        tasks.FAILURE_HOOKS.pop(kind, None)
+
+
+def _fast(app, **extra):
+    return {
+        **app.config,
+        "OUTAGE_BACKOFF_SECONDS": 0.01,
+        "OUTAGE_BACKOFF_MAX_SECONDS": 0.05,
+        **extra,
+    }
+
+
+def _blip() -> OperationalError:
+    return OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+
+def _stale(session, task_id):
+    session.get(Task, task_id).heartbeat_at = utcnow() - dt.timedelta(hours=1)
+    session.flush()
+
+
+def test_stale_task_at_the_attempt_cap_fails_with_a_reason_and_runs_its_hook(session, world, kinds):
+    seen = []
+    kinds("test.fragile", lambda ctx: {}, hook=lambda s, task, reason: seen.append(reason))
+    task = tasks.enqueue(session, kind="test.fragile", params={}, actor=world["admin_a"])
+    for attempt in (1, 2):  # started and died twice: back in the queue each time
+        tasks.claim(session, worker="dying")
+        _stale(session, task.id)
+        assert tasks.requeue_stale(session, older_than=dt.timedelta(minutes=10), max_attempts=3)
+        assert (task.status, task.attempts) == ("queued", attempt)
+    tasks.claim(session, worker="dying")
+    _stale(session, task.id)
+    assert tasks.requeue_stale(session, older_than=dt.timedelta(minutes=10), max_attempts=3) == 1
+    session.expire_all()
+    failed = session.get(Task, task.id)
+    assert (failed.status, failed.attempts) == ("failed", 3)
+    assert "意外中断" in failed.error and "已尝试 3 次" in failed.error
+    assert seen == [failed.error]
+    # and it stays failed: nothing claims it again
+    assert tasks.claim(session, worker="next") is None
+
+
+def test_a_failure_hook_that_raises_still_leaves_the_task_failed(session, world, kinds):
+    def broken_hook(s, task, reason):
+        raise RuntimeError("hook bug")
+
+    kinds("test.hooked", lambda ctx: {}, hook=broken_hook)
+    task = tasks.enqueue(session, kind="test.hooked", params={}, actor=world["admin_a"])
+    tasks.claim(session, worker="w")
+    tasks.fail(session, task.id, "失败原因")
+    session.expire_all()
+    assert session.get(Task, task.id).status == "failed"
+
+
+def test_a_raising_handler_fails_its_task_and_the_loop_goes_on(app, db, session, world, kinds):
+    hooked = []
+
+    def boom(ctx):
+        raise Invalid("文件第 3 行无法读取")
+
+    kinds("test.invalid", boom, hook=lambda s, task, reason: hooked.append(task.id))
+    kinds("test.exit", lambda ctx: sys.exit(3))
+    kinds("test.ok", lambda ctx: {"ok": True})
+    bad = tasks.enqueue(session, kind="test.invalid", params={}, actor=world["admin_a"])
+    gone = tasks.enqueue(session, kind="test.exit", params={}, actor=world["admin_a"])
+    good = tasks.enqueue(session, kind="test.ok", params={}, actor=world["admin_a"])
+    session.commit()
+    Worker(db, _fast(app), name="w").run(once=True)
+    session.expire_all()
+    assert (session.get(Task, bad.id).status, session.get(Task, bad.id).error) == (
+        "failed",
+        "文件第 3 行无法读取",
+    )
+    assert hooked == [bad.id]
+    assert session.get(Task, gone.id).status == "failed"
+    assert session.get(Task, good.id).status == "done"
+
+
+def test_the_loop_rides_out_an_outage_in_claim(app, db, session, world, monkeypatch, caplog):
+    task = tasks.enqueue(session, kind="audit.verify", params={}, actor=world["auditor"])
+    session.commit()
+    real_claim, calls = tasks.claim, []
+
+    def flaky_claim(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise _blip()
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "claim", flaky_claim)
+    with caplog.at_level(logging.INFO, logger="shuangsuiji.worker"):
+        Worker(db, _fast(app), name="w").run(once=True)
+    session.expire_all()
+    assert session.get(Task, task.id).status == "done"
+    outage_lines = [r for r in caplog.records if "database unavailable" in r.getMessage()]
+    assert len(outage_lines) == 2 and all(r.exc_info is None for r in outage_lines)
+    assert "server closed the connection" in outage_lines[0].getMessage()
+    assert any("resumed after 2 failed rounds" in r.getMessage() for r in caplog.records)
+
+
+def test_an_outage_inside_a_handler_hands_the_task_back_until_the_cap(
+    app, db, session, world, kinds
+):
+    runs = []
+
+    def flaky(ctx):
+        runs.append(1)
+        if len(runs) == 1:
+            raise _blip()
+        return {"runs": len(runs)}
+
+    def always_down(ctx):
+        raise _blip()
+
+    kinds("test.flaky", flaky)
+    kinds("test.down", always_down)
+    flaky_task = tasks.enqueue(session, kind="test.flaky", params={}, actor=world["admin_a"])
+    session.commit()
+    worker = Worker(db, _fast(app, WORKER_MAX_ATTEMPTS=2), name="w")
+    worker.run(once=True)
+    session.expire_all()
+    done = session.get(Task, flaky_task.id)
+    assert (done.status, done.attempts, json.loads(done.result)) == ("done", 2, {"runs": 2})
+
+    down = tasks.enqueue(session, kind="test.down", params={}, actor=world["admin_a"])
+    session.commit()
+    worker.run(once=True)
+    session.expire_all()
+    failed = session.get(Task, down.id)
+    assert (failed.status, failed.attempts) == ("failed", 2)
+    assert "数据库连接中断" in failed.error

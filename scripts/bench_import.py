@@ -82,10 +82,11 @@ def main() -> None:
     os.environ.setdefault("SHUANGSUIJI_ENV", "development")
     phases = logging.StreamHandler(sys.stdout)
     phases.setFormatter(logging.Formatter("  %(message)s"))
-    imports_log = logging.getLogger("shuangsuiji.services.registry.imports")
-    imports_log.addHandler(phases)
-    imports_log.setLevel(logging.INFO)
-    imports_log.propagate = False
+    for name in ("shuangsuiji.services.registry.imports", "shuangsuiji.worker.imports"):
+        imports_log = logging.getLogger(name)
+        imports_log.addHandler(phases)
+        imports_log.setLevel(logging.INFO)
+        imports_log.propagate = False
     lines: list[str] = []
 
     def report(line: str) -> None:

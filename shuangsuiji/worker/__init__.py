@@ -26,7 +26,7 @@ from ..db import Database
 from ..db.outages import Outage, describe, is_outage
 from ..errors import AppError
 from ..services.platform import audit, tasks
-from ..services.registry import imports
+from . import imports
 from . import jobs as _jobs  # noqa: F401  (registers the handlers)
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..services.plans import draws  # noqa: F401  (they register their handlers)
 from ..services.platform import audit  # noqa: F401  (they register their handlers)
 from ..services.platform.tasks import TaskContext, handler
-from ..services.registry import exports, imports  # noqa: F401  (they register their handlers)
+from . import imports as _imports  # noqa: F401  (registers the registry's handlers)
 
 
 @handler("audit.verify", "校验审计日志链")

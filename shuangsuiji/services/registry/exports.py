@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -98,23 +97,3 @@ def enqueue(session: Session, *, actor: User, kind: str, filters: dict, fmt: str
 
 def download_name(kind: str, fmt: str, at: dt.datetime) -> str:
     return f"{KINDS[kind].label}-{at.strftime('%Y%m%d-%H%M%S')}.{fmt}"
-
-
-@tasks.handler("export.list", "导出名录")
-def run_export(ctx: tasks.TaskContext) -> dict:
-    kind, fmt = ctx.params["kind"], ctx.params["format"]
-    export_dir = Path(ctx.config["EXPORT_DIR"])
-    export_dir.mkdir(parents=True, exist_ok=True)
-    path = export_dir / f"task-{ctx.task_id}.{fmt}"
-    ctx.progress(0, 0, "正在导出")
-    with ctx.db.transaction(write=False) as session:
-        actor = ctx.actor(session)
-        with path.open("wb") as out:
-            count = write(session, actor, kind, ctx.params["filters"], fmt, out)
-    return {
-        "path": str(path),
-        "rows": count,
-        "kind": kind,
-        "format": fmt,
-        "filename": download_name(kind, fmt, dt.datetime.now()),
-    }

@@ -15,7 +15,9 @@ from sqlalchemy import func, inspect, select
 from shuangsuiji.columns import CellError
 from shuangsuiji.db import ConflictDeclaration, Entity, ImportJob, Inspector
 from shuangsuiji.domain import uscc
+from shuangsuiji.errors import Invalid
 from shuangsuiji.services.registry import imports
+from shuangsuiji.services.registry.imports import checking
 from shuangsuiji.worker import Worker
 
 HEADER = "统一社会信用代码,企业名称,行政区划代码,登记状态,信用风险分类\n"
@@ -150,7 +152,7 @@ def test_too_many_rows_fails_the_file_midway(run, app, session, world):
 
 def test_a_failed_write_while_checking_ahead_stops_the_checks(run, app, session, monkeypatch):
     app.config["IMPORT_BATCH_ROWS"] = 2
-    original = imports._write_stage
+    original = checking.write_stage
     writes = []
 
     def failing(*args):
@@ -159,7 +161,7 @@ def test_a_failed_write_while_checking_ahead_stops_the_checks(run, app, session,
             raise RuntimeError("disk full")
         return original(*args)
 
-    monkeypatch.setattr(imports, "_write_stage", failing)
+    monkeypatch.setattr(checking, "write_stage", failing)
     rows = "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(20))
     job = run((HEADER + rows).encode(), apply=False)  # the worker logs the error
     # The batch says so (it does not stay 校验中), and nothing it staged is left.
@@ -169,16 +171,16 @@ def test_a_failed_write_while_checking_ahead_stops_the_checks(run, app, session,
 
 
 def test_checks_run_ahead_of_the_writes_in_order():
-    assert list(imports._ahead(iter(range(50)), lambda n: n * 2, depth=2)) == list(range(0, 100, 2))
+    assert list(checking.ahead(iter(range(50)), lambda n: n * 2, depth=2)) == list(range(0, 100, 2))
 
 
 def test_an_error_while_checking_ahead_reaches_the_writer():
     def items():
         yield 1
-        raise imports.Invalid("坏文件")
+        raise Invalid("坏文件")
 
-    with pytest.raises(imports.Invalid, match="坏文件"):
-        list(imports._ahead(items(), lambda n: n))
+    with pytest.raises(Invalid, match="坏文件"):
+        list(checking.ahead(items(), lambda n: n))
 
 
 def test_a_writer_stopping_early_stops_the_checks():
@@ -189,7 +191,7 @@ def test_a_writer_stopping_early_stops_the_checks():
             produced.append(n)
             yield n
 
-    ahead = imports._ahead(items(), lambda n: n, depth=2)
+    ahead = checking.ahead(items(), lambda n: n, depth=2)
     assert next(ahead) == 0
     ahead.close()  # joins the thread
     assert len(produced) <= 5
@@ -336,7 +338,7 @@ def test_large_import_rebuilds_indexes_and_constraints(run, session, world, bulk
     rows = [f"{code(1)},改名,131024,存续,B\n"] + [
         f"{code(i)},新公司{i},131024,存续,A\n" for i in range(2, 6)
     ]
-    with caplog.at_level(logging.INFO, logger="shuangsuiji.services.registry.imports"):
+    with caplog.at_level(logging.INFO, logger="shuangsuiji"):
         job = run((HEADER + "".join(rows)).encode())
     assert "indexes and constraints rebuilt" in caplog.text
     assert (job.status, job.inserted, job.updated, job.unchanged) == ("done", 4, 1, 0)
@@ -509,7 +511,7 @@ def test_a_column_checked_in_batches_is_checked_as_cell_by_cell(name, data):
     from shuangsuiji.columns import ENTITY_FIELDS
 
     field = next(f for f in ENTITY_FIELDS if f.name == name)
-    column = imports._Column(field.parse)
+    column = checking.CellColumn(field.parse)
     column.MEMO_LIMIT = 3  # also goes through the column-of-unique-values path
     for _ in range(3):
         cells = tuple(data.draw(st.lists(st.sampled_from(CELLS[name]), min_size=1, max_size=8)))

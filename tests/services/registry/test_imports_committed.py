@@ -16,7 +16,9 @@ from shuangsuiji.app import create_app
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Entity, ImportJob, User, make_engine
 from shuangsuiji.services.registry import imports
+from shuangsuiji.services.registry.imports import indexes
 from shuangsuiji.worker import Worker
+from shuangsuiji.worker import imports as import_tasks
 
 from ... import factories
 from .test_imports import HEADER, code
@@ -99,7 +101,7 @@ def test_a_file_checked_by_a_pool_of_processes_loses_nothing(world, caplog):
     rows[6] = f"{code(2)},公司2的重复,131024,存续,A\n"  # row 8: duplicate of row 3
     rows[9] = f"{code(5)},公司5改正,131024,存续,B\n"  # row 11: row 6 was refused: not a duplicate
     rows[10] = f"{code(3)},公司3,131024,存续,A\n"  # row 12: duplicate of row 4, in another batch
-    with caplog.at_level(logging.INFO, logger="shuangsuiji.services.registry.imports"):
+    with caplog.at_level(logging.INFO, logger="shuangsuiji"):
         job = run(world, HEADER + "".join(rows))
     assert "checked by 2 processes" in caplog.text
     assert (job.status, job.rows_read, job.inserted, job.rejected) == ("done", 11, 8, 3)
@@ -132,9 +134,9 @@ def test_bulk_import_commits_then_builds_its_indexes_and_housekeeping_repairs_th
         connection.execute(text("DROP INDEX ix_entities_department_id_risk_class"))
     # Another process building: housekeeping leaves it to that one.
     with db.engine.connect() as other:
-        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": imports._PG_INDEX_LOCK_KEY})
-        assert imports.build_indexes(db, wait=False) == []
-        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": imports._PG_INDEX_LOCK_KEY})
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": indexes.PG_INDEX_LOCK_KEY})
+        assert import_tasks.build_indexes(db, wait=False) == []
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": indexes.PG_INDEX_LOCK_KEY})
         other.commit()
     Worker(db, app.config, name="test").housekeeping()
     assert validity(db) == dict.fromkeys(INDEXES, True)
@@ -145,7 +147,7 @@ def test_a_large_import_into_a_larger_list_keeps_its_constraints(world, caplog):
     # (no lock on the list), the unique and foreign-key constraints stay in place.
     db = world[0]
     run(world, HEADER + "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(50)))
-    with caplog.at_level(logging.INFO, logger="shuangsuiji.services.registry.imports"):
+    with caplog.at_level(logging.INFO, logger="shuangsuiji"):
         job = run(
             world, HEADER + "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(50, 80))
         )

@@ -1,0 +1,273 @@
+"""Import batches: the importable lists, upload, the batch's states and its changes.
+
+Every function here flushes; the request edge, the CLI or the worker's task handler
+(worker/imports.py) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.orm import Session
+
+from .... import tabular
+from ....columns import (
+    CONFLICT_FIELDS,
+    ENTITY_FIELDS,
+    INSPECTOR_FIELDS,
+    MATTER_FIELDS,
+    RISK_CLASS_FIELDS,
+    Field,
+)
+from ....db import (
+    ConflictDeclaration,
+    Entity,
+    ImportJob,
+    ImportReject,
+    Inspector,
+    Matter,
+    User,
+    stage_conflicts,
+    stage_entities,
+    stage_inspectors,
+    stage_matters,
+    stage_risk_classes,
+)
+from ....errors import Conflict, Invalid, NotFound
+from ...platform import audit, tasks
+from ...scope import reads_all, require_admin_of
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One importable list."""
+
+    name: str
+    label: str
+    model: type
+    stage: Table
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]  # natural key columns of the stored rows (within the department)
+    updates_only: bool = False  # rows must match a stored row (never inserted), not a list
+
+
+KINDS = {
+    "entities": Kind("entities", "检查对象名录", Entity, stage_entities, ENTITY_FIELDS, ("uscc",)),
+    "inspectors": Kind(
+        "inspectors",
+        "执法检查人员名录",
+        Inspector,
+        stage_inspectors,
+        INSPECTOR_FIELDS,
+        ("cert_no",),
+    ),
+    "matters": Kind("matters", "随机抽查事项清单", Matter, stage_matters, MATTER_FIELDS, ("code",)),
+    "conflicts": Kind(
+        "conflicts",
+        "回避声明",
+        ConflictDeclaration,
+        stage_conflicts,
+        CONFLICT_FIELDS,
+        ("inspector_id", "entity_id"),
+    ),
+    "risk_classes": Kind(
+        "risk_classes",
+        "信用风险分类（月度）",
+        Entity,
+        stage_risk_classes,
+        RISK_CLASS_FIELDS,
+        ("uscc",),
+        updates_only=True,
+    ),
+}
+# The lists themselves (what can be searched and exported), without update-only imports.
+LISTS = {name: kind for name, kind in KINDS.items() if not kind.updates_only}
+STATUS_LABELS = {
+    "validating": "校验中",
+    "ready": "待确认",
+    "applying": "导入中",
+    "done": "已完成",
+    "failed": "失败",
+    "cancelled": "已取消",
+}
+
+
+def kind_of(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise Invalid(f"名录类型无效：{name}", errors={"kind": ["名录类型无效"]}) from None
+
+
+def limits_from(config: dict) -> tabular.Limits:
+    return tabular.Limits(
+        max_bytes=config["IMPORT_MAX_BYTES"],
+        max_unpacked_bytes=config["IMPORT_MAX_UNPACKED_BYTES"],
+        max_zip_entries=config["IMPORT_MAX_ZIP_ENTRIES"],
+        max_rows=config["IMPORT_MAX_ROWS"],
+    )
+
+
+# --- upload -----------------------------------------------------------------------------------
+
+
+def create(
+    session: Session,
+    *,
+    actor: User,
+    department_id: int,
+    kind: str,
+    filename: str,
+    source: BinaryIO,
+    config: dict,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> ImportJob:
+    """Store the uploaded file (checking its size while reading) and queue its validation."""
+    require_admin_of(actor, department_id)
+    spec = kind_of(kind)
+    filename = Path(filename or "").name[:255]
+    if not filename or source is None:
+        raise Invalid("请选择要上传的文件")
+    upload_dir = Path(config["UPLOAD_DIR"])
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    target = upload_dir / f"{secrets.token_hex(16)}{Path(filename).suffix.lower()[:10]}"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with target.open("wb") as out:
+            while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > config["IMPORT_MAX_BYTES"]:
+                    raise Invalid(
+                        f"文件超过大小上限 {config['IMPORT_MAX_BYTES'] // (1 << 20)} MB，"
+                        "请拆分后分批导入"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        target.unlink(missing_ok=True)
+        raise Invalid("上传的文件是空的")
+    job = ImportJob(
+        department_id=department_id,
+        kind=spec.name,
+        filename=filename,
+        sha256=digest.hexdigest(),
+        size=size,
+        stored_path=str(target),
+        encoding=encoding or None,
+        sheet=sheet or None,
+        status="validating",
+        created_by_id=actor.id,
+    )
+    session.add(job)
+    session.flush()
+    task = tasks.enqueue(
+        session,
+        kind="import.validate",
+        params={"import_id": job.id},
+        actor=actor,
+        department_id=department_id,
+    )
+    job.task_id = task.id
+    audit.record(
+        session,
+        actor=actor,
+        action="import.upload",
+        object_type="import",
+        object_id=job.id,
+        after={"kind": kind, "filename": filename, "sha256": job.sha256, "size": size},
+        department_id=department_id,
+    )
+    return job
+
+
+def get(session: Session, actor: User, import_id: int) -> ImportJob:
+    job = session.get(ImportJob, import_id)
+    if job is None or not (reads_all(actor) or job.department_id == actor.department_id):
+        raise NotFound("导入批次不存在")
+    return job
+
+
+def list_visible(session: Session, actor: User, *, kind: str | None = None, limit: int = 50):
+    query = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
+    if not reads_all(actor):
+        query = query.where(ImportJob.department_id == actor.department_id)
+    if kind:
+        query = query.where(ImportJob.kind == kind)
+    return list(session.scalars(query))
+
+
+def rejects(session: Session, job: ImportJob, *, limit: int | None = None) -> list[ImportReject]:
+    query = (
+        select(ImportReject)
+        .where(ImportReject.import_id == job.id)
+        .order_by(ImportReject.row_no, ImportReject.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def confirm(session: Session, *, actor: User, import_id: int) -> ImportJob:
+    job = get(session, actor, import_id)
+    require_admin_of(actor, job.department_id)
+    if job.status != "ready":
+        raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能确认导入")
+    job.status = "applying"
+    task = tasks.enqueue(
+        session,
+        kind="import.apply",
+        params={"import_id": job.id},
+        actor=actor,
+        department_id=job.department_id,
+    )
+    job.task_id = task.id
+    session.flush()
+    return job
+
+
+def cancel(session: Session, *, actor: User, import_id: int) -> ImportJob:
+    job = get(session, actor, import_id)
+    require_admin_of(actor, job.department_id)
+    if job.status not in ("ready", "failed"):
+        raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能取消")
+    job.status = "cancelled"
+    clear_stage(session, job)
+    audit.record(
+        session,
+        actor=actor,
+        action="import.cancel",
+        object_type="import",
+        object_id=job.id,
+        department_id=job.department_id,
+    )
+    return job
+
+
+def clear_stage(session: Session, job: ImportJob) -> None:
+    stage = kind_of(job.kind).stage
+    session.execute(delete(stage).where(stage.c.import_id == job.id))
+
+
+def reject_file(session: Session, job: ImportJob, message: str, *, actor: User | None) -> dict:
+    """The file cannot be imported (checking it failed): the batch fails with `message`."""
+    clear_stage(session, job)
+    job.status, job.error = "failed", message
+    audit.record(
+        session,
+        actor=actor,
+        action="import.reject_file",
+        object_type="import",
+        object_id=job.id,
+        after={"filename": job.filename, "sha256": job.sha256, "reason": message},
+        department_id=job.department_id,
+    )
+    return {"import_id": job.id, "error": message}

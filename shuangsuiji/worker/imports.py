@@ -1,0 +1,251 @@
+"""The registry's background tasks: checking an uploaded file (import.validate), applying a
+checked batch (import.apply), building the lists' indexes, exporting a list (export.list).
+
+These handlers own the transactions; the services below them (services/registry) only flush.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import gc
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import Table
+
+from ..db import Database, ImportJob, make_engine
+from ..errors import Invalid
+from ..services.platform import tasks
+from ..services.registry import exports
+from ..services.registry.imports import applying, checking, indexes, jobs
+
+log = logging.getLogger(__name__)
+
+
+# --- import.validate --------------------------------------------------------------------------
+
+
+@tasks.handler("import.validate", "校验导入文件")
+def validate(ctx: tasks.TaskContext) -> dict:
+    import_id = ctx.params["import_id"]
+    started = time.perf_counter()
+    with ctx.db.transaction() as session:
+        source = checking.begin(session, session.get(ImportJob, import_id))
+    try:
+        table = checking.open_table(source, ctx.config)
+    except Invalid as exc:
+        return _reject_file(ctx, import_id, exc.message)
+    counters = {"read": 0, "rejected": 0}
+    try:
+        mapping = checking.map_headers(source, table)
+        raw = checking.raw_batches(table, ctx.config["IMPORT_BATCH_ROWS"])
+
+        def count(read: int, rejected: int) -> None:
+            counters["read"] += read
+            counters["rejected"] += rejected
+            ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
+
+        with checking.no_cyclic_gc():
+            if checking.in_processes(ctx.db.dialect, ctx.db.bound, ctx.config, source.size):
+                _stage_in_processes(ctx, source, mapping, len(table.headers), raw, count)
+            else:
+                _stage_here(ctx, source, mapping, len(table.headers), raw, count)
+    except Invalid as exc:  # FileRejected included: a bad record, too many rows
+        return _reject_file(ctx, import_id, exc.message)
+    except tasks.Interrupted:
+        raise  # handed back: validated again from the start
+    except Exception:
+        # A database error, a checking process that died: the batch must not stay 校验中.
+        _reject_file(ctx, import_id, "校验时出错，请重新上传文件；详情见服务器日志")
+        raise
+    finally:
+        table.rows.close()  # the reader holds the file open until it is closed or exhausted
+
+    log.info(
+        "import %s: %d rows checked and staged in %.1f s",
+        import_id,
+        counters["read"],
+        time.perf_counter() - started,
+    )
+    with ctx.db.transaction() as session:
+        return checking.finish(
+            session, source, table, mapping, counters["read"], counters["rejected"]
+        )
+
+
+def _reject_file(ctx: tasks.TaskContext, import_id: int, message: str) -> dict:
+    with ctx.db.transaction() as session:
+        job = session.get(ImportJob, import_id)
+        return jobs.reject_file(session, job, message, actor=ctx.actor(session))
+
+
+def _stage_here(
+    ctx: tasks.TaskContext,
+    source: checking.Source,
+    mapping,
+    width: int,
+    raw: Iterator,
+    count: Callable,
+) -> None:
+    """Check and stage the batches in this process, one transaction each. On PostgreSQL a
+    thread checks the next batches while the database stages this one."""
+    spec, import_id = source.spec, source.import_id
+    with ctx.db.transaction(write=False) as session:
+        context = checking.Context(session, spec.name, source.department_id)
+    check = checking.Checker(spec, mapping.index, width, context)
+    batches = (check(row_nos, cells) for row_nos, cells in raw)
+    if ctx.db.dialect == "postgresql":
+        batches = checking.ahead(batches, functools.partial(checking.copy_text, spec, import_id))
+    # closing(): a checking thread stops before the reader is closed (by the caller).
+    with contextlib.closing(batches):
+        for batch in batches:
+            with ctx.db.transaction() as session:
+                checking.stage_batch(session, spec, import_id, batch)
+            count(batch.read, batch.rejected)
+
+
+def _stage_in_processes(
+    ctx: tasks.TaskContext,
+    source: checking.Source,
+    mapping,
+    width: int,
+    raw: Iterator,
+    count: Callable,
+) -> None:
+    """Check and stage the batches in a pool of processes, each with its own connection and
+    one transaction per batch; this one reads the file and hands the batches out."""
+    processes = ctx.config["IMPORT_PROCESSES"]
+    log.info("import %s: checked by %d processes", source.import_id, processes)
+    url = ctx.db.engine.url.render_as_string(hide_password=False)
+    checking.run_pool(
+        processes,
+        raw,
+        initializer=_process_start,
+        initargs=(
+            url,
+            source.spec.name,
+            source.import_id,
+            source.department_id,
+            mapping.index,
+            width,
+        ),
+        work=_process_batch,
+        count=count,
+    )
+
+
+_PROCESS: dict = {}  # a pool process's database, checker and import
+
+
+def _process_start(url: str, kind: str, import_id: int, department_id: int, index, width):
+    gc.disable()  # as no_cyclic_gc: the process lives for one import
+    spec = jobs.kind_of(kind)
+    db = Database(make_engine(url))
+    with db.transaction(write=False) as session:
+        context = checking.Context(session, spec.name, department_id)
+    _PROCESS.update(
+        db=db, spec=spec, id=import_id, check=checking.Checker(spec, index, width, context)
+    )
+
+
+def _process_batch(row_nos: list[int], cells: list[list]) -> tuple[int, int]:
+    spec, import_id = _PROCESS["spec"], _PROCESS["id"]
+    batch = checking.copy_text(spec, import_id, _PROCESS["check"](row_nos, cells))
+    with _PROCESS["db"].transaction() as session:
+        checking.stage_batch(session, spec, import_id, batch)
+    return batch.read, batch.rejected
+
+
+# --- import.apply -----------------------------------------------------------------------------
+
+
+@tasks.handler("import.apply", "导入名录")
+def apply(ctx: tasks.TaskContext) -> dict:
+    import_id = ctx.params["import_id"]
+    ctx.progress(0, 0, "正在写入名录（单个事务）")
+    with ctx.db.transaction(write=False) as session:
+        job = session.get(ImportJob, import_id)
+        table = jobs.kind_of(job.kind).model.__table__
+        plan = applying.Plan()
+        if job.status == "applying":
+            plan = applying.plan_for(
+                session, table, job.inserted, ctx.config["IMPORT_REBUILD_MIN_ROWS"]
+            )
+    concurrent = plan.indexes and not ctx.db.bound
+    with indexes.index_builder(ctx.db) if concurrent else contextlib.nullcontext() as builder:
+        if builder is not None:
+            indexes.drop_indexes(builder, table)
+        try:
+            with ctx.db.transaction() as session:
+                job = session.get(ImportJob, import_id)
+                result = applying.apply_staged(session, job, plan, actor=ctx.actor(session))
+        except tasks.Interrupted:
+            raise  # the worker's housekeeping builds the indexes
+        except Exception:
+            # The registry is untouched (the transaction rolled back); say so on the batch.
+            with ctx.db.transaction() as session:
+                job = session.get(ImportJob, import_id)
+                job.status = "failed"
+                job.error = "写入名录时出错，名录未作任何改动；详情见服务器日志"
+            if builder is not None:
+                indexes.build_missing(builder, [table], concurrently=True)
+            raise
+        if plan.indexes:  # dropped before or in the transaction, whatever it wrote
+            ctx.progress(0, 0, "正在重建检索索引（名录可正常使用，检索暂时较慢）")
+            started = time.perf_counter()
+            if builder is not None:
+                indexes.build_missing(builder, [table], concurrently=True)
+            else:
+                build_indexes(ctx.db, [table])
+            with ctx.db.transaction() as session:
+                indexes.analyze(session, table)  # after the builds: it samples expression indexes
+            log.info("import %s: indexes built in %.1f s", import_id, time.perf_counter() - started)
+    return result
+
+
+def build_indexes(db: Database, tables: list[Table] | None = None, *, wait: bool = True) -> list:
+    """Build the registry lists' indexes that are missing or invalid (PostgreSQL), with CREATE
+    INDEX CONCURRENTLY: the lists stay readable and writable meanwhile. Returns their names.
+
+    A large import builds its table's after its commit (applying.Plan); the worker calls this on
+    every housekeeping round (wait=False: it skips while another process holds the builders'
+    lock), which finishes a build cut short by a crash. A Database bound to one connection
+    (tests) builds them in its transaction, where CONCURRENTLY cannot run.
+    """
+    if db.dialect != "postgresql":
+        return []
+    tables = tables or indexes.list_tables()
+    if db.bound:
+        with db.transaction() as session:
+            return indexes.build_missing(session.connection(), tables, concurrently=False)
+    with indexes.index_builder(db, wait=wait) as builder:
+        if builder is None:
+            return []
+        return indexes.build_missing(builder, tables, concurrently=True)
+
+
+# --- export.list ------------------------------------------------------------------------------
+
+
+@tasks.handler("export.list", "导出名录")
+def run_export(ctx: tasks.TaskContext) -> dict:
+    kind, fmt = ctx.params["kind"], ctx.params["format"]
+    export_dir = Path(ctx.config["EXPORT_DIR"])
+    export_dir.mkdir(parents=True, exist_ok=True)
+    path = export_dir / f"task-{ctx.task_id}.{fmt}"
+    ctx.progress(0, 0, "正在导出")
+    with ctx.db.transaction(write=False) as session:
+        actor = ctx.actor(session)
+        with path.open("wb") as out:
+            count = exports.write(session, actor, kind, ctx.params["filters"], fmt, out)
+    return {
+        "path": str(path),
+        "rows": count,
+        "kind": kind,
+        "format": fmt,
+        "filename": exports.download_name(kind, fmt, dt.datetime.now()),
+    }

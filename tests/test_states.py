@@ -72,7 +72,6 @@ PENDING = {
         "services/platform/audit.py",
         "services/platform/outbox.py",
         "services/platform/tasks.py",
-        "services/registry/imports.py",
         "services/registry/records.py",
         "services/results/credit.py",
         "services/results/deadlines.py",

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Table
 
 from ..db import Database, ImportJob, make_engine
+from ..db.states import ImportStatus
 from ..errors import Invalid
 from ..services.platform import tasks
 from ..services.registry import exports
@@ -171,7 +172,7 @@ def apply(ctx: tasks.TaskContext) -> dict:
         job = session.get(ImportJob, import_id)
         table = jobs.kind_of(job.kind).model.__table__
         plan = applying.Plan()
-        if job.status == "applying":
+        if job.status == ImportStatus.APPLYING:
             plan = applying.plan_for(
                 session, table, job.inserted, ctx.config["IMPORT_REBUILD_MIN_ROWS"]
             )
@@ -189,7 +190,7 @@ def apply(ctx: tasks.TaskContext) -> dict:
             # The registry is untouched (the transaction rolled back); say so on the batch.
             with ctx.db.transaction() as session:
                 job = session.get(ImportJob, import_id)
-                job.status = "failed"
+                job.status = ImportStatus.FAILED
                 job.error = "写入名录时出错，名录未作任何改动；详情见服务器日志"
             if builder is not None:
                 indexes.build_missing(builder, [table], concurrently=True)

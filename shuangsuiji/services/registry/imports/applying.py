@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint, DropIndex
 
 from ....db import ImportJob, User, utcnow
+from ....db.states import ImportStatus
 from ...platform import audit
 from .jobs import Kind, kind_of
 
@@ -193,7 +194,7 @@ def apply_staged(session: Session, job: ImportJob, plan: Plan, *, actor: User | 
     the stage no longer matches its preview), and record it."""
     started = time.perf_counter()
     import_id = job.id
-    if job.status != "applying":  # applied before the worker stopped, and handed back
+    if job.status != ImportStatus.APPLYING:  # applied before the worker stopped, and handed back
         return {"import_id": import_id, "status": job.status}
     spec = kind_of(job.kind)
     target, stage = spec.model.__table__, spec.stage
@@ -212,7 +213,7 @@ def apply_staged(session: Session, job: ImportJob, plan: Plan, *, actor: User | 
         )
     if error:
         session.execute(delete(stage).where(stage.c.import_id == job.id))
-        job.status, job.error = "failed", error
+        job.status, job.error = ImportStatus.FAILED, error
         return {"import_id": import_id, "error": error}
     now = utcnow()
     with set_aside(session, target, plan) if plan.indexes else contextlib.nullcontext():
@@ -233,7 +234,7 @@ def apply_staged(session: Session, job: ImportJob, plan: Plan, *, actor: User | 
         found["updated"],
         found["unchanged"],
     )
-    job.status, job.applied_at = "done", utcnow()
+    job.status, job.applied_at = ImportStatus.DONE, utcnow()
     audit.record(
         session,
         actor=actor,

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from .... import tabular
 from ....columns import CellError
 from ....db import Entity, ImportJob, ImportReject, Inspector, utcnow
+from ....db.states import ImportStatus
 from ....errors import Invalid
 from .applying import counts
 from .indexes import analyze
@@ -114,7 +115,7 @@ def finish(
         predicted["updated"],
         predicted["unchanged"],
     )
-    job.status = "ready"
+    job.status = ImportStatus.READY
     job.validated_at = utcnow()
     return {"import_id": import_id, "rows_read": job.rows_read, "rejected": job.rejected}
 

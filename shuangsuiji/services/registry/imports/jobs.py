@@ -38,6 +38,7 @@ from ....db import (
     stage_matters,
     stage_risk_classes,
 )
+from ....db.states import ImportStatus
 from ....errors import Conflict, Invalid, NotFound
 from ...platform import audit, tasks
 from ...scope import reads_all, require_admin_of
@@ -88,12 +89,12 @@ KINDS = {
 # The lists themselves (what can be searched and exported), without update-only imports.
 LISTS = {name: kind for name, kind in KINDS.items() if not kind.updates_only}
 STATUS_LABELS = {
-    "validating": "校验中",
-    "ready": "待确认",
-    "applying": "导入中",
-    "done": "已完成",
-    "failed": "失败",
-    "cancelled": "已取消",
+    ImportStatus.VALIDATING: "校验中",
+    ImportStatus.READY: "待确认",
+    ImportStatus.APPLYING: "导入中",
+    ImportStatus.DONE: "已完成",
+    ImportStatus.FAILED: "失败",
+    ImportStatus.CANCELLED: "已取消",
 }
 
 
@@ -164,7 +165,7 @@ def create(
         stored_path=str(target),
         encoding=encoding or None,
         sheet=sheet or None,
-        status="validating",
+        status=ImportStatus.VALIDATING,
         created_by_id=actor.id,
     )
     session.add(job)
@@ -219,9 +220,9 @@ def rejects(session: Session, job: ImportJob, *, limit: int | None = None) -> li
 def confirm(session: Session, *, actor: User, import_id: int) -> ImportJob:
     job = get(session, actor, import_id)
     require_admin_of(actor, job.department_id)
-    if job.status != "ready":
+    if job.status != ImportStatus.READY:
         raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能确认导入")
-    job.status = "applying"
+    job.status = ImportStatus.APPLYING
     task = tasks.enqueue(
         session,
         kind="import.apply",
@@ -237,9 +238,9 @@ def confirm(session: Session, *, actor: User, import_id: int) -> ImportJob:
 def cancel(session: Session, *, actor: User, import_id: int) -> ImportJob:
     job = get(session, actor, import_id)
     require_admin_of(actor, job.department_id)
-    if job.status not in ("ready", "failed"):
+    if job.status not in (ImportStatus.READY, ImportStatus.FAILED):
         raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能取消")
-    job.status = "cancelled"
+    job.status = ImportStatus.CANCELLED
     clear_stage(session, job)
     audit.record(
         session,
@@ -260,7 +261,7 @@ def clear_stage(session: Session, job: ImportJob) -> None:
 def reject_file(session: Session, job: ImportJob, message: str, *, actor: User | None) -> dict:
     """The file cannot be imported (checking it failed): the batch fails with `message`."""
     clear_stage(session, job)
-    job.status, job.error = "failed", message
+    job.status, job.error = ImportStatus.FAILED, message
     audit.record(
         session,
         actor=actor,

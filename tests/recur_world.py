@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from shuangsuiji.services.plans import batches, plans
+from shuangsuiji.services.plans import batches, participation, plans
 
 from .draw_world import plan_values
 
@@ -29,14 +29,23 @@ def recurring_values(code="YEAR-2027", recurrence="monthly", year=2027, **overri
     return plan_values(code=code, **(values | overrides))
 
 
-def active_plan(session, admin, department, matter, *, activated=None, **overrides):
-    """A recurring plan activated (by default on 2026-12-20, before its whole year 2027)."""
+def active_plan(session, admin, department, matter, *, activated=None, consent_by=(), **overrides):
+    """A recurring plan activated (by default on 2026-12-20, before its whole year 2027);
+    the administrators `consent_by` first accept it for their (participating) departments."""
     plan = plans.create(
         session,
         actor=admin,
         department_id=department.id,
         raw=recurring_values(matter_ids=[matter.id], **overrides),
     )
+    for participant_admin in consent_by:
+        participation.decide(
+            session,
+            actor=participant_admin,
+            plan_id=plan.id,
+            department_id=participant_admin.department_id,
+            accept=True,
+        )
     batches.activate(
         session,
         actor=admin,

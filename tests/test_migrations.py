@@ -7,7 +7,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, select
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Base
@@ -38,3 +38,41 @@ def test_models_match_migrations(scratch_url):
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_0012_asks_the_participants_of_existing_joint_plans(scratch_url):
+    """Nobody consented to a joint plan made before 0012: each participant gets a pending
+    request, so the plan's next commitment waits for the answer."""
+    from shuangsuiji.db import Database, Department, Plan, PlanParticipation
+
+    from . import factories
+
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "0011")
+    engine = create_engine(scratch_url)
+    db = Database(engine)
+    with db.transaction() as session:
+        factories.bind(session)
+        lead = factories.DepartmentFactory(code="DEPT-A")
+        part = factories.DepartmentFactory(code="DEPT-B")
+        session.add(
+            Plan(
+                department=lead,
+                code="OLD-JOINT",
+                title="迁移前的联合抽查",
+                strata="{}",
+                slots='["DEPT-A", "DEPT-B"]',
+                randomness="[]",
+                status="drawn",
+                participants=[part],
+            )
+        )
+        session.flush()
+        ids = (lead.id, part.id)
+    factories.bind(None)
+    command.upgrade(config, "head")
+    with db.transaction(write=False) as session:
+        rows = session.scalars(select(PlanParticipation)).all()
+        assert [(r.department_id, r.status) for r in rows] == [(ids[1], "pending")]
+        assert session.get(Department, ids[0]).code == "DEPT-A"
+    engine.dispose()

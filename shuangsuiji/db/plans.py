@@ -11,6 +11,7 @@ draw that names the draw it supersedes and why.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import (
     BigInteger,
@@ -56,6 +57,18 @@ plan_departments = Table(
     Column("department_id", ForeignKey("departments.id"), primary_key=True),
     Index("ix_plan_departments_department_id", "department_id"),
 )
+
+
+class ParticipationStatus(enum.StrEnum):
+    """参加确认: a department named in another department's joint plan decides whether it
+    takes part (services/plans/participation.py)."""
+
+    PENDING = "pending"  # 待确认
+    ACCEPTED = "accepted"  # 已确认参加
+    DECLINED = "declined"  # 已拒绝
+
+
+PARTICIPATION_STATUSES = tuple(ParticipationStatus)
 
 plan_matters = Table(
     "plan_matters",
@@ -311,3 +324,34 @@ class BatchValue(Base):
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (UniqueConstraint("plan_id", "batch_key", "label"),)
+
+
+class PlanParticipation(Base):
+    """参加确认: the answer of a department a joint plan names (a 配合部门) to the lead
+    department's request. The plan is committed (or activated) only when every participant
+    has accepted; until then the lead sees counts of the participant's inspectors, no names.
+    One row per plan and participating department; it is reset to pending when the draft
+    changes after the answer."""
+
+    __tablename__ = "plan_participations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    status: Mapped[str] = mapped_column(String(10), default=ParticipationStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    plan: Mapped[Plan] = relationship()
+    department: Mapped[Department] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "department_id"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in ParticipationStatus) + ")",
+            name="status",
+        ),
+        Index("ix_plan_participations_department_id", "department_id"),
+    )

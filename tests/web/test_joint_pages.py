@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.plans import draws, participation, plans
 
 from .. import draw_world
 from ..conftest import login
@@ -21,6 +21,9 @@ def test_a_joint_plans_departments_each_see_their_part(app, world, session):
         raw=draw_world.plan_values(
             slots=["DEPT-A", "DEPT-B"], matter_ids=[lead["matter"].id, part["matter"].id]
         ),
+    )
+    participation.decide(
+        session, actor=world["admin_b"], plan_id=plan.id, department_id=world["b"].id, accept=True
     )
     commitment = plans.commit(
         session, actor=world["admin_a"], plan_id=plan.id, today=draw_world.TODAY

@@ -64,7 +64,7 @@ from ...domain.periods import Period, periods
 from ...errors import AppError, Conflict, Invalid
 from ..platform import audit, workdays
 from ..scope import require_admin_of
-from . import draws, plans
+from . import draws, participation, plans
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,7 @@ def activate(
         raise Conflict("一次性任务须承诺后举行抽取仪式，不能启用")
     if plan.status != "draft":
         raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能启用")
+    participation.require_consent(session, plan)
     cal = workdays.load(session)
     upcoming = [e for e in schedule(plan, cal, timing) if e.due > now]
     if not upcoming:
@@ -351,6 +352,7 @@ def commit_batch(
     session: Session, plan: Plan, entry: Scheduled, *, remaining: int, today: dt.date
 ) -> Commitment:
     """Freeze the batch's inputs: this batch's counts, its link of the chain, the registry."""
+    participation.require_consent(session, plan)
     population = plans.in_scope_counts(session, plan)
     targets = yearly_targets(plan, population)
     drawn = drawn_per_class(session, plan)

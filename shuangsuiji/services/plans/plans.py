@@ -42,6 +42,7 @@ from ...domain import srdp
 from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit
 from ..scope import reads_all, require_admin_of, visible
+from . import participation
 
 STRATA = ("A", "B", "C", "D", "X")  # X: not yet classified (未评级)
 STRATUM_LABELS = {"A": "A 类", "B": "B 类", "C": "C 类", "D": "D 类", "X": "未评级"}
@@ -601,6 +602,7 @@ def create(session: Session, *, actor: User, department_id: int, raw: dict) -> P
         after=snapshot(plan),
         department_id=department_id,
     )
+    participation.sync(session, plan, actor=actor, changed=False)
     return plan
 
 
@@ -614,7 +616,7 @@ def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
     encoded = _encoded(values)
     if "slots" in values:
         encoded["participants"] = participants_of(session, plan.department_id, values["slots"])
-    audit.update_recorded(
+    before, after = audit.update_recorded(
         session,
         actor=actor,
         obj=plan,
@@ -623,6 +625,7 @@ def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
         action="plans.update",
         object_type="plan",
     )
+    participation.sync(session, plan, actor=actor, changed=after != before)
     return plan
 
 
@@ -1038,6 +1041,7 @@ def commit(
             raise Invalid("重新抽取须填写理由", errors={"reason": ["不能为空"]})
     else:
         raise Conflict(f"任务状态为“{STATUS_LABELS[plan.status]}”，不能承诺")
+    participation.require_consent(session, plan)
     seq = next_seq(session, plan)
     srdp_id = plan.code if seq == 1 else f"{plan.code}.r{seq}"
     inputs = build_inputs(session, plan, srdp_id=srdp_id, today=today)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, Entity, Inspector
 from shuangsuiji.errors import Forbidden, Invalid, NotFound
-from shuangsuiji.services.plans import batches, draws, plans
+from shuangsuiji.services.plans import batches, draws, participation, plans
 from shuangsuiji.services.results import deadlines, results
 
 from ... import factories
@@ -33,7 +33,8 @@ def joint(session, world):
     return {"lead": lead, "part": part, "c": dept_c, "admin_c": admin_c}
 
 
-def _joint_plan(session, world, joint, **overrides):
+def _joint_plan(session, world, joint, *, accepted=True, **overrides):
+    """Department A's joint plan with B; B's administrator accepts it unless told not to."""
     values = plan_values(
         **{
             "slots": ["DEPT-A", "DEPT-B"],
@@ -41,7 +42,16 @@ def _joint_plan(session, world, joint, **overrides):
         }
         | overrides
     )
-    return plans.create(session, actor=world["admin_a"], department_id=world["a"].id, raw=values)
+    plan = plans.create(session, actor=world["admin_a"], department_id=world["a"].id, raw=values)
+    if accepted:
+        participation.decide(
+            session,
+            actor=world["admin_b"],
+            plan_id=plan.id,
+            department_id=world["b"].id,
+            accept=True,
+        )
+    return plan
 
 
 def _drawn(session, world, joint):
@@ -169,6 +179,7 @@ def test_a_joint_monthly_plan_draws_its_batch_for_both_departments(session, db, 
         world["a"],
         joint["lead"]["matter"],
         slots=["DEPT-A", "DEPT-B"],
+        consent_by=[world["admin_b"]],
     )
     session.commit()
     [outcome] = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)

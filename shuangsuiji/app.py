@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
     except ValueError as exc:
         raise settings.ConfigError(f"configuration refused:\n  - {exc}") from None
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
+    app.url_map.converters["int"] = edge.IdConverter  # before any route: ids within range
     app.config.update(config)
     app.config.update(
         SESSION_COOKIE_NAME="ssj_session",
@@ -99,6 +100,7 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
     register_api(app)
     register_web(app)
     errors_web.register(app)
+    app.before_request(edge.refuse_control_characters)
     app.before_request(edge.check_access)
     app.after_request(edge.finish_transaction)
     app.teardown_request(edge.discard_transaction)

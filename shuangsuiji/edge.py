@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, redirect, request, url_for
@@ -17,12 +18,14 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from . import access
 from .db import Database, User, utcnow
-from .errors import Forbidden, TooManyRequests, Unauthorized
+from .errors import AppError, Forbidden, NotFound, TooManyRequests, Unauthorized
 from .services.accounts import sessions as session_service
 from .services.accounts import tokens as token_service
+from .sizes import INT_MAX, MAX_PAGE
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -30,6 +33,76 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Pages a user who must change their password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"console.change_password", "console.logout", "static"}
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` app-wide: at most INT_MAX (the integer columns' range), so an id beyond it
+    matches no route and answers 404 instead of reaching the database."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, INT_MAX if max is None else max, signed)
+
+
+# C0 control characters and DEL, except tab, line feed and carriage return (text areas).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "不能包含控制字符（如 NUL）"
+
+
+def _control_in_json(value, path: str, found: dict) -> None:
+    if isinstance(value, str):
+        if CONTROL_CHARACTERS.search(value):
+            found[path or "$"] = [CONTROL_MESSAGE]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if CONTROL_CHARACTERS.search(str(key)):
+                found[where] = [CONTROL_MESSAGE]
+            _control_in_json(item, where, found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _control_in_json(item, f"{path}[{index}]", found)
+
+
+def refuse_control_characters():
+    """before_request: NUL and other control characters in a path segment (404), a query
+    parameter, a form field or a JSON string (400, naming each field). PostgreSQL refuses NUL
+    in text, and no field of this service has a use for them."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+            raise NotFound("页面或对象不存在")
+    errors: dict = {}
+    for location, values in (("query", request.args), ("form", request.form)):
+        for key, value in values.items(multi=True):
+            if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value):
+                errors.setdefault(location, {})[key] = [CONTROL_MESSAGE]
+    if request.is_json:
+        found: dict = {}
+        _control_in_json(request.get_json(silent=True), "", found)
+        if found:
+            errors["json"] = found
+    if errors:
+        raise AppError("提交的内容含有控制字符（如 NUL），请删除后重试", errors=errors)
+
+
+def int_arg(name: str, default: int | None = None, *, source=None) -> int | None:
+    """A whole-number query (or form) value: `default` when absent or not a number, 404 when
+    beyond the integer columns' range (it can name nothing)."""
+    raw = (request.args if source is None else source).get(name, "").strip()
+    sign = -1 if raw.startswith("-") else 1
+    digits = raw.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        return default
+    if int(digits) > INT_MAX:
+        raise NotFound("页面或对象不存在")
+    return sign * int(digits)
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number asked for: 1 when absent or below 1, 404 beyond MAX_PAGE."""
+    page = int_arg(name, 1) or 1
+    if page > MAX_PAGE:
+        raise NotFound("页码超出范围")
+    return max(1, page)
 
 
 def database() -> Database:

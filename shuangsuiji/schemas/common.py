@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..sizes import INT_MAX, MAX_PAGE
+
+
+def whole(*, minimum: int = 0, maximum: int = INT_MAX, **kwargs) -> fields.Integer:
+    """An input integer an integer column can hold (ids, counts): beyond it is a 422, never a
+    database error. The bounds are in the OpenAPI document."""
+    return fields.Integer(validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = whole(load_default=1, minimum=1, maximum=MAX_PAGE)
     per_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=500))
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..db.states import ListingStatus
+from .common import whole
 
 
 class FeedQuery(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = whole(load_default=0)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100_000))
     format = fields.String(load_default="jsonl", validate=validate.OneOf(["jsonl", "csv"]))
 
 
 class OutboxQuery(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(["email", "sms", "webhook"]))
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = whole(load_default=0)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from .. import sizes
 from ..db.states import PlanStatus
-from .common import PageQuery
+from .common import PageQuery, whole
 
 
 class PlanPatch(Schema):
@@ -17,7 +18,11 @@ class PlanPatch(Schema):
 
     code = fields.String(metadata={"description": "任务编号（写入抽取数据包）"})
     title = fields.String(metadata={"description": "任务名称"})
-    matter_ids = fields.List(fields.Integer(), metadata={"description": "抽查事项 id"})
+    matter_ids = fields.List(
+        whole(),
+        validate=validate.Length(max=sizes.MAX_MATTERS),
+        metadata={"description": "抽查事项 id"},
+    )
     scope = fields.Dict(
         metadata={
             "description": "定向抽查的筛选条件：entity_types、industry_prefixes、"
@@ -36,11 +41,9 @@ class PlanPatch(Schema):
     )
     region_rule = fields.String(metadata={"description": "none、different（异地）或 same（属地）"})
     selection = fields.String(metadata={"description": "uniform 或 least_loaded"})
-    workload_cap = fields.Integer(metadata={"description": "每名检查人员本次最多检查对象数"})
-    cooldown_months = fields.Integer(metadata={"description": "回避期（月）：期内检查过的不再派"})
-    annual_cap = fields.Integer(
-        allow_none=True, metadata={"description": "每个对象每年最多被抽次数"}
-    )
+    workload_cap = whole(metadata={"description": "每名检查人员本次最多检查对象数"})
+    cooldown_months = whole(metadata={"description": "回避期（月）：期内检查过的不再派"})
+    annual_cap = whole(allow_none=True, metadata={"description": "每个对象每年最多被抽次数"})
     exclude_open = fields.Boolean(metadata={"description": "排除正在接受检查的对象"})
     required_qualifications = fields.List(fields.String(), metadata={"description": "所需资质"})
     randomness = fields.List(
@@ -60,7 +63,7 @@ class PlanPatch(Schema):
             "调度程序按批次自动抽取；比例为全年比例）"
         }
     )
-    plan_year = fields.Integer(allow_none=True, metadata={"description": "周期任务的计划年度"})
+    plan_year = whole(allow_none=True, metadata={"description": "周期任务的计划年度"})
 
 
 class PlanIn(PlanPatch):
@@ -70,7 +73,7 @@ class PlanIn(PlanPatch):
     slots = fields.List(
         fields.String(), required=True, metadata={"description": "每组人员的部门代码（至少两个）"}
     )
-    department_id = fields.Integer(
+    department_id = whole(
         load_default=None, metadata={"description": "所属部门（系统管理员使用；默认为本人部门）"}
     )
 
@@ -241,8 +244,8 @@ class TeamPage(Schema):
 class ReplacementIn(Schema):
     """All four are needed; checked after the draw is found (see DrawIn)."""
 
-    position = fields.Integer(load_default=None, metadata={"description": "抽中对象的处理顺序"})
-    slot = fields.Integer(load_default=None, metadata={"description": "组内位置（0 起）"})
+    position = whole(load_default=None, metadata={"description": "抽中对象的处理顺序"})
+    slot = whole(load_default=None, metadata={"description": "组内位置（0 起）"})
     reason = fields.String(
         load_default=None, metadata={"description": "CONFLICT、ILLNESS、LEAVE、LEFT 或 OTHER"}
     )

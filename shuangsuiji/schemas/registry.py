@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
 from ..db.states import InspectorStatus
-from .common import PageQuery
+from .common import PageQuery, whole
 
 KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
 IMPORT_KIND_NAMES = [*KIND_NAMES, "risk_classes"]  # the monthly risk classes: updates only
@@ -25,7 +25,7 @@ def _input_schema(name: str, field_specs, *, partial: bool) -> type[Schema]:
         )
         for f in field_specs
     }
-    declared["department_id"] = fields.Integer(
+    declared["department_id"] = whole(
         load_default=None, metadata={"description": "所属部门（系统管理员使用；默认为本人部门）"}
     )
     return Schema.from_dict(declared, name=name)
@@ -147,8 +147,8 @@ class MatterQuery(PageQuery):
 
 
 class ConflictQuery(PageQuery):
-    inspector_id = fields.Integer()
-    entity_id = fields.Integer()
+    inspector_id = whole()
+    entity_id = whole()
 
 
 class ImportOut(Schema):
@@ -184,7 +184,7 @@ class ImportIn(Schema):
         metadata={"description": "CSV 编码（默认自动识别：BOM → UTF-8 → GB18030）"},
     )
     sheet = fields.String(load_default=None)
-    department_id = fields.Integer(load_default=None)
+    department_id = whole(load_default=None)
 
 
 class ImportFile(Schema):

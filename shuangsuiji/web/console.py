@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, allow, public, signed_in
 from ..db import Department, DepartmentKind
-from ..edge import Principal, actor, db_session, limiter, today
+from ..edge import Principal, actor, db_session, limiter, page_arg, today
 from ..errors import AppError, TooManyRequests
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
@@ -352,7 +352,7 @@ def workday_delete(override_id: int):
 def audit_log():
     names = ("action", "object_type", "object_id", "actor_name")
     filters = {k: request.args.get(k, "").strip() or None for k in names}
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     entries = paginate(
         db_session(),
         audit.visible_entries(db_session(), actor(), **filters),

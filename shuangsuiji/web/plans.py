@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, allow, signed_in
 from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
-from ..edge import actor, db_session, today
+from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError, NotFound
 from ..services.pages import Page
 from ..services.plans import batches, draws, plans
@@ -314,7 +314,7 @@ def plan_new():
     user = actor()
     session = db_session()
     if user.role == "sysadmin":  # no department of their own: they pick one first
-        department_id = request.args.get("department_id", type=int)
+        department_id = int_arg("department_id")
         if department_id is None:
             return render_template(
                 "console/plan_department.html",
@@ -469,7 +469,7 @@ def _ceremony_page(plan, *, error=None, status=200, values=None):
     session = db_session()
     commitment = plans.latest_commitment(session, plan)
     task = None
-    task_id = request.args.get("task", type=int)
+    task_id = int_arg("task")
     if task_id:
         task = tasks.get_visible(session, actor(), task_id)
     elif plan.status == "committed" and commitment is not None:
@@ -484,7 +484,7 @@ def _ceremony_page(plan, *, error=None, status=200, values=None):
         sources=sources,
         task=task,
         draw=draw,
-        page=_teams_page(draw, request.args.get("page", 1, type=int)) if draw else None,
+        page=_teams_page(draw, page_arg()) if draw else None,
         summary=json.loads(draw.summary) if draw else None,
         randomness=json.loads(draw.randomness) if draw else None,
         error=error,
@@ -562,7 +562,7 @@ def _draw_page(draw_id: int, *, error=None, status=200):
         plan=plan,
         commitment=draw.commitment,
         replaced_by=replaced_by,
-        page=_teams_page(draw, request.args.get("page", 1, type=int)),
+        page=_teams_page(draw, page_arg()),
         summary=json.loads(draw.summary),
         randomness=json.loads(draw.randomness),
         replacements=_replacement_rows(draw),
@@ -592,8 +592,8 @@ def draw_replace(draw_id: int):
             db_session(),
             actor=actor(),
             draw_id=draw_id,
-            position=form.get("position", type=int, default=-1),
-            slot=form.get("slot", type=int, default=-1),
+            position=int_arg("position", -1, source=form),
+            slot=int_arg("slot", -1, source=form),
             reason=form.get("reason", ""),
             note=form.get("note", ""),
         )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..access import public
 from ..db import Department
-from ..edge import db_session, today
+from ..edge import db_session, int_arg, page_arg, today
 from ..services.pages import paginate
 from ..services.plans import public_plans as publication
 from ..services.platform import audit
@@ -36,12 +36,12 @@ def checkpoints():
 @public
 def matters():
     """随机抽查事项清单 (public before the work, 一公开)."""
-    department_id = request.args.get("department", type=int)
+    department_id = int_arg("department")
     q = request.args.get("q", "").strip() or None
     page = paginate(
         db_session(),
         registry.search_matters(None, q=q, department_id=department_id),
-        page=max(1, request.args.get("page", 1, type=int)),
+        page=page_arg(),
         per_page=50,
     )
     departments = db_session().scalars(

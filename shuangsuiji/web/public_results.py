@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from ..access import public
-from ..edge import check_rate_limit, db_session, lookup_session
+from ..edge import check_rate_limit, db_session, lookup_session, page_arg
 from ..errors import Invalid
 from ..services.results import public_results
 
@@ -28,9 +28,7 @@ def search():
     if q:
         limit_searches()
         try:
-            found = public_results.search(
-                db_session(), q, page=request.args.get("page", 1, type=int)
-            )
+            found = public_results.search(db_session(), q, page=page_arg())
         except Invalid as exc:
             error = exc
     page = render_template(

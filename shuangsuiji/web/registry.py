@@ -10,7 +10,7 @@ from ..access import ADMINS, ALL_STAFF, allow, signed_in
 from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..downloads import export_file, rejects_file
-from ..edge import actor, db_session
+from ..edge import actor, db_session, int_arg, page_arg
 from ..errors import AppError, Conflict, Invalid
 from ..services.pages import paginate
 from ..services.registry import exports, imports
@@ -109,7 +109,7 @@ def _list(kind: str):
     page = paginate(
         db_session(),
         _query(kind, filters),
-        page=max(1, request.args.get("page", 1, type=int)),
+        page=page_arg(),
         per_page=PER_PAGE,
     )
     return render_template(
@@ -235,7 +235,7 @@ def inspector_account(object_id):
             db_session(),
             actor=actor(),
             inspector_id=object_id,
-            user_id=int(raw) if raw.isdigit() else None,
+            user_id=int_arg("user_id", source=request.form),
         )
     except (Invalid, Conflict) as exc:  # shown on the page; 403/404 go to the error handler
         flash(exc.message, "error")

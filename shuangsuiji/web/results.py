@@ -18,7 +18,7 @@ from flask import (
 
 from ..access import ADMINS, ALL_STAFF, allow
 from ..domain import result_codes as rc
-from ..edge import actor, db_session, today
+from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError
 from ..services.pages import paginate
 from ..services.results import results
@@ -167,7 +167,7 @@ def attachments(draw_id: int, position: int):
                 actor=actor(),
                 draw_id=draw_id,
                 position=position,
-                attachment_id=request.form.get("delete", type=int, default=-1),
+                attachment_id=int_arg("delete", -1, source=request.form),
             )
             flash("附件已删除")
         else:
@@ -244,7 +244,7 @@ def review_list():
     page = paginate(
         db_session(),
         results.review_queue(actor(), status=status or None),
-        page=max(1, request.args.get("page", 1, type=int)),
+        page=page_arg(),
         per_page=50,
     )
     return render_template(

@@ -29,12 +29,12 @@ def _query() -> tuple[int, int | None]:
     """The year and department asked for, checked (a bad value is a Chinese error)."""
     user = actor()
     raw_year = request.args.get("year") or str(today().year)
-    if not raw_year.isdigit() or not 2000 <= int(raw_year) <= 2099:
+    if not (raw_year.isascii() and raw_year.isdigit()) or not 2000 <= int(raw_year) <= 2099:
         raise Invalid("年份有误", errors={"year": ["请填写 2000 至 2099 之间的年份"]})
     raw_dept = request.args.get("department_id") or ""
     department_id = None
     if raw_dept:
-        if not raw_dept.isdigit():
+        if not (raw_dept.isascii() and raw_dept.isdigit()):
             raise Invalid("部门有误", errors={"department_id": ["请选择部门"]})
         department_id = int(raw_dept)
         visible = {d.id for d in departments.list_visible(db_session(), user)}

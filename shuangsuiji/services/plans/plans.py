@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from ... import sizes
 from ...db import (
     ENTITY_STATUSES,
     Commitment,
@@ -251,6 +252,9 @@ def _int(raw, field: str, errs: _Errors, *, minimum: int, optional: bool = False
     if value < minimum:
         errs.add(field, f"不能小于 {minimum}")
         return None
+    if value > sizes.INT_MAX:
+        errs.add(field, f"不能大于 {sizes.INT_MAX}")
+        return None
     return value
 
 
@@ -266,15 +270,20 @@ def _date(raw, field: str, errs: _Errors) -> dt.date | None:
         return None
 
 
-def _str_list(raw, field: str, errs: _Errors) -> list[str]:
+def _str_list(raw, field: str, errs: _Errors, *, limit: int) -> list[str]:
     if raw in (None, ""):
         return []
     if isinstance(raw, str):
-        return split_tags(raw)
-    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        items = split_tags(raw)
+    elif not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
         errs.add(field, "须为文本列表")
         return []
-    return [x.strip() for x in raw if x.strip()]
+    else:
+        items = [x.strip() for x in raw if x.strip()]
+    if len(items) > limit:
+        errs.add(field, f"最多 {limit} 项")
+        return []
+    return items
 
 
 def _ratio(raw, where: str, errs: _Errors) -> str | None:
@@ -337,7 +346,7 @@ def _strata(raw, errs: _Errors) -> dict:
 
 
 def _slots(session: Session, raw, errs: _Errors) -> list[str]:
-    slots = _str_list(raw, "slots", errs)
+    slots = _str_list(raw, "slots", errs, limit=sizes.MAX_SLOTS)
     if len(slots) < 2:
         errs.add("slots", "每个检查对象至少需要两名执法检查人员（行政处罚法第四十二条）")
         return slots
@@ -358,6 +367,9 @@ def _slots(session: Session, raw, errs: _Errors) -> list[str]:
 def _randomness(raw, errs: _Errors) -> list[dict]:
     if not isinstance(raw, list) or not raw:
         errs.add("randomness", "至少需要一个随机源")
+        return []
+    if len(raw) > sizes.MAX_RANDOMNESS:
+        errs.add("randomness", f"最多 {sizes.MAX_RANDOMNESS} 个随机源")
         return []
     sources, labels = [], set()
     for i, entry in enumerate(raw, 1):
@@ -465,7 +477,8 @@ def parse_values(
         elif name == "exclude_open":
             values[name] = value in (True, "1", "true", "on", "yes")
         elif name == "required_qualifications":
-            values[name] = "，".join(_str_list(value, name, errs)) or None
+            items = _str_list(value, name, errs, limit=sizes.MAX_QUALIFICATIONS)
+            values[name] = "，".join(items) or None
         elif name == "randomness":
             values[name] = _randomness(value, errs)
         elif name in ("fieldwork_start", "fieldwork_end"):
@@ -501,7 +514,10 @@ def _matters(session: Session, department_id: int, raw, slots: list[str], errs: 
     """The chosen matters: the lead department's, or a participating department's (one named
     by a slot) in a joint plan."""
     listed = raw if isinstance(raw, list) else [raw] if raw else []
-    ids = [int(x) for x in listed if str(x).strip().isdigit()]
+    if len(listed) > sizes.MAX_MATTERS:
+        errs.add("matter_ids", f"最多选择 {sizes.MAX_MATTERS} 个抽查事项")
+        return []
+    ids = [int(x) for x in listed if sizes.is_id(x)]
     allowed = [department_id, *(d.id for d in participants_of(session, department_id, slots))]
     found = session.scalars(
         select(Matter).where(Matter.id.in_(ids), Matter.department_id.in_(allowed))
@@ -533,7 +549,7 @@ def _scope(raw, errs: _Errors) -> dict:
         return {}
     scope = {}
     for key in SCOPE_KEYS:
-        items = _str_list(raw.get(key), "scope", errs)
+        items = _str_list(raw.get(key), "scope", errs, limit=sizes.MAX_SCOPE_ITEMS)
         if items:
             scope[key] = items
     for status in scope.get("statuses", []):

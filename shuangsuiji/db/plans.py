@@ -11,7 +11,6 @@ draw that names the draw it supersedes and why.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import (
     BigInteger,
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from .accounts import Department
 from .base import Base, utcnow
 from .registry import Matter
-from .states import BatchStatus, PlanStatus, check_in
+from .states import BatchStatus, ParticipationStatus, PlanStatus, check_in
 
 PLAN_STATUSES = tuple(PlanStatus)
 # once: one draw (the ceremony); the others: a batch per period of the plan year, drawn by the
@@ -57,15 +56,6 @@ plan_departments = Table(
     Column("department_id", ForeignKey("departments.id"), primary_key=True),
     Index("ix_plan_departments_department_id", "department_id"),
 )
-
-
-class ParticipationStatus(enum.StrEnum):
-    """参加确认: a department named in another department's joint plan decides whether it
-    takes part (services/plans/participation.py)."""
-
-    PENDING = "pending"  # 待确认
-    ACCEPTED = "accepted"  # 已确认参加
-    DECLINED = "declined"  # 已拒绝
 
 
 PARTICIPATION_STATUSES = tuple(ParticipationStatus)
@@ -349,9 +339,6 @@ class PlanParticipation(Base):
 
     __table_args__ = (
         UniqueConstraint("plan_id", "department_id"),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in ParticipationStatus) + ")",
-            name="status",
-        ),
+        CheckConstraint(check_in("status", ParticipationStatus), name="status"),
         Index("ix_plan_participations_department_id", "department_id"),
     )

@@ -55,6 +55,15 @@ class PlanStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class ParticipationStatus(enum.StrEnum):
+    """参加确认: a department named in another department's joint plan takes part or not
+    (services/plans/participation.py)."""
+
+    PENDING = "pending"  # 待确认
+    ACCEPTED = "accepted"  # 已确认参加
+    DECLINED = "declined"  # 已拒绝
+
+
 class BatchStatus(enum.StrEnum):
     """周期批次状态: a batch row exists once it was drawn or its attempt failed."""
 
@@ -159,6 +168,7 @@ CHECKED = {
     ("api_tokens", "scope"): TokenScope,
     ("plans", "status"): PlanStatus,
     ("plan_batches", "status"): BatchStatus,
+    ("plan_participations", "status"): ParticipationStatus,
     ("tasks", "status"): JobStatus,
     ("inspection_records", "status"): RecordStatus,
     ("abnormal_listings", "status"): ListingStatus,

@@ -24,6 +24,7 @@ from ...db import (
     ParticipationStatus,
     Plan,
     PlanParticipation,
+    PlanStatus,
     User,
     utcnow,
 )
@@ -37,7 +38,7 @@ STATUS_LABELS = {
     ParticipationStatus.DECLINED: "已拒绝",
 }
 # The plan states in which a participant may still answer: a later commitment depends on it.
-DECIDABLE = ("draft", "drawn", "active")
+DECIDABLE = (PlanStatus.DRAFT, PlanStatus.DRAWN, PlanStatus.ACTIVE)
 REASON_MAX = 500
 
 

@@ -94,7 +94,7 @@ def main() -> None:
         lines.append(line)
 
     from shuangsuiji.cli import demo_data as demo
-    from shuangsuiji.cli.registry import import_file
+    from shuangsuiji.cli.registry import ImportOptions, import_file
 
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
     xlsx_path = work / "entities.xlsx"
@@ -107,7 +107,7 @@ def main() -> None:
                 kind="entities",
                 username="xh_admin",
                 department_code="LF-XH-SAMR",
-                quiet=True,
+                options=ImportOptions(quiet=True),
             )
         report(
             f"import XLSX → PostgreSQL, {where}: {job.rows_read:,} rows committed in "
@@ -138,7 +138,7 @@ def main() -> None:
             kind="entities",
             username="lf_admin",
             department_code="LF-SAMR",
-            quiet=True,
+            options=ImportOptions(quiet=True),
         )
     rate = job.rows_read / elapsed
     report(

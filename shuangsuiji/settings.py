@@ -54,24 +54,41 @@ def _coerce(key: str, raw: str, default):
 def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
     """Return the merged configuration, or raise ConfigError naming every problem found."""
     environ = os.environ if environ is None else environ
+    overrides = overrides or {}
     directory = config_dir()
     defaults = _module_keys(directory / "default.py")
     problems: list[str] = []
 
-    env = environ.get(PREFIX + "ENV") or (overrides or {}).get("ENV") or "development"
+    env = environ.get(PREFIX + "ENV") or overrides.get("ENV") or "development"
     if env not in ENVIRONMENTS:
         raise ConfigError(f"{PREFIX}ENV={env!r}: must be one of {', '.join(ENVIRONMENTS)}")
     values = dict(defaults)
     values["ENV"] = env
-
     env_file = directory / f"{env}.py"
     if env_file.exists():
-        for key, value in _module_keys(env_file).items():
-            if key not in defaults:
-                problems.append(f"{env_file}: unknown key {key} (not declared in default.py)")
-            else:
-                values[key] = value
+        unknown_in_file = f"{env_file}: unknown key {{}} (not declared in default.py)"
+        _merge(values, _module_keys(env_file), defaults, unknown_in_file, problems)
+    values.update(_from_environ(environ, defaults, problems))
+    _merge(values, overrides, defaults, "override: unknown key {}", problems)
+    problems += _secret_problems(values)
+    if problems:
+        raise ConfigError("configuration refused:\n  - " + "\n  - ".join(problems))
+    return values
 
+
+def _merge(values: dict, layer: dict, defaults: dict, unknown: str, problems: list[str]) -> None:
+    """Apply one layer of keys (an environment file, the overrides); a key not declared in
+    default.py is a problem, described by `unknown` with the key in place of {}."""
+    for key, value in layer.items():
+        if key not in defaults:
+            problems.append(unknown.replace("{}", key))
+        else:
+            values[key] = value
+
+
+def _from_environ(environ, defaults: dict, problems: list[str]) -> dict:
+    """The SHUANGSUIJI_* variables, typed like their defaults, and DATABASE_URL unprefixed."""
+    found = {}
     for name, raw in environ.items():
         if not name.startswith(PREFIX) or name in (PREFIX + "ENV", PREFIX + "CONFIG_DIR"):
             continue
@@ -80,18 +97,17 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
             problems.append(f"environment variable {name}: unknown key {key}")
             continue
         try:
-            values[key] = _coerce(key, raw, defaults[key])
+            found[key] = _coerce(key, raw, defaults[key])
         except ConfigError as exc:
             problems.append(str(exc))
     if environ.get("DATABASE_URL") and not environ.get(PREFIX + "DATABASE_URL"):
-        values["DATABASE_URL"] = environ["DATABASE_URL"]
+        found["DATABASE_URL"] = environ["DATABASE_URL"]
+    return found
 
-    for key, value in (overrides or {}).items():
-        if key not in defaults:
-            problems.append(f"override: unknown key {key}")
-        else:
-            values[key] = value
 
+def _secret_problems(values: dict) -> list[str]:
+    """What production needs (a real secret key, a database, shared rate-limit counters)."""
+    problems = []
     if values["ENV"] == "production":
         if not values["SECRET_KEY"] or len(values["SECRET_KEY"]) < 32:
             problems.append(
@@ -107,7 +123,4 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
             )
     elif not values["SECRET_KEY"]:
         problems.append(f"{PREFIX}SECRET_KEY is empty")
-
-    if problems:
-        raise ConfigError("configuration refused:\n  - " + "\n  - ".join(problems))
-    return values
+    return problems

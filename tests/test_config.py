@@ -51,6 +51,46 @@ def test_unknown_key_in_environment_file(tmp_path, monkeypatch):
         settings.load(environ={})
 
 
+def test_every_problem_of_every_layer_is_reported_at_once(tmp_path, monkeypatch):
+    (tmp_path / "default.py").write_text(
+        'ENV = "development"\nSECRET_KEY = ""\nDATABASE_URL = ""\nLIMIT = 3\n'
+    )
+    env_file = tmp_path / "development.py"
+    env_file.write_text("TYPO_KEY = 1\nLIMIT = 4\n")
+    monkeypatch.setenv("SHUANGSUIJI_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(settings.ConfigError) as info:
+        settings.load(
+            {"LIMIT": 5, "OTHER": 1},
+            environ={
+                "SHUANGSUIJI_NOPE": "1",
+                "SHUANGSUIJI_LIMIT": "x",
+                "DATABASE_URL": "sqlite://",
+            },
+        )
+    assert str(info.value).splitlines() == [
+        "configuration refused:",
+        f"  - {env_file}: unknown key TYPO_KEY (not declared in default.py)",
+        "  - environment variable SHUANGSUIJI_NOPE: unknown key NOPE",
+        "  - SHUANGSUIJI_LIMIT: expected an integer, got 'x'",
+        "  - override: unknown key OTHER",
+        "  - SHUANGSUIJI_SECRET_KEY is empty",
+    ]
+
+
+def test_layers_apply_in_order_file_then_environment_then_overrides(tmp_path, monkeypatch):
+    (tmp_path / "default.py").write_text(
+        'ENV = "development"\nSECRET_KEY = "s"\nDATABASE_URL = ""\nA = 1\nB = 1\nC = 1\n'
+    )
+    (tmp_path / "development.py").write_text("A = 2\nB = 2\nC = 2\n")
+    monkeypatch.setenv("SHUANGSUIJI_CONFIG_DIR", str(tmp_path))
+    config = settings.load(
+        {"C": 4},
+        environ={"SHUANGSUIJI_B": "3", "SHUANGSUIJI_C": "3", "DATABASE_URL": "sqlite://"},
+    )
+    assert (config["A"], config["B"], config["C"]) == (2, 3, 4)
+    assert config["DATABASE_URL"] == "sqlite://"
+
+
 def test_app_refuses_a_route_without_access_rule(db, monkeypatch):
     import shuangsuiji.web as web
     from shuangsuiji.app import create_app

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from ..edge import today
 from . import demo_data as demo
 from . import synthetic
-from .registry import import_file
+from .registry import ImportOptions, import_file
 
 # Registry sizes loaded by `demo load`: department, its admin, region, entities, inspectors,
 # and a prefix that keeps 执法证号 unique across departments.
@@ -51,7 +51,13 @@ def load(small):
                 Path(tmp) / code, rng, prefix, n_entities, n_inspectors, cert_prefix=certs
             )
             for kind, path in files:
-                job = import_file(path, kind=kind, username=admin, department_code=code, quiet=True)
+                job = import_file(
+                    path,
+                    kind=kind,
+                    username=admin,
+                    department_code=code,
+                    options=ImportOptions(quiet=True),
+                )
                 click.echo(f"  {code} {kind}: {job.inserted} 条", err=True)
     with current_app.extensions["shuangsuiji.db"].transaction() as session:
         demo.load_plans(session, today=today())

@@ -7,6 +7,7 @@ preview counts, one transaction), recorded the same way, and runs in this proces
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -53,19 +54,27 @@ def run_task(task_id: int, *, quiet: bool = False) -> None:
         click.echo("", err=True)
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """How `import_file` reads the file and deals with the operator."""
+
+    encoding: str | None = None  # the CSV encoding; None: BOM → UTF-8 → GB18030
+    sheet: str | None = None  # the Excel sheet; None: the first non-empty one
+    ask: bool = False  # ask before applying, after the preview
+    rejects_path: Path | None = None  # write the rejected rows there (CSV or XLSX)
+    quiet: bool = False  # no progress and no summaries
+
+
 def import_file(
     path: Path,
     *,
     kind: str,
     username: str,
     department_code: str | None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    ask: bool = False,
-    rejects_path: Path | None = None,
-    quiet: bool = False,
+    options: ImportOptions = ImportOptions(),  # frozen, so one shared default is safe
 ) -> ImportJob:
     """Upload, validate, preview and (unless declined) apply one file, in this process."""
+    quiet = options.quiet
     with _db().transaction() as session, path.open("rb") as source:
         user = _actor(session, username)
         job = imports.create(
@@ -76,8 +85,8 @@ def import_file(
             filename=path.name,
             source=source,
             config=current_app.config,
-            encoding=encoding,
-            sheet=sheet,
+            encoding=options.encoding,
+            sheet=options.sheet,
         )
         job_id, task_id = job.id, job.task_id
     run_task(task_id, quiet=quiet)
@@ -85,11 +94,11 @@ def import_file(
         job = session.get(ImportJob, job_id)
         if not quiet:
             _summary(job)
-        if rejects_path is not None and job.rejected:
-            _write_rejects(session, job, rejects_path)
+        if options.rejects_path is not None and job.rejected:
+            _write_rejects(session, job, options.rejects_path)
     if job.status != "ready":
         return job
-    if ask and not click.confirm("确认写入名录？", default=False):
+    if options.ask and not click.confirm("确认写入名录？", default=False):
         with _db().transaction() as session:
             return imports.cancel(session, actor=_actor(session, username), import_id=job_id)
     with _db().transaction() as session:
@@ -136,10 +145,9 @@ def import_command(kind, path, username, department, encoding, sheet, yes, rejec
         kind=kind,
         username=username,
         department_code=department,
-        encoding=encoding,
-        sheet=sheet,
-        ask=not yes,
-        rejects_path=rejects_path,
+        options=ImportOptions(
+            encoding=encoding, sheet=sheet, ask=not yes, rejects_path=rejects_path
+        ),
     )
     if job.status == "cancelled":
         click.echo("已取消，名录未作改动。")

@@ -109,42 +109,51 @@ def event_document(event: CreditEvent) -> dict:
     return {"id": event.id, **json.loads(event.payload)}
 
 
+@dataclass(frozen=True)
+class EventFacts:
+    """What a credit event says: its type, where it comes from (a result, a listing), the rule
+    or action behind it, the day it happened, the result code, and details for the payload."""
+
+    event_type: str
+    source: str
+    rule: str
+    occurred_on: dt.date
+    result_code: str | None = None
+    details: dict = field(default_factory=dict)
+
+
 def _add_event(
     session: Session,
     *,
     actor: User | None,
     entity: Entity,
     department: Department,
-    event_type: str,
-    source: str,
-    rule: str,
-    occurred_on: dt.date,
-    result_code: str | None = None,
-    details: dict | None = None,
+    facts: EventFacts,
     settings: CreditSettings,
 ) -> CreditEvent:
     _lock_feed(session)
+    event_type = facts.event_type
     payload = {
         "type": event_type,
         "uscc": entity.uscc,
         "entity_name": entity.name,
         "department_code": department.code,
         "department_name": department.name,
-        "source": source,
-        "rule": rule,
-        "result_code": result_code,
-        "occurred_on": occurred_on.isoformat(),
-        **(details or {}),
+        "source": facts.source,
+        "rule": facts.rule,
+        "result_code": facts.result_code,
+        "occurred_on": facts.occurred_on.isoformat(),
+        **facts.details,
     }
     event = CreditEvent(
         department_id=department.id,
         entity_id=entity.id,
         uscc=entity.uscc,
         event_type=event_type,
-        source=source,
-        rule=rule,
-        result_code=result_code,
-        occurred_on=occurred_on,
+        source=facts.source,
+        rule=facts.rule,
+        result_code=facts.result_code,
+        occurred_on=facts.occurred_on,
         payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
     )
     session.add(event)
@@ -181,7 +190,8 @@ def _check_codes(codes: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
-def on_result_published(
+# Keyword-only: the facts of one publication, named at each call (PLR0913 counts them).
+def on_result_published(  # noqa: PLR0913
     session: Session,
     *,
     actor: User | None,
@@ -249,12 +259,14 @@ def on_result_published(
                 actor=actor,
                 entity=entity,
                 department=department,
-                event_type=rule.event,
-                source=inspection_ref,
-                rule=rule.key,
-                occurred_on=checked_on,
-                result_code=code,
-                details=details,
+                facts=EventFacts(
+                    event_type=rule.event,
+                    source=inspection_ref,
+                    rule=rule.key,
+                    occurred_on=checked_on,
+                    result_code=code,
+                    details=details,
+                ),
                 settings=settings,
             )
         )
@@ -522,12 +534,14 @@ def decide(
         actor=actor,
         entity=entity,
         department=listing.department,
-        event_type=event_type,
-        source=f"listing:{listing.id}",
-        rule=action,
-        occurred_on=today,
-        result_code=listing.result_code,
-        details=details,
+        facts=EventFacts(
+            event_type=event_type,
+            source=f"listing:{listing.id}",
+            rule=action,
+            occurred_on=today,
+            result_code=listing.result_code,
+            details=details,
+        ),
         settings=settings,
     )
     return listing

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import send_file
+from flask import current_app, send_file
 
 from . import tabular
 from .edge import actor, db_session
 from .errors import NotFound
 from .services.platform import tasks
-from .services.registry import imports
+from .services.registry import exports, imports
 
 REJECT_HEADERS = ["行号", "列", "内容", "原因"]
 
@@ -37,4 +37,7 @@ def export_file(task_id: int):
     result = tasks.result_of(task)
     if task.kind != "export.list" or task.status != "done" or not result:
         raise NotFound("导出文件尚未生成")
-    return send_file(result["path"], as_attachment=True, download_name=result["filename"])
+    path = Path(current_app.config["EXPORT_DIR"]) / exports.stored_name(task.id, result["format"])
+    if not path.is_file():
+        raise NotFound("导出文件已不存在，请重新导出")
+    return send_file(path, as_attachment=True, download_name=result["filename"])

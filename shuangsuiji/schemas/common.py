@@ -27,6 +27,13 @@ class TaskOut(Schema):
     message = fields.String()
     result = fields.Raw(allow_none=True)
     error = fields.String(allow_none=True)
+    download_url = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The file a finished export wrote, to GET with the same "
+            "credentials; null for other tasks"
+        },
+    )
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
@@ -35,4 +42,4 @@ class TaskOut(Schema):
 def attributes(obj, schema: Schema, **extra) -> dict:
     """The object's attributes named by `schema`'s fields, plus `extra`, for a response that
     adds values the model does not hold (a one-time password, a token shown once)."""
-    return {**{name: getattr(obj, name) for name in schema.fields}, **extra}
+    return {**{name: getattr(obj, name) for name in schema.fields if name not in extra}, **extra}

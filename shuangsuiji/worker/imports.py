@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -237,16 +238,34 @@ def run_export(ctx: tasks.TaskContext) -> dict:
     kind, fmt = ctx.params["kind"], ctx.params["format"]
     export_dir = Path(ctx.config["EXPORT_DIR"])
     export_dir.mkdir(parents=True, exist_ok=True)
-    path = export_dir / f"task-{ctx.task_id}.{fmt}"
+    path = export_dir / exports.stored_name(ctx.task_id, fmt)
     ctx.progress(0, 0, "正在导出")
     with ctx.db.transaction(write=False) as session:
         actor = ctx.actor(session)
         with path.open("wb") as out:
             count = exports.write(session, actor, kind, ctx.params["filters"], fmt, out)
-    return {
-        "path": str(path),
+    return {  # no server path: the file is found again from EXPORT_DIR and the task id
         "rows": count,
         "kind": kind,
         "format": fmt,
         "filename": exports.download_name(kind, fmt, dt.datetime.now()),
     }
+
+
+# --- a task that failed for good ----------------------------------------------------------------
+
+
+@tasks.on_failure("import.validate")
+@tasks.on_failure("import.apply")
+def batch_failed(session, task, reason: str) -> None:
+    """The batch of an import task that failed for good (its worker died WORKER_MAX_ATTEMPTS
+    times, as a file exhausting the memory makes it) fails too, instead of staying 校验中 or
+    导入中 forever. An apply died before its commit: the registry is untouched."""
+    job = session.get(ImportJob, json.loads(task.params)["import_id"])
+    if job is None:
+        return
+    if job.status == ImportStatus.VALIDATING:
+        jobs.reject_file(session, job, f"{reason}。请检查文件后重新上传", actor=None)
+    elif job.status == ImportStatus.APPLYING:
+        job.status, job.error = ImportStatus.FAILED, f"{reason}。名录未作任何改动"
+        session.flush()

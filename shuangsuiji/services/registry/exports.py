@@ -95,5 +95,10 @@ def enqueue(session: Session, *, actor: User, kind: str, filters: dict, fmt: str
     )
 
 
+def stored_name(task_id: int, fmt: str) -> str:
+    """The export file's name in EXPORT_DIR (never shown: clients get a download URL)."""
+    return f"task-{task_id}.{fmt}"
+
+
 def download_name(kind: str, fmt: str, at: dt.datetime) -> str:
     return f"{KINDS[kind].label}-{at.strftime('%Y%m%d-%H%M%S')}.{fmt}"

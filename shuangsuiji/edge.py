@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, redirect, request, url_for
@@ -103,6 +104,27 @@ def page_arg(name: str = "page") -> int:
     if page > MAX_PAGE:
         raise NotFound("页码超出范围")
     return max(1, page)
+
+
+# What a browser's URL parser drops or reads as a slash before it resolves a Location.
+_URL_IGNORED = str.maketrans("", "", "\t\n\r")
+_URL_STRIPPED = "".join(chr(c) for c in range(0x21))
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Where to go after login: a path on this site, or `fallback`. The target is normalised
+    first as a browser would (tabs and line breaks dropped, backslashes read as slashes,
+    surrounding spaces and control characters stripped), so `/%09/evil.example` or
+    `/\\evil.example` cannot become `//evil.example`; what is checked is what is sent."""
+    if not target:
+        return fallback
+    path = target.translate(_URL_IGNORED).replace("\\", "/").strip(_URL_STRIPPED)
+    if CONTROL_CHARACTERS.search(path) or not path.startswith("/") or path.startswith("//"):
+        return fallback
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return path
 
 
 def database() -> Database:

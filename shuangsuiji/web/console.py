@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, allow, public, signed_in
 from ..db import Department, DepartmentKind
-from ..edge import Principal, actor, db_session, limiter, page_arg, today
+from ..edge import Principal, actor, db_session, limiter, page_arg, safe_next, today
 from ..errors import AppError, TooManyRequests
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
@@ -29,12 +29,6 @@ from ..services.results import deadlines
 from .forms import load_form
 
 bp = Blueprint("console", __name__, url_prefix="/console")
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("console.dashboard")
 
 
 def _login_username() -> str:
@@ -62,7 +56,7 @@ def login():
     login_user(Principal(user, via="session", session_token=token))
     if user.must_change_password:
         return redirect(url_for("console.change_password"))
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next"), url_for("console.dashboard")))
 
 
 def _check_login_limits() -> None:

@@ -50,7 +50,7 @@ with benchenv.requirements():
         make_engine,
     )
     from shuangsuiji.services.accounts.passwords import hash_password
-    from shuangsuiji.services.plans import batches, plans
+    from shuangsuiji.services.plans import batches, eligibility, plans, settings
     from shuangsuiji.services.platform.workdays import Calendar
 
 CLASSES = (("A", 0.65, "0.03"), ("B", 0.25, "0.05"), ("C", 0.08, "0.1"), ("D", 0.02, "0.3"))
@@ -136,7 +136,7 @@ def setup(url: str, n_entities: int, n_inspectors: int) -> int:
                 "matter_ids": [matter.id],
                 "recurrence": "monthly",
                 "plan_year": 2027,
-                "randomness": plans.SERVER_ONLY,
+                "randomness": settings.SERVER_ONLY,
             },
         )
         batches.activate(
@@ -220,7 +220,7 @@ def main() -> None:
         say(f"  {entry.period.key}: {outcome.result}, {drawn} drawn, {took:.2f} s")
     with db.transaction(write=False) as session:
         plan = session.get(Plan, plan_id)
-        targets = batches.yearly_targets(plan, plans.in_scope_counts(session, plan))
+        targets = batches.yearly_targets(plan, eligibility.in_scope_counts(session, plan))
         got = batches.drawn_per_class(session, plan)
     say(f"year: target {targets}")
     say(f"      drawn  {dict(sorted(got.items()))}")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..db import Department, Inspector, Matter, Plan, User
 from ..services.accounts import departments, users
 from ..services.accounts.passwords import hash_password
-from ..services.plans import draws, plans
+from ..services.plans import draws, plans, settings
 from ..services.results import results
 
 DEPARTMENTS = [
@@ -129,7 +129,7 @@ def load_plans(session: Session, *, today: dt.date) -> None:
     ).all()
     common = {
         "matter_ids": list(matters[:2]),
-        "strata": plans.preset_strata("henan"),
+        "strata": settings.preset_strata("henan"),
         "slots": ["LF-SAMR", "LF-SAMR"],
         "region_rule": "different",
         "workload_cap": 8,

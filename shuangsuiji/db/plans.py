@@ -35,7 +35,7 @@ from .states import BatchStatus, ParticipationStatus, PlanStatus, check_in
 
 PLAN_STATUSES = tuple(PlanStatus)
 # once: one draw (the ceremony); the others: a batch per period of the plan year, drawn by the
-# scheduler process (services/batches.py).
+# scheduler process (services/plans/batches.py).
 RECURRENCES = ("once", "monthly", "quarterly", "yearly")
 BATCH_STATUSES = tuple(BatchStatus)
 # Tables the database keeps append-only (the migration installs the triggers).
@@ -48,7 +48,7 @@ APPEND_ONLY = (
 )
 
 # 配合部门: the departments that take part in a joint plan besides the lead (发起) department,
-# kept equal to the department codes of its team slots (services/plans.py).
+# kept equal to the department codes of its team slots (services/plans/plans.py).
 plan_departments = Table(
     "plan_departments",
     Base.metadata,
@@ -88,7 +88,7 @@ class Plan(Base):
     recurrence: Mapped[str] = mapped_column(String(10), default="once")
     plan_year: Mapped[int | None]
     activated_at: Mapped[dt.datetime | None]
-    # The server-secret hash chain of a recurring plan (services/batches.py): the tip is public
+    # The server-secret hash chain of a recurring plan (services/plans/batches.py): the tip is public
     # from activation, the seed never leaves the server (each batch reveals one link).
     chain_tip: Mapped[str | None] = mapped_column(String(64))
     chain_seed: Mapped[str | None] = deferred(mapped_column(String(64)))

@@ -1,6 +1,6 @@
 """抽查批次的期间 (periods of a recurring plan's year): months, quarters or the year.
 
-Pure: the scheduler (services/batches.py) draws one batch per period, and the deadlines of a
+Pure: the scheduler (services/plans/batches.py) draws one batch per period, and the deadlines of a
 batch's task (services/deadlines.py) take its period as the fieldwork window.
 """
 

@@ -11,7 +11,7 @@ APScheduler 3 keeps the jobs in a memory job store rebuilt from the plans table 
 and after every run (never a pickled job table: whoever writes it could run code). The job
 runs at most once at a time and late runs are coalesced; being late is harmless because the
 job only ever asks the database what is due. Running two schedulers at once is harmless too:
-the database lets one of them draw each batch (see services/batches.py).
+the database lets one of them draw each batch (see services/plans/batches.py).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utc
 from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError, NotFound
 from ..services.pages import Page
-from ..services.plans import batches, draws, plans
+from ..services.plans import batches, draws, plans, settings
 from ..services.platform import tasks
 
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
@@ -70,7 +70,7 @@ def _joined(items) -> str:
 def _strata_state(rules: dict) -> dict:
     """The strata table's rows: ratio (as a percentage) or count, and the bounds."""
     strata = {}
-    for code in plans.STRATA:
+    for code in settings.STRATA:
         rule = rules.get(code, {})
         if "count" in rule:
             mode, value = "count", str(rule["count"])
@@ -94,7 +94,7 @@ def _state_from_config(cfg: dict) -> dict:
         "title": cfg["title"],
         "matter_ids": [str(i) for i in cfg["matter_ids"]],
         "scope_mode": "targeted" if scope else "all",
-        **{key: _joined(scope.get(key)) for key in plans.SCOPE_KEYS if key != "statuses"},
+        **{key: _joined(scope.get(key)) for key in settings.SCOPE_KEYS if key != "statuses"},
         "statuses": scope.get("statuses", []),
         "strata": _strata_state(cfg["strata"]),
         "rounding": cfg["rounding"],
@@ -150,9 +150,9 @@ def _new_state(department: Department) -> dict:
     return _state_from_config(
         _blank_cfg()
         | {
-            "strata": plans.preset_strata("henan"),
+            "strata": settings.preset_strata("henan"),
             "slots": [department.code, department.code],
-            "randomness": plans.DEFAULT_RANDOMNESS,
+            "randomness": settings.DEFAULT_RANDOMNESS,
         }
     )
 
@@ -194,7 +194,7 @@ def _state_from_form() -> dict:
                 for key in ("value", "k_min", "k_max")
             },
         }
-        for code in plans.STRATA
+        for code in settings.STRATA
     }
     return text | {
         "matter_ids": form.getlist("matter_ids"),
@@ -212,7 +212,7 @@ def _raw(state: dict) -> dict:
     """What plans.create/update take, from the form's fields."""
     scope = {}
     if state["scope_mode"] == "targeted":
-        scope = {k: state[k] for k in plans.SCOPE_KEYS if k != "statuses" and state[k]}
+        scope = {k: state[k] for k in settings.SCOPE_KEYS if k != "statuses" and state[k]}
         if state["statuses"]:
             scope["statuses"] = state["statuses"]
     strata = {}
@@ -230,15 +230,15 @@ def _raw(state: dict) -> dict:
     if state["server"]:
         randomness.append({"label": "server", "kind": "server"})
     if state["recurrence"] not in ("", "once"):  # unattended: the hash chain, typed values
-        randomness = plans.SERVER_ONLY + [s for s in randomness if s["kind"] == "text"]
+        randomness = settings.SERVER_ONLY + [s for s in randomness if s["kind"] == "text"]
     built = {"scope": scope, "strata": strata, "randomness": randomness}
     built["recurrence"] = state["recurrence"] or "once"
-    return {name: built[name] if name in built else state[name] for name in plans.FIELDS}
+    return {name: built[name] if name in built else state[name] for name in settings.FIELDS}
 
 
 def _form_page(plan, department_id: int, state: dict, error=None, status=200):
     session = db_session()
-    joint = plans.participants_of(session, department_id, state["slots"])
+    joint = settings.participants_of(session, department_id, state["slots"])
     return render_template(
         "console/plan_form.html",
         plan=plan,
@@ -252,8 +252,8 @@ def _form_page(plan, department_id: int, state: dict, error=None, status=200):
             )
         ),
         departments=list(session.scalars(select(Department).order_by(Department.code))),
-        presets=plans.PRESETS,
-        strata_labels=plans.STRATUM_LABELS,
+        presets=settings.PRESETS,
+        strata_labels=settings.STRATUM_LABELS,
         statuses=ENTITY_STATUSES,
         batch_time=current_app.config["SCHEDULER_BATCH_TIME"],
         lead_id=department_id,
@@ -264,17 +264,17 @@ def _form_page(plan, department_id: int, state: dict, error=None, status=200):
 def _labels() -> dict:
     return {
         "status": plans.STATUS_LABELS,
-        "rounding": plans.ROUNDING_LABELS,
-        "region_rule": plans.REGION_RULE_LABELS,
-        "selection": plans.SELECTION_LABELS,
-        "publish": plans.PUBLISH_LABELS,
-        "kind": plans.KIND_LABELS,
-        "stratum": plans.STRATUM_LABELS,
+        "rounding": settings.ROUNDING_LABELS,
+        "region_rule": settings.REGION_RULE_LABELS,
+        "selection": settings.SELECTION_LABELS,
+        "publish": settings.PUBLISH_LABELS,
+        "kind": settings.KIND_LABELS,
+        "stratum": settings.STRATUM_LABELS,
         "excluded": EXCLUDED_LABELS,
         "left_out": LEFT_OUT_LABELS,
         "exclusion": EXCLUSION_LABELS,
         "replacement": draws.REPLACEMENT_REASONS,
-        "recurrence": plans.RECURRENCE_LABELS,
+        "recurrence": settings.RECURRENCE_LABELS,
         "batch_status": batches.BATCH_STATUS_LABELS,
     }
 
@@ -284,9 +284,9 @@ def _submitted_form(plan, department_id: int, save):
     state = _state_from_form()
     preset = request.form.get("preset", "")
     if "apply_preset" in request.form:
-        if preset in plans.PRESETS:
+        if preset in settings.PRESETS:
             state["preset"] = preset
-            state["strata"] = _strata_state(plans.preset_strata(preset))
+            state["strata"] = _strata_state(settings.preset_strata(preset))
         return _form_page(plan, department_id, state)
     try:
         saved = save(_raw(state))
@@ -339,7 +339,7 @@ def plan_new():
 def plan_edit(plan_id: int):
     plan = plans.get(db_session(), actor(), plan_id)
     if request.method == "GET":
-        return _form_page(plan, plan.department_id, _state_from_config(plans.config(plan)))
+        return _form_page(plan, plan.department_id, _state_from_config(settings.config(plan)))
     return _submitted_form(
         plan,
         plan.department_id,
@@ -365,7 +365,7 @@ def _detail_page(plan, error=None, status=200, redraw_error=None):
     return render_template(
         "console/plan_detail.html",
         plan=plan,
-        cfg=plans.config(plan),
+        cfg=settings.config(plan),
         commitments=commitments,
         draw_rows=draw_rows,
         error=error,

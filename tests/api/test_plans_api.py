@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from shuangsuiji.domain import verify
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.plans import draws, eligibility, plans
 from shuangsuiji.worker import Worker
 
 from .. import draw_world
@@ -166,7 +166,7 @@ def _walk(value, path="$"):
 
 def _assert_nothing_private(doc, registry):
     secrets = {i.name for i in registry["inspectors"]} | {i.cert_no for i in registry["inspectors"]}
-    secrets |= {plans.inspector_key(i.id) for i in registry["inspectors"]}
+    secrets |= {eligibility.inspector_key(i.id) for i in registry["inspectors"]}
     text = json.dumps(doc, ensure_ascii=False)
     for secret in secrets:
         assert secret not in text

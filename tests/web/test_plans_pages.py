@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.plans import draws, plans, settings
 from shuangsuiji.worker import Worker
 
 from .. import draw_world
@@ -63,7 +63,7 @@ def _form(csrf, **fields):
         "publish_mode": "after_fieldwork",
         "exclude_open": "on",
     }
-    for code in plans.STRATA:
+    for code in settings.STRATA:
         form[f"strata_{code}_mode"] = "ratio"
         form[f"strata_{code}_value"] = "50"
     form.update(fields)
@@ -99,7 +99,7 @@ def test_form_creates_a_draft_with_percent_ratios_and_matters(app, world, regist
     response = client.post("/console/plans/new", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)
     plan = plans.list_visible(session, world["admin_a"])[0]
-    cfg = plans.config(plan)
+    cfg = settings.config(plan)
     assert cfg["strata"]["A"] == {"ratio": "0.5", "k_min": 1}
     assert cfg["strata"]["D"] == {"count": 3}
     assert cfg["matter_ids"] == [registry["matter"].id]

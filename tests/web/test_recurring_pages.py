@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from shuangsuiji.db import Draw, Plan
-from shuangsuiji.services.plans import batches, draws, plans
+from shuangsuiji.services.plans import batches, draws, plans, settings
 
 from .. import draw_world
 from ..conftest import csrf_token, login
@@ -52,7 +52,7 @@ def test_the_form_creates_a_monthly_plan_drawn_from_the_hash_chain(app, world, r
     response = client.post("/console/plans/new", data=form)  # dice ticked: not for a batch
     assert response.status_code == 302, response.get_data(as_text=True)
     plan = session.scalar(select(Plan).where(Plan.code == "LF-2026-11"))
-    assert plans.config(plan)["randomness"] == plans.SERVER_ONLY
+    assert settings.config(plan)["randomness"] == settings.SERVER_ONLY
     html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
     assert 'id="plan-activate"' in html and 'id="plan-commit"' not in html
     assert html.count('class="batch-pending"') == 12

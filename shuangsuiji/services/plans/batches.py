@@ -64,7 +64,7 @@ from ...domain.periods import Period, periods
 from ...errors import AppError, Conflict, Invalid
 from ..platform import audit, workdays
 from ..scope import require_admin_of
-from . import draws, participation, plans
+from . import commitments, draws, eligibility, participation, plans, settings
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def chain_reaches_tip(secret: str, index: int, tip: str) -> bool:
 def yearly_targets(plan: Plan, population: Counter) -> dict[str, int]:
     """Per class, how many the whole year must draw: the SRDP-1 quota of the in-scope count."""
     targets = {}
-    for code, rule in sorted(plans.config(plan)["strata"].items()):
+    for code, rule in sorted(settings.config(plan)["strata"].items()):
         parsed = srdp_bundle.StratumRule(
             code, rule.get("ratio"), rule.get("count"), rule.get("k_min"), rule.get("k_max")
         )
@@ -191,7 +191,7 @@ def drawn_per_class(session: Session, plan: Plan) -> Counter:
     query = (
         select(DrawEntity.stratum, func.count())
         .join(Draw, Draw.id == DrawEntity.draw_id)
-        .where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        .where(Draw.plan_id == plan.id, Draw.id.in_(eligibility.live_draws()))
         .group_by(DrawEntity.stratum)
     )
     return Counter(dict(session.execute(query).all()))
@@ -254,7 +254,7 @@ def activate(
 
 def typed_sources(plan: Plan) -> list[dict]:
     """The plan's sources whose value is typed in per batch (kind text)."""
-    return [s for s in plans.config(plan)["randomness"] if s["kind"] == "text"]
+    return [s for s in settings.config(plan)["randomness"] if s["kind"] == "text"]
 
 
 def values_of(session: Session, plan: Plan) -> dict[str, dict[str, BatchValue]]:
@@ -353,13 +353,13 @@ def commit_batch(
 ) -> Commitment:
     """Freeze the batch's inputs: this batch's counts, its link of the chain, the registry."""
     participation.require_consent(session, plan)
-    population = plans.in_scope_counts(session, plan)
+    population = eligibility.in_scope_counts(session, plan)
     targets = yearly_targets(plan, population)
     drawn = drawn_per_class(session, plan)
     counts = batch_counts(targets, drawn, remaining)
     secret = chain_secret(plan.chain_seed, entry.period.index, PERIODS_PER_YEAR[plan.recurrence])
     srdp_id = f"{plan.code}.{entry.period.key}"
-    inputs = plans.build_inputs(
+    inputs = commitments.build_inputs(
         session,
         plan,
         srdp_id=srdp_id,
@@ -377,7 +377,7 @@ def commit_batch(
         "counts": counts,
         "chain_tip": plan.chain_tip,
     }
-    return plans.store_commitment(
+    return commitments.store_commitment(
         session,
         plan,
         inputs,

@@ -40,7 +40,7 @@ from ...domain import srdp
 from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit, tasks
 from ..scope import get_visible, reads_all, require_admin_of
-from . import notices, plans
+from . import commitments, eligibility, notices, plans, settings
 
 SOFTWARE = {"name": "shuangsuiji", "version": __version__}
 REPLACEMENT_REASONS = {
@@ -79,7 +79,7 @@ def current_draw(session: Session, plan: Plan) -> Draw | None:
     """The plan's draw that no redraw has replaced (a recurring plan's latest batch's)."""
     return session.scalar(
         select(Draw)
-        .where(Draw.plan_id == plan.id, Draw.id.in_(plans.live_draws()))
+        .where(Draw.plan_id == plan.id, Draw.id.in_(eligibility.live_draws()))
         .order_by(Draw.id.desc())
         .limit(1)
     )
@@ -175,7 +175,7 @@ def pending_request(session: Session, commitment_id: int) -> Task | None:
 
 def _public_entries(entries: list[dict], plan: Plan) -> list[dict]:
     """Task params are shown in the console: leave the server secret out (added at run)."""
-    kinds = {s["label"]: s["kind"] for s in plans.config(plan)["randomness"]}
+    kinds = {s["label"]: s["kind"] for s in settings.config(plan)["randomness"]}
     return [e for e in entries if kinds.get(e["label"]) != "server"]
 
 
@@ -220,14 +220,14 @@ def execute(
     if progress:
         progress(0, 3, "正在抽取")
     values = _randomness_values(commitment.plan_json, randomness, commitment.server_secret)
-    result = srdp.draw(plans.commitment_files(commitment), values)
+    result = srdp.draw(commitments.commitment_files(commitment), values)
     if progress:
         progress(1, 3, "正在保存抽取结果")
     previous = session.scalar(
         select(Draw)
         .where(
             Draw.plan_id == plan.id,
-            Draw.id.in_(plans.live_draws()),
+            Draw.id.in_(eligibility.live_draws()),
             Draw.batch_key.is_(None) if batch is None else Draw.batch_key == batch,
         )
         .order_by(Draw.id.desc())
@@ -331,7 +331,7 @@ def _store_rows(session: Session, draw: Draw, plan: Plan, result: srdp.Draw) -> 
             "draw_id": draw.id,
             "position": position[r.entity_id],
             "slot": r.slot,
-            "inspector_id": plans.inspector_pk(r.inspector_id),
+            "inspector_id": eligibility.inspector_pk(r.inspector_id),
             "phase": r.phase,
             "n_avail": r.n_avail,
             "u": r.u,
@@ -383,9 +383,9 @@ def _as_srdp(row: DrawReplacement, uscc: str) -> srdp.Replacement:
         row.n,
         uscc,
         row.slot,
-        plans.inspector_key(row.withdrawn_id),
+        eligibility.inspector_key(row.withdrawn_id),
         row.reason,
-        plans.inspector_key(row.inspector_id) if row.inspector_id is not None else None,
+        eligibility.inspector_key(row.inspector_id) if row.inspector_id is not None else None,
         row.n_avail,
         row.u,
         row.at,
@@ -416,7 +416,7 @@ def rerun(session: Session, draw: Draw) -> srdp.Draw:
         )
         for e in json.loads(draw.randomness)
     ]
-    return srdp.draw(plans.commitment_files(commitment), values)
+    return srdp.draw(commitments.commitment_files(commitment), values)
 
 
 def replace(
@@ -459,8 +459,8 @@ def replace(
         n=done.n,
         position=position,
         slot=slot,
-        withdrawn_id=plans.inspector_pk(done.withdrawn),
-        inspector_id=plans.inspector_pk(done.inspector_id) if done.inspector_id else None,
+        withdrawn_id=eligibility.inspector_pk(done.withdrawn),
+        inspector_id=eligibility.inspector_pk(done.inspector_id) if done.inspector_id else None,
         reason=reason,
         note=note.strip()[:500],
         n_avail=done.n_avail,
@@ -517,7 +517,7 @@ def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes
     commitment = draw.commitment
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in plans.commitment_files(commitment).items():
+        for name, data in commitments.commitment_files(commitment).items():
             zf.writestr(name, data)
         zf.writestr("SHA256SUMS", commitment.sha256sums)
         manifest = full_manifest(session, draw)
@@ -672,7 +672,7 @@ def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[di
     inspector = get_visible(session, actor, Inspector, inspector_id, label="执法检查人员")
     if actor.role == "inspector" and inspector.user_id != actor.id:
         raise NotFound("执法检查人员不存在")
-    live = plans.live_draws()
+    live = eligibility.live_draws()
     held: dict[tuple[int, int, int], bool] = {}
     for a in session.scalars(
         select(DrawAssignment).where(

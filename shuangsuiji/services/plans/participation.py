@@ -31,6 +31,7 @@ from ...db import (
 from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit
 from ..scope import reads_all, require_admin_of
+from . import eligibility, settings
 
 STATUS_LABELS = {
     ParticipationStatus.PENDING: "待确认",
@@ -212,10 +213,9 @@ def require_consent(session: Session, plan: Plan) -> None:
 def eligible_counts(session: Session, plan: Plan, today: dt.date) -> dict[int, int]:
     """How many of each participating department's inspectors the plan could staff its
     teams with today (the lead sees these counts, never the names)."""
-    # Imported here: plans.py calls this module when plans are created and committed.
-    from .plans import _inspectors, config
-
     codes = {d.code: d.id for d in plan.participants}
-    inspectors, _ = _inspectors(session, plan, config(plan)["slots"], today)
+    inspectors, _ = eligibility.eligible_inspectors(
+        session, plan, settings.config(plan)["slots"], today
+    )
     counts = Counter(codes[i.dept] for i in inspectors if i.dept in codes)
     return {department_id: counts.get(department_id, 0) for department_id in codes.values()}

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from ...db import Commitment, Draw, InspectionRecord, Plan, User
 from ...domain.periods import period_of
-from ..plans import plans
+from ..plans import eligibility, plans
 from ..platform import workdays
 
 STAGES = {
@@ -215,7 +215,9 @@ def progress(session: Session, *where, today: dt.date, rules: Rules) -> list[Tas
         return []
     ids = [p.id for p in plan_list]
     draws = list(
-        session.scalars(select(Draw).where(Draw.plan_id.in_(ids), Draw.id.in_(plans.live_draws())))
+        session.scalars(
+            select(Draw).where(Draw.plan_id.in_(ids), Draw.id.in_(eligibility.live_draws()))
+        )
     )
     counts = _counts(session, draws)
     by_plan: dict[int, list[Draw]] = {}

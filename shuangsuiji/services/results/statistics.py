@@ -41,7 +41,7 @@ from ...db import (
 )
 from ...domain import estimate
 from ...domain.result_codes import BY_CODE, ORDER
-from ..plans import plans
+from ..plans import eligibility
 from ..scope import visible
 
 
@@ -121,7 +121,7 @@ def _draws(session: Session, actor: User, year: int, department_id: int | None) 
         .join(Plan, Plan.id == Draw.plan_id)
         .where(
             visible(actor, Plan.department_id),
-            Draw.id.in_(plans.live_draws()),
+            Draw.id.in_(eligibility.live_draws()),
             Draw.created_at >= start,
             Draw.created_at < end,
         )

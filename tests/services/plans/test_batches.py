@@ -18,7 +18,7 @@ from shuangsuiji.db import AuditEntry, Draw, DrawEntity, Plan, PlanBatch
 from shuangsuiji.domain import srdp, verify
 from shuangsuiji.errors import Conflict, Invalid
 from shuangsuiji.scheduler import Scheduler
-from shuangsuiji.services.plans import batches, draws, plans
+from shuangsuiji.services.plans import batches, commitments, draws, eligibility, plans
 from shuangsuiji.services.platform import workdays
 from shuangsuiji.services.platform.workdays import Calendar
 
@@ -250,7 +250,7 @@ def test_the_scheduler_uses_the_frozen_clock(session, db, world, registry, app):
 def test_a_whole_year_meets_the_yearly_ratio_and_draws_nobody_twice(session, db, world, registry):
     plan = make_active(session, world, registry, strata={c: {"ratio": "0.4"} for c in "ABCDX"})
     session.commit()
-    population = plans.in_scope_counts(session, plan)
+    population = eligibility.in_scope_counts(session, plan)
     targets = batches.yearly_targets(plan, population)
     assert targets == {c: -(-population[c] * 2 // 5) for c in "ABCDX"}
     for entry in batches.schedule(plan, Calendar(), TIMING):
@@ -345,9 +345,9 @@ def test_an_open_batch_excludes_its_entities_from_other_plans_until_its_period_e
         department_id=world["a"].id,
         raw=plan_values(code="ONE-OFF", matter_ids=[registry["matter"].id]),
     )
-    inputs = plans.build_inputs(session, other, srdp_id="X", today=D(2027, 1, 20))
+    inputs = commitments.build_inputs(session, other, srdp_id="X", today=D(2027, 1, 20))
     assert inputs.summary["excluded"]["open"] > 0
-    later = plans.build_inputs(session, other, srdp_id="X", today=D(2027, 2, 1))
+    later = commitments.build_inputs(session, other, srdp_id="X", today=D(2027, 2, 1))
     assert "open" not in later.summary["excluded"]
 
 
@@ -420,7 +420,7 @@ def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
     assert randomness["lottery"]["value"] == "03 07 12 19 26 31 + 09"
     assert randomness["lottery"]["source"] == "双色球第 2027001 期"
     manifest = draws.full_manifest(session, draw)
-    files = plans.commitment_files(draw.commitment) | {
+    files = commitments.commitment_files(draw.commitment) | {
         "SHA256SUMS": draw.commitment.sha256sums.encode()
     }
     assert verify.verify(files, manifest) == []

@@ -12,7 +12,14 @@ from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, Entity, Inspector
 from shuangsuiji.errors import Forbidden, Invalid, NotFound
-from shuangsuiji.services.plans import batches, draws, participation, plans
+from shuangsuiji.services.plans import (
+    batches,
+    commitments,
+    draws,
+    eligibility,
+    participation,
+    plans,
+)
 from shuangsuiji.services.results import deadlines, results
 
 from ... import factories
@@ -168,7 +175,7 @@ def test_a_participants_conflict_declared_on_its_own_registry_is_honoured(sessio
     declare_conflict(session, inspector, twin)
     plan = _joint_plan(session, world, joint)
     commitment = plans.commit(session, actor=world["admin_a"], plan_id=plan.id, today=TODAY)
-    line = f"{target.uscc}\t{plans.inspector_key(inspector.id)}\tCONFLICT\n".encode()
+    line = f"{target.uscc}\t{eligibility.inspector_key(inspector.id)}\tCONFLICT\n".encode()
     assert line in commitment.exclusions_tsv
 
 
@@ -222,7 +229,7 @@ def test_another_departments_draw_counts_toward_the_annual_cap(session, world, j
         department_id=world["a"].id,
         raw=plan_values(code="CAPPED", annual_cap=1, exclude_open=False),
     )
-    inputs = plans.build_inputs(session, capped, srdp_id="CAPPED", today=TODAY)
+    inputs = commitments.build_inputs(session, capped, srdp_id="CAPPED", today=TODAY)
     assert inputs.summary["excluded"] == {"annual_cap": 6}
     uncapped = plans.create(
         session,
@@ -230,7 +237,7 @@ def test_another_departments_draw_counts_toward_the_annual_cap(session, world, j
         department_id=world["a"].id,
         raw=plan_values(code="OPEN"),
     )
-    inputs = plans.build_inputs(session, uncapped, srdp_id="OPEN", today=TODAY)
+    inputs = commitments.build_inputs(session, uncapped, srdp_id="OPEN", today=TODAY)
     assert inputs.summary["excluded"] == {"open": 6}  # under B's open inspection
 
 

@@ -88,8 +88,8 @@ class Plan(Base):
     recurrence: Mapped[str] = mapped_column(String(10), default="once")
     plan_year: Mapped[int | None]
     activated_at: Mapped[dt.datetime | None]
-    # The server-secret hash chain of a recurring plan (services/plans/batches.py): the tip is public
-    # from activation, the seed never leaves the server (each batch reveals one link).
+    # The server-secret hash chain of a recurring plan (services/plans/batches.py): the tip is
+    # public from activation, the seed never leaves the server (each batch reveals one link).
     chain_tip: Mapped[str | None] = mapped_column(String(64))
     chain_seed: Mapped[str | None] = deferred(mapped_column(String(64)))
     scope: Mapped[str] = mapped_column(Text, default="{}")

@@ -53,6 +53,13 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
         MAX_CONTENT_LENGTH=200 * 1024 * 1024,
         RATELIMIT_ENABLED=True,
+        # A storage error is raised as limits' StorageError (edge.check_rate_limit decides),
+        # and an unreachable Redis is given up after a second instead of hanging the request.
+        RATELIMIT_STORAGE_OPTIONS={
+            "wrap_exceptions": True,
+            "socket_connect_timeout": 1.0,
+            "socket_timeout": 1.0,
+        },
         API_TITLE="双随机、一公开监管平台 API",
         API_VERSION=__version__,
         OPENAPI_VERSION="3.0.3",

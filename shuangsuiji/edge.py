@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -18,16 +19,18 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
+from limits.errors import StorageError
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
 from . import access
 from .db import Database, User, utcnow
-from .errors import AppError, Forbidden, NotFound, TooManyRequests, Unauthorized
+from .errors import AppError, Forbidden, NotFound, TooManyRequests, Unauthorized, Unavailable
 from .services.accounts import sessions as session_service
 from .services.accounts import tokens as token_service
 from .sizes import INT_MAX, MAX_PAGE
 
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -238,13 +241,34 @@ def _parsed_limits(spec: str) -> tuple:
     return tuple(parse_many(spec))
 
 
-def check_rate_limit(config_key: str, scope: str, message: str) -> None:
-    """Count one hit per client address against the limits in `config_key` (Flask-Limiter's
-    storage: Redis when configured, so the limit holds across gunicorn workers)."""
-    key = current_app.config["RATELIMIT_KEY_PREFIX"] + (request.remote_addr or "-")
-    for item in _parsed_limits(current_app.config[config_key]):
-        if not limiter.limiter.hit(item, scope, key):
-            raise TooManyRequests(message)
+def check_rate_limit(
+    config_key: str,
+    scope: str,
+    message: str,
+    *,
+    key: str | None = None,
+    fail_open: bool = False,
+    unavailable: str = "服务暂时不可用，请稍后再试",
+) -> None:
+    """Count one hit for `key` (default: the client address) against the limits in
+    `config_key` (Flask-Limiter's storage: Redis when configured, so the limit holds across
+    gunicorn workers).
+
+    When the storage cannot be reached (Redis down): with `fail_open` the request goes on
+    unlimited and a warning is logged; otherwise it is refused with 503 and `unavailable`.
+    """
+    key = current_app.config["RATELIMIT_KEY_PREFIX"] + (
+        (request.remote_addr or "-") if key is None else key
+    )
+    try:
+        for item in _parsed_limits(current_app.config[config_key]):
+            if not limiter.limiter.hit(item, scope, key):
+                raise TooManyRequests(message)
+    except StorageError as exc:
+        if not fail_open:
+            log.error("rate-limit storage unreachable, %s refused: %s", scope, exc.storage_error)
+            raise Unavailable(unavailable) from None
+        log.warning("rate-limit storage unreachable, %s not limited: %s", scope, exc.storage_error)
 
 
 def actor() -> User:

@@ -36,3 +36,9 @@ class Conflict(AppError):
 
 class TooManyRequests(AppError):
     status = 429
+
+
+class Unavailable(AppError):
+    """A service this request depends on cannot be reached (503)."""
+
+    status = 503

@@ -27,6 +27,7 @@ MESSAGES = {
     422: "提交的数据有误",
     429: "尝试次数过多，请稍后再试",
     500: "服务器内部错误，请稍后再试",
+    503: "服务暂时不可用，请稍后再试",
 }
 STATUS_NAMES = {
     400: "Bad Request",
@@ -39,6 +40,7 @@ STATUS_NAMES = {
     422: "Unprocessable Entity",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 

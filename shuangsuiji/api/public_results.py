@@ -26,7 +26,9 @@ blp = Blueprint(
 
 
 def _limit() -> None:
-    check_rate_limit("PUBLIC_SEARCH_RATE_LIMIT", "public-search", "查询过于频繁，请稍后再试")
+    check_rate_limit(
+        "PUBLIC_SEARCH_RATE_LIMIT", "public-search", "查询过于频繁，请稍后再试", fail_open=True
+    )
 
 
 @blp.route("/results")

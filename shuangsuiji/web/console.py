@@ -13,13 +13,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from limits import parse_many
 from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, allow, public, signed_in
 from ..db import Department, DepartmentKind
-from ..edge import Principal, actor, db_session, limiter, page_arg, safe_next, today
-from ..errors import AppError, TooManyRequests
+from ..edge import Principal, actor, check_rate_limit, db_session, page_arg, safe_next, today
+from ..errors import AppError
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
 from ..services.accounts import departments, sessions, tokens, users
@@ -59,18 +58,19 @@ def login():
     return redirect(safe_next(request.args.get("next"), url_for("console.dashboard")))
 
 
+LOGIN_UNAVAILABLE = "登录暂时不可用：登录限流服务无法连接，为防止密码猜测已暂停登录，请稍后再试"
+
+
 def _check_login_limits() -> None:
-    """Login throttling: per client address and per user name (Flask-Limiter's storage)."""
-    config = current_app.config
-    strategy = limiter.limiter
-    keys = [
-        (config["LOGIN_RATE_LIMIT"], "login-ip", request.remote_addr or "-"),
-        (config["LOGIN_USER_RATE_LIMIT"], "login-user", _login_username()),
-    ]
-    for spec, scope, key in keys:
-        for item in parse_many(spec):
-            if not strategy.hit(item, scope, key):
-                raise TooManyRequests("登录尝试次数过多，请稍后再试")
+    """Login throttling: per client address and per user name (Flask-Limiter's storage).
+    Fails closed: with the storage unreachable nobody logs in (503) rather than anyone
+    guessing passwords unthrottled."""
+    message = "登录尝试次数过多，请稍后再试"
+    for config_key, scope, key in (
+        ("LOGIN_RATE_LIMIT", "login-ip", None),
+        ("LOGIN_USER_RATE_LIMIT", "login-user", _login_username()),
+    ):
+        check_rate_limit(config_key, scope, message, key=key, unavailable=LOGIN_UNAVAILABLE)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -16,7 +16,7 @@ LIMIT_MESSAGE = "查询过于频繁，请稍后再试"
 
 def limit_searches() -> None:
     """Per client address, across workers when the limiter's storage is Redis."""
-    check_rate_limit("PUBLIC_SEARCH_RATE_LIMIT", "public-search", LIMIT_MESSAGE)
+    check_rate_limit("PUBLIC_SEARCH_RATE_LIMIT", "public-search", LIMIT_MESSAGE, fail_open=True)
 
 
 @bp.route("/public/results")

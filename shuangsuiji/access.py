@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from .db.states import Role
+
 ATTR = "__access_rule__"
 
 
@@ -47,8 +49,9 @@ def allow(*roles: str):
     return _mark(Rule(roles=frozenset(roles)))
 
 
-ALL_STAFF = ("sysadmin", "dept_admin", "inspector", "auditor")
-ADMINS = ("sysadmin", "dept_admin")
+ALL_STAFF = tuple(Role)
+ADMINS = (Role.SYSADMIN, Role.DEPT_ADMIN)
+OVERSEERS = (*ADMINS, Role.AUDITOR)  # everyone but the inspectors
 
 
 def rule_for(view_func, method: str) -> Rule | None:

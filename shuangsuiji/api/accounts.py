@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..access import ADMINS, ALL_STAFF, allow, signed_in
+from ..db.states import Role
 from ..edge import actor, db_session
 from ..schemas.accounts import (
     DepartmentIn,
@@ -47,7 +48,7 @@ class Departments(MethodView):
         """可见的部门列表"""
         return departments.list_visible(db_session(), actor())
 
-    @allow("sysadmin")
+    @allow(Role.SYSADMIN)
     @blp.arguments(DepartmentIn)
     @blp.response(201, DepartmentOut)
     def post(self, values):
@@ -63,7 +64,7 @@ class DepartmentById(MethodView):
         """部门详情"""
         return departments.get(db_session(), actor(), department_id)
 
-    @allow("sysadmin")
+    @allow(Role.SYSADMIN)
     @blp.arguments(DepartmentPatch)
     @blp.response(200, DepartmentOut)
     def patch(self, values, department_id):

@@ -6,7 +6,8 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..access import allow
+from ..access import OVERSEERS, allow
+from ..db.states import Role
 from ..edge import actor, db_session
 from ..schemas.audit import AuditEntryOut, AuditQuery, CheckpointOut
 from ..schemas.common import TaskOut
@@ -19,7 +20,7 @@ blp = Blueprint("audit", __name__, url_prefix="/audit", description="审计日�
 
 @blp.route("/entries")
 class Entries(MethodView):
-    @allow("sysadmin", "auditor", "dept_admin")
+    @allow(*OVERSEERS)
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, AuditEntryOut(many=True))
     def get(self, query):
@@ -39,7 +40,7 @@ class Entries(MethodView):
 
 @blp.route("/checkpoints")
 class Checkpoints(MethodView):
-    @allow("sysadmin", "auditor", "dept_admin")
+    @allow(*OVERSEERS)
     @blp.response(200, CheckpointOut(many=True))
     def get(self):
         """每日检查点（条目数与链头哈希）"""
@@ -48,7 +49,7 @@ class Checkpoints(MethodView):
 
 @blp.route("/verify")
 class Verify(MethodView):
-    @allow("sysadmin", "auditor")
+    @allow(Role.SYSADMIN, Role.AUDITOR)
     @blp.response(202, TaskOut)
     def post(self):
         """在后台校验整条审计链；返回任务，进度见 /api/v1/tasks/{id}"""

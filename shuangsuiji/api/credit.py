@@ -10,7 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import tabular
-from ..access import ADMINS, ALL_STAFF, allow
+from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
+from ..db.states import Role
 from ..edge import actor, db_session, today
 from ..schemas.credit import (
     FeedQuery,
@@ -68,7 +69,7 @@ def _feed_response(events, args) -> Response:
 
 @blp.route("/credit/events")
 class CreditEvents(MethodView):
-    @allow("sysadmin", "auditor", "dept_admin")
+    @allow(*OVERSEERS)
     @blp.arguments(FeedQuery, location="query")
     @blp.response(200, content_type="application/x-ndjson")
     @blp.alt_response(200, content_type="text/csv", description="format=csv", success=True)
@@ -134,7 +135,7 @@ class ListingDecision(MethodView):
 
 @blp.route("/outbox/messages")
 class OutboxMessages(MethodView):
-    @allow("sysadmin")
+    @allow(Role.SYSADMIN)
     @blp.arguments(OutboxQuery, location="query")
     @blp.response(200, OutboxMessageOut(many=True))
     def get(self, args):
@@ -146,7 +147,7 @@ class OutboxMessages(MethodView):
 
 @blp.route("/outbox/messages/<int:message_id>/report")
 class OutboxReport(MethodView):
-    @allow("sysadmin")
+    @allow(Role.SYSADMIN)
     @blp.arguments(OutboxReportIn)
     @blp.response(200, OutboxMessageOut)
     def post(self, values, message_id):

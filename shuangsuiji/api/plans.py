@@ -9,7 +9,7 @@ from flask import current_app, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..access import ADMINS, ALL_STAFF, allow
+from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..db import utcnow
 from ..edge import actor, database, db_session, today
 from ..errors import Invalid
@@ -33,13 +33,14 @@ from ..schemas.plans import (
     TeamPage,
     TeamsQuery,
 )
+from ..services import scope
 from ..services.plans import batches, draws, plans
 from .tasks import task_out
 
 blp = Blueprint(
     "plans", __name__, url_prefix="", description="抽查任务、承诺、抽取（SRDP-1）与人员替换"
 )
-AUDITORS = (*ADMINS, "auditor")  # who may read the full manifest, the bundle and the teams
+AUDITORS = OVERSEERS  # who may read the full manifest, the bundle and the teams
 
 
 def commitment_out(c) -> dict:
@@ -113,8 +114,7 @@ class Plans(MethodView):
         """新建抽查任务（草稿）"""
         user = actor()
         department_id = values.pop("department_id", None)
-        if department_id is None or user.role != "sysadmin":
-            department_id = user.department_id
+        department_id = scope.own_department(user, department_id)
         if department_id is None:
             raise Invalid("请指定所属部门", errors={"department_id": ["必填"]})
         plan = plans.create(db_session(), actor=user, department_id=department_id, raw=values)

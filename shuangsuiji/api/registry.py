@@ -8,7 +8,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..access import ADMINS, ALL_STAFF, allow, signed_in
+from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session
 from ..errors import Invalid
@@ -35,6 +35,7 @@ from ..schemas.registry import (
     RejectQuery,
     page_of,
 )
+from ..services import scope
 from ..services.pages import paginate
 from ..services.registry import exports, imports
 from ..services.registry import records as registry
@@ -64,8 +65,7 @@ def _text_values(values: dict) -> tuple[int | None, dict]:
 def _create(kind: str, values: dict):
     department_id, raw = _text_values(values)
     user = actor()
-    if department_id is None or user.role != "sysadmin":
-        department_id = user.department_id
+    department_id = scope.own_department(user, department_id)
     if department_id is None:
         raise Invalid("请指定所属部门", errors={"department_id": ["必填"]})
     return registry.create(
@@ -180,7 +180,7 @@ class MatterById(MethodView):
 
 @blp.route("/conflicts")
 class Conflicts(MethodView):
-    @allow("sysadmin", "dept_admin", "auditor")
+    @allow(*OVERSEERS)
     @blp.arguments(ConflictQuery, location="query")
     @blp.response(200, page_of(ConflictOut))
     def get(self, args):
@@ -197,7 +197,7 @@ def _import_out(job) -> dict:
 
 @blp.route("/imports")
 class Imports(MethodView):
-    @allow(*ADMINS, "auditor")
+    @allow(*OVERSEERS)
     @blp.response(200, ImportOut(many=True))
     def get(self):
         """最近的导入批次"""
@@ -212,7 +212,7 @@ class Imports(MethodView):
         if upload is None:
             raise Invalid("请上传文件（表单字段 file）", errors={"file": ["必填"]})
         user = actor()
-        department_id = values["department_id"] if user.role == "sysadmin" else None
+        department_id = values["department_id"] if scope.is_sysadmin(user) else None
         job = imports.create(
             db_session(),
             actor=user,
@@ -229,7 +229,7 @@ class Imports(MethodView):
 
 @blp.route("/imports/<int:import_id>")
 class ImportById(MethodView):
-    @allow(*ADMINS, "auditor")
+    @allow(*OVERSEERS)
     @blp.response(200, ImportOut)
     def get(self, import_id):
         """导入批次：状态、列对照、各项计数"""
@@ -256,7 +256,7 @@ class ImportCancel(MethodView):
 
 @blp.route("/imports/<int:import_id>/rejects")
 class ImportRejects(MethodView):
-    @allow(*ADMINS, "auditor")
+    @allow(*OVERSEERS)
     @blp.arguments(RejectQuery, location="query")
     @blp.response(200, RejectOut(many=True))
     def get(self, args, import_id):

@@ -157,6 +157,14 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+# Every enum of this module (the templates get them all by name).
+ENUMS = tuple(
+    value
+    for value in list(globals().values())
+    if isinstance(value, type) and issubclass(value, enum.StrEnum) and value is not enum.StrEnum
+)
+
+
 def check_in(column: str, values: Iterable[str]) -> str:
     """The SQL of a CHECK constraint that `column` holds one of `values`."""
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"

@@ -11,13 +11,71 @@ from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
 from ..db import Role, User
+from ..db.states import CROSS_DEPARTMENT_ROLES
 from ..errors import Forbidden, NotFound
 
-CROSS_DEPARTMENT_READERS = (Role.SYSADMIN, Role.AUDITOR)
+CROSS_DEPARTMENT_READERS = CROSS_DEPARTMENT_ROLES
+ADMINS = (Role.SYSADMIN, Role.DEPT_ADMIN)
+OVERSEERS = (*ADMINS, Role.AUDITOR)
+
+
+def _role(actor) -> str | None:
+    # An anonymous visitor (a template rendered for one) has no role.
+    return getattr(actor, "role", None)
+
+
+def is_sysadmin(actor: User) -> bool:
+    """系统管理员: changes any department's data and the system's settings."""
+    return _role(actor) == Role.SYSADMIN
+
+
+def is_dept_admin(actor: User) -> bool:
+    """部门管理员: administers their own department."""
+    return _role(actor) == Role.DEPT_ADMIN
+
+
+def is_inspector(actor: User) -> bool:
+    """执法检查人员: sees their department's data and enters the results of their own checks."""
+    return _role(actor) == Role.INSPECTOR
+
+
+def is_auditor(actor: User) -> bool:
+    """纪检/审计: reads every department's data, changes none."""
+    return _role(actor) == Role.AUDITOR
+
+
+def is_admin(actor: User) -> bool:
+    """An administrator of some department (the system administrator or a department's)."""
+    return _role(actor) in ADMINS
 
 
 def reads_all(actor: User) -> bool:
-    return actor.role in CROSS_DEPARTMENT_READERS
+    """Reads every department's data (the system administrator and the auditor)."""
+    return _role(actor) in CROSS_DEPARTMENT_READERS
+
+
+def audits(actor: User) -> bool:
+    """Oversees the work: reads the audit trail, draw bundles, full manifests and teams (the
+    administrators and the auditor; not the inspectors)."""
+    return _role(actor) in OVERSEERS
+
+
+def administers(actor: User, department_id: int | None) -> bool:
+    """The actor may change the department's data: the system administrator, or the
+    department's own administrator."""
+    if is_sysadmin(actor):
+        return True
+    return (
+        is_dept_admin(actor)
+        and department_id is not None
+        and (department_id == actor.department_id)
+    )
+
+
+def own_department(actor: User, requested: int | None) -> int | None:
+    """The department a new object of the actor's belongs to: the system administrator names
+    it (`requested`), everyone else creates in their own department."""
+    return requested if is_sysadmin(actor) and requested is not None else actor.department_id
 
 
 def visible(actor: User, department_column) -> ColumnElement[bool]:
@@ -27,23 +85,25 @@ def visible(actor: User, department_column) -> ColumnElement[bool]:
     return department_column == actor.department_id
 
 
+def sees(actor: User, department_id: int | None) -> bool:
+    """The actor may read an object of the department."""
+    return reads_all(actor) or (department_id is not None and department_id == actor.department_id)
+
+
 def get_visible(session: Session, actor: User, model, object_id, *, label: str = "对象"):
     """Load `model` by primary key if the actor may read it; otherwise NotFound."""
     obj = session.get(model, object_id)
-    if obj is None or not (reads_all(actor) or obj.department_id == actor.department_id):
+    if obj is None or not sees(actor, obj.department_id):
         raise NotFound(f"{label}不存在")
     return obj
 
 
 def require_admin_of(actor: User, department_id: int | None) -> None:
     """The actor must administer the department (system admin, or its department admin)."""
-    if actor.role == Role.SYSADMIN:
-        return
-    if actor.role == Role.DEPT_ADMIN and department_id == actor.department_id:
-        return
-    raise Forbidden("无权执行此操作")
+    if not administers(actor, department_id):
+        raise Forbidden("无权执行此操作")
 
 
 def require_sysadmin(actor: User) -> None:
-    if actor.role != Role.SYSADMIN:
+    if not is_sysadmin(actor):
         raise Forbidden("仅系统管理员可执行此操作")

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from ..db import LEVEL_LABELS, ROLE_LABELS, utcnow
+from ..db import LEVEL_LABELS, ROLE_LABELS, states, utcnow
+from ..services import scope
 from ..services.platform.tasks import LABELS as TASK_LABELS
 from ..services.platform.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from . import console, credit, plans, public, public_results, registry, results, statistics
@@ -38,4 +39,7 @@ def register(app: Flask) -> None:
         TASK_LABELS=TASK_LABELS,
         TASK_STATUS_LABELS=TASK_STATUS_LABELS,
         SITE_NAME=app.config["SITE_NAME"],
+        # Templates ask scope who may do what and compare states with the enums.
+        scope=scope,
+        **{enum.__name__: enum for enum in states.ENUMS},
     )

@@ -15,12 +15,14 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from ..access import ADMINS, ALL_STAFF, allow, public, signed_in
+from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, public, signed_in
 from ..db import Department, DepartmentKind
+from ..db.states import Role
 from ..edge import Principal, actor, check_rate_limit, db_session, page_arg, safe_next, today
 from ..errors import AppError
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
+from ..services import scope
 from ..services.accounts import departments, sessions, tokens, users
 from ..services.pages import paginate
 from ..services.platform import audit, tasks, workdays
@@ -66,11 +68,11 @@ def _check_login_limits() -> None:
     Fails closed: with the storage unreachable nobody logs in (503) rather than anyone
     guessing passwords unthrottled."""
     message = "登录尝试次数过多，请稍后再试"
-    for config_key, scope, key in (
+    for config_key, limit_scope, key in (
         ("LOGIN_RATE_LIMIT", "login-ip", None),
         ("LOGIN_USER_RATE_LIMIT", "login-user", _login_username()),
     ):
-        check_rate_limit(config_key, scope, message, key=key, unavailable=LOGIN_UNAVAILABLE)
+        check_rate_limit(config_key, limit_scope, message, key=key, unavailable=LOGIN_UNAVAILABLE)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -98,7 +100,7 @@ def dashboard():
         progress=progress,
         STAGES=deadlines.STAGES,
         STATES=deadlines.STATES,
-        missing_years=workdays.missing_years(day) if user.role != "inspector" else [],
+        missing_years=[] if scope.is_inspector(user) else workdays.missing_years(day),
         recent_tasks=tasks.list_visible(session, user, limit=10),
         department_count=len(departments.list_visible(session, user)),
         user_count=len(users.list_visible(session, user)),
@@ -151,7 +153,7 @@ def department_list():
 
 
 @bp.route("/departments/new", methods=["GET", "POST"])
-@allow("sysadmin")
+@allow(Role.SYSADMIN)
 def department_new():
     form = {"kinds": [k.value for k in DepartmentKind], "parents": _department_choices()}
     if request.method == "GET":
@@ -173,7 +175,7 @@ def department_new():
 
 
 @bp.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
-@allow("sysadmin")
+@allow(Role.SYSADMIN)
 def department_edit(department_id: int):
     department = departments.get(db_session(), actor(), department_id)
     form = {"kinds": [k.value for k in DepartmentKind], "parents": _department_choices()}
@@ -218,8 +220,7 @@ def user_new():
         return render_template("console/user_form.html", user=None, **_user_form_context())
     try:
         values = load_form(UserIn())
-        if actor().role != "sysadmin":
-            values["department_id"] = actor().department_id
+        values["department_id"] = scope.own_department(actor(), values.get("department_id"))
         user, password = users.create(
             db_session(),
             actor=actor(),
@@ -306,7 +307,7 @@ def token_revoke(token_id: int):
 
 
 @bp.route("/workdays", methods=["GET", "POST"])
-@allow("sysadmin")
+@allow(Role.SYSADMIN)
 def workday_list():
     error, status = None, 200
     if request.method == "POST":
@@ -331,7 +332,7 @@ def workday_list():
 
 
 @bp.route("/workdays/<int:override_id>/delete", methods=["POST"])
-@allow("sysadmin")
+@allow(Role.SYSADMIN)
 def workday_delete(override_id: int):
     workdays.delete_override(db_session(), actor=actor(), override_id=override_id)
     flash("已删除该调整")
@@ -342,7 +343,7 @@ def workday_delete(override_id: int):
 
 
 @bp.route("/audit")
-@allow("sysadmin", "auditor", "dept_admin")
+@allow(*OVERSEERS)
 def audit_log():
     names = ("action", "object_type", "object_id", "actor_name")
     filters = {k: request.args.get(k, "").strip() or None for k in names}
@@ -363,7 +364,7 @@ def audit_log():
 
 
 @bp.route("/audit/verify", methods=["POST"])
-@allow("sysadmin", "auditor")
+@allow(Role.SYSADMIN, Role.AUDITOR)
 def audit_verify():
     task = tasks.enqueue(db_session(), kind="audit.verify", params={}, actor=actor())
     return redirect(url_for("console.task_view", task_id=task.id))

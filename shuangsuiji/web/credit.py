@@ -6,8 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..access import ADMINS, ALL_STAFF, allow
+from ..db.states import Role
 from ..edge import actor, db_session, today
 from ..errors import Conflict, Invalid
+from ..services import scope
 from ..services.platform import outbox
 from ..services.results import credit
 
@@ -36,9 +38,7 @@ def listing_list():
 def listing_detail(listing_id):
     user = actor()
     listing = credit.get_listing(db_session(), user, listing_id)
-    can_decide = user.role == "sysadmin" or (
-        user.role == "dept_admin" and user.department_id == listing.department_id
-    )
+    can_decide = scope.administers(user, listing.department_id)
     return render_template(
         "console/abnormal_listing.html",
         view=credit.view(listing, today(), credit.current()),
@@ -78,7 +78,7 @@ def listing_decide(listing_id, action):
 
 
 @bp.route("/outbox")
-@allow("sysadmin")
+@allow(Role.SYSADMIN)
 def outbox_list():
     status = request.args.get("status", "").strip() or None
     channel = request.args.get("channel", "").strip() or None

@@ -18,10 +18,11 @@ from flask import (
 )
 from sqlalchemy import select
 
-from ..access import ADMINS, ALL_STAFF, allow, signed_in
+from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
 from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError, NotFound
+from ..services import scope
 from ..services.pages import Page
 from ..services.plans import batches, draws, plans, settings
 from ..services.platform import tasks
@@ -29,7 +30,7 @@ from ..services.platform import tasks
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
 
 PER_PAGE = 50
-READERS = (*ADMINS, "auditor")
+READERS = OVERSEERS
 EXCLUDED_LABELS = {
     "open": "正在接受其他检查",
     "annual_cap": "已达年度抽查次数上限",
@@ -87,15 +88,15 @@ def _strata_state(rules: dict) -> dict:
 
 def _state_from_config(cfg: dict) -> dict:
     """The form's fields (strings and lists) from a plan's settings."""
-    scope = cfg["scope"]
+    plan_scope = cfg["scope"]
     sources = {s["kind"]: s for s in reversed(cfg["randomness"])}
     return {
         "code": cfg["code"],
         "title": cfg["title"],
         "matter_ids": [str(i) for i in cfg["matter_ids"]],
-        "scope_mode": "targeted" if scope else "all",
-        **{key: _joined(scope.get(key)) for key in settings.SCOPE_KEYS if key != "statuses"},
-        "statuses": scope.get("statuses", []),
+        "scope_mode": "targeted" if plan_scope else "all",
+        **{key: _joined(plan_scope.get(key)) for key in settings.SCOPE_KEYS if key != "statuses"},
+        "statuses": plan_scope.get("statuses", []),
         "strata": _strata_state(cfg["strata"]),
         "rounding": cfg["rounding"],
         "slots": cfg["slots"],
@@ -210,11 +211,11 @@ def _state_from_form() -> dict:
 
 def _raw(state: dict) -> dict:
     """What plans.create/update take, from the form's fields."""
-    scope = {}
+    plan_scope = {}
     if state["scope_mode"] == "targeted":
-        scope = {k: state[k] for k in settings.SCOPE_KEYS if k != "statuses" and state[k]}
+        plan_scope = {k: state[k] for k in settings.SCOPE_KEYS if k != "statuses" and state[k]}
         if state["statuses"]:
-            scope["statuses"] = state["statuses"]
+            plan_scope["statuses"] = state["statuses"]
     strata = {}
     for code, row in state["strata"].items():
         if row["mode"] == "count":
@@ -231,7 +232,7 @@ def _raw(state: dict) -> dict:
         randomness.append({"label": "server", "kind": "server"})
     if state["recurrence"] not in ("", "once"):  # unattended: the hash chain, typed values
         randomness = settings.SERVER_ONLY + [s for s in randomness if s["kind"] == "text"]
-    built = {"scope": scope, "strata": strata, "randomness": randomness}
+    built = {"scope": plan_scope, "strata": strata, "randomness": randomness}
     built["recurrence"] = state["recurrence"] or "once"
     return {name: built[name] if name in built else state[name] for name in settings.FIELDS}
 
@@ -309,11 +310,11 @@ def plan_list():
 
 
 @bp.route("/plans/new", methods=["GET", "POST"])
-@allow("dept_admin", "sysadmin")
+@allow(*ADMINS)
 def plan_new():
     user = actor()
     session = db_session()
-    if user.role == "sysadmin":  # no department of their own: they pick one first
+    if scope.is_sysadmin(user):  # no department of their own: they pick one first
         department_id = int_arg("department_id")
         if department_id is None:
             return render_template(
@@ -569,8 +570,7 @@ def _draw_page(draw_id: int, *, error=None, status=200):
         can_replace=(
             replaced_by is None
             and plan.status != "closed"
-            and (actor().role == "sysadmin" or actor().department_id == plan.department_id)
-            and actor().role in ADMINS
+            and scope.administers(actor(), plan.department_id)
         ),
         error=error,
         L=_labels(),
@@ -626,7 +626,7 @@ def draw_bundle(draw_id: int):
 def draw_notice(draw_id: int, position: int):
     user = actor()
     data = draws.notice(db_session(), user, draw_id, position)
-    if user.role == "inspector" and not any(
+    if scope.is_inspector(user) and not any(
         m.inspector is not None and m.inspector.user_id == user.id for m in data["row"].members
     ):
         raise NotFound("抽中对象不存在")

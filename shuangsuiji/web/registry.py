@@ -6,12 +6,14 @@ import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from ..access import ADMINS, ALL_STAFF, allow, signed_in
+from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
+from ..db.states import Role
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session, int_arg, page_arg
 from ..errors import AppError, Conflict, Invalid
+from ..services import scope
 from ..services.pages import paginate
 from ..services.registry import exports, imports
 from ..services.registry import records as registry
@@ -147,7 +149,7 @@ def matter_list():
 
 
 @bp.route("/conflicts")
-@allow("sysadmin", "dept_admin", "auditor")
+@allow(*OVERSEERS)
 def conflict_list():
     return _list("conflicts")
 
@@ -183,9 +185,7 @@ def _detail(kind: str, object_id: int | None):
         else:
             flash("已保存")
             return redirect(url_for(DETAIL[kind], object_id=obj.id))
-    can_edit = user.role == "sysadmin" or (
-        user.role == "dept_admin" and (obj is None or obj.department_id == user.department_id)
-    )
+    can_edit = scope.administers(user, user.department_id if obj is None else obj.department_id)
     return render_template(
         "console/registry_detail.html",
         kind=kind,
@@ -251,7 +251,7 @@ def matter_detail(object_id):
 
 
 @bp.route("/<any(entities, inspectors, matters):kind>/new", methods=["GET", "POST"])
-@allow("dept_admin")
+@allow(Role.DEPT_ADMIN)
 def create(kind):
     return _detail(kind, None)
 
@@ -260,11 +260,11 @@ def create(kind):
 
 
 @bp.route("/imports", methods=["GET", "POST"])
-@allow(*ADMINS, "auditor")
+@allow(*OVERSEERS)
 def import_list():
     error = None
     if request.method == "POST":
-        if actor().role not in ADMINS or actor().department_id is None:
+        if not (scope.is_admin(actor()) and actor().department_id is not None):
             error = AppError("只有部门管理员可以上传导入文件")
         else:
             upload = request.files.get("file")
@@ -295,7 +295,7 @@ def import_list():
 
 
 @bp.route("/imports/<int:import_id>")
-@allow(*ADMINS, "auditor")
+@allow(*OVERSEERS)
 def import_view(import_id):
     job = imports.get(db_session(), actor(), import_id)
     kind = imports.KINDS[job.kind]
@@ -328,7 +328,7 @@ def import_cancel(import_id):
 
 
 @bp.route("/imports/<int:import_id>/rejects.<any(csv, xlsx):fmt>")
-@allow(*ADMINS, "auditor")
+@allow(*OVERSEERS)
 def import_rejects(import_id, fmt):
     return rejects_file(imports.get(db_session(), actor(), import_id), fmt)
 

@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from ..access import ADMINS, ALL_STAFF, allow
+from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..domain import result_codes as rc
 from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError
@@ -25,7 +25,7 @@ from ..services.results import results
 
 bp = Blueprint("console_results", __name__, url_prefix="/console")
 
-READERS = (*ADMINS, "auditor")
+READERS = OVERSEERS
 MATTER_FIELDS = ("codes", "methods", "measures")
 
 

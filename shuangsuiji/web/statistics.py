@@ -9,7 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, render_template, request
 
 from .. import tabular
-from ..access import ADMINS, allow
+from ..access import OVERSEERS, allow
 from ..edge import actor, db_session, today
 from ..errors import Invalid, NotFound
 from ..services.accounts import departments
@@ -18,7 +18,7 @@ from ..services.scope import reads_all
 
 bp = Blueprint("console_statistics", __name__, url_prefix="/console")
 
-READERS = (*ADMINS, "auditor")
+READERS = OVERSEERS
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

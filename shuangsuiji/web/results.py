@@ -3,6 +3,8 @@ review and the review list."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from urllib.parse import quote
 
 from flask import (
@@ -89,10 +91,23 @@ def _raw(state: dict, own: frozenset[int]) -> dict:
     }
 
 
+def _draft(visit: results.Visit, *, unsaved: bool) -> dict:
+    """What js/result-draft.js needs to keep this user's unsaved input for this visit: its
+    storage key, a fingerprint of what is saved (a draft typed over another saved state is
+    stale), and whether the page shows input the server refused (kept as a draft at once)."""
+    saved = json.dumps(_state_from_visit(visit), default=sorted, sort_keys=True)
+    return {
+        "key": f"result-draft:{actor().id}:{visit.draw.id}:{visit.row.drawn.position}",
+        "base": hashlib.sha256(saved.encode()).hexdigest()[:16],
+        "unsaved": unsaved,
+    }
+
+
 def _page(visit: results.Visit, *, state=None, error=None, review_error=None, status=200):
     return render_template(
         "console/result_entry.html",
         v=visit,
+        draft=_draft(visit, unsaved=state is not None and status >= 400),
         state=state or _state_from_visit(visit),
         error=error,
         review_error=review_error,
@@ -121,7 +136,9 @@ def entry(draw_id: int, position: int):
 @bp.route("/draws/<int:draw_id>/results/<int:position>", methods=["POST"])
 @allow(*ALL_STAFF)
 def entry_save(draw_id: int, position: int):
-    """Save the entered results; with action=submit, hand them to review as well."""
+    """Save the entered results together with the photos and documents chosen in the same
+    form (one multipart form, so nothing typed is lost to an upload); with action=submit,
+    hand them to review as well."""
     session = db_session()
     visit = results.get_visit(session, actor(), draw_id, position)
     state = _state_from_form(visit)
@@ -140,6 +157,21 @@ def entry_save(draw_id: int, position: int):
         session.rollback()
         visit = results.get_visit(session, actor(), draw_id, position)
         return _page(visit, state=state, error=exc, status=exc.status)
+    stored = 0
+    for upload in request.files.getlist("file"):
+        if not upload.filename:
+            continue  # the empty part a browser sends when no file is chosen
+        try:
+            _store(session, draw_id, position, upload)
+        except AppError as exc:
+            if exc.status == 403:
+                raise
+            # The draft and the files before this one are kept (status 200 commits them);
+            # the form shows what was typed, and the file has to be chosen again.
+            exc.message = f"检查结果已保存，但附件“{upload.filename}”未上传：{exc.message}"
+            visit = results.get_visit(session, actor(), draw_id, position)
+            return _page(visit, state=state, error=exc)
+        stored += 1
     if request.form.get("action") == "submit":
         try:
             results.submit(session, actor=actor(), draw_id=draw_id, position=position)
@@ -150,8 +182,26 @@ def entry_save(draw_id: int, position: int):
             exc.message = f"已保存，但尚不能提交审核：{exc.message}"
             visit = results.get_visit(session, actor(), draw_id, position)
             return _page(visit, state=state, error=exc)
-    flash("检查结果已提交审核" if request.form.get("action") == "submit" else "检查结果已保存")
+    flash(
+        "检查结果已提交审核" if request.form.get("action") == "submit" else "检查结果已保存",
+        "result-saved",  # tells js/result-draft.js that the typed draft is saved
+    )
+    if stored:
+        flash(f"附件已上传（{stored} 个）")
     return _here(draw_id, position)
+
+
+def _store(session, draw_id: int, position: int, upload) -> None:
+    limit = current_app.config["RESULT_ATTACHMENT_MAX_BYTES"]
+    results.add_attachment(
+        session,
+        actor=actor(),
+        draw_id=draw_id,
+        position=position,
+        filename=upload.filename or "",
+        data=upload.stream.read(limit + 1),
+        max_bytes=limit,
+    )
 
 
 @bp.route("/draws/<int:draw_id>/results/<int:position>/attachments", methods=["POST"])

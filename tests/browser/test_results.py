@@ -6,94 +6,22 @@ Screenshots are kept under tests/browser/artifacts/ (git-ignored) for review.
 
 from __future__ import annotations
 
-import datetime as dt
-import struct
-import zlib
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from shuangsuiji.db import Department, Matter, User
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.db import User
 from shuangsuiji.services.results import results
 
-from .. import draw_world
+from . import result_world
+from .result_world import PHONE, XSS, shot, today
 from .test_console import _login
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PHONE = {"width": 390, "height": 844}
-XSS = '"><script>alert("xss")</script><img src=x onerror=alert(1)><svg onload=alert(2)>'
-
-
-def _png() -> bytes:
-    """A real 1×1 PNG (the upload is sniffed by content)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xb3\x26\x1e")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(scope="module")
 def drawn(live_app):
-    """A drawn plan of 廊坊市场监管局 with two matters; lf_zhangwei is on the first drawn
-    entity's team, lf_lina on the second's, whose registry name is a script payload."""
-    with live_app.extensions["shuangsuiji.db"].transaction() as session:
-        department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
-        admin = session.scalar(select(User).where(User.username == "lf_admin"))
-        registry = draw_world.populate(
-            session, department, entities=24, inspectors=6, cert_prefix="88"
-        )
-        second = Matter(department_id=department.id, code="LF-M2", name="食品安全检查")
-        session.add(second)
-        session.flush()
-        plan = plans.create(
-            session,
-            actor=admin,
-            department_id=department.id,
-            raw=draw_world.plan_values(
-                code="LF-RESULTS",
-                slots=["LF-SAMR", "LF-SAMR"],
-                matter_ids=[registry["matter"].id, second.id],
-            ),
-        )
-        commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
-        draw = draws.execute(
-            session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
-        )
-        first, other = draws.teams(session, draw, limit=2)
-        users = {
-            u.username: u
-            for u in session.scalars(
-                select(User).where(User.username.in_(("lf_zhangwei", "lf_lina")))
-            )
-        }
-        first.members[0].inspector.user_id = users["lf_zhangwei"].id
-        free = next(m for m in other.members if m.inspector.user_id is None)
-        free.inspector.user_id = users["lf_lina"].id
-        other.entity.name = "脚本测试企业" + XSS
-        return {
-            "draw_id": draw.id,
-            "first": (first.entity.name, first.drawn.uscc),
-            "other_uscc": other.drawn.uscc,
-            "matters": [registry["matter"].id, second.id],
-        }
-
-
-def _today() -> str:
-    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    return result_world.drawn(live_app)
 
 
 def _logout(page):
@@ -106,7 +34,7 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
     name, uscc = drawn["first"]
     photo = tmp_path / "现场照片.png"
-    photo.write_bytes(_png())
+    photo.write_bytes(result_world.png())
 
     page.set_viewport_size(PHONE)
     _login(page, base_url, "lf_zhangwei")
@@ -116,12 +44,7 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     page.wait_for_selector("#result-form")
     assert page.inner_text("#entity-name") == name
 
-    page.set_input_files("#upload-form input[name=file]", str(photo))
-    page.click("#upload-form button[type=submit]")
-    page.wait_for_selector("text=附件已上传")
-    assert "现场照片.png" in page.inner_text("#attachments")
-
-    page.fill("input[name=checked_on]", _today())
+    page.fill("input[name=checked_on]", today())
     first, second = drawn["matters"]
     page.check(f"input[name=m{first}_codes][value='6']")
     page.check(f"input[name=m{first}_methods][value=field]")
@@ -130,11 +53,14 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     page.check(f"input[name=m{second}_methods][value=document]")
     page.check(f"input[name=m{second}_measures][value=none]")
     page.fill("textarea[name=notes]", "经营场所已搬离，现场无人")
-    _shot(page, "results-1-entry-phone")
+    page.set_input_files("#result-form input[name=file]", str(photo))
+    shot(page, "results-1-entry-phone")
     page.click("#submit")
     page.wait_for_selector("text=检查结果已提交审核")
+    assert "附件已上传（1 个）" in page.inner_text("main")
+    assert "现场照片.png" in page.inner_text("#attachments")
     assert page.inner_text("#record-status") == "待审核"
-    _shot(page, "results-2-submitted-phone")
+    shot(page, "results-2-submitted-phone")
     _logout(page)
 
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -150,7 +76,7 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     page.click("#decision-approve")
     page.wait_for_selector("text=已审核通过并公示")
     assert page.inner_text("#record-status") == "已公示"
-    _shot(page, "results-3-approved")
+    shot(page, "results-3-approved")
     _logout(page)
 
     page.set_viewport_size(PHONE)
@@ -158,14 +84,14 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     page.fill("#q", name[:6])
     page.click(".search-form button[type=submit]")
     page.wait_for_selector("#hits")
-    _shot(page, "results-4-public-search-phone")
+    shot(page, "results-4-public-search-phone")
     page.click(f"#hits >> text={name}")
     page.wait_for_selector("#firm-name")
     text = page.inner_text("main")
     assert uscc in text and "通过登记的住所（经营场所）无法联系" in text
     assert "食品安全检查" in text and "未发现问题" in text
     assert "经营场所已搬离" not in text  # notes are internal
-    _shot(page, "results-5-public-firm-phone")
+    shot(page, "results-5-public-firm-phone")
 
     # The credit record: the unreachable firm is a 经营异常名录 candidate with its deadline.
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -174,14 +100,14 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     page.click("nav >> text=经营异常名录")
     row = page.locator(f"#listings tr:has-text('{uscc}')")
     assert "列入候选" in row.inner_text() and "通过登记的住所" in row.inner_text()
-    _shot(page, "results-6-listing-candidate")
+    shot(page, "results-6-listing-candidate")
     row.locator("a").click()
     page.wait_for_selector("text=列入候选")
     page.goto(f"{base_url}/console/entities?uscc={uscc}")
     page.click(f"tr:has-text('{uscc}') >> text=查看")
     events = page.inner_text("#credit-events")
     assert "6" in events and "inspection:" in events
-    _shot(page, "results-7-credit-events")
+    shot(page, "results-7-credit-events")
     assert dialogs == [] and page.console_errors == []
 
 
@@ -193,7 +119,7 @@ def test_script_in_every_free_text_field_never_runs(page, base_url, live_app, dr
     page.wait_for_selector("text=工作台")
     page.goto(f"{base_url}/console/draws/{drawn['draw_id']}/results/1")
     page.wait_for_selector("#result-form")
-    page.fill("input[name=checked_on]", _today())
+    page.fill("input[name=checked_on]", today())
     for matter_id in drawn["matters"]:
         page.check(f"input[name=m{matter_id}_codes][value=B]")
         page.check(f"input[name=m{matter_id}_methods][value=online]")
@@ -204,7 +130,7 @@ def test_script_in_every_free_text_field_never_runs(page, base_url, live_app, dr
     page.click("#submit")
     page.wait_for_selector("text=检查结果已提交审核")
     assert "<script>" in page.inner_text("#result-summary")  # shown as text
-    _shot(page, "results-6-xss-console")
+    shot(page, "results-6-xss-console")
     _logout(page)
 
     _login(page, base_url, "lf_admin")
@@ -233,6 +159,6 @@ def test_script_in_every_free_text_field_never_runs(page, base_url, live_app, dr
     page.wait_for_selector("#firm-name")
     assert XSS in page.inner_text("#firm-name")
     page.goto(f"{base_url}/public/firms/{uscc}")
-    _shot(page, "results-7-xss-public")
+    shot(page, "results-7-xss-public")
     page.wait_for_timeout(300)  # an onerror handler would have fired by now
     assert dialogs == []

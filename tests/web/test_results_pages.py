@@ -87,6 +87,7 @@ def test_bad_codes_are_shown_in_chinese_next_to_the_matter(app, session, w):
     html = response.get_data(as_text=True)
     assert f'data-field="matter_{m.id}"' in html and "不能与其他检查结果同时选择" in html
     assert 'value="C" checked' in html  # the input is kept
+    assert "data-draft-unsaved" in html  # and kept in the tab by js/result-draft.js
 
 
 def test_free_text_is_escaped_everywhere(app, session, world, w):
@@ -181,6 +182,91 @@ def test_attachments_download_for_the_department_only(app, session, world, w):
     assert app.test_client().get(url).status_code == 302  # to the login page
     other, _ = _client(app, "admin_b")
     assert other.get(url).status_code == 403
+
+
+def _save_with_files(client, w, csrf, files, **extra):
+    """The entry form as a phone sends it: the typed draft and the chosen files in one post."""
+    return client.post(
+        _url(w),
+        data=_form(w, csrf, **extra) | {"file": [(io.BytesIO(d), n) for d, n in files]},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_entry_page_is_one_form_with_the_file_chooser_inside(app, session, w):
+    session.commit()
+    client, _ = _client(app, "insp_a")
+    html = client.get(_url(w)).get_data(as_text=True)
+    form = html[html.index('<form method="post" enctype="multipart/form-data"') :]
+    form = form[: form.index("</form>")]
+    assert 'id="result-form"' in form and 'type="file" name="file" multiple' in form
+    assert 'id="upload-form"' not in html  # no second form that reloads the page
+    assert "js/result-draft.js" in html and "data-draft-key=" in html
+    assert "data-draft-saved" not in html and "data-draft-unsaved" not in html
+
+
+def test_a_photo_saved_with_the_form_keeps_what_was_typed(app, session, world, w):
+    session.commit()
+    client, csrf = _client(app, "insp_a")
+    m = w["matters"][0]
+    response = _save_with_files(
+        client,
+        w,
+        csrf,
+        [(PNG, "现场照片.png"), (PDF, "通知书.pdf")],
+        notes="现场无人，门已上锁",
+        **{
+            f"m{m.id}_codes": ["6"],
+            f"m{m.id}_measures": "feedback",
+            f"m{m.id}_notes": "邻居称已搬走",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    visit = results.get_visit(session, world["admin_a"], w["draw"].id, 0)
+    assert visit.record.notes == "现场无人，门已上锁"
+    assert (
+        "6" in visit.results[m.id].codes.split(",") and visit.results[m.id].notes == "邻居称已搬走"
+    )
+    assert [(a.filename, a.data) for a in visit.attachments] == [
+        ("现场照片.png", PNG),
+        ("通知书.pdf", PDF),
+    ]
+    html = client.get(_url(w)).get_data(as_text=True)
+    assert "检查结果已保存" in html and "附件已上传（2 个）" in html
+    assert "data-draft-saved" in html  # the tab's copy of the typed draft is dropped
+    assert "现场无人，门已上锁" in html and 'value="6" checked' in html
+
+
+def test_saving_without_choosing_a_file_stores_no_attachment(app, session, world, w):
+    session.commit()
+    client, csrf = _client(app, "insp_a")
+    response = _save_with_files(client, w, csrf, [(b"", "")], notes="只保存文字")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    visit = results.get_visit(session, world["admin_a"], w["draw"].id, 0)
+    assert visit.record.notes == "只保存文字" and visit.attachments == []
+
+
+def test_a_refused_photo_keeps_the_draft_and_shows_the_typed_values(app, session, world, w):
+    session.commit()
+    client, csrf = _client(app, "insp_a")
+    m = w["matters"][0]
+    response = _save_with_files(
+        client,
+        w,
+        csrf,
+        [(PNG, "好的.png"), (b"GIF89a" + bytes(30), "动图.png")],
+        action="submit",
+        notes="门店已关闭",
+        **{f"m{m.id}_codes": ["6"], f"m{m.id}_measures": "feedback"},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "检查结果已保存，但附件“动图.png”未上传" in html and 'data-field="file"' in html
+    assert ">门店已关闭</textarea>" in html and 'value="6" checked' in html
+    visit = results.get_visit(session, world["admin_a"], w["draw"].id, 0)
+    assert visit.status == "draft"  # not handed to review with a file missing
+    assert visit.record.notes == "门店已关闭" and "6" in visit.results[m.id].codes.split(",")
+    assert [a.filename for a in visit.attachments] == ["好的.png"]
 
 
 def test_approval_publishes_on_the_public_page_and_api(app, session, world, w):

@@ -2,7 +2,15 @@
 document.addEventListener("submit", function (event) {
   var form = event.target;
   var question = form.getAttribute("data-confirm");
-  if (question && !window.confirm(question)) { event.preventDefault(); }
+  if (question && !window.confirm(question)) { event.preventDefault(); return; }
+  if (form.querySelector("#logout")) {
+    // Unsaved result entries (js/result-draft.js) do not outlive the session in this tab.
+    try {
+      Object.keys(window.sessionStorage).forEach(function (key) {
+        if (key.indexOf("result-draft:") === 0) { window.sessionStorage.removeItem(key); }
+      });
+    } catch (e) { /* storage disabled */ }
+  }
 });
 document.querySelectorAll("[data-back]").forEach(function (link) {
   link.addEventListener("click", function (event) {

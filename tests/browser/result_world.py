@@ -1,0 +1,89 @@
+"""A drawn plan ready for result entry in the browser tests, and their small helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import zlib
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from shuangsuiji.db import Department, Matter, User
+from shuangsuiji.services.plans import draws, plans
+
+from .. import draw_world
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PHONE = {"width": 390, "height": 844}
+XSS = '"><script>alert("xss")</script><img src=x onerror=alert(1)><svg onload=alert(2)>'
+
+
+def png() -> bytes:
+    """A real 1×1 PNG (the upload is sniffed by content)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xb3\x26\x1e")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def drawn(live_app) -> dict:
+    """A drawn plan of 廊坊市场监管局 with two matters; lf_zhangwei is on the first drawn
+    entity's team, lf_lina on the second's, whose registry name is a script payload."""
+    with live_app.extensions["shuangsuiji.db"].transaction() as session:
+        department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
+        admin = session.scalar(select(User).where(User.username == "lf_admin"))
+        registry = draw_world.populate(
+            session, department, entities=24, inspectors=6, cert_prefix="88"
+        )
+        second = Matter(department_id=department.id, code="LF-M2", name="食品安全检查")
+        session.add(second)
+        session.flush()
+        plan = plans.create(
+            session,
+            actor=admin,
+            department_id=department.id,
+            raw=draw_world.plan_values(
+                code="LF-RESULTS",
+                slots=["LF-SAMR", "LF-SAMR"],
+                matter_ids=[registry["matter"].id, second.id],
+            ),
+        )
+        commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
+        draw = draws.execute(
+            session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
+        )
+        first, other = draws.teams(session, draw, limit=2)
+        users = {
+            u.username: u
+            for u in session.scalars(
+                select(User).where(User.username.in_(("lf_zhangwei", "lf_lina")))
+            )
+        }
+        first.members[0].inspector.user_id = users["lf_zhangwei"].id
+        free = next(m for m in other.members if m.inspector.user_id is None)
+        free.inspector.user_id = users["lf_lina"].id
+        other.entity.name = "脚本测试企业" + XSS
+        return {
+            "draw_id": draw.id,
+            "first": (first.entity.name, first.drawn.uscc),
+            "other_uscc": other.drawn.uscc,
+            "matters": [registry["matter"].id, second.id],
+        }
+
+
+def today() -> str:
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot under tests/browser/artifacts/ (git-ignored) for review."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -12,6 +12,10 @@ and after every run (never a pickled job table: whoever writes it could run code
 runs at most once at a time and late runs are coalesced; being late is harmless because the
 job only ever asks the database what is due. Running two schedulers at once is harmless too:
 the database lets one of them draw each batch (see services/plans/batches.py).
+
+A round that fails (the database is unreachable) logs one line and is tried again after a
+backoff (OUTAGE_BACKOFF_SECONDS, doubling up to OUTAGE_BACKOFF_MAX_SECONDS; db/outages.py)
+rather than at the next tick; the process itself never stops for it.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..db import Database, utcnow
+from ..db.outages import Outage, is_outage
 from ..services.plans import batches
 from ..services.results import deadlines, reminders
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "tick"
+RETRY_JOB = "retry"  # the next round after a failed one, sooner than the tick
 
 
 class Scheduler:
@@ -47,6 +53,7 @@ class Scheduler:
         self.clock = clock
         self.timing = batches.Timing.from_config(config)
         self.stopping = threading.Event()
+        self.outage = Outage.from_config("scheduler", config, log)
         self.aps = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(1)},
@@ -83,7 +90,7 @@ class Scheduler:
             f"plan-{plan_id}": when for plan_id, when in self.plan_jobs().items() if when > real_now
         }
         for job in self.aps.get_jobs():
-            if job.id != TICK_JOB and job.id not in wanted:
+            if job.id not in (TICK_JOB, RETRY_JOB) and job.id not in wanted:
                 job.remove()
         for job_id, when in wanted.items():
             self.aps.add_job(
@@ -94,21 +101,40 @@ class Scheduler:
                 replace_existing=True,
             )
 
+    def _remind(self) -> None:
+        queued = self.remind()
+        if queued:
+            log.info("reminders queued: %s", queued)
+
     def _run(self) -> None:
-        try:
-            self.ensure_due()
-        except Exception:  # the process must survive a database outage; the next tick retries
-            log.exception("ensure-due failed")
-        try:
-            queued = self.remind()
-            if queued:
-                log.info("reminders queued: %s", queued)
-        except Exception:
-            log.exception("the reminder sweep failed")
-        try:
-            self.rebuild_jobs()
-        except Exception:
-            log.exception("could not rebuild the scheduler's jobs")
+        """One round: ensure-due, the reminder sweep, the jobs. Each step runs whatever the
+        others did; a failed round is tried again after the outage backoff."""
+        first_error = None
+        for name, step in (
+            ("ensure-due", self.ensure_due),
+            ("the reminder sweep", self._remind),
+            ("rebuilding the jobs", self.rebuild_jobs),
+        ):
+            try:
+                step()
+            except Exception as error:  # the process must survive a database outage
+                if first_error is None:
+                    first_error = error
+                elif not is_outage(error):
+                    log.exception("%s failed", name)
+        if first_error is None:
+            self.outage.succeeded()
+            if self.aps.get_job(RETRY_JOB) is not None:  # this round did what it was for
+                self.aps.remove_job(RETRY_JOB)
+            return
+        delay = self.outage.failed(first_error)
+        self.aps.add_job(
+            self._run,
+            DateTrigger(run_date=utcnow() + dt.timedelta(seconds=delay)),
+            id=RETRY_JOB,
+            name=RETRY_JOB,
+            replace_existing=True,
+        )
 
     def install_signal_handlers(self) -> None:
         def on_signal(signum, _frame):

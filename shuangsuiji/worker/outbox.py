@@ -8,6 +8,10 @@ the message id header. Webhooks are signed: the header X-Shuangsuiji-Signature c
 (Unix seconds) in X-Shuangsuiji-Timestamp, so a receiver can check both the origin and the
 age. E-mail goes out through SMTP only when SMTP_HOST is set; otherwise e-mail, like SMS,
 stays queued for an external gateway (the API's /outbox/messages).
+
+A database outage fails a round, not the process: it backs off (OUTAGE_BACKOFF_SECONDS,
+doubling) and resumes (db/outages.py). A batch sent but whose outcomes could not be recorded
+stays leased and is sent again when its lease ends. The dispatcher uses no Redis.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from email.utils import make_msgid
 
 from .. import __version__
 from ..db import Database, OutboxMessage, utcnow
+from ..db.outages import Outage, is_outage
 from ..services.platform import outbox
 
 log = logging.getLogger(__name__)
@@ -99,6 +104,7 @@ class Dispatcher:
         self.retry = outbox.Retry.from_config(config)
         self.smtp_class = smtp_class or (smtplib.SMTP_SSL if config["SMTP_SSL"] else smtplib.SMTP)
         self.stopping = threading.Event()
+        self.outage = Outage.from_config("outbox dispatcher", config, log)
         channels = []
         if config["WEBHOOK_SECRET"]:
             channels.append("webhook")
@@ -215,7 +221,14 @@ class Dispatcher:
             )
         log.info("outbox dispatcher started (channels: %s)", ", ".join(self.channels) or "none")
         while not self.stopping.is_set():
-            tried = self.run_once()
+            try:
+                tried = self.run_once()
+            except Exception as error:  # a database outage, or a bug: the process carries on
+                if once and not is_outage(error):
+                    raise
+                self.stopping.wait(self.outage.failed(error))
+                continue
+            self.outage.succeeded()
             if once and not tried:
                 break
             if not tried:

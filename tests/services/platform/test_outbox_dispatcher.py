@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from shuangsuiji.services.platform import outbox
 from shuangsuiji.services.results import credit
@@ -298,3 +299,21 @@ def test_a_lease_shorter_than_a_batch_refuses_to_start(app, db):
     )
     with pytest.raises(ValueError, match="OUTBOX_LEASE_SECONDS"):
         Dispatcher(db, config)
+
+
+def test_the_dispatcher_rides_out_a_database_outage(app, db, session, receiver, monkeypatch):
+    _webhook(session, receiver["url"])
+    real_claim, calls = outbox.claim_due, []
+
+    def flaky_claim(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OperationalError("SELECT", {}, Exception("could not connect to server"))
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "claim_due", flaky_claim)
+    config = _config(app, OUTAGE_BACKOFF_SECONDS=0.01, OUTAGE_BACKOFF_MAX_SECONDS=0.02)
+    dispatcher = Dispatcher(db, config, clock=Clock())
+    dispatcher.run(once=True)  # raised out of the loop before
+    assert len(receiver["received"]) == 1 and len(calls) >= 3
+    assert dispatcher.outage.backoff.failures == 0

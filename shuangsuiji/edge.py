@@ -303,6 +303,23 @@ def check_access():
     return None
 
 
+def discard(savepoint=None) -> None:
+    """Drop the work the request's session has done: everything, or what followed `savepoint`
+    (a `db_session().begin_nested()` taken before a step that may fail).
+
+    The edge commits every response below 400, so a view that catches an AppError and still
+    answers below 400 (a redirect with a flash, a page showing the error with status 200)
+    must call this first: whatever the failed service flushed before it raised would
+    otherwise be committed. A view answering with the error's status (400 and above) need
+    not; the edge rolls back then."""
+    if savepoint is not None:
+        savepoint.rollback()
+        return
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def finish_transaction(response):
     """after_request: commit what the request did, unless it failed."""
     lookup = g.pop("lookup_session", None)

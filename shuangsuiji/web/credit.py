@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..access import ADMINS, ALL_STAFF, allow
 from ..db.states import Role
-from ..edge import actor, db_session, today
+from ..edge import actor, db_session, discard, today
 from ..errors import Conflict, Invalid
 from ..services import scope
 from ..services.platform import outbox
@@ -71,6 +71,7 @@ def listing_decide(listing_id, action):
             reason=request.form.get("reason", ""),
         )
     except (Invalid, Conflict) as exc:  # shown on the page; 403/404 go to the error handler
+        discard()  # the redirect is a 302: nothing the failed decision flushed may commit
         flash(f"{credit.ACTION_LABELS[action]}未完成：{exc.message}", "error")
     else:
         flash(f"已{credit.ACTION_LABELS[action]}")

@@ -11,7 +11,7 @@ from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..db.states import Role
 from ..downloads import export_file, rejects_file
-from ..edge import actor, db_session, int_arg, page_arg
+from ..edge import actor, db_session, discard, int_arg, page_arg
 from ..errors import AppError, Conflict, Invalid
 from ..services import scope
 from ..services.pages import paginate
@@ -238,6 +238,7 @@ def inspector_account(object_id):
             user_id=int_arg("user_id", source=request.form),
         )
     except (Invalid, Conflict) as exc:  # shown on the page; 403/404 go to the error handler
+        discard()  # the redirect is a 302: nothing the failed change flushed may commit
         flash(exc.message, "error")
     else:
         flash("已更新关联账号" if raw else "已解除关联账号")

@@ -20,7 +20,7 @@ from flask import (
 
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..domain import result_codes as rc
-from ..edge import actor, db_session, int_arg, page_arg, today
+from ..edge import actor, db_session, discard, int_arg, page_arg, today
 from ..errors import AppError
 from ..services.pages import paginate
 from ..services.results import results
@@ -154,34 +154,42 @@ def entry_save(draw_id: int, position: int):
     except AppError as exc:
         if exc.status == 403:
             raise
-        session.rollback()
+        discard()
         visit = results.get_visit(session, actor(), draw_id, position)
         return _page(visit, state=state, error=exc, status=exc.status)
     stored = 0
     for upload in request.files.getlist("file"):
         if not upload.filename:
             continue  # the empty part a browser sends when no file is chosen
+        step = session.begin_nested()
         try:
             _store(session, draw_id, position, upload)
         except AppError as exc:
             if exc.status == 403:
                 raise
-            # The draft and the files before this one are kept (status 200 commits them);
-            # the form shows what was typed, and the file has to be chosen again.
+            # The draft and the files before this one are kept (status 200 commits them),
+            # this file's work is not; the form shows what was typed, and the file has to be
+            # chosen again.
+            discard(step)
             exc.message = f"检查结果已保存，但附件“{upload.filename}”未上传：{exc.message}"
             visit = results.get_visit(session, actor(), draw_id, position)
             return _page(visit, state=state, error=exc)
+        step.commit()
         stored += 1
     if request.form.get("action") == "submit":
+        step = session.begin_nested()
         try:
             results.submit(session, actor=actor(), draw_id=draw_id, position=position)
         except AppError as exc:
             if exc.status == 403:
                 raise
-            # The draft is kept (status 200 commits it); what is missing is shown.
+            # The draft is kept (status 200 commits it), the failed submission is not; what
+            # is missing is shown.
+            discard(step)
             exc.message = f"已保存，但尚不能提交审核：{exc.message}"
             visit = results.get_visit(session, actor(), draw_id, position)
             return _page(visit, state=state, error=exc)
+        step.commit()
     flash(
         "检查结果已提交审核" if request.form.get("action") == "submit" else "检查结果已保存",
         "result-saved",  # tells js/result-draft.js that the typed draft is saved
@@ -235,7 +243,7 @@ def attachments(draw_id: int, position: int):
     except AppError as exc:
         if exc.status == 403:
             raise
-        session.rollback()
+        discard()
         visit = results.get_visit(session, actor(), draw_id, position)
         return _page(visit, error=exc, status=exc.status)
     return _here(draw_id, position)
@@ -275,7 +283,7 @@ def review(draw_id: int, position: int):
     except AppError as exc:
         if exc.status == 403:
             raise
-        session.rollback()
+        discard()
         visit = results.get_visit(session, actor(), draw_id, position)
         return _page(visit, review_error=exc, status=exc.status)
     flash(

@@ -5,6 +5,8 @@ fail, and checks the change is gone while the page still says what went wrong.""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -90,3 +92,21 @@ def test_a_refused_submission_keeps_the_draft_but_not_the_submission(
     assert not _kept(session)
     visit = results.get_visit(session, world["admin_a"], w["draw"].id, w["row"].drawn.position)
     assert visit.status == "draft" and set(visit.results) == {m.id for m in w["matters"]}
+
+
+def test_a_refused_upload_keeps_the_draft_but_not_the_upload(app, session, world, w, monkeypatch):
+    session.commit()
+    monkeypatch.setattr(results, "add_attachment", _flush_then_fail(Invalid("文件类型不支持")))
+    client, csrf = _client(app, "insp_a")
+    form = {"csrf_token": csrf, "action": "save", "checked_on": w["checked_on"].isoformat()}
+    form["file"] = (io.BytesIO(b"not a picture"), "x.png")
+    response = client.post(
+        f"/console/draws/{w['draw'].id}/results/{w['row'].drawn.position}",
+        data=form,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "未上传" in response.get_data(as_text=True)
+    assert not _kept(session)
+    visit = results.get_visit(session, world["admin_a"], w["draw"].id, w["row"].drawn.position)
+    assert visit.status == "draft" and visit.record.checked_on == w["checked_on"]

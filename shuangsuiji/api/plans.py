@@ -24,6 +24,9 @@ from ..schemas.plans import (
     DrawOut,
     InspectorTaskOut,
     ManifestOut,
+    ParticipationIn,
+    ParticipationOut,
+    ParticipationQuery,
     PlanIn,
     PlanOut,
     PlanPatch,
@@ -34,7 +37,7 @@ from ..schemas.plans import (
     TeamsQuery,
 )
 from ..services import scope
-from ..services.plans import batches, draws, plans
+from ..services.plans import batches, draws, participation, plans
 from .tasks import task_out
 
 blp = Blueprint(
@@ -149,6 +152,69 @@ class PlanCommit(MethodView):
             db_session(), actor=actor(), plan_id=plan_id, today=today(), reason=values["reason"]
         )
         return commitment_out(commitment)
+
+
+def participation_out(row, counts: dict[int, int] | None = None) -> dict:
+    plan = row.plan
+    return {
+        "plan_id": plan.id,
+        "plan_code": plan.code,
+        "plan_title": plan.title,
+        "plan_status": plan.status,
+        "lead_department_id": plan.department_id,
+        "lead_department_name": plan.department.name,
+        "department_id": row.department_id,
+        "department_code": row.department.code,
+        "department_name": row.department.name,
+        "status": row.status,
+        "status_label": participation.STATUS_LABELS[row.status],
+        "reason": row.reason,
+        "requested_at": row.requested_at,
+        "decided_at": row.decided_at,
+        "eligible_inspectors": (counts or {}).get(row.department_id),
+    }
+
+
+@blp.route("/participations")
+class Participations(MethodView):
+    @allow(*AUDITORS)
+    @blp.arguments(ParticipationQuery, location="query")
+    @blp.response(200, ParticipationOut(many=True))
+    def get(self, args):
+        """联合抽查邀请：其他部门的联合抽查任务请本部门参加（新的在前）"""
+        rows = participation.requests_for(db_session(), actor(), status=args["status"])
+        return [participation_out(r) for r in rows]
+
+
+@blp.route("/plans/<int:plan_id>/participations")
+class PlanParticipations(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, ParticipationOut(many=True))
+    def get(self, plan_id):
+        """联合抽查任务各配合部门的参加确认，及各部门符合条件的执法人员人数（不含姓名）"""
+        session = db_session()
+        plan = plans.get(session, actor(), plan_id)
+        counts = participation.eligible_counts(session, plan, today(), viewer=actor())
+        return [participation_out(r, counts) for r in participation.of_plan(session, plan)]
+
+
+@blp.route("/plans/<int:plan_id>/participations/<int:department_id>")
+class PlanParticipationAnswer(MethodView):
+    @allow(*ADMINS)
+    @blp.arguments(ParticipationIn)
+    @blp.response(200, ParticipationOut)
+    def post(self, values, plan_id, department_id):
+        """配合部门确认参加（accept）或拒绝（decline，须填写理由）；全部配合部门确认参加前，
+        任务不能承诺或启用。仅该部门管理员可答复；发起部门答复：403"""
+        row = participation.decide(
+            db_session(),
+            actor=actor(),
+            plan_id=plan_id,
+            department_id=department_id,
+            accept=None if values["decision"] is None else values["decision"] == "accept",
+            reason=values["reason"],
+        )
+        return participation_out(row)
 
 
 @blp.route("/plans/<int:plan_id>/draws")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from .. import sizes
-from ..db.states import PlanStatus
+from ..db.states import ParticipationStatus, PlanStatus
 from .common import PageQuery, whole
 
 
@@ -336,3 +336,53 @@ class PublicDrawOut(Schema):
     seed_text = fields.String()
     seed = fields.String()
     sample = fields.List(fields.Nested(PublicDrawnOut))
+
+
+class ParticipationQuery(Schema):
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(list(ParticipationStatus)),
+        metadata={"description": "pending（待确认）、accepted（已确认参加）或 declined（已拒绝）"},
+    )
+
+
+class ParticipationIn(Schema):
+    """A participating department's answer to a joint plan's request. `decision` is not
+    `required` (as BatchValueIn): the plan is scoped first, then the service names what is
+    missing, so another department learns nothing from a 422."""
+
+    decision = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["accept", "decline"]),
+        metadata={"description": "accept（确认参加）或 decline（拒绝，须填写 reason）"},
+    )
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "拒绝的理由"},
+    )
+
+
+class ParticipationOut(Schema):
+    """A joint plan's request to one participating department and its answer. The lead
+    department sees how many of the department's inspectors are eligible, never who."""
+
+    plan_id = fields.Integer()
+    plan_code = fields.String()
+    plan_title = fields.String()
+    plan_status = fields.String(validate=validate.OneOf(list(PlanStatus)))
+    lead_department_id = fields.Integer()
+    lead_department_name = fields.String()
+    department_id = fields.Integer()
+    department_code = fields.String()
+    department_name = fields.String()
+    status = fields.String(validate=validate.OneOf(list(ParticipationStatus)))
+    status_label = fields.String()
+    reason = fields.String(allow_none=True)
+    requested_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    eligible_inspectors = fields.Integer(
+        allow_none=True,
+        metadata={"description": "该部门目前符合条件的执法人员人数（仅人数，不含姓名）"},
+    )

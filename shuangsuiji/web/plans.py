@@ -24,7 +24,7 @@ from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError, NotFound
 from ..services import scope
 from ..services.pages import Page
-from ..services.plans import batches, draws, plans, settings
+from ..services.plans import batches, draws, participation, plans, settings
 from ..services.platform import tasks
 
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
@@ -277,6 +277,7 @@ def _labels() -> dict:
         "replacement": draws.REPLACEMENT_REASONS,
         "recurrence": settings.RECURRENCE_LABELS,
         "batch_status": batches.BATCH_STATUS_LABELS,
+        "participation": participation.STATUS_LABELS,
     }
 
 
@@ -355,9 +356,10 @@ def _timing() -> batches.Timing:
     return batches.Timing.from_config(current_app.config)
 
 
-def _detail_page(plan, error=None, status=200, redraw_error=None):
+def _detail_page(plan, error=None, status=200, redraw_error=None, answer_error=None):
     session = db_session()
     recurring = plan.recurrence != "once"
+    rows = participation.of_plan(session, plan)
     draw_rows = [(d, draws.superseded_by(session, d)) for d in plans.draws_of(session, plan)]
     commitments = [
         (c, json.loads(c.summary), next((d for d, _ in draw_rows if d.commitment_id == c.id), None))
@@ -375,6 +377,11 @@ def _detail_page(plan, error=None, status=200, redraw_error=None):
         batch_rows=batches.overview(session, plan, _timing()) if recurring else [],
         typed_sources=batches.typed_sources(plan) if recurring else [],
         batch_time=current_app.config["SCHEDULER_BATCH_TIME"],
+        participations=rows,
+        answerable=participation.answerable(actor(), rows),
+        eligible=participation.eligible_counts(session, plan, today(), viewer=actor()),
+        decidable=plan.status in participation.DECIDABLE,
+        answer_error=answer_error,
         L=_labels(),
     ), status
 
@@ -402,6 +409,45 @@ def plan_commit(plan_id: int):
         return _detail_page(plan, error=exc, status=exc.status)
     flash(f"已承诺：{commitment.srdp_id}，快照摘要 {commitment.snapshot}")
     return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
+
+
+@bp.route("/plans/<int:plan_id>/participations/<int:department_id>", methods=["POST"])
+@allow(*ADMINS)
+def plan_participation(plan_id: int, department_id: int):
+    """A participating department's answer: 确认参加, or 拒绝 with a reason."""
+    session = db_session()
+    decision = request.form.get("decision")
+    try:
+        row = participation.decide(
+            session,
+            actor=actor(),
+            plan_id=plan_id,
+            department_id=department_id,
+            accept={"accept": True, "decline": False}.get(decision),
+            reason=request.form.get("reason"),
+        )
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        plan = plans.get(session, actor(), plan_id)
+        return _detail_page(plan, answer_error=exc, status=exc.status)
+    flash(f"{row.department.name}：{participation.STATUS_LABELS[row.status]}")
+    return redirect(url_for("console_plans.plan_detail", plan_id=plan_id))
+
+
+@bp.route("/participations")
+@allow(*READERS)
+def participation_list():
+    """联合抽查邀请: the joint plans of other departments that name this department."""
+    status = request.args.get("status") or None
+    if status not in (None, *participation.STATUS_LABELS):
+        status = None
+    return render_template(
+        "console/participations.html",
+        rows=participation.requests_for(db_session(), actor(), status=status),
+        status=status,
+        L=_labels(),
+    )
 
 
 @bp.route("/plans/<int:plan_id>/activate", methods=["POST"])

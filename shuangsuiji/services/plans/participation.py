@@ -19,6 +19,7 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import sizes
 from ...db import (
     Department,
     ParticipationStatus,
@@ -28,7 +29,7 @@ from ...db import (
     User,
     utcnow,
 )
-from ...errors import Conflict, Invalid, NotFound
+from ...errors import Conflict, Forbidden, Invalid, NotFound
 from ..platform import audit
 from ..scope import reads_all, require_admin_of
 from . import eligibility, settings
@@ -40,7 +41,7 @@ STATUS_LABELS = {
 }
 # The plan states in which a participant may still answer: a later commitment depends on it.
 DECIDABLE = (PlanStatus.DRAFT, PlanStatus.DRAWN, PlanStatus.ACTIVE)
-REASON_MAX = 500
+REASON_MAX = sizes.NOTE_TEXT
 
 
 def snapshot(row: PlanParticipation) -> dict:
@@ -75,6 +76,18 @@ def requests_for(
     if status:
         query = query.where(PlanParticipation.status == status)
     return list(session.scalars(query))
+
+
+def answerable(actor: User, rows: list[PlanParticipation]) -> set[int]:
+    """The departments among `rows` whose answer the actor may give."""
+    allowed = set()
+    for row in rows:
+        try:
+            require_admin_of(actor, row.department_id)
+        except Forbidden:
+            continue
+        allowed.add(row.department_id)
+    return allowed
 
 
 def _lock_plan(session: Session, plan_id: int) -> Plan | None:
@@ -155,7 +168,7 @@ def decide(
     actor: User,
     plan_id: int,
     department_id: int,
-    accept: bool,
+    accept: bool | None,
     reason: str | None = None,
 ) -> PlanParticipation:
     """The participating department's answer: accept, or decline with a reason. Only that
@@ -163,11 +176,16 @@ def decide(
     cannot answer for it. Answering again with the same answer changes nothing."""
     plan = _lock_plan(session, plan_id)
     row = _rows(session, plan_id).get(department_id) if plan is not None else None
-    if row is None or not (
+    sees_plan = plan is not None and (
         reads_all(actor) or actor.department_id in (plan.department_id, department_id)
-    ):
+    )
+    if row is None and sees_plan and department_id == plan.department_id:
+        raise Conflict("发起部门无需确认参加：只有配合部门答复")
+    if row is None or not sees_plan:
         raise NotFound("联合抽查邀请不存在")
     require_admin_of(actor, department_id)  # the lead department cannot answer for it
+    if accept is None:
+        raise Invalid("请选择确认参加或拒绝", errors={"decision": ["须为 accept 或 decline"]})
     if plan.status not in DECIDABLE:
         raise Conflict("任务已承诺，等待抽取期间不能更改参加确认")
     text = (reason or "").strip()
@@ -210,10 +228,19 @@ def require_consent(session: Session, plan: Plan) -> None:
         )
 
 
-def eligible_counts(session: Session, plan: Plan, today: dt.date) -> dict[int, int]:
+def eligible_counts(
+    session: Session, plan: Plan, today: dt.date, *, viewer: User
+) -> dict[int, int]:
     """How many of each participating department's inspectors the plan could staff its
-    teams with today (the lead sees these counts, never the names)."""
-    codes = {d.code: d.id for d in plan.participants}
+    teams with today: the lead department (and the cross-department readers) see every
+    participant's count, a participant its own; never the names."""
+    codes = {
+        d.code: d.id
+        for d in plan.participants
+        if reads_all(viewer) or viewer.department_id in (plan.department_id, d.id)
+    }
+    if not codes:
+        return {}
     inspectors, _ = eligibility.eligible_inspectors(
         session, plan, settings.config(plan)["slots"], today
     )

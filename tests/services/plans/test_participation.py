@@ -82,6 +82,11 @@ def test_only_the_named_departments_administrator_answers(session, world, joint)
     plan = _plan(session, world, joint)
     with pytest.raises(Forbidden):
         _answer(session, world, plan, actor="admin_a")  # the lead cannot answer for B
+    with pytest.raises(Conflict):  # nor answer for itself
+        participation.decide(
+            session, actor=world["admin_a"], plan_id=plan.id, department_id=world["a"].id,
+            accept=True,
+        )  # fmt: skip
     with pytest.raises(NotFound):
         participation.decide(
             session, actor=joint["admin_c"], plan_id=plan.id, department_id=world["b"].id,
@@ -165,7 +170,19 @@ def test_an_edited_draft_asks_again_and_a_dropped_department_loses_its_request(
 
 def test_the_lead_sees_how_many_of_the_participants_inspectors_are_eligible(session, world, joint):
     plan = _plan(session, world, joint)
-    assert participation.eligible_counts(session, plan, TODAY) == {world["b"].id: 5}
+
+    def counts(viewer):
+        return participation.eligible_counts(session, plan, TODAY, viewer=world[viewer])
+
+    assert counts("admin_a") == {world["b"].id: 5} == counts("auditor") == counts("admin_b")
+    plans.update(
+        session,
+        actor=world["admin_a"],
+        plan_id=plan.id,
+        raw={"slots": ["DEPT-A", "DEPT-B", "DEPT-C"]},
+    )
+    assert counts("admin_a") == {world["b"].id: 5, joint["c"].id: 0}
+    assert counts("admin_b") == {world["b"].id: 5}  # not the other participant's
 
 
 def test_a_recurring_joint_plan_is_activated_after_consent_and_each_batch_checks_it(

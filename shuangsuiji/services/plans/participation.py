@@ -29,9 +29,9 @@ from ...db import (
     User,
     utcnow,
 )
-from ...errors import Conflict, Forbidden, Invalid, NotFound
+from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit
-from ..scope import reads_all, require_admin_of
+from ..scope import administers, reads_all, require_admin_of
 from . import eligibility, settings
 
 STATUS_LABELS = {
@@ -80,14 +80,7 @@ def requests_for(
 
 def answerable(actor: User, rows: list[PlanParticipation]) -> set[int]:
     """The departments among `rows` whose answer the actor may give."""
-    allowed = set()
-    for row in rows:
-        try:
-            require_admin_of(actor, row.department_id)
-        except Forbidden:
-            continue
-        allowed.add(row.department_id)
-    return allowed
+    return {row.department_id for row in rows if administers(actor, row.department_id)}
 
 
 def _lock_plan(session: Session, plan_id: int) -> Plan | None:

@@ -36,7 +36,7 @@ def test_enter_submit_review_over_the_api(client, session, world, w):
     other = _bearer(session, world["admin_b"])
     session.commit()
     refused = client.post(_url(w, "/review"), json={"decision": "approve"}, headers=other)
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     done = client.post(_url(w, "/review"), json={"decision": "approve"}, headers=admin)
     assert done.status_code == 200 and done.get_json()["status"] == "published"
     public = client.get(f"/api/v1/public/firms/{w['row'].drawn.uscc}")
@@ -54,9 +54,15 @@ def test_rule_errors_come_back_per_field(client, session, world, w):
     assert any("具体情形" in e for e in errors) and any("须选择后续处置措施" in e for e in errors)
 
 
-def test_an_inspector_not_on_the_team_gets_403(client, session, world, w):
+def test_another_departments_inspector_gets_404_for_any_position(client, session, world, w):
     outsider = _bearer(session, world["insp_b"])
     session.commit()
-    assert client.get(_url(w), headers=outsider).status_code == 403
+    assert client.get(_url(w), headers=outsider).status_code == 404
     body = results_world.entry(w["matters"])
-    assert client.put(_url(w), json=body, headers=outsider).status_code == 403
+    assert client.put(_url(w), json=body, headers=outsider).status_code == 404
+    missing = f"/api/v1/draws/{w['draw'].id}/results/9999"
+    assert client.get(missing, headers=outsider).status_code == 404
+    assert (
+        client.get(missing, headers=outsider).get_json()
+        == client.get(_url(w), headers=outsider).get_json()
+    )

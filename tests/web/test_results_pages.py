@@ -114,21 +114,21 @@ def test_free_text_is_escaped_everywhere(app, session, world, w):
     assert "<script>alert(1)" not in listing and "恶意企业" in listing
 
 
-def test_an_inspector_not_on_the_team_gets_403(app, session, world, w):
+def test_another_departments_inspector_gets_404(app, session, world, w):
     session.commit()
     client, csrf = _client(app, "insp_b")
-    assert client.get(_url(w)).status_code == 403
-    assert client.post(_url(w), data=_form(w, csrf)).status_code == 403
-    assert _upload(client, w, csrf, PNG, "a.png").status_code == 403
+    assert client.get(_url(w)).status_code == 404
+    assert client.post(_url(w), data=_form(w, csrf)).status_code == 404
+    assert _upload(client, w, csrf, PNG, "a.png").status_code == 404
 
 
-def test_a_reviewer_from_another_department_gets_403(app, session, world, w):
+def test_a_reviewer_from_another_department_gets_404(app, session, world, w):
     session.commit()
     inspector, csrf = _client(app, "insp_a")
     inspector.post(_url(w), data=_form(w, csrf, action="submit"))
     other, csrf = _client(app, "admin_b")
     response = other.post(_url(w, "/review"), data={"csrf_token": csrf, "decision": "approve"})
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert results.get_visit(session, world["admin_a"], w["draw"].id, 0).status == "submitted"
 
 
@@ -181,7 +181,7 @@ def test_attachments_download_for_the_department_only(app, session, world, w):
     assert "attachment;" in response.headers["Content-Disposition"]
     assert app.test_client().get(url).status_code == 302  # to the login page
     other, _ = _client(app, "admin_b")
-    assert other.get(url).status_code == 403
+    assert other.get(url).status_code == 404
 
 
 def _save_with_files(client, w, csrf, files, **extra):

@@ -58,6 +58,7 @@ ATTACHMENT_TYPES = {  # sniffed from the first bytes, never from the name or the
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "application/pdf": (b"%PDF-",),
 }
+EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "application/pdf": (".pdf",)}
 MAX_ATTACHMENTS = 20
 NOTES_MAX = 2000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -115,9 +116,8 @@ def _load(
 ) -> Visit:
     """The visit with the actor's rights. `lock`: the record's row is locked for this
     transaction and read afresh (two reviewers approving at once publish once)."""
-    draw = session.get(Draw, draw_id)
-    if draw is None:
-        raise NotFound("抽取结果不存在")
+    # Scoped: another department's draw is 404 whatever the position (scope's promise).
+    draw = draws.get(session, actor, draw_id)
     rows = (
         draws.teams(session, draw, offset=position, limit=1, viewer=actor) if position >= 0 else []
     )
@@ -502,10 +502,17 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def clean_filename(name: str) -> str:
+def clean_filename(name: str, content_type: str) -> str:
+    """The uploaded name without its path and control characters, ending in the extension of
+    the sniffed type: `report.html` holding a PDF is kept as `report.pdf` (a browser or a
+    desktop opening the download by its name never treats it as a page)."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = _CONTROL.sub("", name).strip()
-    return name[-200:] or "附件"
+    extensions = EXTENSIONS[content_type]
+    if not name.lower().endswith(extensions):
+        stem, dot, _ = name.rpartition(".")
+        name = ((stem if dot else name) or "附件") + extensions[0]
+    return name[-200:]
 
 
 def add_attachment(
@@ -537,7 +544,7 @@ def add_attachment(
     record = _ensure_record(session, actor, visit)
     attachment = InspectionAttachment(
         record_id=record.id,
-        filename=clean_filename(filename),
+        filename=clean_filename(filename, content_type),
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),

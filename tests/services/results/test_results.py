@@ -82,11 +82,11 @@ def test_entry_review_publication_moves_the_entity_and_is_audited(session, world
     assert set(after["results"]) == {str(m.id) for m in w["matters"]}
 
 
-def test_an_inspector_not_on_the_team_gets_403(session, world, w):
+def test_an_inspector_not_on_the_team_gets_403_and_another_department_404(session, world, w):
     outsider = Inspector(department_id=world["a"].id, name="局外人", cert_no="X-1")
     session.add(outsider)
     other_user = world["insp_b"]  # another department's inspector account
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         _save(session, w, other_user)
     w["inspector"].user_id = None  # insp_a is no longer on the team
     session.flush()
@@ -94,10 +94,10 @@ def test_an_inspector_not_on_the_team_gets_403(session, world, w):
         _save(session, w, world["insp_a"])
 
 
-def test_a_reviewer_from_another_department_gets_403(session, world, w):
+def test_a_reviewer_from_another_department_gets_404(session, world, w):
     _save(session, w, world["insp_a"])
     _submit(session, w, world["insp_a"])
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         _review(session, w, world["admin_b"])
     with pytest.raises(Forbidden):
         _review(session, w, world["insp_a"])
@@ -223,12 +223,34 @@ def test_attachments_are_sniffed_and_stored_with_their_hash(session, world, w, d
     found = _attach(session, w, world["insp_a"], data, name="../../现场照片\x00.png")
     assert found.sha256 == hashlib.sha256(data).hexdigest()
     assert found.size == len(data)
-    assert found.filename == "现场照片.png"
+    assert found.filename == "现场照片" + {PNG: ".png", JPEG: ".jpg", PDF: ".pdf"}[data]
     assert found.content_type == results.sniff(data)
     session.expire_all()
     again = session.get(InspectionAttachment, found.id)
     assert "data" not in again.__dict__  # deferred: a record never pulls its files
     assert again.data == data
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kept_as"),
+    [
+        ("report.html", PDF, "report.pdf"),
+        ("page.htm", PNG, "page.png"),
+        ("照片", JPEG, "照片.jpg"),
+        ("scan.JPEG", JPEG, "scan.JPEG"),
+        ("a.b.svg", PNG, "a.b.png"),
+        (".html", PDF, "附件.pdf"),
+        ("", PDF, "附件.pdf"),
+    ],
+)
+def test_an_attachment_is_named_by_its_sniffed_type(session, world, w, name, data, kept_as):
+    assert _attach(session, w, world["insp_a"], data, name=name).filename == kept_as
+
+
+def test_another_departments_draw_is_404_whether_or_not_the_position_exists(session, world, w):
+    for position in (w["row"].drawn.position, 9999):
+        with pytest.raises(NotFound):
+            results.get_visit(session, world["admin_b"], w["draw"].id, position)
 
 
 @pytest.mark.parametrize(
@@ -251,7 +273,7 @@ def test_attachments_are_readable_by_the_department_only(session, world, w):
     found = _attach(session, w, world["insp_a"], PNG)
     assert results.attachment(session, world["admin_a"], found.id).id == found.id
     assert results.attachment(session, world["auditor"], found.id).id == found.id
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         results.attachment(session, world["admin_b"], found.id)
     with pytest.raises(NotFound):
         results.attachment(session, world["admin_a"], found.id + 1000)

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import current_app, send_file
 
 from . import tabular
+from .db.states import JobStatus
 from .edge import actor, db_session
 from .errors import NotFound
 from .services.platform import tasks
@@ -35,7 +36,7 @@ def export_file(task_id: int):
     """The file a finished export task wrote, if the caller may see the task."""
     task = tasks.get_visible(db_session(), actor(), task_id)
     result = tasks.result_of(task)
-    if task.kind != "export.list" or task.status != "done" or not result:
+    if task.kind != "export.list" or task.status != JobStatus.DONE or not result:
         raise NotFound("导出文件尚未生成")
     path = Path(current_app.config["EXPORT_DIR"]) / exports.stored_name(task.id, result["format"])
     if not path.is_file():

@@ -25,6 +25,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import access
 from .db import Database, User, utcnow
+from .db.states import TokenScope
 from .errors import AppError, Forbidden, NotFound, TooManyRequests, Unauthorized, Unavailable
 from .services.accounts import sessions as session_service
 from .services.accounts import tokens as token_service
@@ -290,7 +291,7 @@ def check_access():
         return login_manager.unauthorized()
     principal: Principal = current_user
     if principal.via == "token":
-        if request.method not in SAFE_METHODS and principal.token_scope != "write":  # noqa: S105
+        if request.method not in SAFE_METHODS and principal.token_scope != TokenScope.WRITE:
             raise Forbidden("该令牌为只读令牌")
     elif is_api_request() and request.method not in SAFE_METHODS:
         csrf.protect()  # the API is exempt from CSRFProtect only for token calls

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access import ADMINS, ALL_STAFF, allow
+from ..db.states import RecordStatus
 from ..edge import actor, db_session, today
 from ..schemas.results import ResultIn, ResultOut, ReviewIn
 from ..services.results import results
@@ -57,7 +58,7 @@ def result_out(visit: results.Visit) -> dict:
         ],
         "attachments": visit.attachments,
         "can_enter": visit.editable,
-        "can_review": visit.can_review and visit.status == "submitted",
+        "can_review": visit.can_review and visit.status == RecordStatus.SUBMITTED,
     }
 
 

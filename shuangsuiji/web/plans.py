@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
+from ..db.states import PlanStatus
 from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError, NotFound
 from ..services import scope
@@ -519,10 +520,14 @@ def _ceremony_page(plan, *, error=None, status=200, values=None):
     task_id = int_arg("task")
     if task_id:
         task = tasks.get_visible(session, actor(), task_id)
-    elif plan.status == "committed" and commitment is not None:
+    elif plan.status == PlanStatus.COMMITTED and commitment is not None:
         # Opened again (another clerk, a reload) while the draw runs: show its progress.
         task = draws.pending_request(session, commitment.id)
-    draw = draws.current_draw(session, plan) if plan.status in ("drawn", "closed") else None
+    draw = (
+        draws.current_draw(session, plan)
+        if plan.status in (PlanStatus.DRAWN, PlanStatus.CLOSED)
+        else None
+    )
     sources = json.loads(commitment.plan_json)["randomness"] if commitment else []
     return render_template(
         "console/ceremony.html",
@@ -590,7 +595,7 @@ def _replacement_rows(draw) -> list[dict]:
     return [
         {
             "row": r,
-            "drawn": entities.get(r.position),
+            "entity": entities.get(r.position),
             "withdrawn": session.get(Inspector, r.withdrawn_id),
             "inspector": session.get(Inspector, r.inspector_id) if r.inspector_id else None,
         }
@@ -615,7 +620,7 @@ def _draw_page(draw_id: int, *, error=None, status=200):
         replacements=_replacement_rows(draw),
         can_replace=(
             replaced_by is None
-            and plan.status != "closed"
+            and plan.status != PlanStatus.CLOSED
             and scope.administers(actor(), plan.department_id)
         ),
         error=error,

@@ -19,6 +19,7 @@ from flask import (
 )
 
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
+from ..db.states import RecordStatus
 from ..domain import result_codes as rc
 from ..edge import actor, db_session, discard, int_arg, page_arg, today
 from ..errors import AppError
@@ -296,7 +297,7 @@ def review(draw_id: int, position: int):
 @allow(*READERS)
 def review_list():
     """检查结果审核: the department's records, 待审核 first by default."""
-    status = request.args.get("status", "submitted")
+    status = request.args.get("status", RecordStatus.SUBMITTED)
     if status not in results.STATUS_LABELS:
         status = ""
     page = paginate(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...db import ApiToken, User, utcnow
+from ...db.states import TokenScope
 from ...errors import Invalid, NotFound
 from ..platform import audit
 
@@ -35,7 +36,7 @@ def issue(
     errors = {}
     if not name.strip() or len(name) > 64:
         errors["name"] = ["名称须为 1–64 个字符"]
-    if scope not in ("read", "write"):
+    if scope not in set(TokenScope):
         errors["scope"] = ["权限须为 read 或 write"]
     if not 1 <= days <= max_days:
         errors["days"] = [f"有效期须为 1–{max_days} 天"]

@@ -49,6 +49,7 @@ with benchenv.requirements():
         User,
         make_engine,
     )
+    from shuangsuiji.scheduler import batch_jobs
     from shuangsuiji.services.accounts.passwords import hash_password
     from shuangsuiji.services.plans import batches, eligibility, plans, settings
     from shuangsuiji.services.platform.workdays import Calendar
@@ -209,7 +210,9 @@ def main() -> None:
         entries = batches.schedule(plan, Calendar(), TIMING)
     for entry in entries[3:]:
         t0 = time.perf_counter()
-        [outcome] = batches.ensure_due(db, now=entry.due + dt.timedelta(minutes=1), timing=TIMING)
+        [outcome] = batch_jobs.ensure_due(
+            db, now=entry.due + dt.timedelta(minutes=1), timing=TIMING
+        )
         with db.transaction(write=False) as session:
             drawn = session.scalar(
                 select(func.count())

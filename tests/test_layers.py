@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
 import pkgutil
 import re
@@ -35,3 +36,33 @@ def test_background_processes_cannot_import_the_request_edge():
     background = contract("no-request-edge-in-background")
     assert modules_of(background["source_modules"]) == {"worker", "scheduler"}
     assert {"edge", "access", "downloads"} <= modules_of(background["forbidden_modules"])
+
+
+def transaction_calls(source: str) -> list[int]:
+    """Lines of `source` that open or end a unit of work: `.transaction(…)`, `.commit()`,
+    `.rollback()`, `.begin()` (a savepoint, `begin_nested`, is not one)."""
+    owning = {"transaction", "commit", "rollback", "begin"}
+    return sorted(
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in owning
+    )
+
+
+def test_transaction_calls_are_found():
+    assert transaction_calls("with db.transaction() as s:\n    s.commit()\n") == [1, 2]
+    assert transaction_calls("with session.begin_nested():\n    pass\n") == []
+
+
+def test_services_flush_and_never_commit():
+    """The request edge, the worker's task handlers and the scheduler's jobs own the
+    transactions; the services below them only flush."""
+    services = Path(shuangsuiji.__file__).parent / "services"
+    found = [
+        f"{path.relative_to(services.parent)}:{line}"
+        for path in sorted(services.rglob("*.py"))
+        for line in transaction_calls(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -2,7 +2,7 @@
 and queues deadline reminders.
 
 One process beside gunicorn and the worker, never inside `create_app()` (each gunicorn worker
-would run every job). Its job is `batches.ensure_due` followed by `reminders.sweep`, run at
+would run every job). Its job is `batch_jobs.ensure_due` followed by `reminders.sweep`, run at
 start-up, at every plan's next due time and every `SCHEDULER_TICK_SECONDS`, so a batch missed
 while the process was down is drawn at the next start and a plan activated meanwhile is picked
 up at the next tick. The sweep queues each reminder once (dedup keys), however often it runs.
@@ -11,7 +11,7 @@ APScheduler 3 keeps the jobs in a memory job store rebuilt from the plans table 
 and after every run (never a pickled job table: whoever writes it could run code). The job
 runs at most once at a time and late runs are coalesced; being late is harmless because the
 job only ever asks the database what is due. Running two schedulers at once is harmless too:
-the database lets one of them draw each batch (see services/plans/batches.py).
+the database lets one of them draw each batch (see scheduler/batch_jobs.py).
 
 A round that fails (the database is unreachable) logs one line and is tried again after a
 backoff (OUTAGE_BACKOFF_SECONDS, doubling up to OUTAGE_BACKOFF_MAX_SECONDS; db/outages.py)
@@ -37,6 +37,7 @@ from ..db import Database, utcnow
 from ..db.outages import Outage, is_outage
 from ..services.plans import batches
 from ..services.results import deadlines, reminders
+from . import batch_jobs
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Scheduler:
 
     def ensure_due(self) -> list[batches.Outcome]:
         """Draw what is due now, then set a job at each plan's next due time."""
-        outcomes = batches.ensure_due(self.db, now=self.clock(), timing=self.timing)
+        outcomes = batch_jobs.ensure_due(self.db, now=self.clock(), timing=self.timing)
         for o in outcomes:
             log.info("plan %s batch %s: %s %s", o.plan_id, o.key, o.result, o.error or "")
         return outcomes

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..services.plans import draws  # noqa: F401  (they register their handlers)
 from ..services.platform import audit  # noqa: F401  (they register their handlers)
 from ..services.platform.tasks import TaskContext, handler
+from . import draws as _draws  # noqa: F401  (registers the draw task)
 from . import imports as _imports  # noqa: F401  (registers the registry's handlers)
 
 

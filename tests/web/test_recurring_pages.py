@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from shuangsuiji.db import Draw, Plan
-from shuangsuiji.services.plans import batches, draws, plans, settings
+from shuangsuiji.scheduler import batch_jobs
+from shuangsuiji.services.plans import draws, plans, settings
 
 from .. import draw_world
 from ..conftest import csrf_token, login
@@ -70,15 +71,15 @@ def test_the_form_creates_a_monthly_plan_drawn_from_the_hash_chain(app, world, r
 def test_a_failed_batch_shows_its_reason_on_the_plan_page(app, db, world, registry, session):
     plan = active_plan(session, world["admin_a"], world["a"], registry["matter"], workload_cap=1)
     session.commit()
-    batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
     client, _ = _client(app, "admin_a")
     html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
     row = html[html.index('id="batch-2027-01"') : html.index('id="batch-2027-02"')]
     assert "失败（将重试）" in row and "检查人员不足" in row and "第 1 次尝试" in row
-    batches.ensure_due(db, now=beijing(2027, 1, 4, 10, 31), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 10, 31), timing=TIMING)
     session.execute(Plan.__table__.update().values(workload_cap=10))
     session.commit()
-    batches.ensure_due(db, now=beijing(2027, 1, 4, 11, 32), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 11, 32), timing=TIMING)
     html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
     row = html[html.index('id="batch-2027-01"') : html.index('id="batch-2027-02"')]
     assert "已抽取" in row and "抽取 #" in row and "未纳入" not in row
@@ -186,7 +187,7 @@ def test_the_api_takes_a_batch_value(app, world, registry, session):
 def test_a_batch_commitment_shows_its_share_of_the_year(app, db, world, registry, session):
     plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
     session.commit()
-    batches.ensure_due(db, now=beijing(2027, 2, 1, 9, 30), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 2, 1, 9, 30), timing=TIMING)
     client, _ = _client(app, "admin_a")
     html = client.get(f"/console/plans/{plan.id}").get_data(as_text=True)
     # Class A: 8 entities in scope at 50% a year = 4; January drew ⌈4 / 12⌉ = 1.
@@ -197,7 +198,7 @@ def test_a_batch_commitment_shows_its_share_of_the_year(app, db, world, registry
 def test_a_batch_draws_list_is_public_after_its_period(app, db, world, registry, session):
     plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
     session.commit()
-    [outcome] = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
+    [outcome] = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
     assert plan.publish_mode == "after_fieldwork"
     draw = session.get(Draw, outcome.draw_id)
     assert not draws.public_manifest(session, draw, dt.date(2027, 1, 31))["published"]

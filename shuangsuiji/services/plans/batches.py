@@ -29,13 +29,14 @@ committed and drawn without anyone touching it:
   that SHA256 applied j times to s_j gives the published tip. Revealing s_j discloses s_1…s_{j-1}
   (past batches) but nothing about s_{j+1}: that would need a SHA-256 preimage. One committed
   secret per batch would work too, but would publish twelve hashes instead of one.
-- **Exactly once.** `ensure_due` draws every due batch that has no draw, and is run at
-  start-up and on every tick, so a scheduler that was down over a month end catches up once.
-  "Once" is the database's job: each batch runs in a write transaction that holds
-  `pg_try_advisory_xact_lock` on PostgreSQL (a second process skips the batch) or the SQLite
-  write lock (BEGIN IMMEDIATE: a second process waits, then sees the draw); the unique index on
-  draws (plan, batch key, first draw) and the unique SRDP plan id of the commitment are the
-  final guard.
+- **Exactly once.** The scheduler's `batch_jobs.ensure_due` draws every due batch (`due`) that
+  has no draw (`draw_batch`), and is run at start-up and on every tick, so a scheduler that was
+  down over a month end catches up once. "Once" is the database's job: each batch runs in a
+  write transaction that holds the plan's batch lock (`lock`: `pg_try_advisory_xact_lock` on
+  PostgreSQL, where a second process skips the batch, or the SQLite write lock, BEGIN
+  IMMEDIATE, where a second process waits, then sees the draw); the unique index on draws
+  (plan, batch key, first draw) and the unique SRDP plan id of the commitment are the final
+  guard. The transaction is the scheduler's (scheduler/batch_jobs.py); this module flushes.
 - **Failures.** A batch that cannot be committed (capacity shortfall, an empty registry…) is
   recorded on its `PlanBatch` row with the reason, audited, shown on the plan page, and retried
   at a tick `SCHEDULER_RETRY_MINUTES` later.
@@ -43,21 +44,19 @@ committed and drawn without anyone touching it:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...db import BatchValue, Commitment, Database, Draw, DrawEntity, Plan, PlanBatch, User
+from ...db import BatchValue, Commitment, Draw, DrawEntity, Plan, PlanBatch, User
 from ...domain import bundle as srdp_bundle
 from ...domain import srdp
 from ...domain.periods import Period, periods
@@ -401,7 +400,7 @@ def _batch_snapshot(batch: PlanBatch) -> dict:
     }
 
 
-def _record(
+def record_attempt(
     session: Session,
     plan: Plan,
     entry: Scheduled,
@@ -461,31 +460,27 @@ class Outcome:
     error: str | None = None
 
 
-class _Raced(Exception):
+class Raced(Exception):
     """Another process committed the batch first (a unique constraint refused ours)."""
 
 
-@contextlib.contextmanager
-def batch_transaction(db: Database, plan_id: int) -> Iterator[Session | None]:
-    """A write transaction that holds the plan's batch lock, or None when another process
-    holds it: pg_try_advisory_xact_lock on PostgreSQL (released at commit or rollback), the
-    database write lock on SQLite (BEGIN IMMEDIATE; a second process waits its turn)."""
-    with db.transaction() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            got = session.scalar(
+def lock(session: Session, plan_id: int) -> bool:
+    """Take the plan's batch lock in the caller's write transaction; False when another process
+    holds it. pg_try_advisory_xact_lock on PostgreSQL (released at commit or rollback); the
+    database write lock on SQLite (BEGIN IMMEDIATE: a second process waits its turn)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(
+            session.scalar(
                 text("SELECT pg_try_advisory_xact_lock(:ns, :plan)"),
                 {"ns": _PG_LOCK_NAMESPACE, "plan": plan_id},
             )
-            if not got:
-                yield None
-                return
-        else:
-            session.execute(text("SELECT 1"))  # takes the write lock now, not at the first write
-        yield session
+        )
+    session.execute(text("SELECT 1"))  # takes the write lock now, not at the first write
+    return True
 
 
-def ensure_batch(
-    db: Database,
+def draw_batch(
+    session: Session,
     plan_id: int,
     entry: Scheduled,
     *,
@@ -494,50 +489,38 @@ def ensure_batch(
     timing: Timing,
 ) -> Outcome:
     """Commit and draw one due batch unless it has its draw (or failed less than the retry
-    interval ago). Safe to run in any number of processes at once."""
+    interval ago), flushed into the caller's transaction, which holds `lock`. A failure is
+    recorded on the batch row; Raced when another process drew the batch first (the caller
+    rolls back)."""
     key = entry.period.key
+    plan = session.get(Plan, plan_id)
+    if plan is None or plan.status != "active":
+        return Outcome(plan_id, key, "skipped")
+    batch = session.scalar(
+        select(PlanBatch).where(PlanBatch.plan_id == plan_id, PlanBatch.key == key)
+    )
+    if batch is not None and batch.status == "drawn":
+        return Outcome(plan_id, key, "already", batch.draw_id)
+    if batch is not None and batch.last_attempt_at > now - timing.retry:
+        return Outcome(plan_id, key, "waiting", error=batch.error)
+    today = now.astimezone(timing.tz).date()
     try:
-        with batch_transaction(db, plan_id) as session:
-            if session is None:
-                return Outcome(plan_id, key, "busy")
-            plan = session.get(Plan, plan_id)
-            if plan is None or plan.status != "active":
-                return Outcome(plan_id, key, "skipped")
-            batch = session.scalar(
-                select(PlanBatch).where(PlanBatch.plan_id == plan_id, PlanBatch.key == key)
-            )
-            if batch is not None and batch.status == "drawn":
-                return Outcome(plan_id, key, "already", batch.draw_id)
-            if batch is not None and batch.last_attempt_at > now - timing.retry:
-                return Outcome(plan_id, key, "waiting", error=batch.error)
-            today = now.astimezone(timing.tz).date()
-            try:
-                with session.begin_nested():
-                    typed = _typed_randomness(session, plan, key)
-                    commitment = commit_batch(
-                        session, plan, entry, remaining=remaining, today=today
-                    )
-                    draw = draws.execute(
-                        session, actor=None, commitment_id=commitment.id, randomness=typed
-                    )
-            except IntegrityError as exc:
-                raise _Raced from exc
-            except AppError as exc:
-                if "batch_key" in exc.errors:
-                    raise _Raced from exc
-                message = failure_text(exc)
-                _record(session, plan, entry, now, error=message)
-                log.warning("batch %s of plan %s failed: %s", key, plan_id, message)
-                return Outcome(plan_id, key, "failed", error=message)
-            _record(session, plan, entry, now, draw=draw)
-            log.info("batch %s of plan %s drawn: draw %s", key, plan_id, draw.id)
-            return Outcome(plan_id, key, "drawn", draw.id)
-    except (_Raced, IntegrityError):
-        return Outcome(plan_id, key, "already")
-    except OperationalError as exc:
-        if "locked" in str(exc):  # SQLite: the other process held the write lock too long
-            return Outcome(plan_id, key, "busy")
-        raise
+        with session.begin_nested():
+            typed = _typed_randomness(session, plan, key)
+            commitment = commit_batch(session, plan, entry, remaining=remaining, today=today)
+            draw = draws.execute(session, actor=None, commitment_id=commitment.id, randomness=typed)
+    except IntegrityError as exc:
+        raise Raced from exc
+    except AppError as exc:
+        if "batch_key" in exc.errors:
+            raise Raced from exc
+        message = failure_text(exc)
+        record_attempt(session, plan, entry, now, error=message)
+        log.warning("batch %s of plan %s failed: %s", key, plan_id, message)
+        return Outcome(plan_id, key, "failed", error=message)
+    record_attempt(session, plan, entry, now, draw=draw)
+    log.info("batch %s of plan %s drawn: draw %s", key, plan_id, draw.id)
+    return Outcome(plan_id, key, "drawn", draw.id)
 
 
 def due(session: Session, now: dt.datetime, timing: Timing) -> list[tuple[int, Scheduled, int]]:
@@ -561,33 +544,6 @@ def due(session: Session, now: dt.datetime, timing: Timing) -> list[tuple[int, S
                 continue
             found.append((plan.id, entry, len(entries) - i))
     return found
-
-
-def ensure_due(db: Database, *, now: dt.datetime, timing: Timing) -> list[Outcome]:
-    """Make sure every batch due by `now` is committed and drawn, each exactly once.
-
-    Idempotent: run it at start-up, on every tick, in several processes at once."""
-    with db.transaction(write=False) as session:
-        todo = due(session, now, timing)
-    outcomes = []
-    for plan_id, entry, remaining in todo:
-        try:
-            outcome = ensure_batch(db, plan_id, entry, remaining=remaining, now=now, timing=timing)
-        except Exception:
-            log.exception("batch %s of plan %s: unexpected error", entry.period.key, plan_id)
-            outcome = _record_crash(db, plan_id, entry, now)
-        outcomes.append(outcome)
-    return outcomes
-
-
-def _record_crash(db: Database, plan_id: int, entry: Scheduled, now: dt.datetime) -> Outcome:
-    message = "内部错误，详情见调度程序日志"
-    try:
-        with db.transaction() as session:
-            _record(session, session.get(Plan, plan_id), entry, now, error=message)
-    except Exception:
-        log.exception("could not record the failure of batch %s", entry.period.key)
-    return Outcome(plan_id, entry.period.key, "failed", error=message)
 
 
 def next_due(session: Session, now: dt.datetime, timing: Timing) -> dict[int, dt.datetime]:

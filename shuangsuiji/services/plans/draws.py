@@ -1,6 +1,7 @@
 """Draws (抽取): run SRDP-1 on a commitment, store the result for good, replace inspectors.
 
-The draw runs as a background task (`draw.run`). Its result is stored twice: row by row
+The draw runs as a background task (`draw.run` in worker/draws.py, which owns the
+transaction; this module only flushes). Its result is stored twice: row by row
 (draw_entities, draw_assignments) for the console, and as the manifest (SRDP-1 §7) for
 auditors. Nothing here updates or deletes a draw; the database refuses it anyway. A commitment
 has at most one draw (unique constraint): two clerks pressing the button at once get one draw.
@@ -179,27 +180,6 @@ def _public_entries(entries: list[dict], plan: Plan) -> list[dict]:
     return [e for e in entries if kinds.get(e["label"]) != "server"]
 
 
-@tasks.handler("draw.run", "抽取")
-def run(ctx: tasks.TaskContext) -> dict:
-    ctx.progress(0, 3, "正在抽取")
-    with ctx.db.transaction() as session:
-        actor = ctx.actor(session)
-        # Progress is written in its own transaction. SQLite has one writer at a time: from
-        # inside this write transaction that second writer would wait on the first until the
-        # busy timeout, so on SQLite progress is reported only before and after.
-        concurrent_writers = session.get_bind().dialect.name != "sqlite"
-        draw = execute(
-            session,
-            actor=actor,
-            commitment_id=ctx.params["commitment_id"],
-            randomness=ctx.params["randomness"],
-            progress=ctx.progress if concurrent_writers else None,
-        )
-        result = {"draw_id": draw.id, "seed": draw.seed}
-    ctx.progress(3, 3, "抽取完成")
-    return result
-
-
 def execute(
     session: Session,
     *,
@@ -208,7 +188,8 @@ def execute(
     randomness: list[dict],
     progress=None,
 ) -> Draw:
-    """Run the draw of a commitment and store it (one transaction, the caller's).
+    """Run the draw of a commitment and store it, flushed into the caller's transaction (the
+    `draw.run` task in worker/draws.py, or a batch job of the scheduler).
 
     A batch commitment of a recurring plan (`batch_key` set) is drawn while the plan is active;
     the plan stays active, and a redraw supersedes only the draw of the same batch."""

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from shuangsuiji.db import AuditEntry, Draw, DrawEntity, Plan, PlanBatch
 from shuangsuiji.domain import srdp, verify
 from shuangsuiji.errors import Conflict, Invalid
-from shuangsuiji.scheduler import Scheduler
+from shuangsuiji.scheduler import Scheduler, batch_jobs
 from shuangsuiji.services.plans import batches, commitments, draws, eligibility, plans
 from shuangsuiji.services.platform import workdays
 from shuangsuiji.services.platform.workdays import Calendar
@@ -200,11 +200,11 @@ def test_activation_is_refused_when_the_year_has_no_batch_left(session, world, r
 def test_nothing_is_drawn_before_the_due_time_and_once_after(session, db, world, registry):
     plan = make_active(session, world, registry)
     session.commit()
-    assert batches.ensure_due(db, now=beijing(2027, 1, 4, 8, 59), timing=TIMING) == []
-    first = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 1), timing=TIMING)
+    assert batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 8, 59), timing=TIMING) == []
+    first = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 1), timing=TIMING)
     assert [(o.key, o.result) for o in first] == [("2027-01", "drawn")]
-    assert batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 2), timing=TIMING) == []
-    again = batches.ensure_batch(
+    assert batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 2), timing=TIMING) == []
+    again = batch_jobs.ensure_batch(
         db,
         plan.id,
         batches.schedule(plan, Calendar(), TIMING)[0],
@@ -222,11 +222,11 @@ def test_nothing_is_drawn_before_the_due_time_and_once_after(session, db, world,
 def test_downtime_over_month_ends_is_caught_up_exactly_once(session, db, world, registry):
     plan = make_active(session, world, registry)
     session.commit()
-    batches.ensure_due(db, now=beijing(2027, 1, 10), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 1, 10), timing=TIMING)
     # Down from 10 January to 2 March: February's and March's batches are due.
-    caught_up = batches.ensure_due(db, now=beijing(2027, 3, 2, 14), timing=TIMING)
+    caught_up = batch_jobs.ensure_due(db, now=beijing(2027, 3, 2, 14), timing=TIMING)
     assert [(o.key, o.result) for o in caught_up] == [("2027-02", "drawn"), ("2027-03", "drawn")]
-    assert batches.ensure_due(db, now=beijing(2027, 3, 2, 15), timing=TIMING) == []
+    assert batch_jobs.ensure_due(db, now=beijing(2027, 3, 2, 15), timing=TIMING) == []
     assert [b.key for b in batch_rows(session, plan)] == ["2027-01", "2027-02", "2027-03"]
     assert draw_count(session, plan) == 3
 
@@ -254,7 +254,7 @@ def test_a_whole_year_meets_the_yearly_ratio_and_draws_nobody_twice(session, db,
     targets = batches.yearly_targets(plan, population)
     assert targets == {c: -(-population[c] * 2 // 5) for c in "ABCDX"}
     for entry in batches.schedule(plan, Calendar(), TIMING):
-        batches.ensure_due(db, now=entry.due + dt.timedelta(minutes=5), timing=TIMING)
+        batch_jobs.ensure_due(db, now=entry.due + dt.timedelta(minutes=5), timing=TIMING)
     rows = batch_rows(session, plan)
     assert len(rows) == 12 and {r.status for r in rows} == {"drawn"}
     drawn = session.execute(
@@ -278,22 +278,22 @@ def test_a_whole_year_meets_the_yearly_ratio_and_draws_nobody_twice(session, db,
 def test_a_batch_that_cannot_be_staffed_is_recorded_and_retried_later(session, db, world, registry):
     plan = make_active(session, world, registry, workload_cap=1)
     session.commit()
-    failed = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
+    failed = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
     assert [(o.key, o.result) for o in failed] == [("2027-01", "failed")]
     assert "检查人员不足" in failed[0].error
     [row] = batch_rows(session, plan)
     assert row.status == "failed" and row.attempts == 1 and "缺" in row.error
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "batches.fail"))
     # Not retried at the next tick, but an hour later (and still failing, so recorded again).
-    assert batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 10), timing=TIMING) == []
-    retried = batches.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
+    assert batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 10), timing=TIMING) == []
+    retried = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
     assert [o.result for o in retried] == ["failed"]
     session.refresh(row)
     assert row.attempts == 2
     # More capacity: the next retry draws it.
     session.execute(Plan.__table__.update().values(workload_cap=10))
     session.commit()
-    done = batches.ensure_due(db, now=beijing(2027, 1, 4, 11, 7), timing=TIMING)
+    done = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 11, 7), timing=TIMING)
     assert [o.result for o in done] == ["drawn"]
     session.refresh(row)
     assert row.status == "drawn" and row.error is None and row.draw_id == done[0].draw_id
@@ -302,7 +302,7 @@ def test_a_batch_that_cannot_be_staffed_is_recorded_and_retried_later(session, d
 def test_the_database_refuses_a_second_first_draw_of_a_batch(session, db, world, registry):
     plan = make_active(session, world, registry)
     session.commit()
-    batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
     entry = batches.schedule(plan, Calendar(), TIMING)[0]
     # Past the locks and the batch row, a second commitment of the batch cannot be stored
     # (its SRDP plan id is taken) ...
@@ -338,7 +338,7 @@ def test_an_open_batch_excludes_its_entities_from_other_plans_until_its_period_e
 ):
     make_active(session, world, registry, strata={c: {"ratio": "1"} for c in "ABCDX"})
     session.commit()
-    batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
     other = plans.create(
         session,
         actor=world["admin_a"],
@@ -357,18 +357,18 @@ def test_workdays_override_is_read_from_the_database(session, db, world, registr
     )
     make_active(session, world, registry)
     session.commit()
-    assert batches.ensure_due(db, now=beijing(2027, 1, 4, 12), timing=TIMING) == []
-    assert len(batches.ensure_due(db, now=beijing(2027, 1, 5, 9, 1), timing=TIMING)) == 1
+    assert batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 12), timing=TIMING) == []
+    assert len(batch_jobs.ensure_due(db, now=beijing(2027, 1, 5, 9, 1), timing=TIMING)) == 1
 
 
 def test_time_travel_across_the_spring_festival(session, db, world, registry):
     """February 2025: the Spring Festival holiday runs to the 4th; the batch waits for the 5th."""
     make_active(session, world, registry, year=2025, activated=beijing(2024, 12, 20))
     session.commit()
-    before = batches.ensure_due(db, now=beijing(2025, 2, 4, 23, 0), timing=TIMING)
+    before = batch_jobs.ensure_due(db, now=beijing(2025, 2, 4, 23, 0), timing=TIMING)
     assert [(o.key, o.result) for o in before] == [("2025-01", "drawn")]
-    assert batches.ensure_due(db, now=beijing(2025, 2, 5, 8, 59), timing=TIMING) == []
-    after = batches.ensure_due(db, now=beijing(2025, 2, 5, 9, 0), timing=TIMING)
+    assert batch_jobs.ensure_due(db, now=beijing(2025, 2, 5, 8, 59), timing=TIMING) == []
+    after = batch_jobs.ensure_due(db, now=beijing(2025, 2, 5, 9, 0), timing=TIMING)
     assert [(o.key, o.result) for o in after] == [("2025-02", "drawn")]
 
 
@@ -377,12 +377,12 @@ def test_time_travel_across_a_leap_day(session, db, world, registry):
         session, world, registry, year=2028, recurrence="quarterly", activated=beijing(2027, 12, 1)
     )
     session.commit()
-    assert [o.key for o in batches.ensure_due(db, now=beijing(2028, 2, 29, 23), timing=TIMING)] == [
-        "2028-Q1"
-    ]
-    assert batches.ensure_due(db, now=beijing(2028, 3, 31, 23), timing=TIMING) == []
+    assert [
+        o.key for o in batch_jobs.ensure_due(db, now=beijing(2028, 2, 29, 23), timing=TIMING)
+    ] == ["2028-Q1"]
+    assert batch_jobs.ensure_due(db, now=beijing(2028, 3, 31, 23), timing=TIMING) == []
     # Down from 29 February to 1 July: the second and third quarters, once each.
-    caught = batches.ensure_due(db, now=beijing(2028, 7, 3, 12), timing=TIMING)
+    caught = batch_jobs.ensure_due(db, now=beijing(2028, 7, 3, 12), timing=TIMING)
     assert [o.key for o in caught] == ["2028-Q2", "2028-Q3"]
     rows = batch_rows(session, plan)
     assert [(r.key, r.period_end) for r in rows][0] == ("2028-Q1", D(2028, 3, 31))
@@ -396,7 +396,7 @@ def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
 ):
     plan = make_active(session, world, registry, randomness=LOTTERY)
     session.commit()
-    missing = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
+    missing = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
     assert missing[0].result == "failed" and "lottery" in missing[0].error
     enter = dict(
         actor=world["admin_a"],
@@ -413,7 +413,7 @@ def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
         batches.enter_value(session, **(enter | {"label": "dice"}), value="1")
     batches.enter_value(session, value=" 03 07 12 19 26 31 + 09 ", **enter)
     session.commit()
-    [done] = batches.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
+    [done] = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
     assert done.result == "drawn"
     draw = session.get(Draw, done.draw_id)
     randomness = {r["label"]: r for r in json.loads(draw.randomness)}

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, Entity, Inspector
 from shuangsuiji.errors import Forbidden, Invalid, NotFound
+from shuangsuiji.scheduler import batch_jobs
 from shuangsuiji.services.plans import (
-    batches,
     commitments,
     draws,
     eligibility,
@@ -189,7 +189,7 @@ def test_a_joint_monthly_plan_draws_its_batch_for_both_departments(session, db, 
         consent_by=[world["admin_b"]],
     )
     session.commit()
-    [outcome] = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
+    [outcome] = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
     assert outcome.result == "drawn", outcome.error
     draw = draws.get(session, world["admin_b"], outcome.draw_id)
     rows = draws.teams(session, draw, limit=1000, viewer=world["admin_b"])

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, PlanParticipation
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
+from shuangsuiji.scheduler import batch_jobs
 from shuangsuiji.services.plans import batches, draws, participation, plans
 
 from ... import factories
@@ -204,5 +205,5 @@ def test_a_recurring_joint_plan_is_activated_after_consent_and_each_batch_checks
     # B withdraws while the plan runs: the next batch fails with the reason.
     _answer(session, world, plan, accept=False, reason="机构改革，暂停参加")
     session.commit()
-    [outcome] = batches.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
+    [outcome] = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 30), timing=TIMING)
     assert outcome.result == "failed" and "机构改革，暂停参加" in outcome.error

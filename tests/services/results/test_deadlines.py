@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import chinese_calendar
 import pytest
 
-from shuangsuiji.services.plans import batches, draws, plans
+from shuangsuiji.scheduler import batch_jobs
+from shuangsuiji.services.plans import draws, plans
 from shuangsuiji.services.platform import workdays
 from shuangsuiji.services.results import deadlines, results
 from shuangsuiji.services.results.deadlines import Counts, Rules
@@ -195,7 +196,7 @@ def test_a_batch_of_a_recurring_plan_has_its_period_as_fieldwork_window(session,
     registry = populate(session, world["a"])
     plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
     session.commit()
-    batches.ensure_due(db, now=beijing(2027, 2, 1, 9, 0, 1), timing=TIMING)
+    batch_jobs.ensure_due(db, now=beijing(2027, 2, 1, 9, 0, 1), timing=TIMING)
     found = deadlines.tasks_of(session, world["admin_a"], today=D(2027, 2, 10), rules=RULES)
     windows = {
         t.draw.batch_key: {d.kind: d.due for d in t.deadlines}["fieldwork"]

@@ -31,17 +31,23 @@ log = logging.getLogger(__name__)
 # --- import.validate --------------------------------------------------------------------------
 
 
+class _Cancelled(Exception):
+    """The batch was cancelled while its file was being checked."""
+
+
 @tasks.handler("import.validate", "校验导入文件")
 def validate(ctx: tasks.TaskContext) -> dict:
     import_id = ctx.params["import_id"]
     started = time.perf_counter()
     with ctx.db.transaction() as session:
-        source = checking.begin(session, session.get(ImportJob, import_id))
+        source = checking.begin(session, import_id)
+    if source is None:
+        return {"import_id": import_id, "status": str(ImportStatus.CANCELLED)}
     try:
         table = checking.open_table(source, ctx.config)
     except Invalid as exc:
         return _reject_file(ctx, import_id, exc.message)
-    counters = {"read": 0, "rejected": 0}
+    counters = {"read": 0, "rejected": 0, "looked": time.monotonic()}
     try:
         mapping = checking.map_headers(source, table)
         raw = checking.raw_batches(table, ctx.config["IMPORT_BATCH_ROWS"])
@@ -50,6 +56,11 @@ def validate(ctx: tasks.TaskContext) -> dict:
             counters["read"] += read
             counters["rejected"] += rejected
             ctx.progress(counters["read"], 0, f"已校验 {counters['read']:,} 行")
+            if time.monotonic() - counters["looked"] > CANCEL_LOOK_SECONDS:
+                counters["looked"] = time.monotonic()
+                with ctx.db.transaction(write=False) as session:
+                    if not checking.still_validating(session, import_id):
+                        raise _Cancelled
 
         with checking.no_cyclic_gc():
             if checking.in_processes(ctx.db.dialect, ctx.db.bound, ctx.config, source.size):
@@ -58,6 +69,10 @@ def validate(ctx: tasks.TaskContext) -> dict:
                 _stage_here(ctx, source, mapping, len(table.headers), raw, count)
     except Invalid as exc:  # FileRejected included: a bad record, too many rows
         return _reject_file(ctx, import_id, exc.message)
+    except _Cancelled:
+        with ctx.db.transaction() as session:
+            jobs.clear_stage(session, jobs.lock(session, import_id))
+        return {"import_id": import_id, "status": str(ImportStatus.CANCELLED)}
     except tasks.Interrupted:
         raise  # handed back: validated again from the start
     except Exception:
@@ -79,10 +94,23 @@ def validate(ctx: tasks.TaskContext) -> dict:
         )
 
 
+# How often a check of a large file looks whether its batch was cancelled meanwhile.
+CANCEL_LOOK_SECONDS = 2.0
+
+
 def _reject_file(ctx: tasks.TaskContext, import_id: int, message: str) -> dict:
     with ctx.db.transaction() as session:
-        job = session.get(ImportJob, import_id)
-        return jobs.reject_file(session, job, message, actor=ctx.actor(session))
+        return jobs.reject_file(session, import_id, message, actor=ctx.actor(session))
+
+
+@tasks.on_failure("import.validate")
+@tasks.on_failure("import.apply")
+def _task_failed(session, task, reason: str) -> None:
+    """The task failed for good (its worker died on every attempt, or it raised): a batch it
+    left 校验中 or 导入中 fails with the task's reason, its stage cleared."""
+    import_id = json.loads(task.params).get("import_id")
+    if import_id is not None and jobs.fail_unfinished(session, import_id, reason):
+        log.warning("import %s failed with its task %s: %s", import_id, task.id, reason)
 
 
 def _stage_here(
@@ -165,10 +193,27 @@ def _process_batch(row_nos: list[int], cells: list[list]) -> tuple[int, int]:
 # --- import.apply -----------------------------------------------------------------------------
 
 
+APPLY_FAILED = "写入名录时出错，名录未作任何改动；详情见服务器日志"
+
+
 @tasks.handler("import.apply", "导入名录")
 def apply(ctx: tasks.TaskContext) -> dict:
+    """Apply a checked batch in one transaction. Any error leaves the list as it was and the
+    batch failed with a reason, its stage cleared (an interruption hands the task back: it is
+    applied again; should its worker die every time, the failure hook fails the batch)."""
     import_id = ctx.params["import_id"]
     ctx.progress(0, 0, "正在写入名录（单个事务）")
+    try:
+        return _apply(ctx, import_id)
+    except tasks.Interrupted:
+        raise  # the worker's housekeeping builds the indexes
+    except Exception:
+        with ctx.db.transaction() as session:
+            jobs.fail_unfinished(session, import_id, APPLY_FAILED)
+        raise
+
+
+def _apply(ctx: tasks.TaskContext, import_id: int) -> dict:
     with ctx.db.transaction(write=False) as session:
         job = session.get(ImportJob, import_id)
         table = jobs.kind_of(job.kind).model.__table__
@@ -178,21 +223,19 @@ def apply(ctx: tasks.TaskContext) -> dict:
                 session, table, job.inserted, ctx.config["IMPORT_REBUILD_MIN_ROWS"]
             )
     concurrent = plan.indexes and not ctx.db.bound
-    with indexes.index_builder(ctx.db) if concurrent else contextlib.nullcontext() as builder:
+    builder_of = (
+        indexes.index_builder(ctx.db, waiting=_heartbeat(ctx, "正在等待其他导入重建检索索引"))
+        if concurrent
+        else contextlib.nullcontext()
+    )
+    with builder_of as builder:
         if builder is not None:
             indexes.drop_indexes(builder, table)
         try:
             with ctx.db.transaction() as session:
-                job = session.get(ImportJob, import_id)
-                result = applying.apply_staged(session, job, plan, actor=ctx.actor(session))
-        except tasks.Interrupted:
-            raise  # the worker's housekeeping builds the indexes
+                result = applying.apply_staged(session, import_id, plan, actor=ctx.actor(session))
         except Exception:
-            # The registry is untouched (the transaction rolled back); say so on the batch.
-            with ctx.db.transaction() as session:
-                job = session.get(ImportJob, import_id)
-                job.status = ImportStatus.FAILED
-                job.error = "写入名录时出错，名录未作任何改动；详情见服务器日志"
+            # The registry is untouched (the transaction rolled back); its indexes come back.
             if builder is not None:
                 indexes.build_missing(builder, [table], concurrently=True)
             raise
@@ -207,6 +250,19 @@ def apply(ctx: tasks.TaskContext) -> dict:
                 indexes.analyze(session, table)  # after the builds: it samples expression indexes
             log.info("import %s: indexes built in %.1f s", import_id, time.perf_counter() - started)
     return result
+
+
+def _heartbeat(ctx: tasks.TaskContext, message: str, every: float = 5.0) -> Callable[[], None]:
+    """A `waiting()` for a poll loop: the task's progress (its heartbeat, which also raises
+    when the worker stops) every `every` seconds."""
+    last = [0.0]
+
+    def beat() -> None:
+        if time.monotonic() - last[0] >= every:
+            last[0] = time.monotonic()
+            ctx.progress(0, 0, message)
+
+    return beat
 
 
 def build_indexes(db: Database, tables: list[Table] | None = None, *, wait: bool = True) -> list:

@@ -165,3 +165,53 @@ def test_console_export_with_garbled_filters_is_422(app, world):
     )
     assert response.status_code == 422
     assert "筛选条件格式无效" in response.get_data(as_text=True)
+
+
+def test_a_stuck_import_is_cancelled_over_the_api_and_in_the_console(app, db, world):
+    client, headers = _client(app)
+    content = f"统一社会信用代码,企业名称\n{code(1)},好公司\n".encode()
+    job = client.post(
+        "/api/v1/imports",
+        headers=headers,
+        data={"kind": "entities", "file": (io.BytesIO(content), "名录.csv")},
+    ).get_json()
+    assert job["status"] == "validating"  # no worker runs it
+    page = client.get(f"/console/imports/{job['id']}").get_data(as_text=True)
+    assert 'id="cancel-stuck-import"' in page
+    response = client.post(f"/api/v1/imports/{job['id']}/cancel", headers=headers)
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/imports/{job['id']}/cancel", headers=headers)
+    assert again.status_code == 409
+
+    # The console's button, on a batch stuck 导入中.
+    second = client.post(
+        "/api/v1/imports",
+        headers=headers,
+        data={"kind": "entities", "file": (io.BytesIO(content), "名录.csv")},
+    ).get_json()
+    worker = Worker(db, app.config)
+    while worker.run_one():  # the first batch's task (it checks nothing), the second's
+        pass
+    client.post(f"/api/v1/imports/{second['id']}/confirm", headers=headers)
+    page = client.get(f"/console/imports/{second['id']}").get_data(as_text=True)
+    assert "导入中" in page and 'id="cancel-stuck-import"' in page
+    response = client.post(
+        f"/console/imports/{second['id']}/cancel",
+        data={"csrf_token": headers["X-CSRFToken"]},
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="import-cancelled"' in html
+    assert client.get("/api/v1/entities").get_json()["total"] == 0
+
+
+def test_an_inspector_cannot_cancel_an_import(app, world):
+    client, headers = _client(app)
+    job = client.post(
+        "/api/v1/imports",
+        headers=headers,
+        data={"kind": "entities", "file": (io.BytesIO(b"uscc,name\n"), "x.csv")},
+    ).get_json()
+    inspector, inspector_headers = _client(app, "insp_a")
+    response = inspector.post(f"/api/v1/imports/{job['id']}/cancel", headers=inspector_headers)
+    assert response.status_code in (403, 404)

@@ -15,7 +15,7 @@ from sqlalchemy import func, inspect, select
 from shuangsuiji.columns import CellError
 from shuangsuiji.db import ConflictDeclaration, Entity, ImportJob, Inspector
 from shuangsuiji.domain import uscc
-from shuangsuiji.errors import Invalid
+from shuangsuiji.errors import Conflict, Invalid
 from shuangsuiji.services.registry import imports
 from shuangsuiji.services.registry.imports import checking
 from shuangsuiji.worker import Worker
@@ -516,3 +516,141 @@ def test_a_column_checked_in_batches_is_checked_as_cell_by_cell(name, data):
     for _ in range(3):
         cells = tuple(data.draw(st.lists(st.sampled_from(CELLS[name]), min_size=1, max_size=8)))
         assert column(cells) == _one_by_one(field.parse, cells)
+
+
+# --- stuck batches: cancelled by an administrator, failed with their task ----------------------
+
+
+def _staged(session) -> int:
+    stage = imports.KINDS["entities"].stage
+    return session.scalar(select(func.count()).select_from(stage))
+
+
+def _upload(session, app, world, content: str) -> ImportJob:
+    job = imports.create(
+        session,
+        actor=world["admin_a"],
+        department_id=world["a"].id,
+        kind="entities",
+        filename="对象.csv",
+        source=io.BytesIO(content.encode()),
+        config=app.config,
+    )
+    session.commit()
+    return job
+
+
+def test_a_batch_stuck_while_being_checked_can_be_cancelled(session, app, db, world):
+    from shuangsuiji.db import AuditEntry
+
+    job = _upload(session, app, world, HEADER + f"{code(1)},某公司,131024,存续,A\n")
+    assert job.status == "validating"  # its worker is gone, say
+    imports.cancel(session, actor=world["admin_a"], import_id=job.id)
+    session.commit()
+    assert job.status == "cancelled" and "校验中" in job.error
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "import.cancel"))
+    assert '"validating"' in entry.before and '"cancelled"' in entry.after
+    # Its task, run late, checks nothing and leaves the batch cancelled.
+    Worker(db, app.config, name="test").run_one(job.task_id)
+    session.expire_all()
+    assert session.get(ImportJob, job.id).status == "cancelled"
+    assert _staged(session) == 0 and entity_count(session, world["a"].id) == 0
+
+
+def test_a_batch_cancelled_while_its_file_is_checked_stops_the_check(
+    session, app, db, world, monkeypatch
+):
+    from shuangsuiji.worker import imports as import_tasks
+
+    app.config["IMPORT_BATCH_ROWS"] = 2
+    monkeypatch.setattr(import_tasks, "CANCEL_LOOK_SECONDS", 0)
+    rows = "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(20))
+    job = _upload(session, app, world, HEADER + rows)
+    original, staged = checking.stage_batch, []
+
+    def cancel_after_the_first(session_, *args):
+        original(session_, *args)
+        staged.append(1)
+        if len(staged) == 1:  # an administrator cancels meanwhile
+            imports.cancel(session_, actor=session_.merge(world["admin_a"]), import_id=job.id)
+
+    monkeypatch.setattr(checking, "stage_batch", cancel_after_the_first)
+    Worker(db, app.config, name="test").run_one(job.task_id)
+    session.expire_all()
+    assert session.get(ImportJob, job.id).status == "cancelled"
+    assert len(staged) < 10 and _staged(session) == 0
+
+
+def test_a_batch_stuck_while_being_applied_can_be_cancelled(run, session, app, db, world):
+    job = run((HEADER + f"{code(1)},某公司,131024,存续,A\n").encode(), apply=False)
+    imports.confirm(session, actor=world["admin_a"], import_id=job.id)
+    session.commit()
+    imports.cancel(session, actor=world["sysadmin"], import_id=job.id)
+    session.commit()
+    assert job.status == "cancelled" and "导入中" in job.error
+    Worker(db, app.config, name="test").run_one(job.task_id)
+    session.expire_all()
+    assert session.get(ImportJob, job.id).status == "cancelled"
+    assert _staged(session) == 0 and entity_count(session, world["a"].id) == 0
+
+
+def test_a_final_batch_cannot_be_cancelled(run, session, world):
+    job = run((HEADER + f"{code(1)},某公司,131024,存续,A\n").encode())
+    assert job.status == "done"
+    with pytest.raises(Conflict, match="已完成"):
+        imports.cancel(session, actor=world["admin_a"], import_id=job.id)
+
+
+def test_another_departments_admin_cannot_cancel(session, app, world):
+    from shuangsuiji.errors import NotFound
+
+    job = _upload(session, app, world, HEADER + f"{code(1)},某公司,131024,存续,A\n")
+    with pytest.raises(NotFound):
+        imports.cancel(session, actor=world["admin_b"], import_id=job.id)
+    assert job.status == "validating"
+
+
+@pytest.mark.parametrize("step", ["validate", "apply"])
+def test_a_task_that_fails_for_good_fails_its_batch(run, session, app, world, step):
+    # Its worker died on every attempt: the task fails for good, and so does the batch, with
+    # the reason, its stage cleared (it does not stay 校验中 / 导入中).
+    import datetime as dt
+
+    from shuangsuiji.db import Task, utcnow
+    from shuangsuiji.services.platform import tasks
+
+    if step == "validate":
+        job = _upload(session, app, world, HEADER + f"{code(1)},某公司,131024,存续,A\n")
+    else:
+        job = run((HEADER + f"{code(1)},某公司,131024,存续,A\n").encode(), apply=False)
+        imports.confirm(session, actor=world["admin_a"], import_id=job.id)
+        assert _staged(session) == 1
+    task = session.get(Task, job.task_id)
+    task.status, task.attempts = "running", app.config["WORKER_MAX_ATTEMPTS"]
+    task.heartbeat_at = utcnow() - dt.timedelta(hours=1)
+    session.flush()
+    tasks.requeue_stale(session, older_than=dt.timedelta(minutes=10), max_attempts=task.attempts)
+    session.commit()
+    assert task.status == "failed"
+    assert job.status == "failed" and tasks.STALE_REASON in job.error
+    assert _staged(session) == 0
+
+
+def test_an_error_while_applying_fails_the_batch_and_clears_its_stage(
+    run, session, app, db, world, monkeypatch
+):
+    from shuangsuiji.services.registry.imports import applying
+
+    job = run((HEADER + f"{code(1)},某公司,131024,存续,A\n").encode(), apply=False)
+    imports.confirm(session, actor=world["admin_a"], import_id=job.id)
+    session.commit()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(applying, "write", explode)
+    Worker(db, app.config, name="test").run_one(job.task_id)
+    session.expire_all()
+    job = session.get(ImportJob, job.id)
+    assert job.status == "failed" and "名录未作任何改动" in job.error
+    assert _staged(session) == 0 and entity_count(session, world["a"].id) == 0

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from shuangsuiji.app import create_app
 from shuangsuiji.cli.db import alembic_config
@@ -154,3 +155,75 @@ def test_a_large_import_into_a_larger_list_keeps_its_constraints(world, caplog):
     assert (job.status, job.inserted) == ("done", 30)
     assert "(indexes rebuilt)" in caplog.text
     assert validity(db) == dict.fromkeys(INDEXES, True)
+
+
+def upload(world, content: str) -> tuple[int, int]:
+    """Upload and validate a file as admin_a and confirm it: (import id, its apply task id)."""
+    db, app, ids = world
+    with db.transaction() as session:
+        job = imports.create(
+            session,
+            actor=session.get(User, ids["admin"]),
+            department_id=ids["dept"],
+            kind="entities",
+            filename="对象.csv",
+            source=io.BytesIO(content.encode()),
+            config=app.config,
+        )
+        job_id, task_id = job.id, job.task_id
+    Worker(db, app.config, name="test").run_one(task_id)
+    with db.transaction() as session:
+        job = imports.confirm(session, actor=session.get(User, ids["admin"]), import_id=job_id)
+        return job_id, job.task_id
+
+
+def test_two_large_imports_into_one_list_at_once_both_finish(world):
+    # Each sets the list's indexes aside and builds them concurrently after its commit: the
+    # second must not wait for the builders' lock in a way the first one's build waits for.
+    db, app, _ = world
+    files = [
+        HEADER + "".join(f"{code(i)},公司{i},131024,存续,A\n" for i in range(start, start + 40))
+        for start in (0, 100)
+    ]
+    batches = [upload(world, content) for content in files]
+    start = threading.Barrier(2)
+    errors = []
+
+    def apply(task_id: int) -> None:
+        try:
+            start.wait()
+            Worker(db, app.config, name=f"w{task_id}").run_one(task_id)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=apply, args=(task_id,), daemon=True) for _, task_id in batches
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    stuck = [thread for thread in threads if thread.is_alive()]
+    assert not stuck and not errors, "an import is stuck waiting for the other"
+    with db.transaction(write=False) as session:
+        jobs = [session.get(ImportJob, job_id) for job_id, _ in batches]
+        assert [(j.status, j.inserted, j.error) for j in jobs] == [("done", 40, None)] * 2
+        assert session.scalar(select(func.count()).select_from(Entity)) == 80
+    assert validity(db) == dict.fromkeys(INDEXES, True)
+
+
+def test_a_batch_being_written_cannot_be_cancelled_until_its_transaction_ends(world):
+    from shuangsuiji.errors import Conflict
+
+    db, _, ids = world
+    job_id, _ = upload(world, HEADER + f"{code(1)},公司1,131024,存续,A\n")
+    with db.engine.connect() as applying:  # as apply_staged: the batch's row locked
+        applying.execute(
+            text("SELECT id FROM import_jobs WHERE id = :id FOR UPDATE"), {"id": job_id}
+        )
+        with db.transaction() as session, pytest.raises(Conflict, match="正在写入名录"):
+            imports.cancel(session, actor=session.get(User, ids["admin"]), import_id=job_id)
+        applying.rollback()
+    with db.transaction() as session:
+        job = imports.cancel(session, actor=session.get(User, ids["admin"]), import_id=job_id)
+        assert job.status == "cancelled"

@@ -32,7 +32,7 @@ from sqlalchemy.schema import AddConstraint, DropConstraint, DropIndex
 from ....db import ImportJob, User, utcnow
 from ....db.states import ImportStatus
 from ...platform import audit
-from .jobs import Kind, kind_of
+from .jobs import Kind, clear_stage, kind_of, lock
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +189,12 @@ def set_aside(session: Session, table: Table, plan: Plan) -> Iterator[None]:
         session.execute(AddConstraint(constraint))
 
 
-def apply_staged(session: Session, job: ImportJob, plan: Plan, *, actor: User | None) -> dict:
+def apply_staged(session: Session, import_id: int, plan: Plan, *, actor: User | None) -> dict:
     """Write the batch's staged rows into its list (or fail the batch, writing nothing, when
-    the stage no longer matches its preview), and record it."""
+    the stage no longer matches its preview), and record it. The batch's row stays locked
+    until the transaction ends: a cancel cannot slip in while it writes."""
     started = time.perf_counter()
-    import_id = job.id
+    job = lock(session, import_id)
     if job.status != ImportStatus.APPLYING:  # applied before the worker stopped, and handed back
         return {"import_id": import_id, "status": job.status}
     spec = kind_of(job.kind)
@@ -212,7 +213,7 @@ def apply_staged(session: Session, job: ImportJob, plan: Plan, *, actor: User | 
             "名录未作任何改动，请重新上传"
         )
     if error:
-        session.execute(delete(stage).where(stage.c.import_id == job.id))
+        clear_stage(session, job)
         job.status, job.error = ImportStatus.FAILED, error
         return {"import_id": import_id, "error": error}
     now = utcnow()

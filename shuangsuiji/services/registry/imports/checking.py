@@ -33,7 +33,7 @@ from ....db.states import ImportStatus
 from ....errors import Invalid
 from .applying import counts
 from .indexes import analyze
-from .jobs import Kind, clear_stage, kind_of, limits_from
+from .jobs import Kind, clear_stage, kind_of, limits_from, lock
 
 NO_HEADER = "（无表头的列）"
 log = logging.getLogger(__name__)
@@ -53,8 +53,12 @@ class Source:
     sheet: str | None
 
 
-def begin(session: Session, job: ImportJob) -> Source:
-    """Forget what an earlier attempt staged or rejected (a handed-back task starts again)."""
+def begin(session: Session, import_id: int) -> Source | None:
+    """Forget what an earlier attempt staged or rejected (a handed-back task starts again);
+    None when the batch is no longer to be checked (cancelled meanwhile)."""
+    job = lock(session, import_id)
+    if job.status != ImportStatus.VALIDATING:
+        return None
     clear_stage(session, job)
     session.execute(delete(ImportReject).where(ImportReject.import_id == job.id))
     return Source(
@@ -67,6 +71,11 @@ def begin(session: Session, job: ImportJob) -> Source:
         job.encoding,
         job.sheet,
     )
+
+
+def still_validating(session: Session, import_id: int) -> bool:
+    status = session.scalar(select(ImportJob.status).where(ImportJob.id == import_id))
+    return status == ImportStatus.VALIDATING
 
 
 def open_table(source: Source, config: dict) -> tabular.Table:
@@ -98,9 +107,12 @@ def finish(
     """Every batch is staged: reject the duplicates within the file, predict the counts and
     make the batch ready for its preview."""
     spec, import_id = source.spec, source.import_id
+    job = lock(session, import_id)
+    if job.status != ImportStatus.VALIDATING:  # cancelled while it was being checked
+        clear_stage(session, job)
+        return {"import_id": import_id, "status": str(job.status)}
     analyze(session, spec.stage)
     rejected += reject_duplicates(session, spec, import_id)
-    job = session.get(ImportJob, import_id)
     job.detected_format = table.format
     job.detected_encoding = table.encoding
     job.mapping = json.dumps(mapping.matched, ensure_ascii=False)

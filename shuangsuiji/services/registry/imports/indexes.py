@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
@@ -39,18 +39,33 @@ INDEX_VALID = text(
 )
 
 
+LOCK_POLL_SECONDS = 0.5
+
+
 @contextlib.contextmanager
-def index_builder(db: Database, *, wait: bool = True) -> Iterator:
+def index_builder(
+    db: Database, *, wait: bool = True, waiting: Callable[[], None] | None = None
+) -> Iterator:
     """An autocommit connection holding the index builders' advisory lock (one process drops
     and builds the lists' indexes at a time), or None when `wait` is false and another holds
-    it."""
+    it.
+
+    The lock is taken by polling pg_try_advisory_lock, never by waiting in pg_advisory_lock:
+    a statement waiting for the lock holds a snapshot, and the holder's CREATE INDEX
+    CONCURRENTLY waits for every older snapshot to go, so the two would wait for each other
+    (PostgreSQL then kills one of them as a deadlock). Between tries this connection is idle,
+    outside any transaction; `waiting()` is called then (the task's heartbeat, which also
+    raises when the worker stops).
+    """
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         lock = {"k": PG_INDEX_LOCK_KEY}
-        if wait:
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), lock)
-        elif not connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), lock):
-            yield None
-            return
+        while not connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), lock):
+            if not wait:
+                yield None
+                return
+            if waiting is not None:
+                waiting()
+            time.sleep(LOCK_POLL_SECONDS)
         connection.execute(text("SET maintenance_work_mem = '256MB'"))
         try:
             yield connection

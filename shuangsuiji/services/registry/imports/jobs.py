@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import Table, delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .... import tabular
@@ -217,9 +218,26 @@ def rejects(session: Session, job: ImportJob, *, limit: int | None = None) -> li
     return list(session.scalars(query))
 
 
-def confirm(session: Session, *, actor: User, import_id: int) -> ImportJob:
+def _locked(session: Session, actor: User, import_id: int, *, busy: str | None = None):
+    """The batch, its row locked until the transaction ends (a running apply holds it while it
+    writes). With `busy`, a batch whose row another transaction holds is refused with that
+    message at once instead of waited for."""
     job = get(session, actor, import_id)
     require_admin_of(actor, job.department_id)
+    query = (
+        select(ImportJob).where(ImportJob.id == job.id).execution_options(populate_existing=True)
+    )
+    if busy is None:
+        return session.scalar(query.with_for_update())
+    try:
+        with session.begin_nested():
+            return session.scalar(query.with_for_update(nowait=True))
+    except OperationalError:
+        raise Conflict(busy) from None
+
+
+def confirm(session: Session, *, actor: User, import_id: int) -> ImportJob:
+    job = _locked(session, actor, import_id)
     if job.status != ImportStatus.READY:
         raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能确认导入")
     job.status = ImportStatus.APPLYING
@@ -235,12 +253,29 @@ def confirm(session: Session, *, actor: User, import_id: int) -> ImportJob:
     return job
 
 
+# A batch that is not final yet can be cancelled: waiting for its preview or checked in vain,
+# and also one stuck while being checked or applied (its task then stops at its next look).
+CANCELLABLE = (
+    ImportStatus.READY,
+    ImportStatus.FAILED,
+    ImportStatus.VALIDATING,
+    ImportStatus.APPLYING,
+)
+
+
 def cancel(session: Session, *, actor: User, import_id: int) -> ImportJob:
-    job = get(session, actor, import_id)
-    require_admin_of(actor, job.department_id)
-    if job.status not in (ImportStatus.READY, ImportStatus.FAILED):
+    job = _locked(
+        session,
+        actor,
+        import_id,
+        busy="该批次正在写入名录（事务进行中），不能取消；请等待写入完成",
+    )
+    if job.status not in CANCELLABLE:
         raise Conflict(f"该批次当前状态为“{STATUS_LABELS[job.status]}”，不能取消")
+    before = job.status
     job.status = ImportStatus.CANCELLED
+    if before in (ImportStatus.VALIDATING, ImportStatus.APPLYING):
+        job.error = f"管理员在“{STATUS_LABELS[before]}”时取消了该批次"
     clear_stage(session, job)
     audit.record(
         session,
@@ -248,9 +283,35 @@ def cancel(session: Session, *, actor: User, import_id: int) -> ImportJob:
         action="import.cancel",
         object_type="import",
         object_id=job.id,
+        before={"status": str(before)},
+        after={"status": str(job.status)},
         department_id=job.department_id,
     )
     return job
+
+
+def lock(session: Session, import_id: int) -> ImportJob | None:
+    """The batch with its row locked (the task handlers: a cancel waits for them, or is
+    refused while they write)."""
+    return session.scalar(
+        select(ImportJob)
+        .where(ImportJob.id == import_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def fail_unfinished(session: Session, import_id: int, reason: str) -> bool:
+    """A batch still being checked or applied fails with `reason`, its stage cleared (the
+    failure path of its task: the task died or failed for good). A final batch is left as it
+    is. True if it was failed here."""
+    job = lock(session, import_id)
+    if job is None or job.status not in (ImportStatus.VALIDATING, ImportStatus.APPLYING):
+        return False
+    clear_stage(session, job)
+    job.status, job.error = ImportStatus.FAILED, reason[:500]
+    session.flush()
+    return True
 
 
 def clear_stage(session: Session, job: ImportJob) -> None:
@@ -258,8 +319,12 @@ def clear_stage(session: Session, job: ImportJob) -> None:
     session.execute(delete(stage).where(stage.c.import_id == job.id))
 
 
-def reject_file(session: Session, job: ImportJob, message: str, *, actor: User | None) -> dict:
-    """The file cannot be imported (checking it failed): the batch fails with `message`."""
+def reject_file(session: Session, import_id: int, message: str, *, actor: User | None) -> dict:
+    """The file cannot be imported (checking it failed): the batch fails with `message`,
+    unless it was cancelled meanwhile."""
+    job = lock(session, import_id)
+    if job.status != ImportStatus.VALIDATING:
+        return {"import_id": job.id, "status": str(job.status)}
     clear_stage(session, job)
     job.status, job.error = ImportStatus.FAILED, message
     audit.record(

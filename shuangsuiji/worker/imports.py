@@ -103,16 +103,6 @@ def _reject_file(ctx: tasks.TaskContext, import_id: int, message: str) -> dict:
         return jobs.reject_file(session, import_id, message, actor=ctx.actor(session))
 
 
-@tasks.on_failure("import.validate")
-@tasks.on_failure("import.apply")
-def _task_failed(session, task, reason: str) -> None:
-    """The task failed for good (its worker died on every attempt, or it raised): a batch it
-    left 校验中 or 导入中 fails with the task's reason, its stage cleared."""
-    import_id = json.loads(task.params).get("import_id")
-    if import_id is not None and jobs.fail_unfinished(session, import_id, reason):
-        log.warning("import %s failed with its task %s: %s", import_id, task.id, reason)
-
-
 def _stage_here(
     ctx: tasks.TaskContext,
     source: checking.Source,
@@ -315,13 +305,14 @@ def run_export(ctx: tasks.TaskContext) -> dict:
 @tasks.on_failure("import.apply")
 def batch_failed(session, task, reason: str) -> None:
     """The batch of an import task that failed for good (its worker died WORKER_MAX_ATTEMPTS
-    times, as a file exhausting the memory makes it) fails too, instead of staying 校验中 or
-    导入中 forever. An apply died before its commit: the registry is untouched."""
-    job = session.get(ImportJob, json.loads(task.params)["import_id"])
+    times, as a file exhausting the memory makes it) fails too, its stage cleared, instead of
+    staying 校验中 or 导入中 forever. An apply died before its commit: the registry is
+    untouched."""
+    import_id = json.loads(task.params)["import_id"]
+    job = session.get(ImportJob, import_id)
     if job is None:
         return
     if job.status == ImportStatus.VALIDATING:
-        jobs.reject_file(session, job, f"{reason}。请检查文件后重新上传", actor=None)
-    elif job.status == ImportStatus.APPLYING:
-        job.status, job.error = ImportStatus.FAILED, f"{reason}。名录未作任何改动"
-        session.flush()
+        jobs.reject_file(session, import_id, f"{reason}。请检查文件后重新上传", actor=None)
+    elif jobs.fail_unfinished(session, import_id, f"{reason}。名录未作任何改动"):
+        log.warning("import %s failed with its task %s: %s", import_id, task.id, reason)

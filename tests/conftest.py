@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, make_url, text
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, make_engine
 
-from . import factories
+from . import draw_world, factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 PASSWORD = factories.PASSWORD
@@ -138,3 +138,10 @@ def world(session):
         "insp_a": factories.UserFactory(username="insp_a", role="inspector", department=dept_a),
         "insp_b": factories.UserFactory(username="insp_b", role="inspector", department=dept_b),
     }
+
+
+@pytest.fixture
+def registry(session, world):
+    """Department A's registry to plan and draw from (tests/draw_world.py): 40 entities with
+    classes A–D over three counties, 8 active inspectors, one matter; flushed, not committed."""
+    return draw_world.populate(session, world["a"])

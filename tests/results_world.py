@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shuangsuiji.db import Matter
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.plans import draws
 from shuangsuiji.services.results import results
 
-from . import draw_world
+from . import draw_world, factories
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -18,21 +17,16 @@ PDF = b"%PDF-1.7\n" + b"0" * 64
 
 def drawn(session, world, *, code="PLAN-R1", registry=None):
     registry = registry or draw_world.populate(session, world["a"])
-    second = Matter(department_id=world["a"].id, code=f"{code}-M2", name="食品安全检查")
-    session.add(second)
-    session.flush()
-    plan = plans.create(
-        session,
-        actor=world["admin_a"],
-        department_id=world["a"].id,
-        raw=draw_world.plan_values(code=code, matter_ids=[registry["matter"].id, second.id]),
-    )
-    commitment = plans.commit(
-        session, actor=world["admin_a"], plan_id=plan.id, today=draw_world.TODAY
-    )
-    draw = draws.execute(
-        session, actor=world["admin_a"], commitment_id=commitment.id, randomness=draw_world.DICE
-    )
+    with factories.bound(session):
+        second = factories.MatterFactory(
+            department=world["a"], code=f"{code}-M2", name="食品安全检查"
+        )
+        draw = factories.DrawFactory(
+            actor=world["admin_a"],
+            commitment__plan__code=code,
+            commitment__plan__matters=[registry["matter"], second],
+        )
+    plan = draw.plan
     row = draws.teams(session, draw, offset=0, limit=1)[0]
     member = row.members[0].inspector
     member.user_id = world["insp_a"].id
@@ -54,11 +48,10 @@ def drawn(session, world, *, code="PLAN-R1", registry=None):
 def entry(matter_list, *, checked_on=None, notes="", matters=None) -> dict:
     """A complete entry: every matter 未发现问题 by 实地检查, no follow-up; `matters` replaces
     some of them."""
-    one = {"codes": ["1"], "methods": ["field"], "measures": ["none"]}
     return {
         "checked_on": checked_on,
         "notes": notes,
-        "matters": {str(m.id): dict(one) for m in matter_list} | (matters or {}),
+        "matters": {str(m.id): factories.finding() for m in matter_list} | (matters or {}),
     }
 
 
@@ -66,15 +59,16 @@ def enter(session, w, actor, *, position=None, matters=None, approve_as=None) ->
     """Enter a complete result for a drawn entity (the first by default) and submit it; with
     `approve_as`, that user approves (publishes) it too. Returns the position."""
     position = w["row"].drawn.position if position is None else position
-    results.save(
-        session,
-        actor=actor,
-        draw_id=w["draw"].id,
-        position=position,
-        raw=entry(w["matters"], checked_on=w["checked_on"], matters=matters),
-        today=w["today"],
-    )
-    results.submit(session, actor=actor, draw_id=w["draw"].id, position=position)
+    with factories.bound(session):
+        factories.InspectionRecordFactory(
+            actor=actor,
+            draw=w["draw"],
+            position=position,
+            checked_on=w["checked_on"],
+            today=w["today"],
+            matters=matters or {},
+            submit=True,
+        )
     if approve_as is not None:
         results.review(
             session,

@@ -26,10 +26,10 @@ def _client(app, username="admin_a"):
 
 
 @pytest.fixture
-def registry(session, world):
-    made = draw_world.populate(session, world["a"])
+def registry(registry, session):
+    """The shared registry, committed: each API request runs in its own transaction."""
     session.commit()
-    return made
+    return registry
 
 
 def drawn_plan(session, world, **overrides):

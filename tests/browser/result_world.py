@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from shuangsuiji.db import Department, Matter, User
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.db import Department, User
+from shuangsuiji.services.plans import draws
 
-from .. import draw_world
+from .. import draw_world, factories
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE = {"width": 390, "height": 844}
@@ -37,28 +37,18 @@ def png() -> bytes:
 def drawn(live_app) -> dict:
     """A drawn plan of 廊坊市场监管局 with two matters; lf_zhangwei is on the first drawn
     entity's team, lf_lina on the second's, whose registry name is a script payload."""
-    with live_app.extensions["shuangsuiji.db"].transaction() as session:
+    database = live_app.extensions["shuangsuiji.db"]
+    with database.transaction() as session, factories.bound(session):
         department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
         admin = session.scalar(select(User).where(User.username == "lf_admin"))
         registry = draw_world.populate(
             session, department, entities=24, inspectors=6, cert_prefix="88"
         )
-        second = Matter(department_id=department.id, code="LF-M2", name="食品安全检查")
-        session.add(second)
-        session.flush()
-        plan = plans.create(
-            session,
+        second = factories.MatterFactory(department=department, code="LF-M2", name="食品安全检查")
+        draw = factories.DrawFactory(
             actor=admin,
-            department_id=department.id,
-            raw=draw_world.plan_values(
-                code="LF-RESULTS",
-                slots=["LF-SAMR", "LF-SAMR"],
-                matter_ids=[registry["matter"].id, second.id],
-            ),
-        )
-        commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
-        draw = draws.execute(
-            session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
+            commitment__plan__code="LF-RESULTS",
+            commitment__plan__matters=[registry["matter"], second],
         )
         first, other = draws.teams(session, draw, limit=2)
         users = {

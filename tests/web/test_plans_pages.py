@@ -7,18 +7,11 @@ import json
 import re
 import zipfile
 
-import pytest
-
 from shuangsuiji.services.plans import draws, plans, settings
 from shuangsuiji.worker import Worker
 
 from .. import draw_world
 from ..conftest import csrf_token, login
-
-
-@pytest.fixture
-def registry(session, world):
-    return draw_world.populate(session, world["a"])
 
 
 def _plan(session, world, registry, **overrides):

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from shuangsuiji.db import Draw, Plan
 from shuangsuiji.scheduler import batch_jobs
 from shuangsuiji.services.plans import draws, plans, settings
 
-from .. import draw_world
 from ..conftest import csrf_token, login
 from ..recur_world import TIMING, active_plan, beijing, recurring_values
 from .test_plans_pages import _form
 
 NEXT_YEAR = dt.date.today().year + 1  # activated with the real clock: a year still to come
-
-
-@pytest.fixture
-def registry(session, world):
-    return draw_world.populate(session, world["a"])
 
 
 def _client(app, username):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import gc
@@ -16,8 +17,12 @@ import itertools
 import json
 import logging
 import multiprocessing
+import os
 import re
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -542,14 +547,16 @@ def run_pool(
 ) -> None:
     """Hand the raw batches to a pool of `processes` spawned processes (`initializer(*initargs)`
     in each, then `work(row_nos, cells)` → (read, rejected) per batch), a few ahead at most
-    (memory), reporting each result to `count` in the file's order."""
+    (memory), reporting each result to `count` in the file's order.
+
+    The processes exit when this one dies (kill -9, out of memory): see _orphan_guard."""
     # A process that dies (or whose start fails) breaks the pool: the import fails, it is not
     # retried for ever.
     pool = ProcessPoolExecutor(
         processes,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=initializer,
-        initargs=initargs,
+        initializer=_pool_process_start,
+        initargs=(os.getpid(), initializer, *initargs),
     )
     pending: collections.deque = collections.deque()
     try:
@@ -561,3 +568,48 @@ def run_pool(
             count(*pending.popleft().result())
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _pool_process_start(parent: int, initializer: Callable, *initargs) -> None:
+    _orphan_guard(parent)
+    initializer(*initargs)
+
+
+# How often a pool process looks whether its parent is still there (the fallback of
+# PR_SET_PDEATHSIG).
+PARENT_WATCH_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _orphan_guard(parent: int) -> None:
+    """Make this pool process exit when `parent` (the process that started the pool) dies.
+
+    A pool process left behind would keep checking and staging for an import nobody waits
+    for, holding a database connection, for as long as its batch lasts, and then wait for
+    work for ever: the pool's call queue, which every process holds both ends of, never
+    closes. On Linux the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG;
+    strictly, when the thread that started the process ends, which is the thread that runs
+    the pool); everywhere a watchdog thread also looks for a new parent every
+    PARENT_WATCH_SECONDS. The database server rolls back what a killed process had not
+    committed, and the batch is failed by its task (see worker/imports.py).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+                log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        except (OSError, AttributeError):  # no libc with prctl: the watchdog alone
+            log.warning("prctl unavailable; the parent watchdog alone guards against orphans")
+    if os.getppid() != parent:  # the parent died before the guard was set
+        os._exit(1)
+    watchdog = threading.Thread(
+        target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True
+    )
+    watchdog.start()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_WATCH_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)

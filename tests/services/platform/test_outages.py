@@ -10,8 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shuangsuiji.db import utcnow
 from shuangsuiji.db.outages import Backoff, Outage, describe, is_outage
-from shuangsuiji.scheduler import RETRY_JOB, Scheduler
-from shuangsuiji.services.plans import batches
+from shuangsuiji.scheduler import RETRY_JOB, Scheduler, batch_jobs
 
 
 def _blip(text="server closed the connection unexpectedly"):
@@ -81,7 +80,7 @@ def test_a_failed_scheduler_round_is_retried_after_the_backoff(scheduler, monkey
             raise _blip()
         return []
 
-    monkeypatch.setattr(batches, "ensure_due", ensure_due)
+    monkeypatch.setattr(batch_jobs, "ensure_due", ensure_due)
     with caplog.at_level(logging.INFO, logger="shuangsuiji.scheduler"):
         delays = []
         for _ in range(3):

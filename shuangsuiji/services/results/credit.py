@@ -24,6 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ...db import AbnormalListing, CreditEvent, Department, Entity, Role, User
+from ...db.states import ListingStatus
 from ...domain.credit_rules import ANY, RESULT_CODES, CreditRule, RuleError, matching, parse_rules
 from ...errors import Conflict, Forbidden, Invalid, NotFound
 from ..platform import audit, outbox, workdays
@@ -50,11 +51,11 @@ EVENT_LABELS = {
     "abnormal_removed": "移出经营异常名录",
 }
 LISTING_STATUS_LABELS = {
-    "candidate": "列入候选",
-    "listed": "已列入",
-    "dismissed": "不予列入",
-    "removal_requested": "待移出",
-    "removed": "已移出",
+    ListingStatus.CANDIDATE: "列入候选",
+    ListingStatus.LISTED: "已列入",
+    ListingStatus.DISMISSED: "不予列入",
+    ListingStatus.REMOVAL_REQUESTED: "待移出",
+    ListingStatus.REMOVED: "已移出",
 }
 
 
@@ -327,7 +328,7 @@ def _add_candidate(
         verified_on=verified_on,
         order_deadline=order_deadline,
         deadline=calendar.add_workdays(start, rule.listing_workdays),
-        status="candidate",
+        status=ListingStatus.CANDIDATE,
     )
     session.add(listing)
     session.flush()
@@ -372,12 +373,15 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 def view(listing: AbnormalListing, today: dt.date, settings: CreditSettings) -> ListingView:
     due = None
-    if listing.status == "candidate":
+    if listing.status == ListingStatus.CANDIDATE:
         due = listing.deadline
-    elif listing.status == "removal_requested":
+    elif listing.status == ListingStatus.REMOVAL_REQUESTED:
         due = listing.removal_deadline
     serious_since = None
-    if listing.status in ("listed", "removal_requested") and listing.listed_on:
+    if (
+        listing.status in (ListingStatus.LISTED, ListingStatus.REMOVAL_REQUESTED)
+        and listing.listed_on
+    ):
         serious_since = _add_years(listing.listed_on, settings.serious_years)
     return ListingView(
         listing=listing,
@@ -442,10 +446,15 @@ def listing_events(session: Session, listing: AbnormalListing) -> list[CreditEve
 
 ACTIONS = {
     # action: (from status, to status, event type, reason required)
-    "list": ("candidate", "listed", "abnormal_listed", False),
-    "dismiss": ("candidate", "dismissed", "abnormal_dismissed", True),
-    "request_removal": ("listed", "removal_requested", "abnormal_removal_requested", True),
-    "remove": ("removal_requested", "removed", "abnormal_removed", False),
+    "list": (ListingStatus.CANDIDATE, ListingStatus.LISTED, "abnormal_listed", False),
+    "dismiss": (ListingStatus.CANDIDATE, ListingStatus.DISMISSED, "abnormal_dismissed", True),
+    "request_removal": (
+        ListingStatus.LISTED,
+        ListingStatus.REMOVAL_REQUESTED,
+        "abnormal_removal_requested",
+        True,
+    ),
+    "remove": (ListingStatus.REMOVAL_REQUESTED, ListingStatus.REMOVED, "abnormal_removed", False),
 }
 ACTION_LABELS = {
     "list": "列入经营异常名录",
@@ -512,7 +521,7 @@ def decide(
         still = session.scalar(
             select(AbnormalListing.id).where(
                 AbnormalListing.entity_id == entity.id,
-                AbnormalListing.status.in_(("listed", "removal_requested")),
+                AbnormalListing.status.in_((ListingStatus.LISTED, ListingStatus.REMOVAL_REQUESTED)),
             )
         )
         entity.abnormal_listed = still is not None

@@ -32,19 +32,25 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ...db import Commitment, Draw, InspectionRecord, Plan, User
+from ...db.states import DeadlineState, PlanStatus, RecordStatus, TaskStage
 from ...domain.periods import period_of
 from ..plans import eligibility, plans
 from ..platform import workdays
 
 STAGES = {
-    "committed": "已承诺待抽取",
-    "drawn": "已抽取待检查",
-    "fieldwork": "检查中",
-    "results_entered": "结果已录入待审核公示",
-    "published": "结果已公示",
-    "closed": "已结束",
+    TaskStage.COMMITTED: "已承诺待抽取",
+    TaskStage.DRAWN: "已抽取待检查",
+    TaskStage.FIELDWORK: "检查中",
+    TaskStage.RESULTS_ENTERED: "结果已录入待审核公示",
+    TaskStage.PUBLISHED: "结果已公示",
+    TaskStage.CLOSED: "已结束",
 }
-STATES = {"done": "已完成", "open": "未到期", "soon": "即将到期", "overdue": "已逾期"}
+STATES = {
+    DeadlineState.DONE: "已完成",
+    DeadlineState.OPEN: "未到期",
+    DeadlineState.SOON: "即将到期",
+    DeadlineState.OVERDUE: "已逾期",
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class Deadline:
     label: str
     due: dt.date
     done: bool
-    state: str  # a key of STATES, as of the day the deadline was computed
+    state: DeadlineState  # as of the day the deadline was computed
     workdays_left: int  # working days from today to `due` (negative when overdue)
 
 
@@ -93,7 +99,7 @@ class TaskProgress:
     plan: Plan
     draw: Draw | None
     commitment: Commitment | None
-    stage: str
+    stage: TaskStage
     counts: Counts
     deadlines: list[Deadline] = field(default_factory=list)
 
@@ -102,19 +108,19 @@ class TaskProgress:
         return STAGES[self.stage]
 
     @property
-    def worst(self) -> str:
+    def worst(self) -> DeadlineState:
         """The most urgent state among the open deadlines ("done" when none is open)."""
-        order = ("overdue", "soon", "open")
+        order = (DeadlineState.OVERDUE, DeadlineState.SOON, DeadlineState.OPEN)
         states = {d.state for d in self.deadlines}
-        return next((s for s in order if s in states), "done")
+        return next((s for s in order if s in states), DeadlineState.DONE)
 
 
-def _state(due: dt.date, done: bool, today: dt.date, left: int, rules: Rules) -> str:
+def _state(due: dt.date, done: bool, today: dt.date, left: int, rules: Rules) -> DeadlineState:
     if done:
-        return "done"
+        return DeadlineState.DONE
     if today > due:
-        return "overdue"
-    return "soon" if left <= rules.warn_workdays else "open"
+        return DeadlineState.OVERDUE
+    return DeadlineState.SOON if left <= rules.warn_workdays else DeadlineState.OPEN
 
 
 def _deadline(
@@ -133,30 +139,30 @@ def window(plan: Plan, draw: Draw | None) -> tuple[dt.date | None, dt.date | Non
     return plan.fieldwork_start, plan.fieldwork_end
 
 
-def stage_of(plan: Plan, draw: Draw | None, counts: Counts, today: dt.date) -> str:
+def stage_of(plan: Plan, draw: Draw | None, counts: Counts, today: dt.date) -> TaskStage:
     """The stage of a task: the last step whose work is complete, in lifecycle order."""
-    if plan.status == "closed":
-        return "closed"
+    if plan.status == PlanStatus.CLOSED:
+        return TaskStage.CLOSED
     if draw is None:
-        return "committed"
+        return TaskStage.COMMITTED
     if counts.drawn and counts.published >= counts.drawn:
-        return "published"
+        return TaskStage.PUBLISHED
     if counts.drawn and counts.entered >= counts.drawn:
-        return "results_entered"
+        return TaskStage.RESULTS_ENTERED
     start, _ = window(plan, draw)
     if start and today < start and not counts.entered:
-        return "drawn"
-    return "fieldwork"
+        return TaskStage.DRAWN
+    return TaskStage.FIELDWORK
 
 
 def deadlines_of(
-    end: dt.date | None, stage: str, counts: Counts, today: dt.date, cal, rules: Rules
+    end: dt.date | None, stage: TaskStage, counts: Counts, today: dt.date, cal, rules: Rules
 ) -> list[Deadline]:
     """The task's deadlines in date order, for a fieldwork window ending on `end`; without an
     end nothing is dated."""
-    if end is None or stage in ("committed", "closed"):
+    if end is None or stage in (TaskStage.COMMITTED, TaskStage.CLOSED):
         return []
-    entered = stage in ("results_entered", "published")
+    entered = stage in (TaskStage.RESULTS_ENTERED, TaskStage.PUBLISHED)
     checked = counts.first_unpublished_check or end
     found = [
         _deadline("fieldwork", "实地检查结束", end, entered or today > end, today, cal, rules),
@@ -173,7 +179,7 @@ def deadlines_of(
             "publication",
             "检查结果公示（20个工作日内）",
             cal.add_workdays(min(checked, end), rules.publication_workdays),
-            stage == "published",
+            stage == TaskStage.PUBLISHED,
             today,
             cal,
             rules,
@@ -184,10 +190,18 @@ def deadlines_of(
 
 def _counts(session: Session, draws: list[Draw]) -> dict[int, Counts]:
     """Per draw: drawn entities (from its summary) and its records by status (one query)."""
-    entered = func.sum(case((InspectionRecord.status.in_(("submitted", "published")), 1), else_=0))
-    published = func.sum(case((InspectionRecord.status == "published", 1), else_=0))
+    entered = func.sum(
+        case(
+            (InspectionRecord.status.in_((RecordStatus.SUBMITTED, RecordStatus.PUBLISHED)), 1),
+            else_=0,
+        )
+    )
+    published = func.sum(case((InspectionRecord.status == RecordStatus.PUBLISHED, 1), else_=0))
     first = func.min(
-        case((InspectionRecord.status == "submitted", InspectionRecord.checked_on), else_=None)
+        case(
+            (InspectionRecord.status == RecordStatus.SUBMITTED, InspectionRecord.checked_on),
+            else_=None,
+        )
     )
     rows = session.execute(
         select(InspectionRecord.draw_id, entered, published, first)
@@ -209,7 +223,7 @@ def tasks_of(session: Session, actor: User, *, today: dt.date, rules: Rules) -> 
 
 def progress(session: Session, *where, today: dt.date, rules: Rules) -> list[TaskProgress]:
     """The open tasks of the plans matching `where` (all departments when none is given)."""
-    query = select(Plan).where(Plan.status.not_in(("draft", "closed")), *where)
+    query = select(Plan).where(Plan.status.not_in((PlanStatus.DRAFT, PlanStatus.CLOSED)), *where)
     plan_list = list(session.scalars(query))
     if not plan_list:
         return []
@@ -223,7 +237,9 @@ def progress(session: Session, *where, today: dt.date, rules: Rules) -> list[Tas
     by_plan: dict[int, list[Draw]] = {}
     for draw in draws:
         by_plan.setdefault(draw.plan_id, []).append(draw)
-    undrawn = _undrawn_commitments(session, [p.id for p in plan_list if p.status == "committed"])
+    undrawn = _undrawn_commitments(
+        session, [p.id for p in plan_list if p.status == PlanStatus.COMMITTED]
+    )
     cal = workdays.load(session)
     result = []
     for plan in plan_list:
@@ -241,7 +257,12 @@ def progress(session: Session, *where, today: dt.date, rules: Rules) -> list[Tas
                     deadlines=deadlines_of(window(plan, draw)[1], stage, count, today, cal, rules),
                 )
             )
-    urgency = {"overdue": 0, "soon": 1, "open": 2, "done": 3}
+    urgency = {
+        DeadlineState.OVERDUE: 0,
+        DeadlineState.SOON: 1,
+        DeadlineState.OPEN: 2,
+        DeadlineState.DONE: 3,
+    }
     result.sort(
         key=lambda t: (
             urgency[t.worst],

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ...db import Draw, Entity, InspectionRecord
 from ...db.registry import name_has_bigrams
+from ...db.states import RecordStatus
 from ...domain import result_codes as rc
 from ...domain import uscc as uscc_rules
 from ...errors import Invalid, NotFound
@@ -58,7 +59,7 @@ def search(session: Session, q: str | None, *, page: int = 1) -> SearchResult:
     q = normalise_query(q)
     if page < 1 or page > MAX_PAGES:
         raise Invalid(f"页码须在 1 到 {MAX_PAGES} 之间；结果较多时请输入更完整的名称")
-    published = InspectionRecord.status == "published"
+    published = InspectionRecord.status == RecordStatus.PUBLISHED
     if len(q) == 18 and uscc_rules.is_valid(q.upper()):
         code = q.upper()
         row = session.execute(
@@ -112,7 +113,7 @@ def _name_of(session: Session, code: str) -> str:
     return session.scalar(
         select(Entity.name)
         .join(InspectionRecord, InspectionRecord.entity_id == Entity.id)
-        .where(InspectionRecord.uscc == code, InspectionRecord.status == "published")
+        .where(InspectionRecord.uscc == code, InspectionRecord.status == RecordStatus.PUBLISHED)
         .order_by(InspectionRecord.published_at.desc())
         .limit(1)
     )
@@ -133,7 +134,7 @@ _FIRM = """
     JOIN entities e ON e.id = r.entity_id
     LEFT JOIN inspection_results x ON x.record_id = r.id
     LEFT JOIN matters m ON m.id = x.matter_id
-    WHERE r.uscc = {uscc} AND r.status = 'published'
+    WHERE r.uscc = {uscc} AND r.status = '{published}'
     ORDER BY r.checked_on DESC, r.id DESC, m.code
 """
 
@@ -159,7 +160,9 @@ def firm(session: Session, code: str, *, show_inspectors: bool = False) -> dict:
     code = normalise_query(code).upper()
     connection = session.connection()
     placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"  # SQLite, psycopg
-    rows = connection.exec_driver_sql(_FIRM.format(uscc=placeholder), (code,)).all()
+    rows = connection.exec_driver_sql(
+        _FIRM.format(uscc=placeholder, published=RecordStatus.PUBLISHED), (code,)
+    ).all()
     if not rows:
         raise NotFound("未找到该企业已公示的检查结果")
     inspections: list[dict] = []

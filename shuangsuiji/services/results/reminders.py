@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...db import OutboxMessage, Plan, Role, User
+from ...db.states import DeadlineState
 from ...errors import Invalid
 from ..plans.notices import SIGNATURE
 from ..platform import outbox
@@ -50,7 +51,7 @@ def sweep(session: Session, *, today: dt.date, rules: deadlines.Rules) -> int:
     wanted: dict[str, tuple[User, Plan, deadlines.Deadline, deadlines.Counts]] = {}
     for task in tasks:
         for d in task.deadlines:
-            if d.state in ("soon", "overdue"):
+            if d.state in (DeadlineState.SOON, DeadlineState.OVERDUE):
                 for user in admins.get(task.plan.department_id, []):
                     key = (
                         f"deadline:{task.draw.id}:{d.kind}:{d.due.isoformat()}:{d.state}:{user.id}"
@@ -65,7 +66,7 @@ def sweep(session: Session, *, today: dt.date, rules: deadlines.Rules) -> int:
             continue
         when = (
             f"已逾期 {-d.workdays_left} 个工作日"
-            if d.state == "overdue"
+            if d.state == DeadlineState.OVERDUE
             else f"还剩 {d.workdays_left} 个工作日"
         )
         try:

@@ -37,6 +37,7 @@ from ...db import (
     User,
     utcnow,
 )
+from ...db.states import RecordStatus
 from ...domain import result_codes as rc
 from ...errors import Conflict, Forbidden, Invalid, NotFound
 from ..plans import draws, plans
@@ -45,13 +46,13 @@ from ..scope import reads_all
 from . import credit
 
 STATUS_LABELS = {
-    "draft": "未录入",
-    "submitted": "待审核",
-    "returned": "退回",
-    "rejected": "不通过",
-    "published": "已公示",
+    RecordStatus.DRAFT: "未录入",
+    RecordStatus.SUBMITTED: "待审核",
+    RecordStatus.RETURNED: "退回",
+    RecordStatus.REJECTED: "不通过",
+    RecordStatus.PUBLISHED: "已公示",
 }
-EDITABLE = ("draft", "returned", "rejected")
+EDITABLE = (RecordStatus.DRAFT, RecordStatus.RETURNED, RecordStatus.REJECTED)
 DECISIONS = {"approve": "通过并公示", "return": "退回补正", "reject": "不通过"}
 ATTACHMENT_TYPES = {  # sniffed from the first bytes, never from the name or the browser
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -82,7 +83,7 @@ class Visit:
 
     @property
     def status(self) -> str:
-        return self.record.status if self.record else "draft"
+        return self.record.status if self.record else RecordStatus.DRAFT
 
     @property
     def editable(self) -> bool:
@@ -195,7 +196,7 @@ def _ensure_record(session: Session, actor: User, visit: Visit) -> InspectionRec
             department_id=visit.plan.department_id,
             entity_id=visit.row.entity.id,
             uscc=visit.row.drawn.uscc,
-            status="draft",
+            status=RecordStatus.DRAFT,
             entered_by_id=actor.id,
         )
         session.add(visit.record)
@@ -374,7 +375,7 @@ def submit(session: Session, *, actor: User, draw_id: int, position: int) -> Ins
     if errors:
         raise Invalid("检查结果尚未录入完整，不能提交审核", errors=errors)
     before = record.status
-    record.status = "submitted"
+    record.status = RecordStatus.SUBMITTED
     record.submitted_at = utcnow()
     record.entered_by_id = actor.id
     session.flush()
@@ -408,7 +409,7 @@ def review(
     if not visit.can_review:
         raise Forbidden("只有本任务所属部门的管理员可以审核检查结果")
     record = visit.record
-    if record is None or record.status != "submitted":
+    if record is None or record.status != RecordStatus.SUBMITTED:
         status = STATUS_LABELS[record.status] if record else "未录入"
         raise Conflict(f"检查记录为“{status}”状态，不是待审核状态")
     if record.entered_by_id == actor.id:
@@ -428,7 +429,7 @@ def review(
     if decision == "approve":
         _publish(session, actor, visit, now)
         return record
-    record.status = "returned" if decision == "return" else "rejected"
+    record.status = RecordStatus.RETURNED if decision == "return" else RecordStatus.REJECTED
     session.flush()
     audit.record(
         session,
@@ -436,7 +437,7 @@ def review(
         action=f"results.{decision}",
         object_type="inspection_record",
         object_id=record.id,
-        before={"status": "submitted"},
+        before={"status": RecordStatus.SUBMITTED},
         after={"status": record.status, "comment": comment_text},
         department_id=record.department_id,
     )
@@ -446,7 +447,7 @@ def review(
 def _publish(session: Session, actor: User, visit: Visit, now: dt.datetime) -> None:
     """已公示: stamp the record, move the entity's last-check date and count, audit it."""
     record = visit.record
-    record.status = "published"
+    record.status = RecordStatus.PUBLISHED
     record.published_at = now
     entity = session.get(Entity, record.entity_id)
     entity_before = {
@@ -463,9 +464,9 @@ def _publish(session: Session, actor: User, visit: Visit, now: dt.datetime) -> N
         action="results.publish",
         object_type="inspection_record",
         object_id=record.id,
-        before={"status": "submitted", "entity": entity_before},
+        before={"status": RecordStatus.SUBMITTED, "entity": entity_before},
         after={
-            "status": "published",
+            "status": RecordStatus.PUBLISHED,
             "published_at": now.isoformat(),
             "comment": record.review_comment,
             "uscc": record.uscc,

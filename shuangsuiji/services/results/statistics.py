@@ -39,6 +39,7 @@ from ...db import (
     Plan,
     User,
 )
+from ...db.states import RecordStatus
 from ...domain import estimate
 from ...domain.result_codes import BY_CODE, ORDER
 from ..plans import eligibility
@@ -179,9 +180,9 @@ def report(session: Session, actor: User, *, year: int, department_id: int | Non
     )
     for dept, status, n in statuses:
         row = rates.setdefault(dept, Rates(names[dept]))
-        if status in ("submitted", "published"):
+        if status in (RecordStatus.SUBMITTED, RecordStatus.PUBLISHED):
             row.entered += n
-        if status == "published":
+        if status == RecordStatus.PUBLISHED:
             row.published += n
     total = Rates("合计")
     for row in rates.values():
@@ -238,7 +239,10 @@ def _published_visits(session: Session, draw_ids: list[int]) -> dict[int, dict]:
             & (DrawEntity.position == InspectionRecord.position),
         )
         .join(InspectionResult, InspectionResult.record_id == InspectionRecord.id)
-        .where(InspectionRecord.draw_id.in_(draw_ids), InspectionRecord.status == "published")
+        .where(
+            InspectionRecord.draw_id.in_(draw_ids),
+            InspectionRecord.status == RecordStatus.PUBLISHED,
+        )
     )
     visits: dict[int, dict] = {}
     for record_id, draw_id, checked_on, region, industry, stratum, codes in rows:

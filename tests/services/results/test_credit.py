@@ -27,6 +27,7 @@ from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
 from shuangsuiji.services.results import credit
 
 from ... import factories
+from ...concurrency import wait_for_lock_waiters
 
 CHECKED = dt.date(2026, 9, 28)  # a Monday before the National Day holiday (10-01 … 10-07)
 PUBLISHED = dt.datetime(2026, 10, 20, 8, 0, tzinfo=dt.UTC)
@@ -341,7 +342,7 @@ def _racing(db, publish_as, first_ref, second_ref):
 
     thread = threading.Thread(target=later_writer)
     thread.start()
-    thread.join(timeout=1.0)
+    wait_for_lock_waiters(db.engine)  # the second writer is blocked, not merely slow
     waited = thread.is_alive() and second == []
     with db.transaction(write=False) as reader:
         assert credit.feed(reader, _Reader(), after=0, limit=10) == []  # nothing committed yet

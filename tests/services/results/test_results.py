@@ -21,6 +21,7 @@ from shuangsuiji.services.plans import draws
 from shuangsuiji.services.results import public_results, results
 
 from ... import factories, results_world
+from ...concurrency import wait_for_lock_waiters
 from ...results_world import JPEG, PDF, PNG
 
 
@@ -389,7 +390,6 @@ def test_two_reviewers_approving_at_once_publish_once(scratch_url):
     """Real, separately committed transactions: the second approval waits for the first
     (row lock on PostgreSQL, the write lock on SQLite) and is refused; the count moves once."""
     import threading
-    import time
 
     from alembic import command
 
@@ -419,10 +419,11 @@ def test_two_reviewers_approving_at_once_publish_once(scratch_url):
         draw_id, entity_id = w["draw"].id, w["entity"].id
     factories.bind(None)
 
-    outcomes: list[str] = []
+    outcomes: dict[str, str] = {}
+    held = threading.Event()  # the first approval is made, not yet committed
+    arriving = threading.Event()  # the second reviewer is about to approve
 
-    def approve(name: str, delay: float, hold: float) -> None:
-        time.sleep(delay)
+    def approve(name: str) -> None:
         try:
             with db.transaction() as session:
                 results.review(
@@ -433,14 +434,25 @@ def test_two_reviewers_approving_at_once_publish_once(scratch_url):
                     decision="approve",
                     comment="",
                 )
-                time.sleep(hold)  # the other reviewer arrives while this one is uncommitted
-            outcomes.append("published")
+                if name == "admin_a":
+                    held.set()
+                    arriving.wait(30)
+                    if engine.dialect.name == "postgresql":
+                        wait_for_lock_waiters(engine)  # the second waits for the row
+            outcomes[name] = "published"
         except Conflict as exc:
-            outcomes.append(exc.message)
+            outcomes[name] = exc.message
+        except Exception as exc:  # shown by the assertion below, not lost in the thread
+            outcomes[name] = repr(exc)
+
+    def later(name: str) -> None:
+        held.wait(30)
+        arriving.set()
+        approve(name)
 
     threads = [
-        threading.Thread(target=approve, args=("admin_a", 0, 0.5)),
-        threading.Thread(target=approve, args=("sysadmin", 0.2, 0)),
+        threading.Thread(target=approve, args=("admin_a",)),
+        threading.Thread(target=later, args=("sysadmin",)),
     ]
     for thread in threads:
         thread.start()
@@ -449,5 +461,6 @@ def test_two_reviewers_approving_at_once_publish_once(scratch_url):
     with db.transaction(write=False) as session:
         count = session.get(Entity, entity_id).check_count
     engine.dispose()
-    assert outcomes[0] == "published" and "不是待审核状态" in outcomes[1], outcomes
+    assert outcomes["admin_a"] == "published", outcomes
+    assert "不是待审核状态" in outcomes["sysadmin"], outcomes
     assert count == 1

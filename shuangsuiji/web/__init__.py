@@ -12,7 +12,6 @@ from ..services import scope
 from ..services.platform.tasks import LABELS as TASK_LABELS
 from ..services.platform.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from . import console, credit, plans, public, public_results, registry, results, statistics
-from .labels import ACTION_LABELS
 
 
 def register(app: Flask) -> None:
@@ -33,7 +32,6 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = local
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
-        ACTION_LABELS=ACTION_LABELS,
         utcnow=utcnow,
         LEVEL_LABELS=LEVEL_LABELS,
         TASK_LABELS=TASK_LABELS,

@@ -25,7 +25,7 @@ from ..schemas.calendar import WorkdayOverrideIn
 from ..services import scope
 from ..services.accounts import departments, sessions, tokens, users
 from ..services.pages import paginate
-from ..services.platform import audit, tasks, workdays
+from ..services.platform import audit, audit_actions, tasks, workdays
 from ..services.results import deadlines
 from .forms import load_form
 
@@ -357,6 +357,9 @@ def audit_log():
     return render_template(
         "console/audit.html",
         page=entries,
+        entries=[audit.readable(e) for e in entries.items],
+        actions=audit_actions.ACTIONS,
+        object_types=audit_actions.OBJECT_TYPES,
         filters=filters,
         query_args={k: v for k, v in filters.items() if v},
         checkpoints=audit.checkpoints(db_session(), limit=7),

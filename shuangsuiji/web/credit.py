@@ -45,7 +45,7 @@ def listing_detail(listing_id):
         events=credit.listing_events(db_session(), listing),
         can_decide=can_decide,
         actions=[
-            (name, credit.ACTION_LABELS[name], spec[3])
+            (name, credit.STEP_LABELS[name], spec[3])
             for name, spec in credit.ACTIONS.items()
             if spec[0] == listing.status
         ],
@@ -72,9 +72,9 @@ def listing_decide(listing_id, action):
         )
     except (Invalid, Conflict) as exc:  # shown on the page; 403/404 go to the error handler
         discard()  # the redirect is a 302: nothing the failed decision flushed may commit
-        flash(f"{credit.ACTION_LABELS[action]}未完成：{exc.message}", "error")
+        flash(f"{credit.STEP_LABELS[action]}未完成：{exc.message}", "error")
     else:
-        flash(f"已{credit.ACTION_LABELS[action]}")
+        flash(f"已{credit.STEP_LABELS[action]}")
     return redirect(url_for("console_credit.listing_detail", listing_id=listing_id))
 
 

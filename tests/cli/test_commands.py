@@ -50,7 +50,7 @@ def test_audit_verify_ok_then_broken(app, session, world):
     from shuangsuiji.services.platform import audit
 
     for n in range(3):
-        audit.record(session, actor=None, action="cli.test", object_type="x", object_id=n)
+        audit.record(session, actor=None, action="audit.verify", object_type="x", object_id=n)
     session.commit()
     ok = _run(app, "audit", "verify")
     assert ok.exit_code == 0 and ok.output.startswith("OK: 3 entries")

@@ -114,7 +114,9 @@ def sync(session: Session, plan: Plan, *, actor: User, changed: bool) -> None:
     wanted = {d.id: d for d in plan.participants}
     for department_id, row in rows.items():
         if department_id not in wanted:
-            _record(session, actor, row, "plans.participation.withdraw", before=snapshot(row))
+            _record(
+                session, actor, row, action="plans.participation.withdraw", before=snapshot(row)
+            )
             session.delete(row)
         elif changed and row.status != ParticipationStatus.PENDING:
             before = snapshot(row)
@@ -124,7 +126,7 @@ def sync(session: Session, plan: Plan, *, actor: User, changed: bool) -> None:
             row.decided_at = None
             row.decided_by_id = None
             session.flush()
-            _record(session, actor, row, "plans.participation.request", before=before)
+            _record(session, actor, row, action="plans.participation.request", before=before)
     for department_id, department in wanted.items():
         if department_id not in rows:
             row = PlanParticipation(
@@ -135,12 +137,12 @@ def sync(session: Session, plan: Plan, *, actor: User, changed: bool) -> None:
             )
             session.add(row)
             session.flush()
-            _record(session, actor, row, "plans.participation.request")
+            _record(session, actor, row, action="plans.participation.request")
     session.flush()
 
 
 def _record(
-    session: Session, actor: User | None, row: PlanParticipation, action: str, *, before=None
+    session: Session, actor: User | None, row: PlanParticipation, *, action: str, before=None
 ) -> None:
     # Filed under the participating department: its administrator reads it in its own trail.
     audit.record(
@@ -195,8 +197,13 @@ def decide(
     row.decided_at = utcnow()
     row.decided_by_id = actor.id
     session.flush()
-    action = "plans.participation.accept" if accept else "plans.participation.decline"
-    _record(session, actor, row, action, before=before)
+    _record(
+        session,
+        actor,
+        row,
+        action="plans.participation.accept" if accept else "plans.participation.decline",
+        before=before,
+    )
     return row
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ...db import AuditCheckpoint, AuditEntry, User, utcnow
 from ...errors import Forbidden
 from ..scope import reads_all
+from . import audit_actions
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -74,7 +75,9 @@ def record(
     after: dict | None = None,
     department_id: int | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain. `before`/`after` are JSON-able snapshots of the object."""
+    """Append one entry to the chain. `before`/`after` are JSON-able snapshots of the object;
+    `action` is a code of audit_actions.ACTIONS (ValueError otherwise)."""
+    audit_actions.require_known(action)
     _lock_chain(session)
     head = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
@@ -313,4 +316,71 @@ def visible_entries(
 def checkpoints(session: Session, *, limit: int = 60) -> list[AuditCheckpoint]:
     return list(
         session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.day.desc()).limit(limit))
+    )
+
+
+# -- reading an entry ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an entry's before/after snapshots, as a person reads it."""
+
+    name: str
+    label: str
+    before: str
+    after: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class ReadableEntry:
+    entry: AuditEntry
+    action_label: str
+    object_label: str
+    fields: list[FieldChange]
+
+
+def _decoded(text_value: str | None) -> dict:
+    if text_value is None:
+        return {}
+    try:
+        value = json.loads(text_value)
+    except ValueError:
+        return {"value": text_value}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def display_value(value) -> str:
+    """A snapshot value as text: yes/no, lists joined, nested objects as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return "、".join(display_value(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    return str(value)
+
+
+def readable(entry: AuditEntry) -> ReadableEntry:
+    """The entry with Chinese labels and its snapshots as a field table (before → after)."""
+    before, after = _decoded(entry.before), _decoded(entry.after)
+    names = list(before) + [name for name in after if name not in before]
+    fields = [
+        FieldChange(
+            name,
+            audit_actions.field_label(name),
+            display_value(before.get(name)),
+            display_value(after.get(name)),
+            bool(before) and bool(after) and before.get(name) != after.get(name),
+        )
+        for name in names
+    ]
+    return ReadableEntry(
+        entry,
+        audit_actions.label(entry.action),
+        audit_actions.object_label(entry.object_type),
+        fields,
     )

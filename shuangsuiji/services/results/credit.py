@@ -456,7 +456,9 @@ ACTIONS = {
     ),
     "remove": (ListingStatus.REMOVAL_REQUESTED, ListingStatus.REMOVED, "abnormal_removed", False),
 }
-ACTION_LABELS = {
+# The listing workflow's steps as a button and a message name them (not audit actions: those
+# are in platform/audit_actions.py).
+STEP_LABELS = {
     "list": "列入经营异常名录",
     "dismiss": "不予列入",
     "request_removal": "申请移出（列入事由已消除）",
@@ -489,8 +491,7 @@ def decide(
     reason = (reason or "").strip()
     if listing.status != source_status:
         raise Conflict(
-            f"该记录当前状态为“{LISTING_STATUS_LABELS[listing.status]}”，"
-            f"不能{ACTION_LABELS[action]}"
+            f"该记录当前状态为“{LISTING_STATUS_LABELS[listing.status]}”，不能{STEP_LABELS[action]}"
         )
     if needs_reason and not reason:
         raise Invalid("请填写理由", errors={"reason": ["不能为空"]})

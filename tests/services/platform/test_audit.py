@@ -24,7 +24,7 @@ def chain(session, world):
         audit.record(
             session,
             actor=world["admin_a"],
-            action="test.step",
+            action="workday.add",
             object_type="thing",
             object_id=n,
             before={"n": n},
@@ -179,8 +179,8 @@ def test_checkpoints_are_idempotent_and_cover_each_day(chain):
 
 def test_times_shown_in_shanghai(app, client, world, session):
     with time_machine.travel(dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC), tick=False):
-        audit.record(session, actor=None, action="test.clock", object_type="x", object_id=1)
+        audit.record(session, actor=None, action="audit.verify", object_type="x", object_id=1)
     session.commit()
     login(client, "root")
-    page = client.get("/console/audit?action=test.clock").get_data(as_text=True)
+    page = client.get("/console/audit?action=audit.verify").get_data(as_text=True)
     assert "2026-03-02 00:30:00" in page

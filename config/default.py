@@ -34,6 +34,7 @@ HSTS_MAX_AGE = 31536000  # seconds, when FORCE_HTTPS is on
 # --- API ------------------------------------------------------------------------------------
 API_PAGE_SIZE = 50  # default page size of list endpoints
 API_MAX_PAGE_SIZE = 500  # largest page size a client may ask for
+API_MAX_JSON_BYTES = 1048576  # largest JSON request body of the API (1 MiB); larger is a 413
 
 # --- background worker ----------------------------------------------------------------------
 WORKER_POLL_SECONDS = 1.0  # how often an idle worker looks for a queued task
@@ -65,6 +66,10 @@ RESULT_ATTACHMENT_MAX_BYTES = 10485760  # largest photo or document per upload (
 UPLOAD_DIR = ""  # where uploaded files are kept; empty = instance/uploads
 EXPORT_DIR = ""  # where export files are written; empty = instance/exports
 IMPORT_MAX_BYTES = 314572800  # largest file accepted for import (300 MiB: a 1M-row UTF-8 CSV)
+# Largest request body of any kind (a larger one is a 413 naming it): an import upload, its form
+# fields and multipart framing. Start-up refuses a value not above IMPORT_MAX_BYTES (and
+# RESULT_ATTACHMENT_MAX_BYTES, API_MAX_JSON_BYTES), which would make that limit unreachable.
+REQUEST_MAX_BYTES = IMPORT_MAX_BYTES + 1048576
 IMPORT_MAX_UNPACKED_BYTES = 1073741824  # largest unpacked size of an XLSX (zip bombs)
 IMPORT_MAX_ZIP_ENTRIES = 10000  # most entries an XLSX may contain
 IMPORT_MAX_ROWS = 5000000  # most data rows in one file

@@ -51,7 +51,7 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
-        MAX_CONTENT_LENGTH=200 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=config["REQUEST_MAX_BYTES"],
         RATELIMIT_ENABLED=True,
         # A storage error is raised as limits' StorageError (edge.check_rate_limit decides),
         # and an unreachable Redis is given up after a second instead of hanging the request.
@@ -107,6 +107,7 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
     register_api(app)
     register_web(app)
     errors_web.register(app)
+    app.before_request(edge.limit_json_body)
     app.before_request(edge.refuse_control_characters)
     app.before_request(edge.check_access)
     app.after_request(edge.finish_transaction)

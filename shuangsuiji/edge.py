@@ -68,6 +68,14 @@ def _control_in_json(value, path: str, found: dict) -> None:
             _control_in_json(item, f"{path}[{index}]", found)
 
 
+def limit_json_body():
+    """before_request: an API call with a JSON body may send at most API_MAX_JSON_BYTES (a
+    larger one is a 413 naming the limit before anything is read); uploads keep the request
+    cap (REQUEST_MAX_BYTES)."""
+    if is_api_request() and request.is_json:
+        request.max_content_length = current_app.config["API_MAX_JSON_BYTES"]
+
+
 def refuse_control_characters():
     """before_request: NUL and other control characters in a path segment (404), a query
     parameter, a form field or a JSON string (400, naming each field). PostgreSQL refuses NUL

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template
+from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .edge import is_api_request
 from .errors import AppError
+from .sizes import human_bytes
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ def handle_http_exception(exc: HTTPException):
         errors = data["messages"]
     if isinstance(exc, CSRFError):
         return render_error(400, "页面已过期或表单校验失败，请刷新页面后重试")
+    if status == 413 and request.max_content_length:
+        return render_error(413, f"请求过大：不能超过 {human_bytes(request.max_content_length)}")
     return render_error(status, MESSAGES.get(status, exc.name), errors)
 
 

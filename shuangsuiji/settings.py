@@ -51,6 +51,18 @@ def _coerce(key: str, raw: str, default):
     return raw
 
 
+def _size_problems(values: dict) -> list[str]:
+    """The request cap must admit every upload and body limit below it, or that limit is a
+    lie: a 300 MiB import behind a 200 MiB cap fails with the cap's 413."""
+    cap = values.get("REQUEST_MAX_BYTES")
+    return [
+        f"{PREFIX}REQUEST_MAX_BYTES ({cap}) must be larger than {PREFIX}{key} ({values[key]}) "
+        f"plus room for the form around it (e.g. {values[key] + 1048576})"
+        for key in ("IMPORT_MAX_BYTES", "RESULT_ATTACHMENT_MAX_BYTES", "API_MAX_JSON_BYTES")
+        if cap is not None and key in values and cap <= values[key]
+    ]
+
+
 def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
     """Return the merged configuration, or raise ConfigError naming every problem found."""
     environ = os.environ if environ is None else environ
@@ -70,7 +82,7 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
         _merge(values, _module_keys(env_file), defaults, unknown_in_file, problems)
     values.update(_from_environ(environ, defaults, problems))
     _merge(values, overrides, defaults, "override: unknown key {}", problems)
-    problems += _secret_problems(values)
+    problems += _secret_problems(values) + _size_problems(values)
     if problems:
         raise ConfigError("configuration refused:\n  - " + "\n  - ".join(problems))
     return values

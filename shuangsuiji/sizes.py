@@ -11,8 +11,10 @@ INT_MAX = 2**31 - 1  # the largest value of an integer column (PostgreSQL `integ
 MAX_PAGE = 1_000_000  # the largest page number a list accepts
 
 # Free text (characters).
-SHORT_TEXT = 200  # names, titles, labels, sources, search terms
+SHORT_TEXT = 200  # names, titles, labels, sources, search terms, filters
 NOTE_TEXT = 2000  # notes, reasons, comments
+LONG_TEXT = 4000  # a registry cell (a matter's legal basis or content; columns.py is stricter)
+CODE_TEXT = 64  # codes and enumerated values (a plan code, a rounding rule, a decision)
 # Lists (entries).
 MAX_MATTERS = 500  # matters of one plan
 MAX_SLOTS = 20  # inspectors per team
@@ -22,6 +24,15 @@ MAX_RANDOMNESS = 10  # randomness sources of a plan or a draw
 MAX_WITNESSES = 20  # witnesses of a dice throw
 MAX_CODES = 100  # result codes, methods or measures of one matter's result
 MAX_RESULT_MATTERS = MAX_MATTERS  # matters in one result
+
+
+def human_bytes(size: int) -> str:
+    """`size` for a person: 300 MiB is "300 MB", 1 KiB "1 KB" (as the limits are stated)."""
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} 字节"
 
 
 def is_id(value: object) -> bool:

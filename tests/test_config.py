@@ -105,3 +105,19 @@ def test_app_refuses_a_route_without_access_rule(db, monkeypatch):
 
     with pytest.raises(settings.ConfigError, match="/undeclared"):
         create_app({"ENV": "testing"}, database=db)
+
+
+def test_the_request_cap_admits_the_largest_import():
+    values = settings.load(environ={})
+    assert values["REQUEST_MAX_BYTES"] > values["IMPORT_MAX_BYTES"]
+    assert values["REQUEST_MAX_BYTES"] > values["RESULT_ATTACHMENT_MAX_BYTES"]
+
+
+def test_an_import_limit_beyond_the_request_cap_stops_start_up():
+    with pytest.raises(settings.ConfigError, match="REQUEST_MAX_BYTES .*IMPORT_MAX_BYTES"):
+        settings.load(environ={"SHUANGSUIJI_IMPORT_MAX_BYTES": str(400 * 1024 * 1024)})
+
+
+def test_the_app_caps_requests_at_request_max_bytes(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == app.config["REQUEST_MAX_BYTES"]
+    assert app.config["MAX_CONTENT_LENGTH"] > app.config["IMPORT_MAX_BYTES"]

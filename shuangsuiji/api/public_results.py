@@ -42,7 +42,7 @@ class PublicResults(MethodView):
         return public_results.search(db_session(), args["q"], page=args["page"])
 
 
-@blp.route("/firms/<uscc>")
+@blp.route("/firms/<string(maxlength=18):uscc>")
 class PublicFirm(MethodView):
     @public
     @blp.response(200, PublicFirmOut)

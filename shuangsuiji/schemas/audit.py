@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from .. import sizes
 from .common import PageQuery
 
 
@@ -23,10 +24,10 @@ class AuditEntryOut(Schema):
 
 
 class AuditQuery(PageQuery):
-    action = fields.String()
-    object_type = fields.String()
-    object_id = fields.String()
-    actor = fields.String()
+    action = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
+    object_type = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
+    object_id = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
+    actor = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
 
 
 class CheckpointOut(Schema):

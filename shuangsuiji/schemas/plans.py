@@ -13,21 +13,67 @@ from ..db.states import ParticipationStatus, PlanStatus
 from .common import PageQuery, whole
 
 
+class ScopeIn(Schema):
+    """Which entities a targeted plan draws from (every list optional; none = the whole list)."""
+
+    entity_types = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.SHORT_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
+        metadata={"description": "主体类型"},
+    )
+    industry_prefixes = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.CODE_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
+        metadata={"description": "行业代码前缀"},
+    )
+    region_prefixes = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.CODE_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
+        metadata={"description": "行政区划代码前缀"},
+    )
+    tags = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.SHORT_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
+        metadata={"description": "标签"},
+    )
+    statuses = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.CODE_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
+        metadata={"description": "登记状态"},
+    )
+
+
 class PlanPatch(Schema):
     """A draft plan's settings; every field optional (only those given change)."""
 
-    code = fields.String(metadata={"description": "任务编号（写入抽取数据包）"})
-    title = fields.String(metadata={"description": "任务名称"})
+    code = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "任务编号（写入抽取数据包）"},
+    )
+    title = fields.String(
+        validate=validate.Length(max=sizes.SHORT_TEXT), metadata={"description": "任务名称"}
+    )
     matter_ids = fields.List(
         whole(),
         validate=validate.Length(max=sizes.MAX_MATTERS),
         metadata={"description": "抽查事项 id"},
     )
-    scope = fields.Dict(
+    scope = fields.Nested(
+        lambda: ScopeIn(),
         metadata={
             "description": "定向抽查的筛选条件：entity_types、industry_prefixes、"
             "region_prefixes、tags、statuses；空对象为不定向"
-        }
+        },
     )
     strata = fields.Dict(
         metadata={
@@ -35,43 +81,80 @@ class PlanPatch(Schema):
             '{"count": 12}，可加 k_min、k_max'
         }
     )
-    rounding = fields.String(metadata={"description": "ceil、half_up 或 floor"})
-    slots = fields.List(
-        fields.String(), metadata={"description": "每组人员的部门代码（至少两个），或全为 *"}
+    rounding = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "ceil、half_up 或 floor"},
     )
-    region_rule = fields.String(metadata={"description": "none、different（异地）或 same（属地）"})
-    selection = fields.String(metadata={"description": "uniform 或 least_loaded"})
+    slots = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.CODE_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_SLOTS),
+        metadata={"description": "每组人员的部门代码（至少两个），或全为 *"},
+    )
+    region_rule = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "none、different（异地）或 same（属地）"},
+    )
+    selection = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "uniform 或 least_loaded"},
+    )
     workload_cap = whole(metadata={"description": "每名检查人员本次最多检查对象数"})
     cooldown_months = whole(metadata={"description": "回避期（月）：期内检查过的不再派"})
     annual_cap = whole(allow_none=True, metadata={"description": "每个对象每年最多被抽次数"})
     exclude_open = fields.Boolean(metadata={"description": "排除正在接受检查的对象"})
-    required_qualifications = fields.List(fields.String(), metadata={"description": "所需资质"})
+    required_qualifications = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.SHORT_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_QUALIFICATIONS),
+        metadata={"description": "所需资质"},
+    )
     randomness = fields.List(
         fields.Dict(),
+        validate=validate.Length(max=sizes.MAX_RANDOMNESS),
         metadata={
             "description": '随机源，按进入种子的顺序：{"label", "kind": digits|text|server, '
             '"min_len"?, "source"?}'
         },
     )
-    publish_mode = fields.String(metadata={"description": "immediate 或 after_fieldwork"})
+    publish_mode = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "immediate 或 after_fieldwork"},
+    )
     fieldwork_start = fields.Date(allow_none=True)
     fieldwork_end = fields.Date(allow_none=True)
-    notes = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=sizes.NOTE_TEXT))
     recurrence = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT),
         metadata={
             "description": "once（一次性，抽取仪式）、monthly、quarterly 或 yearly（周期任务，"
             "调度程序按批次自动抽取；比例为全年比例）"
-        }
+        },
     )
     plan_year = whole(allow_none=True, metadata={"description": "周期任务的计划年度"})
 
 
 class PlanIn(PlanPatch):
-    code = fields.String(required=True, metadata={"description": "任务编号（写入抽取数据包）"})
-    title = fields.String(required=True, metadata={"description": "任务名称"})
+    code = fields.String(
+        required=True,
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "任务编号（写入抽取数据包）"},
+    )
+    title = fields.String(
+        required=True,
+        validate=validate.Length(max=sizes.SHORT_TEXT),
+        metadata={"description": "任务名称"},
+    )
     strata = fields.Dict(required=True, metadata={"description": "每个信用风险分类的比例或数量"})
     slots = fields.List(
-        fields.String(), required=True, metadata={"description": "每组人员的部门代码（至少两个）"}
+        fields.String(
+            validate=validate.Length(max=sizes.CODE_TEXT),
+        ),
+        required=True,
+        validate=validate.Length(max=sizes.MAX_SLOTS),
+        metadata={"description": "每组人员的部门代码（至少两个）"},
     )
     department_id = whole(
         load_default=None, metadata={"description": "所属部门（系统管理员使用；默认为本人部门）"}
@@ -123,10 +206,26 @@ class BatchValueIn(Schema):
     Not `required` (as DrawIn): the plan is scoped first, then the service names what is
     missing, so another department learns nothing from a 422."""
 
-    batch_key = fields.String(load_default="", metadata={"description": "批次，如 2027-01"})
-    label = fields.String(load_default="", metadata={"description": "计划中公开数值随机源的名称"})
-    value = fields.String(load_default="", metadata={"description": "公开数值（可打印英文字符）"})
-    source = fields.String(load_default="", metadata={"description": "发布处"})
+    batch_key = fields.String(
+        load_default="",
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "批次，如 2027-01"},
+    )
+    label = fields.String(
+        load_default="",
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "计划中公开数值随机源的名称"},
+    )
+    value = fields.String(
+        load_default="",
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "公开数值（可打印英文字符）"},
+    )
+    source = fields.String(
+        load_default="",
+        validate=validate.Length(max=sizes.SHORT_TEXT),
+        metadata={"description": "发布处"},
+    )
 
 
 class BatchValueOut(Schema):
@@ -153,21 +252,44 @@ class BatchOut(Schema):
 
 class CommitIn(Schema):
     reason = fields.String(
-        load_default=None, allow_none=True, metadata={"description": "重新抽取时必填"}
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "重新抽取时必填"},
     )
 
 
 class RandomnessIn(Schema):
-    label = fields.String(required=True, metadata={"description": "计划中的随机源名称"})
-    value = fields.String(required=True, metadata={"description": "骰子数字或公开数值"})
-    witnesses = fields.List(fields.String(), metadata={"description": "掷骰见证人姓名"})
-    source = fields.String(metadata={"description": "公开数值的出处"})
+    label = fields.String(
+        required=True,
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "计划中的随机源名称"},
+    )
+    value = fields.String(
+        required=True,
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "骰子数字或公开数值"},
+    )
+    witnesses = fields.List(
+        fields.String(
+            validate=validate.Length(max=sizes.SHORT_TEXT),
+        ),
+        validate=validate.Length(max=sizes.MAX_WITNESSES),
+        metadata={"description": "掷骰见证人姓名"},
+    )
+    source = fields.String(
+        validate=validate.Length(max=sizes.SHORT_TEXT), metadata={"description": "公开数值的出处"}
+    )
 
 
 class DrawIn(Schema):
     # Not `required`: the plan is looked up (and scoped) before the values are checked, so a
     # caller from another department learns nothing from a 422.
-    randomness = fields.List(fields.Nested(RandomnessIn), load_default=list)
+    randomness = fields.List(
+        fields.Nested(RandomnessIn),
+        load_default=list,
+        validate=validate.Length(max=sizes.MAX_RANDOMNESS),
+    )
 
 
 class DrawOut(Schema):
@@ -247,9 +369,15 @@ class ReplacementIn(Schema):
     position = whole(load_default=None, metadata={"description": "抽中对象的处理顺序"})
     slot = whole(load_default=None, metadata={"description": "组内位置（0 起）"})
     reason = fields.String(
-        load_default=None, metadata={"description": "CONFLICT、ILLNESS、LEAVE、LEFT 或 OTHER"}
+        load_default=None,
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "CONFLICT、ILLNESS、LEAVE、LEFT 或 OTHER"},
     )
-    note = fields.String(load_default=None, metadata={"description": "替换理由"})
+    note = fields.String(
+        load_default=None,
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "替换理由"},
+    )
 
 
 class ReplacementOut(Schema):

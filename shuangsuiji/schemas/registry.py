@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from .. import sizes
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
 from ..db.states import InspectorStatus
 from .common import PageQuery, whole
@@ -21,6 +22,7 @@ def _input_schema(name: str, field_specs, *, partial: bool) -> type[Schema]:
         f.name: fields.String(
             required=f.required and not partial,
             allow_none=not f.required,
+            validate=validate.Length(max=sizes.LONG_TEXT),
             metadata={"description": f.label},
         )
         for f in field_specs
@@ -124,25 +126,35 @@ def page_of(item_schema) -> type[Schema]:
 
 
 class EntityQuery(PageQuery):
-    q = fields.String(metadata={"description": "名称包含"})
-    uscc = fields.String()
-    region_code = fields.String(metadata={"description": "行政区划代码（含下级）"})
-    industry_code = fields.String(metadata={"description": "行业代码前缀"})
-    entity_type = fields.String()
-    status = fields.String()
+    q = fields.String(
+        validate=validate.Length(max=sizes.SHORT_TEXT), metadata={"description": "名称包含"}
+    )
+    uscc = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
+    region_code = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "行政区划代码（含下级）"},
+    )
+    industry_code = fields.String(
+        validate=validate.Length(max=sizes.CODE_TEXT), metadata={"description": "行业代码前缀"}
+    )
+    entity_type = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
+    status = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
     risk_class = fields.String(validate=validate.OneOf(["A", "B", "C", "D"]))
-    tag = fields.String()
+    tag = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
     abnormal_listed = fields.Boolean()
 
 
 class InspectorQuery(PageQuery):
-    q = fields.String(metadata={"description": "姓名包含，或执法证号"})
+    q = fields.String(
+        validate=validate.Length(max=sizes.SHORT_TEXT),
+        metadata={"description": "姓名包含，或执法证号"},
+    )
     status = fields.String(validate=validate.OneOf(list(InspectorStatus)))
-    qualification = fields.String()
+    qualification = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
 
 
 class MatterQuery(PageQuery):
-    q = fields.String()
+    q = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
     category = fields.String(validate=validate.OneOf(["一般", "重点"]))
 
 
@@ -183,7 +195,7 @@ class ImportIn(Schema):
         validate=validate.OneOf(["utf-8", "gb18030", "gbk", "utf-16"]),
         metadata={"description": "CSV 编码（默认自动识别：BOM → UTF-8 → GB18030）"},
     )
-    sheet = fields.String(load_default=None)
+    sheet = fields.String(load_default=None, validate=validate.Length(max=sizes.SHORT_TEXT))
     department_id = whole(load_default=None)
 
 

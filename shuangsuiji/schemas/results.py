@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from .. import sizes
+
 
 class PublicSearchQuery(Schema):
     q = fields.String(
@@ -72,28 +74,45 @@ class MatterResultIn(Schema):
     """One matter's result. Codes, methods and measures are checked by the service."""
 
     codes = fields.List(
-        fields.String(), load_default=list, metadata={"description": "检查结果代码"}
+        fields.String(validate=validate.Length(max=sizes.CODE_TEXT)),
+        load_default=list,
+        validate=validate.Length(max=sizes.MAX_CODES),
+        metadata={"description": "检查结果代码"},
     )
     methods = fields.List(
-        fields.String(),
+        fields.String(validate=validate.Length(max=sizes.CODE_TEXT)),
         load_default=list,
+        validate=validate.Length(max=sizes.MAX_CODES),
         metadata={"description": "检查方式：field、document、opinion、testing、online、agency"},
     )
     measures = fields.List(
-        fields.String(),
+        fields.String(validate=validate.Length(max=sizes.CODE_TEXT)),
         load_default=list,
+        validate=validate.Length(max=sizes.MAX_CODES),
         metadata={"description": "后续处置：none、feedback、order、transfer、notify、other"},
     )
-    measure_other = fields.String(load_default="", metadata={"description": "“其他”措施说明"})
+    measure_other = fields.String(
+        load_default="",
+        validate=validate.Length(max=sizes.SHORT_TEXT),
+        metadata={"description": "“其他”措施说明"},
+    )
     closed = fields.Boolean(load_default=False, metadata={"description": "后续处置已办结"})
-    notes = fields.String(load_default="", metadata={"description": "备注（不公示）"})
+    notes = fields.String(
+        load_default="",
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "备注（不公示）"},
+    )
 
 
 class ResultIn(Schema):
     checked_on = fields.Date(allow_none=True, load_default=None)
-    notes = fields.String(load_default="", metadata={"description": "检查情况说明（不公示）"})
+    notes = fields.String(
+        load_default="",
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "检查情况说明（不公示）"},
+    )
     matters = fields.Dict(
-        keys=fields.String(),
+        keys=fields.String(validate=validate.Length(max=sizes.CODE_TEXT)),
         values=fields.Nested(MatterResultIn),
         load_default=dict,
         metadata={"description": "抽查事项 id → 结果；未给出的事项不变，空结果清除该事项"},
@@ -103,10 +122,14 @@ class ResultIn(Schema):
 class ReviewIn(Schema):
     # Checked by the service (after the caller's right to review): approve, return or reject.
     decision = fields.String(
-        load_default="", metadata={"description": "approve 通过并公示、return 退回、reject 不通过"}
+        load_default="",
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "approve 通过并公示、return 退回、reject 不通过"},
     )
     comment = fields.String(
-        load_default="", metadata={"description": "审核意见（退回、不通过时必填）"}
+        load_default="",
+        validate=validate.Length(max=sizes.NOTE_TEXT),
+        metadata={"description": "审核意见（退回、不通过时必填）"},
     )
 
 

@@ -41,7 +41,7 @@ def search():
     return page, (error.status if error else 200)
 
 
-@bp.route("/public/firms/<uscc>")
+@bp.route("/public/firms/<string(maxlength=18):uscc>")
 @public
 def firm(uscc: str):
     """一户一页: a firm's published inspections (by exact USCC: not rate limited, see the API)."""

@@ -8,7 +8,7 @@ import pytest
 
 from shuangsuiji.errors import Invalid
 from shuangsuiji.services.plans import plans
-from shuangsuiji.sizes import INT_MAX, MAX_MATTERS
+from shuangsuiji.sizes import INT_MAX, MAX_MATTERS, MAX_SLOTS, NOTE_TEXT
 
 from .. import draw_world
 from ..conftest import csrf_token, login
@@ -183,3 +183,31 @@ def test_the_plan_service_limits_lists_from_the_console_form(session, world, dra
             raw={"slots": ["DEPT-A"] * 50_000, "workload_cap": str(BEYOND)},
         )
     assert set(caught.value.errors) == {"slots", "workload_cap"}
+
+
+def test_a_request_beyond_the_cap_is_413_naming_the_limit(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 2048
+    response = client.post("/console/login", data={"username": "x" * 4096, "password": "y"})
+    assert response.status_code == 413
+    assert "请求过大：不能超过 2 KB" in response.get_data(as_text=True)
+
+
+def test_plan_notes_and_lists_have_maxima_on_the_api_and_in_the_service(app, session, world, draft):
+    client, headers = _api(app)
+    for body in (
+        {"notes": "注" * (NOTE_TEXT + 1)},
+        {"slots": ["DEPT-A"] * (MAX_SLOTS + 1)},
+        {"scope": {"tags": ["t"] * 50_000}},
+        {"title": "题" * 100_000},
+    ):
+        response = client.patch(f"/api/v1/plans/{draft.id}", headers=headers, json=body)
+        assert response.status_code == 422, body.keys()
+        assert set(response.get_json()["errors"]["json"]) == set(body)
+    with pytest.raises(Invalid) as caught:
+        plans.update(
+            session,
+            actor=world["admin_a"],
+            plan_id=draft.id,
+            raw={"notes": "注" * 100_000, "scope": {"tags": ["t"] * 50_000}},
+        )
+    assert set(caught.value.errors) == {"notes", "scope"}

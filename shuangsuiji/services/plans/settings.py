@@ -375,6 +375,8 @@ def parse_values(
             values[name] = _date(value, name, errs)
         elif name == "notes":
             values[name] = (str(value).strip() or None) if value is not None else None
+            if values[name] and len(values[name]) > sizes.NOTE_TEXT:
+                errs.add(name, f"不能超过 {sizes.NOTE_TEXT} 个字")
         elif name == "recurrence":
             if value not in RECURRENCE_LABELS:
                 errs.add(name, f"须为 {'、'.join(RECURRENCE_LABELS)} 之一")

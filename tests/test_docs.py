@@ -133,6 +133,54 @@ def test_link_checker_catches_what_it_should(tmp_path):
     ]
 
 
+PACKAGE = ROOT / "shuangsuiji"
+CODE_SPAN = re.compile(r"`([^`\s]+)`")
+
+
+def named_path_problem(name: str) -> str | None:
+    """A path named in `code` in a document (`shuangsuiji/edge.py`, `worker/draws.py`,
+    `plans/settings`): None when it exists, relative to the repository, the package or the
+    services; other code spans (commands, URLs, globs) are not paths and are left alone."""
+    name = name.rstrip("/,.")
+    if "/" not in name or re.search(r"[^\w./-]", name) or name.startswith(("/", ".")):
+        return None
+    head = name.split("/")[0]
+    if (ROOT / head).is_dir() and head not in SKIP_DIRS:
+        bases = [ROOT]
+    elif (PACKAGE / head).is_dir():
+        bases = [PACKAGE]
+    elif (PACKAGE / "services" / head).is_dir():
+        bases = [PACKAGE / "services"]
+    else:
+        return None
+    for base in bases:
+        if (base / name).exists() or (base / f"{name}.py").exists():
+            return None
+    return f"{name}: no such file or directory"
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_path_a_document_names_exists(path):
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    problems = sorted(
+        {p for name in CODE_SPAN.findall(text) if (p := named_path_problem(name)) is not None}
+    )
+    assert problems == []
+
+
+def test_path_checker_catches_a_stale_name():
+    assert named_path_problem("shuangsuiji/edge.py") is None
+    assert named_path_problem("worker/jobs.py") is None
+    assert named_path_problem("plans/draws") is None
+    assert (
+        named_path_problem("services/batches.py")
+        == "services/batches.py: no such file or directory"
+    )
+    assert named_path_problem("plans/nowhere") == "plans/nowhere: no such file or directory"
+    assert named_path_problem("/public/plans") is None  # a URL path, not a file
+    assert named_path_problem("scripts/bench_*.py") is None  # a glob
+
+
 def test_no_file_names_the_old_specification_or_links_outside():
     offenders = []
     for path in repo_files():

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db import Department, Inspector, Matter, Plan, User
+from ..db.states import PlanStatus, RecordStatus, Role
 from ..services.accounts import departments, users
 from ..services.accounts.passwords import hash_password
 from ..services.plans import draws, plans, settings
@@ -55,19 +56,19 @@ DEPARTMENTS = [
 
 STAFF = [
     # username, display name, role, department code
-    ("lf_admin", "王建国", "dept_admin", "LF-SAMR"),
-    ("lf_zhangwei", "张伟", "inspector", "LF-SAMR"),
-    ("lf_lina", "李娜", "inspector", "LF-SAMR"),
-    ("xh_admin", "刘洋", "dept_admin", "LF-XH-SAMR"),
-    ("xh_chenjing", "陈静", "inspector", "LF-XH-SAMR"),
-    ("xh_yangfan", "杨帆", "inspector", "LF-XH-SAMR"),
-    ("dc_admin", "马国强", "dept_admin", "LF-DC-SAMR"),
-    ("dc_huanglei", "黄磊", "inspector", "LF-DC-SAMR"),
-    ("tax_admin", "赵敏", "dept_admin", "LF-TAX"),
-    ("tax_sunli", "孙丽", "inspector", "LF-TAX"),
-    ("env_admin", "周涛", "dept_admin", "LF-ENV"),
-    ("env_wuhao", "吴昊", "inspector", "LF-ENV"),
-    ("auditor", "郑纪", "auditor", None),
+    ("lf_admin", "王建国", Role.DEPT_ADMIN, "LF-SAMR"),
+    ("lf_zhangwei", "张伟", Role.INSPECTOR, "LF-SAMR"),
+    ("lf_lina", "李娜", Role.INSPECTOR, "LF-SAMR"),
+    ("xh_admin", "刘洋", Role.DEPT_ADMIN, "LF-XH-SAMR"),
+    ("xh_chenjing", "陈静", Role.INSPECTOR, "LF-XH-SAMR"),
+    ("xh_yangfan", "杨帆", Role.INSPECTOR, "LF-XH-SAMR"),
+    ("dc_admin", "马国强", Role.DEPT_ADMIN, "LF-DC-SAMR"),
+    ("dc_huanglei", "黄磊", Role.INSPECTOR, "LF-DC-SAMR"),
+    ("tax_admin", "赵敏", Role.DEPT_ADMIN, "LF-TAX"),
+    ("tax_sunli", "孙丽", Role.INSPECTOR, "LF-TAX"),
+    ("env_admin", "周涛", Role.DEPT_ADMIN, "LF-ENV"),
+    ("env_wuhao", "吴昊", Role.INSPECTOR, "LF-ENV"),
+    ("auditor", "郑纪", Role.AUDITOR, None),  # not-a-state: the user name
 ]
 
 # Every demo account except the administrator shares this password, printed by scripts/serve.
@@ -83,7 +84,7 @@ def load(session: Session) -> str:
     root = User(
         username="admin",
         display_name="系统管理员",
-        role="sysadmin",
+        role=Role.SYSADMIN,
         password_hash=hash_password("unused"),
         must_change_password=True,
     )
@@ -178,11 +179,11 @@ def load_plans(session: Session, *, today: dt.date) -> None:
 
 # (codes, methods, measures) of the demo results, and the state each record is left in.
 DEMO_RESULTS = (
-    (["1"], ["field", "document"], ["none"], "published"),
-    (["6"], ["field"], ["feedback"], "published"),
-    (["B"], ["document", "online"], ["order"], "submitted"),
-    (["1"], ["field"], ["none"], "returned"),
-    (["E"], ["field"], ["order"], "draft"),
+    (["1"], ["field", "document"], ["none"], RecordStatus.PUBLISHED),
+    (["6"], ["field"], ["feedback"], RecordStatus.PUBLISHED),
+    (["B"], ["document", "online"], ["order"], RecordStatus.SUBMITTED),
+    (["1"], ["field"], ["none"], RecordStatus.RETURNED),
+    (["E"], ["field"], ["order"], RecordStatus.DRAFT),
 )
 
 
@@ -194,7 +195,7 @@ def load_results(session: Session, *, today: dt.date) -> None:
     admin = session.scalar(select(User).where(User.username == "lf_admin"))
     department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
     plan = session.scalar(
-        select(Plan).where(Plan.department_id == department.id, Plan.status == "drawn")
+        select(Plan).where(Plan.department_id == department.id, Plan.status == PlanStatus.DRAWN)
     )
     if plan is None:
         return
@@ -215,13 +216,13 @@ def load_results(session: Session, *, today: dt.date) -> None:
             "matters": {str(m.id): entry for m in plan.matters},
         }
         results.save(session, actor=actor, raw=raw, today=today, **where)
-        if state == "draft":
+        if state == RecordStatus.DRAFT:
             continue
         results.submit(session, actor=actor, **where)
         reviewer = root if actor.id == admin.id else admin
-        if state == "published":
+        if state == RecordStatus.PUBLISHED:
             results.review(session, actor=reviewer, decision="approve", comment="", **where)
-        elif state == "returned":
+        elif state == RecordStatus.RETURNED:
             results.review(
                 session, actor=reviewer, decision="return", comment="请补充现场照片", **where
             )

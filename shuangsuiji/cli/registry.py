@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from .. import tabular
 from ..db import Department, ImportJob, User
+from ..db.states import ImportStatus
 from ..services.registry import exports, imports
 from ..worker import Worker
 
@@ -96,7 +97,7 @@ def import_file(
             _summary(job)
         if options.rejects_path is not None and job.rejected:
             _write_rejects(session, job, options.rejects_path)
-    if job.status != "ready":
+    if job.status != ImportStatus.READY:
         return job
     if options.ask and not click.confirm("确认写入名录？", default=False):
         with _db().transaction() as session:
@@ -149,17 +150,17 @@ def import_command(kind, path, username, department, encoding, sheet, yes, rejec
             encoding=encoding, sheet=sheet, ask=not yes, rejects_path=rejects_path
         ),
     )
-    if job.status == "cancelled":
+    if job.status == ImportStatus.CANCELLED:
         click.echo("已取消，名录未作改动。")
-    elif job.status != "done":
+    elif job.status != ImportStatus.DONE:
         sys.exit(1)
 
 
 def _summary(job: ImportJob) -> None:
-    if job.status == "failed":
+    if job.status == ImportStatus.FAILED:
         click.echo(f"导入批次 #{job.id} 失败：{job.error}", err=True)
         return
-    verb = "" if job.status == "done" else "（预计）"
+    verb = "" if job.status == ImportStatus.DONE else "（预计）"
     click.echo(
         f"导入批次 #{job.id} [{imports.STATUS_LABELS[job.status]}] 读取 {job.rows_read} 行："
         f"新增{verb} {job.inserted}，更新{verb} {job.updated}，未变 {job.unchanged}，"

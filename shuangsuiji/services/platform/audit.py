@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...db import AuditCheckpoint, AuditEntry, User, utcnow
 from ...errors import Forbidden
-from ..scope import reads_all
+from ..scope import is_dept_admin, reads_all
 from . import audit_actions
 
 GENESIS = "0" * 64
@@ -299,7 +299,7 @@ def visible_entries(
     """
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if not reads_all(actor):
-        if actor.role != "dept_admin":
+        if not is_dept_admin(actor):
             raise Forbidden("无权查看审计日志")
         query = query.where(AuditEntry.department_id == actor.department_id)
     if action:

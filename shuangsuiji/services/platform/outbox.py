@@ -20,12 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...db import OUTBOX_CHANNELS, OutboxMessage, User, utcnow
+from ...db.states import OutboxStatus
 from ...errors import Conflict, Invalid, NotFound
 from ..scope import require_sysadmin
 from . import audit
 
 CHANNEL_LABELS = {"webhook": "Webhook", "email": "电子邮件", "sms": "短信"}
-STATUS_LABELS = {"queued": "待发送", "sent": "已发送", "failed": "已放弃"}
+STATUS_LABELS = {
+    OutboxStatus.QUEUED: "待发送",
+    OutboxStatus.SENT: "已发送",
+    OutboxStatus.FAILED: "已放弃",
+}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9][0-9\- ]{4,30}")
 
@@ -121,7 +126,7 @@ def enqueue(  # noqa: PLR0913
         body=body,
         dedup_key=dedup_key,
         department_id=department_id,
-        status="queued",
+        status=OutboxStatus.QUEUED,
         attempts=0,
         next_attempt_at=not_before or utcnow(),
     )
@@ -167,7 +172,7 @@ def claim_due(
     query = (
         select(OutboxMessage)
         .where(
-            OutboxMessage.status == "queued",
+            OutboxMessage.status == OutboxStatus.QUEUED,
             OutboxMessage.next_attempt_at <= now,
             OutboxMessage.channel.in_(channels),
         )
@@ -188,7 +193,7 @@ def record_sent(
     session: Session, message_id: int, *, actor: User | None = None, now: dt.datetime | None = None
 ) -> OutboxMessage:
     message = session.get(OutboxMessage, message_id)
-    message.status, message.sent_at, message.last_error = "sent", now or utcnow(), None
+    message.status, message.sent_at, message.last_error = OutboxStatus.SENT, now or utcnow(), None
     session.flush()
     audit.record(
         session,
@@ -216,7 +221,7 @@ def record_failure(
     message = session.get(OutboxMessage, message_id)
     message.last_error = error[:2000]
     if message.attempts >= retry.max_attempts:
-        message.status = "failed"
+        message.status = OutboxStatus.FAILED
         session.flush()
         audit.record(
             session,
@@ -248,7 +253,7 @@ def gateway_queue(
             select(OutboxMessage)
             .where(
                 OutboxMessage.channel == channel,
-                OutboxMessage.status == "queued",
+                OutboxMessage.status == OutboxStatus.QUEUED,
                 OutboxMessage.id > after,
             )
             .order_by(OutboxMessage.id)
@@ -273,7 +278,7 @@ def gateway_report(
     message = session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
     if message is None:
         raise NotFound("消息不存在")
-    if message.status != "queued":
+    if message.status != OutboxStatus.QUEUED:
         raise Conflict(f"该消息当前状态为“{STATUS_LABELS[message.status]}”，不能再报告结果")
     if message.channel == "webhook":
         raise Conflict("Webhook 消息由本系统的发送进程发送，不能由网关报告")

@@ -23,8 +23,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ...db import Database, Task, User, utcnow
+from ...db.states import JobStatus
 from ...errors import NotFound
-from ..scope import reads_all
+from ..scope import administers, is_dept_admin, reads_all
 from . import audit
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,12 @@ log = logging.getLogger(__name__)
 HANDLERS: dict[str, Callable[[TaskContext], dict]] = {}
 LABELS: dict[str, str] = {}
 FAILURE_HOOKS: dict[str, Callable[[Session, Task, str], None]] = {}
-STATUS_LABELS = {"queued": "排队中", "running": "运行中", "done": "已完成", "failed": "失败"}
+STATUS_LABELS = {
+    JobStatus.QUEUED: "排队中",
+    JobStatus.RUNNING: "运行中",
+    JobStatus.DONE: "已完成",
+    JobStatus.FAILED: "失败",
+}
 
 
 class Interrupted(Exception):
@@ -122,9 +128,7 @@ def enqueue(
 def get_visible(session: Session, actor: User, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None or not (
-        reads_all(actor)
-        or task.created_by_id == actor.id
-        or (actor.role == "dept_admin" and task.department_id == actor.department_id)
+        reads_all(actor) or task.created_by_id == actor.id or administers(actor, task.department_id)
     ):
         raise NotFound("任务不存在")
     return task
@@ -135,7 +139,7 @@ def list_visible(session: Session, actor: User, *, limit: int = 50) -> list[Task
     if not reads_all(actor):
         query = query.where(
             or_(Task.created_by_id == actor.id, Task.department_id == actor.department_id)
-            if actor.role == "dept_admin"
+            if is_dept_admin(actor)
             else Task.created_by_id == actor.id
         )
     return list(session.scalars(query))
@@ -144,7 +148,7 @@ def list_visible(session: Session, actor: User, *, limit: int = 50) -> list[Task
 def claim(session: Session, *, worker: str, task_id: int | None = None) -> Task | None:
     """Take the oldest queued task (or the given one). PostgreSQL: SKIP LOCKED lets workers
     claim side by side; SQLite: the write transaction (BEGIN IMMEDIATE) admits one claimer."""
-    query = select(Task).where(Task.status == "queued").order_by(Task.id).limit(1)
+    query = select(Task).where(Task.status == JobStatus.QUEUED).order_by(Task.id).limit(1)
     if task_id is not None:
         query = query.where(Task.id == task_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -153,7 +157,7 @@ def claim(session: Session, *, worker: str, task_id: int | None = None) -> Task 
     if task is None:
         return None
     now = utcnow()
-    task.status, task.worker, task.attempts = "running", worker, task.attempts + 1
+    task.status, task.worker, task.attempts = JobStatus.RUNNING, worker, task.attempts + 1
     task.started_at, task.heartbeat_at, task.message = now, now, "运行中"
     session.flush()
     return task
@@ -175,7 +179,7 @@ def record_progress(session: Session, task_id: int, done: int, total: int, messa
 
 def finish(session: Session, task_id: int, result: dict) -> None:
     task = session.get(Task, task_id)
-    task.status, task.finished_at = "done", utcnow()
+    task.status, task.finished_at = JobStatus.DONE, utcnow()
     task.result = json.dumps(result, ensure_ascii=False)
     task.message = "已完成"
     if task.progress_total:
@@ -186,7 +190,7 @@ def finish(session: Session, task_id: int, result: dict) -> None:
 def fail(session: Session, task_id: int, message: str) -> None:
     """Mark the task failed with `message` (shown to its people) and run its kind's hook."""
     task = session.get(Task, task_id)
-    task.status, task.finished_at, task.error = "failed", utcnow(), message
+    task.status, task.finished_at, task.error = JobStatus.FAILED, utcnow(), message
     task.message = "失败"
     session.flush()
     hook = FAILURE_HOOKS.get(task.kind)
@@ -203,7 +207,7 @@ def retry_or_fail(session: Session, task_id: int, *, max_attempts: int, reason: 
     """A task whose run broke off (its worker died, the database went away): back to the
     queue while it has attempts left, else failed for good with `reason`. True if requeued."""
     task = session.get(Task, task_id)
-    if task is None or task.status != "running":
+    if task is None or task.status != JobStatus.RUNNING:
         return False
     if task.attempts < max_attempts:
         hand_back(session, task_id)
@@ -216,9 +220,9 @@ def hand_back(session: Session, task_id: int) -> None:
     """Return an interrupted task to the queue, as it was before it was claimed."""
     session.execute(
         update(Task)
-        .where(Task.id == task_id, Task.status == "running")
+        .where(Task.id == task_id, Task.status == JobStatus.RUNNING)
         .values(
-            status="queued",
+            status=JobStatus.QUEUED,
             worker=None,
             started_at=None,
             heartbeat_at=None,
@@ -237,7 +241,9 @@ def requeue_stale(session: Session, *, older_than: dt.timedelta, max_attempts: i
     `max_attempts` times already fails instead. The number handed back or failed."""
     limit = utcnow() - older_than
     stale = list(
-        session.scalars(select(Task.id).where(Task.status == "running", Task.heartbeat_at < limit))
+        session.scalars(
+            select(Task.id).where(Task.status == JobStatus.RUNNING, Task.heartbeat_at < limit)
+        )
     )
     for task_id in stale:
         retry_or_fail(session, task_id, max_attempts=max_attempts, reason=STALE_REASON)

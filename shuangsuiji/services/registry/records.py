@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from ...columns import CellError
 from ...db import ConflictDeclaration, Entity, Inspector, Matter, User
 from ...db.registry import name_has_bigrams
+from ...db.states import Role
 from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit
-from ..scope import reads_all, require_admin_of
+from ..scope import is_inspector, reads_all, require_admin_of
 from .imports import KINDS, Kind
 
 LABELS = {
@@ -257,7 +258,7 @@ def link_account(
         user = session.get(User, user_id)
         if user is None or user.department_id != inspector.department_id:
             raise Invalid("账号不存在或不属于本部门", errors={"user_id": ["请选择本部门账号"]})
-        if user.role != "inspector":
+        if not is_inspector(user):
             raise Invalid("只能关联执法检查人员角色的账号", errors={"user_id": ["角色不符"]})
         taken = session.scalar(select(Inspector).where(Inspector.user_id == user_id))
         if taken is not None and taken.id != inspector.id:
@@ -281,7 +282,7 @@ def linkable_accounts(session: Session, inspector: Inspector) -> list[User]:
     return list(
         session.scalars(
             select(User)
-            .where(User.department_id == inspector.department_id, User.role == "inspector")
+            .where(User.department_id == inspector.department_id, User.role == Role.INSPECTOR)
             .order_by(User.username)
         )
     )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .edge import is_api_request
 from .errors import AppError
@@ -68,7 +68,11 @@ def handle_http_exception(exc: HTTPException):
         return render_error(400, "页面已过期或表单校验失败，请刷新页面后重试")
     if status == 413 and request.max_content_length:
         return render_error(413, f"请求过大：不能超过 {human_bytes(request.max_content_length)}")
-    return render_error(status, MESSAGES.get(status, exc.name), errors)
+    response, status = render_error(status, MESSAGES.get(status, exc.name), errors)
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response = make_response(response, status)
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response, status
 
 
 def handle_unexpected(exc: Exception):

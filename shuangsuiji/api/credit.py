@@ -27,6 +27,8 @@ from ..services.results import credit
 
 blp = Blueprint("credit", __name__, url_prefix="", description="信用事件推送与发件箱")
 
+NDJSON = "application/x-ndjson"
+TEXT = {"schema": {"type": "string"}}
 FEED_COLUMNS = (
     "id",
     "type",
@@ -72,7 +74,7 @@ class CreditEvents(MethodView):
     @allow(*OVERSEERS)
     @blp.arguments(FeedQuery, location="query")
     @blp.response(200, content_type="application/x-ndjson")
-    @blp.alt_response(200, content_type="text/csv", description="format=csv", success=True)
+    @blp.doc(responses={"200": {"content": {NDJSON: TEXT, "text/csv": TEXT}}})
     def get(self, args):
         """信用事件推送：按事件编号游标分页（after=上页最后编号），JSON Lines 或 CSV
 

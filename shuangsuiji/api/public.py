@@ -21,6 +21,7 @@ blp = Blueprint(
 @blp.route("/plans")
 class PublicPlans(MethodView):
     @public
+    @blp.doc(security=[])
     @blp.response(200, PublicPlanOut(many=True))
     def get(self):
         """已承诺的抽查任务及各次承诺（快照摘要、SHA256SUMS、承诺时间）"""
@@ -30,6 +31,7 @@ class PublicPlans(MethodView):
 @blp.route("/draws/<int:draw_id>")
 class PublicDraw(MethodView):
     @public
+    @blp.doc(security=[])
     @blp.response(200, PublicDrawOut)
     def get(self, draw_id):
         """抽取结果的公开部分：承诺与摘要；按计划公示后含随机数、种子和抽中名单"""

@@ -34,6 +34,7 @@ def _limit() -> None:
 @blp.route("/results")
 class PublicResults(MethodView):
     @public
+    @blp.doc(security=[])
     @blp.arguments(PublicSearchQuery, location="query")
     @blp.response(200, PublicSearchOut)
     def get(self, args):
@@ -45,6 +46,7 @@ class PublicResults(MethodView):
 @blp.route("/firms/<string(maxlength=18):uscc>")
 class PublicFirm(MethodView):
     @public
+    @blp.doc(security=[])
     @blp.response(200, PublicFirmOut)
     def get(self, uscc):
         """一户一页：企业已公示的检查结果（部门、事项、日期、结果）"""

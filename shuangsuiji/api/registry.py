@@ -41,6 +41,11 @@ from ..services.registry import exports, imports
 from ..services.registry import records as registry
 from .tasks import task_out
 
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE = {"schema": {"type": "string", "format": "binary"}}
+JSON = "application/json"
+REJECTS = {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/RejectOut"}}}
 blp = Blueprint(
     "registries", __name__, url_prefix="", description="一单两库：事项、对象、人员、回避"
 )
@@ -259,6 +264,7 @@ class ImportRejects(MethodView):
     @allow(*OVERSEERS)
     @blp.arguments(RejectQuery, location="query")
     @blp.response(200, RejectOut(many=True))
+    @blp.doc(responses={"200": {"content": {JSON: REJECTS, CSV: FILE, XLSX: FILE}}})
     def get(self, args, import_id):
         """被拒绝的行（行号、列、原因）；format=csv 或 xlsx 时下载文件"""
         job = imports.get(db_session(), actor(), import_id)
@@ -287,7 +293,8 @@ class Exports(MethodView):
 @blp.route("/exports/<int:task_id>/file")
 class ExportFile(MethodView):
     @signed_in
-    @blp.response(200)
+    @blp.response(200, content_type=XLSX, description="导出的文件（按导出时选的格式）")
+    @blp.doc(responses={"200": {"content": {CSV: FILE, XLSX: FILE}}})
     def get(self, task_id):
         """下载导出的文件"""
         return export_file(task_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..db.states import Role, TokenScope
-from .common import PageQuery, whole
+from .common import EXISTING_DEPARTMENT, PageQuery, whole
 
 KINDS = [
     "市场监管",
@@ -43,7 +43,11 @@ class DepartmentIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     region_code = fields.String(required=True, validate=validate.Regexp(r"^[1-9]\d{5}$"))
-    parent_id = whole(load_default=None, allow_none=True)
+    parent_id = whole(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "上级部门；" + EXISTING_DEPARTMENT},
+    )
     active = fields.Boolean(load_default=True)
 
 
@@ -52,7 +56,7 @@ class DepartmentPatch(Schema):
     short_name = fields.String(validate=validate.Length(max=30))
     kind = fields.String(validate=validate.OneOf(KINDS))
     region_code = fields.String(validate=validate.Regexp(r"^[1-9]\d{5}$"))
-    parent_id = whole(allow_none=True)
+    parent_id = whole(allow_none=True, metadata={"description": "上级部门；" + EXISTING_DEPARTMENT})
     active = fields.Boolean()
 
 
@@ -78,19 +82,21 @@ class UserIn(Schema):
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    department_id = whole(load_default=None, allow_none=True)
+    department_id = whole(
+        load_default=None, allow_none=True, metadata={"description": EXISTING_DEPARTMENT}
+    )
 
 
 class UserPatch(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=64))
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     role = fields.String(validate=validate.OneOf(ROLES))
-    department_id = whole(allow_none=True)
+    department_id = whole(allow_none=True, metadata={"description": EXISTING_DEPARTMENT})
     active = fields.Boolean()
 
 
 class UserQuery(PageQuery):
-    department_id = whole()
+    department_id = whole(metadata={"description": EXISTING_DEPARTMENT})
 
 
 class TokenOut(Schema):

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from .. import sizes
 from ..db.states import ParticipationStatus, PlanStatus
-from .common import PageQuery, whole
+from .common import OWN_DEPARTMENT, PageQuery, whole
 
 
 class ScopeIn(Schema):
@@ -156,9 +156,7 @@ class PlanIn(PlanPatch):
         validate=validate.Length(max=sizes.MAX_SLOTS),
         metadata={"description": "每组人员的部门代码（至少两个）"},
     )
-    department_id = whole(
-        load_default=None, metadata={"description": "所属部门（系统管理员使用；默认为本人部门）"}
-    )
+    department_id = whole(load_default=None, metadata={"description": OWN_DEPARTMENT})
 
 
 class PlanQuery(Schema):

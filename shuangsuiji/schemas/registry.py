@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from .. import sizes
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
 from ..db.states import InspectorStatus
-from .common import PageQuery, whole
+from .common import OWN_DEPARTMENT, PageQuery, whole
 
 KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
 IMPORT_KIND_NAMES = [*KIND_NAMES, "risk_classes"]  # the monthly risk classes: updates only
@@ -27,9 +27,7 @@ def _input_schema(name: str, field_specs, *, partial: bool) -> type[Schema]:
         )
         for f in field_specs
     }
-    declared["department_id"] = whole(
-        load_default=None, metadata={"description": "所属部门（系统管理员使用；默认为本人部门）"}
-    )
+    declared["department_id"] = whole(load_default=None, metadata={"description": OWN_DEPARTMENT})
     return Schema.from_dict(declared, name=name)
 
 
@@ -196,7 +194,7 @@ class ImportIn(Schema):
         metadata={"description": "CSV 编码（默认自动识别：BOM → UTF-8 → GB18030）"},
     )
     sheet = fields.String(load_default=None, validate=validate.Length(max=sizes.SHORT_TEXT))
-    department_id = whole(load_default=None)
+    department_id = whole(load_default=None, metadata={"description": OWN_DEPARTMENT})
 
 
 class ImportFile(Schema):

@@ -9,6 +9,9 @@ prefix, as hosting platforms set it.
 # --- core -----------------------------------------------------------------------------------
 ENV = "development"  # development | testing | production (chosen by SHUANGSUIJI_ENV)
 SECRET_KEY = ""  # signs session cookies and CSRF tokens; required in production
+# Keys the HMAC of ID numbers, phones and e-mails in the audit trail (stored masked, never in
+# clear); empty = SECRET_KEY. Set it to keep the HMACs comparable across SECRET_KEY rotations.
+AUDIT_HMAC_KEY = ""
 DATABASE_URL = ""  # SQLAlchemy URL; empty = SQLite file instance/shuangsuiji.db
 DATABASE_ECHO = False  # log every SQL statement (debugging only)
 SQLITE_BUSY_TIMEOUT_MS = 15000  # how long SQLite waits for a lock before "database is locked"

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import __version__, access, edge, errors_web, settings
 from .db import Database, make_engine
+from .services.platform import redaction
 from .services.results import credit
 from .worker import jobs as _jobs  # noqa: F401  (task kinds must be known to enqueue them)
 
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
     config = settings.load(overrides)
     try:
         credit.install(credit.CreditSettings.from_config(config))
+        redaction.install_key(config["AUDIT_HMAC_KEY"] or config["SECRET_KEY"])
     except ValueError as exc:
         raise settings.ConfigError(f"configuration refused:\n  - {exc}") from None
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")

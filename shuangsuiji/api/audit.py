@@ -18,6 +18,31 @@ from .tasks import task_out
 blp = Blueprint("audit", __name__, url_prefix="/audit", description="审计日志（全过程记录）")
 
 
+def entry_out(shown: audit.ReadableEntry) -> dict:
+    entry = shown.entry
+    return {
+        name: getattr(entry, name)
+        for name in (
+            "seq",
+            "at",
+            "actor_id",
+            "actor_name",
+            "department_id",
+            "action",
+            "object_type",
+            "object_id",
+            "prev_hash",
+            "hash",
+        )
+    } | {
+        "action_label": shown.action_label,
+        "object_label": shown.object_label,
+        "before": shown.before,
+        "after": shown.after,
+        "redacted": shown.redacted,
+    }
+
+
 @blp.route("/entries")
 class Entries(MethodView):
     @allow(*OVERSEERS)
@@ -35,7 +60,8 @@ class Entries(MethodView):
             object_id=query.get("object_id"),
             actor_name=query.get("actor"),
         )
-        return paginate(db_session(), select, page=query["page"], per_page=per_page).items
+        entries = paginate(db_session(), select, page=query["page"], per_page=per_page).items
+        return [entry_out(audit.readable(e)) for e in entries]
 
 
 @blp.route("/checkpoints")

@@ -17,8 +17,22 @@ class AuditEntryOut(Schema):
     action = fields.String()
     object_type = fields.String()
     object_id = fields.String()
-    before = fields.String(allow_none=True)
-    after = fields.String(allow_none=True)
+    action_label = fields.String(metadata={"description": "操作的中文名称"})
+    object_label = fields.String(metadata={"description": "对象类型的中文名称"})
+    before = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "变更前（JSON）；身份证号、手机号码、电子邮箱为遮蔽值及其密钥哈希 "
+            '{"masked", "hmac"}'
+        },
+    )
+    after = fields.String(allow_none=True, metadata={"description": "变更后（JSON），同上"})
+    redacted = fields.Boolean(
+        metadata={
+            "description": "true：该条目写入时含明文敏感信息，此处显示时已遮蔽；before/after "
+            "与存储内容不同，不能据此复算哈希（服务器端校验整条链不受影响）"
+        }
+    )
     prev_hash = fields.String()
     hash = fields.String()
 

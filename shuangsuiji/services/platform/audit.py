@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ...db import AuditCheckpoint, AuditEntry, User, utcnow
 from ...errors import Forbidden
 from ..scope import is_dept_admin, reads_all
-from . import audit_actions
+from . import audit_actions, redaction
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -75,8 +75,9 @@ def record(
     after: dict | None = None,
     department_id: int | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain. `before`/`after` are JSON-able snapshots of the object;
-    `action` is a code of audit_actions.ACTIONS (ValueError otherwise)."""
+    """Append one entry to the chain. `before`/`after` are JSON-able snapshots of the object
+    (sensitive fields are stored masked, see redaction.py); `action` is a code of
+    audit_actions.ACTIONS (ValueError otherwise)."""
     audit_actions.require_known(action)
     _lock_chain(session)
     head = session.execute(
@@ -91,8 +92,9 @@ def record(
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        before=canonical_json(before),
-        after=canonical_json(after),
+        # ID numbers, phones and e-mail addresses go in masked, with a keyed HMAC (redaction).
+        before=canonical_json(redaction.protect(before)),
+        after=canonical_json(redaction.protect(after)),
         prev_hash=head.hash if head else GENESIS,
     )
     entry.hash = entry_hash(entry)
@@ -335,28 +337,43 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class ReadableEntry:
+    """An entry as the audit page and the API show it. `before`/`after`: the stored JSON, or,
+    when an older entry holds a sensitive value in clear, that JSON with the value masked
+    (`redacted`; the stored row and its hash are unchanged)."""
+
     entry: AuditEntry
     action_label: str
     object_label: str
     fields: list[FieldChange]
+    before: str | None
+    after: str | None
+    redacted: bool
 
 
-def _decoded(text_value: str | None) -> dict:
+def _decoded(text_value: str | None):
     if text_value is None:
-        return {}
+        return None
     try:
-        value = json.loads(text_value)
+        return json.loads(text_value)
     except ValueError:
-        return {"value": text_value}
+        return text_value
+
+
+def _as_fields(value) -> dict:
+    if value is None:
+        return {}
     return value if isinstance(value, dict) else {"value": value}
 
 
 def display_value(value) -> str:
-    """A snapshot value as text: yes/no, lists joined, nested objects as compact JSON."""
+    """A snapshot value as text: yes/no, lists joined, a masked value as masked, nested
+    objects as compact JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
+    if redaction.is_protected(value):
+        return value["masked"]
     if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
         return "、".join(display_value(v) for v in value)
     if isinstance(value, dict | list):
@@ -364,9 +381,16 @@ def display_value(value) -> str:
     return str(value)
 
 
+def _shown(text_value: str | None) -> tuple[object, str | None, bool]:
+    value, redacted = redaction.redact(_decoded(text_value))
+    return value, canonical_json(value) if redacted else text_value, redacted
+
+
 def readable(entry: AuditEntry) -> ReadableEntry:
     """The entry with Chinese labels and its snapshots as a field table (before → after)."""
-    before, after = _decoded(entry.before), _decoded(entry.after)
+    before_value, before_text, before_redacted = _shown(entry.before)
+    after_value, after_text, after_redacted = _shown(entry.after)
+    before, after = _as_fields(before_value), _as_fields(after_value)
     names = list(before) + [name for name in after if name not in before]
     fields = [
         FieldChange(
@@ -383,4 +407,7 @@ def readable(entry: AuditEntry) -> ReadableEntry:
         audit_actions.label(entry.action),
         audit_actions.object_label(entry.object_type),
         fields,
+        before_text,
+        after_text,
+        before_redacted or after_redacted,
     )

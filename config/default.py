@@ -76,6 +76,12 @@ REQUEST_MAX_BYTES = IMPORT_MAX_BYTES + 1048576
 IMPORT_MAX_UNPACKED_BYTES = 1073741824  # largest unpacked size of an XLSX (zip bombs)
 IMPORT_MAX_ZIP_ENTRIES = 10000  # most entries an XLSX may contain
 IMPORT_MAX_ROWS = 5000000  # most data rows in one file
+# An XLSX sheet is held whole as the box from A1 to its farthest cell (about 32 bytes a cell,
+# empty or not): one reaching further is refused before it is parsed. Rows and columns default
+# to Excel's own limits; the cells (rows x columns of the box) to about 1 GB of memory.
+IMPORT_MAX_SHEET_ROWS = 1048576
+IMPORT_MAX_SHEET_COLUMNS = 16384
+IMPORT_MAX_SHEET_CELLS = 30000000
 IMPORT_BATCH_ROWS = 5000  # rows staged per batch (progress is reported per batch)
 # An import inserting at least this many rows, and at least half as many as the list holds,
 # drops the list's search indexes beforehand and builds them after its commit, concurrently

@@ -5,7 +5,7 @@ changed: a file that cannot be read is refused as a whole with a Chinese message
 (`FileRejected`); a file that can be read comes back as strings that look like what the clerk
 sees in Excel, with row numbers as Excel shows them, so the caller can report each bad cell.
 
-Pure module: stdlib, python-calamine and XlsxWriter only (no Flask, no SQLAlchemy).
+Pure module: stdlib, python-calamine, XlsxWriter and numpy only (no Flask, no SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import python_calamine as calamine
 import xlsxwriter
 
@@ -77,6 +78,11 @@ class Limits:
     # as a zip bomb: spreadsheet XML compresses about 5-30:1, a run of zeros about 1000:1.
     max_compression_ratio: int = 200
     ratio_min_bytes: int = 1 * MiB
+    # xlsx: calamine holds a sheet as the dense box from A1 to its farthest cell (about 32
+    # bytes a cell), whatever the cells in between: one cell at XFD1048576 asks for 512 GiB.
+    max_sheet_rows: int = 1_048_576  # Excel's own limits
+    max_sheet_columns: int = 16_384
+    max_sheet_cells: int = 30_000_000  # about 1 GB in calamine
 
 
 @dataclass
@@ -174,8 +180,10 @@ def open_table(
     if content == "xls":
         return _open_workbook(path, content, sheet, limits, None)
     # calamine parses with the GIL released, so the scan of the archive runs beside it on
-    # another core; the zip headers are checked first, which is what bounds calamine.
+    # another core; the zip headers are checked first, which is what bounds calamine's reading,
+    # and then the sheets' extents, which bound the box it allocates.
     _check_zip_headers(path, limits)
+    _check_sheet_extents(path, limits)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-scan") as pool:
         scan = pool.submit(_scan_zip, path)
         try:
@@ -635,6 +643,176 @@ def _column_index(letters: str) -> int:
     for char in letters:
         index = index * 26 + ord(char) - 64
     return index - 1
+
+
+# --- sheet extents ------------------------------------------------------------------------------
+
+_DIMENSION_RE = re.compile(
+    rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Z]*)([0-9]*)(?::([A-Z]*)([0-9]*))?"'
+)
+_EXTENT_CHUNK = 1 * MiB
+_EXTENT_OVERLAP = 32  # longer than any ref (` r="XFD1048576"`): a ref cut by a chunk's end
+
+
+@dataclass
+class _Extent:
+    """How far a worksheet reaches: its farthest row and column (1-based) over the refs of its
+    rows and cells, its declared dimension, and what cells and rows without a ref add."""
+
+    rows: int = 0
+    columns: int = 0
+    cells: int = 0  # <c> elements
+    cell_refs: int = 0
+    row_tags: int = 0  # <row> elements
+    row_refs: int = 0
+
+    def box(self) -> tuple[int, int]:
+        # A cell or row without a ref takes the place after the previous one: at most one
+        # place further each.
+        rows = self.rows + max(0, self.row_tags - self.row_refs)
+        columns = self.columns + max(0, self.cells - self.cell_refs)
+        return rows, columns
+
+
+def _check_sheet_extents(path: Path, limits: Limits) -> None:
+    """Refuse an xlsx whose worksheets reach beyond the limits, before calamine allocates them.
+
+    Every XML entry of the archive is scanned (a worksheet may be stored under any name), in
+    chunks, up to the size its header declares (checked already by _check_zip_headers).
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".xml"):
+                    continue
+                with zf.open(info) as member:
+                    extent = _sheet_extent(member)
+                _refuse_extent(info.filename, extent, limits)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        OSError,
+        zlib.error,
+    ) as exc:
+        raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
+
+
+def _refuse_extent(part: str, extent: _Extent, limits: Limits) -> None:
+    rows, columns = extent.box()
+    if (
+        rows <= limits.max_sheet_rows
+        and columns <= limits.max_sheet_columns
+        and rows * columns <= limits.max_sheet_cells
+    ):
+        return
+    raise FileRejected(
+        f"工作表的数据区域过大（{rows:,} 行 × {columns:,} 列），超过上限"
+        f"（{limits.max_sheet_rows:,} 行、{limits.max_sheet_columns:,} 列、"
+        f"共 {limits.max_sheet_cells:,} 个单元格）。请删除数据区域之外的空白行列或远处的单元格"
+        "（或把数据复制到新工作表）后另存再上传",
+        errors={"part": part, "rows": rows, "columns": columns},
+    )
+
+
+def _sheet_extent(member: IO[bytes]) -> _Extent:
+    """The extent of one XML part, read in chunks; parts that are not worksheets have none."""
+    extent = _Extent()
+    carry = b""
+    tags = (b"<c", b"<row")
+    first = True
+    while True:
+        chunk = member.read(_EXTENT_CHUNK)
+        if first:
+            first = False
+            prefixed = _PREFIXED_RE.search(chunk)
+            if prefixed:  # <x:worksheet>: its cells are <x:c>
+                tags = (b"<" + prefixed.group(1) + b":c", b"<" + prefixed.group(1) + b":row")
+            dimension = _DIMENSION_RE.search(chunk)
+            if dimension:
+                for letters, digits in (dimension.group(1, 2), dimension.group(3, 4)):
+                    if letters:
+                        extent.columns = max(extent.columns, _column_index(letters.decode()) + 1)
+                    if digits:
+                        extent.rows = max(extent.rows, int(digits))
+        buffer = carry + chunk
+        if not chunk:
+            _extent_of(buffer, extent, tags, final=True)
+            return extent
+        carry = _extent_of(buffer, extent, tags, final=False)
+
+
+_SPACE, _R, _EQ, _QUOTE = b' r="'
+_BEYOND = 10**9  # a ref of more than 3 letters or 8 digits
+_PREFIXED_RE = re.compile(rb"<(\w+):worksheet\b")
+
+
+def _extent_of(buffer: bytes, extent: _Extent, tags: tuple[bytes, bytes], *, final: bool) -> bytes:
+    """Add the refs (` r="B12"`, ` r="12"`) and the cell and row tags of `buffer` to `extent`;
+    return the tail left for the next chunk (a ref or tag it may cut). Vectorised: a 1M-row
+    sheet has tens of millions of refs. Counting "<c" also counts <col>, <cfRule>…: a few
+    more cells without a ref, which only widens the box a little (text holds no "<")."""
+    end = len(buffer) if final else max(0, len(buffer) - _EXTENT_OVERLAP)
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    if final:
+        data = np.concatenate([data, np.zeros(16, dtype=np.uint8)])  # refs read into zeros
+    if end:  # the refs starting before `end` (the bytes after them are in `data`)
+        found = data[:end] == _SPACE
+        found &= data[1 : end + 1] == _R
+        found &= data[2 : end + 2] == _EQ
+        found &= data[3 : end + 3] == _QUOTE
+        _add_refs(data, np.flatnonzero(found) + 4, extent)
+    cell, row = tags
+    extent.cells += buffer.count(cell, 0, end + len(cell) - 1)
+    extent.row_tags += buffer.count(row, 0, end + len(row) - 1)
+    return buffer[end:]
+
+
+def _add_refs(data: np.ndarray, starts: np.ndarray, extent: _Extent) -> None:
+    """The refs whose values start at `starts`: letters (a column) then digits (a row). At
+    least 13 bytes follow each start in `data`."""
+    if not len(starts):
+        return
+    letters = np.zeros(len(starts), dtype=np.int64)
+    leading = np.ones(len(starts), dtype=bool)
+    for k in range(4):
+        byte = data[starts + k]
+        leading &= (byte >= 65) & (byte <= 90)
+        letters += leading
+    digits = np.zeros(len(starts), dtype=np.int64)
+    leading = np.ones(len(starts), dtype=bool)
+    at = starts + letters
+    for k in range(9):
+        byte = data[at + k]
+        leading &= (byte >= 48) & (byte <= 57)
+        digits += leading
+    valid = digits > 0
+    cells = valid & (letters > 0)
+    extent.cell_refs += int(np.count_nonzero(cells))
+    extent.row_refs += int(np.count_nonzero(valid & (letters == 0)))
+    if not valid.any():
+        return
+    if (letters[valid] > 3).any() or (digits[valid] > 8).any():
+        extent.columns = (
+            max(extent.columns, 10**9) if (letters[valid] > 3).any() else extent.columns
+        )
+        extent.rows = max(extent.rows, 10**9) if (digits[valid] > 8).any() else extent.rows
+        valid &= (letters <= 3) & (digits <= 8)
+    if cells.any():
+        most = int(letters[cells].max())
+        chosen = starts[cells & (letters == most)]
+        column = np.zeros(len(chosen), dtype=np.int64)
+        for k in range(most):
+            column = column * 26 + data[chosen + k] - 64
+        extent.columns = max(extent.columns, int(column.max()))
+    most = int(digits[valid].max())
+    chosen = valid & (digits == most)
+    row = np.zeros(int(np.count_nonzero(chosen)), dtype=np.int64)
+    base = (starts + letters)[chosen]
+    for k in range(most):
+        row = row * 10 + data[base + k] - 48
+    extent.rows = max(extent.rows, int(row.max()))
 
 
 def _sheet_parts(path: Path) -> dict[str, str]:

@@ -957,3 +957,119 @@ def test_xlsxwriter_default_would_have_written_a_formula(tmp_path):
     workbook.add_worksheet().write(0, 0, "=1+1")
     workbook.close()
     assert openpyxl.load_workbook(path).active["A1"].data_type == "f"
+
+
+# --- sheets that reach too far (calamine allocates the box from A1 to the farthest cell) -------
+
+
+def sheet_xlsx(path: Path, sheet_data: str, *, dimension: str | None = None, ns: str = "") -> Path:
+    """A minimal .xlsx around one worksheet's <sheetData> (built by hand: the hostile shapes
+    below are what no writer produces). `ns`: an element prefix (`x:`) for the worksheet."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    dim = f'<{ns}dimension ref="{dimension}"/>' if dimension else ""
+    xmlns = f'xmlns:{ns[:-1]}="{main}"' if ns else f'xmlns="{main}"'
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+            f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+            f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f"<{ns}worksheet {xmlns}>{dim}<{ns}sheetData>{sheet_data}</{ns}sheetData>"
+            f"</{ns}worksheet>"
+        ),
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+    return path
+
+
+def _cell(ref: str, text: str, ns: str = "") -> str:
+    return f'<{ns}c r="{ref}" t="inlineStr"><{ns}is><{ns}t>{text}</{ns}t></{ns}is></{ns}c>'
+
+
+HEAD_ROW = f'<row r="1">{_cell("A1", "名称")}{_cell("B1", "代码")}</row>'
+
+
+def test_one_cell_at_the_last_row_and_column_is_refused_before_parsing(tmp_path):
+    # 5 KB that would make calamine ask for 512 GiB and abort the process.
+    path = sheet_xlsx(
+        tmp_path / "far.xlsx", HEAD_ROW + f'<row r="1048576">{_cell("XFD1048576", "x")}</row>'
+    )
+    assert path.stat().st_size < 5000
+    message = rejected(path)
+    assert "数据区域过大" in message and "1,048,576 行 × 16,384 列" in message
+
+
+def test_a_box_of_too_many_cells_is_refused(tmp_path):
+    # AZ1048576: 52 columns within the limit, 1,048,576 rows too, but 54.5 million cells (1.7 GB).
+    path = sheet_xlsx(
+        tmp_path / "az.xlsx", HEAD_ROW + f'<row r="1048576">{_cell("AZ1048576", "x")}</row>'
+    )
+    assert "1,048,576 行 × 52 列" in rejected(path)
+
+
+def test_sheet_limits_are_configurable(tmp_path):
+    rows = "".join(
+        f'<row r="{r}">' + "".join(_cell(f"{c}{r}", f"{c}{r}") for c in "ABC") + "</row>"
+        for r in range(1, 4)
+    )
+    path = sheet_xlsx(tmp_path / "small.xlsx", rows)
+    assert len(rows_of(read(path))) == 2
+    assert "3 行 × 3 列" in rejected(path, limits=Limits(max_sheet_cells=8))
+    assert "数据区域过大" in rejected(path, limits=Limits(max_sheet_rows=2))
+    assert "数据区域过大" in rejected(path, limits=Limits(max_sheet_columns=2))
+
+
+def test_a_declared_dimension_beyond_the_limits_is_refused(tmp_path):
+    path = sheet_xlsx(tmp_path / "dim.xlsx", HEAD_ROW, dimension="A1:XFD1048576")
+    assert "数据区域过大" in rejected(path)
+    assert len(rows_of(read(sheet_xlsx(tmp_path / "ok.xlsx", HEAD_ROW, dimension="A1:B1")))) == 0
+
+
+def test_cells_without_a_ref_count_after_the_last_one(tmp_path):
+    # XFD is the last column; a cell without a ref after it is one further.
+    at_the_edge = HEAD_ROW + f'<row r="2">{_cell("XFD2", "x")}</row>'
+    assert rows_of(read(sheet_xlsx(tmp_path / "edge.xlsx", at_the_edge)))
+    beyond = (
+        HEAD_ROW + f'<row r="2">{_cell("XFD2", "x")}<c t="inlineStr"><is><t>y</t></is></c></row>'
+    )
+    assert "16,385 列" in rejected(sheet_xlsx(tmp_path / "beyond.xlsx", beyond))
+
+
+def test_a_prefixed_worksheet_is_measured_too(tmp_path):
+    data = (
+        f'<x:row r="1">{_cell("A1", "名称", "x:")}</x:row>'
+        f'<x:row r="1048576">{_cell("XFD1048576", "x", "x:")}</x:row>'
+    )
+    assert "数据区域过大" in rejected(sheet_xlsx(tmp_path / "ns.xlsx", data, ns="x:"))
+
+
+def test_a_ref_cut_by_a_chunk_boundary_is_still_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(tabular, "_EXTENT_CHUNK", 7)  # every ref crosses a boundary somewhere
+    path = sheet_xlsx(
+        tmp_path / "far.xlsx", HEAD_ROW + f'<row r="1048576">{_cell("XFD1048576", "x")}</row>'
+    )
+    assert "1,048,576 行 × 16,384 列" in rejected(path)
+    ok = sheet_xlsx(tmp_path / "ok.xlsx", HEAD_ROW + f'<row r="2">{_cell("B2", "x")}</row>')
+    assert rows_of(read(ok)) == [(2, ["", "x"])]

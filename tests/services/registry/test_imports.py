@@ -654,3 +654,12 @@ def test_an_error_while_applying_fails_the_batch_and_clears_its_stage(
     job = session.get(ImportJob, job.id)
     assert job.status == "failed" and "名录未作任何改动" in job.error
     assert _staged(session) == 0 and entity_count(session, world["a"].id) == 0
+
+
+def test_an_xlsx_reaching_too_far_fails_its_batch_and_the_worker_lives_on(run, tmp_path):
+    from tests.test_tabular import HEAD_ROW, _cell, sheet_xlsx
+
+    far = HEAD_ROW + f'<row r="1048576">{_cell("XFD1048576", "x")}</row>'
+    path = sheet_xlsx(tmp_path / "far.xlsx", far)
+    job = run(path.read_bytes(), "对象.xlsx")
+    assert job.status == "failed" and "数据区域过大" in job.error

@@ -112,6 +112,9 @@ def limits_from(config: dict) -> tabular.Limits:
         max_unpacked_bytes=config["IMPORT_MAX_UNPACKED_BYTES"],
         max_zip_entries=config["IMPORT_MAX_ZIP_ENTRIES"],
         max_rows=config["IMPORT_MAX_ROWS"],
+        max_sheet_rows=config["IMPORT_MAX_SHEET_ROWS"],
+        max_sheet_columns=config["IMPORT_MAX_SHEET_COLUMNS"],
+        max_sheet_cells=config["IMPORT_MAX_SHEET_CELLS"],
     )
 
 

@@ -174,7 +174,7 @@ class PlanFactory(_ServiceFactory):
     actor = None
     department = factory.LazyAttribute(lambda o: o.actor.department)
     code = factory.Sequence(lambda n: f"PLAN-F{n:03d}")
-    matters = factory.LazyAttribute(lambda o: [MatterFactory(department=o.department)])
+    matters = factory.LazyFunction(list)  # the plan's 抽查事项, none unless given
     slots = factory.LazyAttribute(lambda o: [o.department.code] * 2)
 
     @classmethod

@@ -13,7 +13,7 @@ from shuangsuiji.domain import verify
 from shuangsuiji.services.plans import draws, eligibility, plans
 from shuangsuiji.worker import Worker
 
-from .. import draw_world
+from .. import draw_world, factories
 from ..conftest import csrf_token, login
 
 FORBIDDEN_KEYS = {"strata", "stratum", "region", "region_code", "inspector_id", "inspectors"}
@@ -33,59 +33,74 @@ def registry(registry, session):
 
 
 def drawn_plan(session, world, **overrides):
-    """A plan of department A committed and drawn through the services."""
-    admin = world["admin_a"]
-    plan = plans.create(
-        session,
-        actor=admin,
-        department_id=world["a"].id,
-        raw=draw_world.plan_values(**overrides),
-    )
-    commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
-    draw = draws.execute(
-        session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
-    )
+    """A plan of department A committed and drawn through the services, committed."""
+    plan = {f"commitment__plan__{name}": value for name, value in overrides.items()}
+    draw = factories.DrawFactory(actor=world["admin_a"], commitment__plan__code="PLAN-001", **plan)
     session.commit()
-    return plan, draw
+    return draw.plan, draw
 
 
-def test_create_commit_draw_then_manifest_and_bundle(app, db, registry):
+def committed_plan(session, world):
+    commitment = factories.CommitmentFactory(actor=world["admin_a"], plan__code="PLAN-001")
+    session.commit()
+    return commitment
+
+
+def _draw_request(client, headers, plan_id):
+    return client.post(
+        f"/api/v1/plans/{plan_id}/draws", headers=headers, json={"randomness": draw_world.DICE}
+    )
+
+
+def test_a_plan_is_created_as_a_draft(app, registry):
     client, headers = _client(app)
     created = client.post("/api/v1/plans", headers=headers, json=draw_world.plan_values())
     assert created.status_code == 201, created.get_json()
     plan = created.get_json()
     assert (plan["status"], plan["slots"]) == ("draft", ["DEPT-A", "DEPT-A"])
 
-    committed = client.post(f"/api/v1/plans/{plan['id']}/commit", headers=headers)
+
+def test_commit_freezes_the_inputs_and_the_plan(app, session, world, registry):
+    plan = factories.PlanFactory(actor=world["admin_a"])
+    session.commit()
+    client, headers = _client(app)
+    committed = client.post(f"/api/v1/plans/{plan.id}/commit", headers=headers)
     assert committed.status_code == 201, committed.get_json()
     commitment = committed.get_json()
     assert len(commitment["snapshot"]) == 64 and "entities.tsv" in commitment["sha256sums"]
-    edit = client.patch(f"/api/v1/plans/{plan['id']}", headers=headers, json={"title": "改"})
+    edit = client.patch(f"/api/v1/plans/{plan.id}", headers=headers, json={"title": "改"})
     assert edit.status_code == 409
 
-    queued = client.post(
-        f"/api/v1/plans/{plan['id']}/draws", headers=headers, json={"randomness": draw_world.DICE}
-    )
-    assert queued.status_code == 202, queued.get_json()
-    task = queued.get_json()
-    again = client.post(
-        f"/api/v1/plans/{plan['id']}/draws", headers=headers, json={"randomness": draw_world.DICE}
-    )
-    assert again.status_code == 409
 
+def test_a_draw_is_queued_once(app, session, world, registry):
+    plan = committed_plan(session, world).plan
+    client, headers = _client(app)
+    assert _draw_request(client, headers, plan.id).status_code == 202
+    assert _draw_request(client, headers, plan.id).status_code == 409
+
+
+def test_the_worker_draws_and_the_plan_lists_the_draw(app, db, session, world, registry):
+    commitment = committed_plan(session, world)
+    plan_id = commitment.plan_id
+    client, headers = _client(app)
+    task = _draw_request(client, headers, plan_id).get_json()
     Worker(db, app.config).run_one(task["id"])
     done = client.get(f"/api/v1/tasks/{task['id']}").get_json()
     assert done["status"] == "done", done
     draw_id = done["result"]["draw_id"]
-    assert client.get(f"/api/v1/plans/{plan['id']}").get_json()["current_draw_id"] == draw_id
-    listed = client.get(f"/api/v1/plans/{plan['id']}/draws").get_json()
+    assert client.get(f"/api/v1/plans/{plan_id}").get_json()["current_draw_id"] == draw_id
+    listed = client.get(f"/api/v1/plans/{plan_id}/draws").get_json()
     assert [d["id"] for d in listed] == [draw_id] and listed[0]["seed"] == done["result"]["seed"]
-
     manifest = client.get(f"/api/v1/draws/{draw_id}").get_json()
-    assert manifest["snapshot_sha256"] == commitment["snapshot"]
+    assert manifest["snapshot_sha256"] == commitment.snapshot
     assert manifest["seed"] == done["result"]["seed"] and manifest["sample"]
 
-    response = client.get(f"/api/v1/draws/{draw_id}/bundle")
+
+def test_the_bundle_verifies_against_the_manifest(app, session, world, registry):
+    _, draw = drawn_plan(session, world)
+    client, _ = _client(app)
+    manifest = client.get(f"/api/v1/draws/{draw.id}").get_json()
+    response = client.get(f"/api/v1/draws/{draw.id}/bundle")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert "PLAN-001" in response.headers["Content-Disposition"]
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
@@ -93,10 +108,11 @@ def test_create_commit_draw_then_manifest_and_bundle(app, db, registry):
     assert json.loads(files.pop("manifest.json")) == manifest
     assert verify.verify(files, manifest) == []
 
-    after = client.post(
-        f"/api/v1/plans/{plan['id']}/draws", headers=headers, json={"randomness": draw_world.DICE}
-    )
-    assert after.status_code == 409
+
+def test_a_drawn_plan_is_not_drawn_again(app, session, world, registry):
+    plan, _ = drawn_plan(session, world)
+    client, headers = _client(app)
+    assert _draw_request(client, headers, plan.id).status_code == 409
 
 
 def test_capacity_refusal_names_the_shortfall(app, registry):

@@ -10,27 +10,25 @@ import zipfile
 from shuangsuiji.services.plans import draws, plans, settings
 from shuangsuiji.worker import Worker
 
-from .. import draw_world
+from .. import draw_world, factories
 from ..conftest import csrf_token, login
 
 
 def _plan(session, world, registry, **overrides):
-    values = draw_world.plan_values(matter_ids=[registry["matter"].id], **overrides)
-    return plans.create(session, actor=world["admin_a"], department_id=world["a"].id, raw=values)
+    return factories.PlanFactory(
+        actor=world["admin_a"], code="PLAN-001", matters=[registry["matter"]], **overrides
+    )
 
 
 def _drawn(session, world, registry, **overrides):
-    plan = _plan(session, world, registry, **overrides)
-    commitment = plans.commit(
-        session, actor=world["admin_a"], plan_id=plan.id, today=draw_world.TODAY
-    )
-    draw = draws.execute(
-        session,
+    plan = {f"commitment__plan__{name}": value for name, value in overrides.items()}
+    draw = factories.DrawFactory(
         actor=world["admin_a"],
-        commitment_id=commitment.id,
-        randomness=draw_world.DICE,
+        commitment__plan__code="PLAN-001",
+        commitment__plan__matters=[registry["matter"]],
+        **plan,
     )
-    return plan, draw
+    return draw.plan, draw
 
 
 def _client(app, username):
@@ -243,43 +241,53 @@ def test_ceremony_refuses_too_few_digits_and_missing_witnesses(app, world, regis
     assert "见证人" in response.get_data(as_text=True)
 
 
-def test_draw_page_replacement_bundle_and_notice(app, world, registry, session):
-    plan, draw = _drawn(session, world, registry, fieldwork_start="2026-12-01")
+def _drawn_page(app, session, world, registry):
+    _, draw = _drawn(session, world, registry, fieldwork_start="2026-12-01")
     session.commit()
     client, csrf = _client(app, "admin_a")
+    return client, csrf, draw
+
+
+def _replace(client, csrf, draw, reason, note):
+    data = {"csrf_token": csrf, "position": "0", "slot": "0", "reason": reason, "note": note}
+    return client.post(f"/console/draws/{draw.id}/replace", data=data)
+
+
+def test_the_draw_page_shows_the_seed_the_bundle_and_replacement_forms(
+    app, world, registry, session
+):
+    client, _, draw = _drawn_page(app, session, world, registry)
     html = client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
     assert draw.seed in html and 'id="bundle-download"' in html
     assert 'name="reason"' in html  # a replacement form per staffed slot
 
-    team = draws.teams(session, draw, limit=1)[0]
-    withdrawn = team.members[0].inspector
-    response = client.post(
-        f"/console/draws/{draw.id}/replace",
-        data={
-            "csrf_token": csrf,
-            "position": "0",
-            "slot": "0",
-            "reason": "ILLNESS",
-            "note": "住院",
-        },
-    )
-    assert response.status_code == 302
+
+def test_a_replacement_is_listed_with_its_reason(app, world, registry, session):
+    client, csrf, draw = _drawn_page(app, session, world, registry)
+    withdrawn = draws.teams(session, draw, limit=1)[0].members[0].inspector
+    assert _replace(client, csrf, draw, "ILLNESS", "住院").status_code == 302
     html = client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
     table = html.split('id="replacements"')[1]
     assert "因病：住院" in table and withdrawn.name in table
 
-    response = client.post(
-        f"/console/draws/{draw.id}/replace",
-        data={"csrf_token": csrf, "position": "0", "slot": "0", "reason": "BAD", "note": "x"},
-    )
+
+def test_a_replacement_with_an_unknown_reason_is_refused(app, world, registry, session):
+    client, csrf, draw = _drawn_page(app, session, world, registry)
+    response = _replace(client, csrf, draw, "BAD", "x")
     assert response.status_code == 422
     assert "替换原因无效" in response.get_data(as_text=True)
 
+
+def test_the_bundle_downloads_from_the_draw_page(app, world, registry, session):
+    client, _, draw = _drawn_page(app, session, world, registry)
     response = client.get(f"/console/draws/{draw.id}/bundle")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
     assert {"manifest.json", "SHA256SUMS", "entities.tsv", "plan.json"} <= set(names)
 
+
+def test_the_notice_names_the_team_and_matters_never_the_risk_class(app, world, registry, session):
+    client, _, draw = _drawn_page(app, session, world, registry)
     html = client.get(f"/console/draws/{draw.id}/notices/0").get_data(as_text=True)
     team = draws.teams(session, draw, limit=1)[0]
     assert "检查通知书" in html and team.entity.name in html

@@ -217,9 +217,7 @@ def load_from_session(token: str):
         return None
     user, row = found
     if session_service.needs_touch(row):
-        # Its own short transaction: a GET's session only reads.
-        with database().transaction() as write:
-            session_service.touch(write, row.id)
+        _touch(lambda write: session_service.touch(write, row.id))
     return Principal(user, via="session", session_token=token)
 
 
@@ -233,9 +231,20 @@ def load_from_token(req):
         return None
     user, token = found
     if token.last_used_at is None or utcnow() - token.last_used_at > dt.timedelta(minutes=5):
-        with database().transaction() as write:
-            write.get(type(token), token.id).last_used_at = utcnow()
+        _touch(lambda write: setattr(write.get(type(token), token.id), "last_used_at", utcnow()))
     return Principal(user, via="token", token_scope=token.scope)
+
+
+def _touch(write_it) -> None:
+    """Record a login session's or token's use. A GET's session only reads: a short
+    transaction of its own. Other methods write in the request's transaction: on SQLite it
+    holds the write lock (BEGIN IMMEDIATE) already, and a second writer would wait for it
+    until the busy timeout and fail."""
+    if request.method in SAFE_METHODS:
+        with database().transaction() as write:
+            write_it(write)
+    else:
+        write_it(db_session())
 
 
 @login_manager.unauthorized_handler

@@ -141,9 +141,13 @@ def _randomness_message(detail: str) -> str:
 
 
 def request(session: Session, *, actor: User, plan_id: int, randomness: list[dict]):
-    """Check the typed randomness and queue the draw task (committed plans only)."""
+    """Check the typed randomness and queue the draw task (committed plans only).
+
+    The plan's row is locked first, so of requests made at the same moment one queues the
+    task and the others, once it has committed, see it and are refused (Conflict)."""
     plan = plans.get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
+    plan = plans.lock(session, plan)
     if plan.status != "committed":
         raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能抽取")
     commitment = plans.latest_commitment(session, plan)
@@ -164,8 +168,9 @@ def request(session: Session, *, actor: User, plan_id: int, randomness: list[dic
 
 
 def pending_request(session: Session, commitment_id: int) -> Task | None:
-    """The queued or running draw task of a commitment, if any (a second request is refused;
-    the unique constraint on draws settles a race between two requests)."""
+    """The queued or running draw task of a commitment, if any: a second request is refused
+    (`request` holds the plan's lock while it looks; the unique constraint on draws is the
+    last guard)."""
     for task in session.scalars(
         select(Task).where(Task.kind == "draw.run", Task.status.in_(("queued", "running")))
     ):

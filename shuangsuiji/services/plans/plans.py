@@ -70,6 +70,18 @@ def get(session: Session, actor: User, plan_id: int) -> Plan:
     return plan
 
 
+def lock(session: Session, plan: Plan) -> Plan:
+    """Lock the plan's row until the end of the transaction and read it afresh: requests on
+    one plan that must not overlap (a draw request and another) take their turns. FOR UPDATE
+    on PostgreSQL; on SQLite the write transaction (BEGIN IMMEDIATE) already holds the lock."""
+    return session.scalar(
+        select(Plan)
+        .where(Plan.id == plan.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def readable(actor: User):
     """A WHERE clause on Plan: the plans `get` lets the actor read (lead or participant)."""
     joint = select(plan_departments.c.plan_id).where(

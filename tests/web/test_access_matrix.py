@@ -11,14 +11,14 @@ import pytest
 from shuangsuiji.access import rule_for
 from shuangsuiji.domain import uscc
 from shuangsuiji.services.accounts import tokens
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.plans import draws
 from shuangsuiji.services.platform import outbox, workdays
 from shuangsuiji.services.registry import exports, imports
 from shuangsuiji.services.registry import records as registry
 from shuangsuiji.services.results import credit, results
 from shuangsuiji.worker import Worker
 
-from .. import draw_world
+from .. import draw_world, factories
 from ..conftest import csrf_token, login
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -62,16 +62,10 @@ def objects(world, session, app, db):
     )
     task = exports.enqueue(session, actor=admin, kind="entities", filters={}, fmt="csv")
     draw_world.populate(session, world["a"], cert_prefix="77")
-    plan = plans.create(
-        session,
-        actor=admin,
-        department_id=world["a"].id,
-        raw=draw_world.plan_values(matter_ids=[matter.id]),
+    draw = factories.DrawFactory(
+        actor=admin, commitment__plan__code="PLAN-001", commitment__plan__matters=[matter]
     )
-    commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
-    draw = draws.execute(
-        session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
-    )
+    plan = draw.plan
     attachment = results.add_attachment(
         session,
         actor=admin,

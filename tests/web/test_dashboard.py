@@ -7,24 +7,19 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
-from shuangsuiji.services.plans import draws, plans
-
+from .. import factories
 from ..conftest import login
-from ..draw_world import DICE, TODAY, plan_values, populate
+from ..draw_world import populate
 
 NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _drawn(session, world, **values):
     registry = populate(session, world["a"], entities=30)
-    plan = plans.create(
-        session,
-        actor=world["admin_a"],
-        department_id=world["a"].id,
-        raw=plan_values(matter_ids=[registry["matter"].id], **values),
+    plan = factories.PlanFactory(
+        actor=world["admin_a"], code="PLAN-001", matters=[registry["matter"]], **values
     )
-    commitment = plans.commit(session, actor=world["admin_a"], plan_id=plan.id, today=TODAY)
-    draws.execute(session, actor=world["admin_a"], commitment_id=commitment.id, randomness=DICE)
+    factories.DrawFactory(actor=world["admin_a"], commitment__plan=plan)
     return plan
 
 

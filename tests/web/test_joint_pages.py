@@ -27,10 +27,7 @@ def joint(app, world, session):
     participation.decide(
         session, actor=world["admin_b"], plan_id=plan.id, department_id=world["b"].id, accept=True
     )
-    draw = factories.DrawFactory(
-        actor=world["admin_a"],
-        commitment=factories.CommitmentFactory(actor=world["admin_a"], plan=plan),
-    )
+    draw = factories.DrawFactory(actor=world["admin_a"], commitment__plan=plan)
     session.commit()
     clients = {}
     for name in ("admin_a", "admin_b"):

@@ -9,13 +9,12 @@ import chinese_calendar
 import pytest
 
 from shuangsuiji.scheduler import batch_jobs
-from shuangsuiji.services.plans import draws, plans
 from shuangsuiji.services.platform import workdays
 from shuangsuiji.services.results import deadlines, results
 from shuangsuiji.services.results.deadlines import Counts, Rules
 
-from ... import results_world
-from ...draw_world import DICE, TODAY, plan_values, populate
+from ... import factories, results_world
+from ...draw_world import TODAY, populate
 from ...recur_world import TIMING, active_plan, beijing
 
 D = dt.date
@@ -122,14 +121,10 @@ def test_stage_follows_the_work_in_lifecycle_order(status, drawn, counts, today,
 
 
 def _drawn_plan(session, world, registry, code, **values):
-    plan = plans.create(
-        session,
-        actor=world["admin_a"],
-        department_id=world["a"].id,
-        raw=plan_values(code=code, matter_ids=[registry["matter"].id], **values),
+    plan = factories.PlanFactory(
+        actor=world["admin_a"], code=code, matters=[registry["matter"]], **values
     )
-    commitment = plans.commit(session, actor=world["admin_a"], plan_id=plan.id, today=TODAY)
-    draws.execute(session, actor=world["admin_a"], commitment_id=commitment.id, randomness=DICE)
+    factories.DrawFactory(actor=world["admin_a"], commitment__plan=plan)
     return plan
 
 
@@ -146,13 +141,9 @@ def test_tasks_are_listed_most_urgent_first_and_only_for_the_department(session,
         fieldwork_start="2026-12-01",
         fieldwork_end="2026-12-20",
     )
-    waiting = plans.create(
-        session,
-        actor=world["admin_a"],
-        department_id=world["a"].id,
-        raw=plan_values(code="WAIT-1", matter_ids=[registry["matter"].id]),
+    factories.CommitmentFactory(
+        actor=world["admin_a"], plan__code="WAIT-1", plan__matters=[registry["matter"]]
     )
-    plans.commit(session, actor=world["admin_a"], plan_id=waiting.id, today=TODAY)
 
     found = deadlines.tasks_of(session, world["admin_a"], today=TODAY, rules=RULES)
     assert [t.plan.code for t in found] == ["LATE-1", "LATER-1", "WAIT-1"]

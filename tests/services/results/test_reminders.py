@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from shuangsuiji.db import DrawAssignment, OutboxMessage
 from shuangsuiji.scheduler import Scheduler
-from shuangsuiji.services.plans import draws, notices, plans
+from shuangsuiji.services.plans import draws, notices
 from shuangsuiji.services.results import reminders
 from shuangsuiji.services.results.deadlines import Rules
 
 from ... import factories
-from ...draw_world import DICE, TODAY, plan_values, populate
+from ...draw_world import populate
 
 RULES = Rules(results_entry_workdays=5, publication_workdays=20, warn_workdays=3)
 
@@ -31,16 +31,10 @@ def _drawn(session, world, **values):
     for i, inspector in enumerate(registry["inspectors"]):
         inspector.mobile = f"1390000{i:04d}" if i % 2 == 0 else None
         inspector.email = f"insp{i}@example.cn" if i < 2 else None
-    plan = plans.create(
-        session,
-        actor=world["admin_a"],
-        department_id=world["a"].id,
-        raw=plan_values(matter_ids=[registry["matter"].id], **values),
+    plan = factories.PlanFactory(
+        actor=world["admin_a"], code="PLAN-001", matters=[registry["matter"]], **values
     )
-    commitment = plans.commit(session, actor=world["admin_a"], plan_id=plan.id, today=TODAY)
-    draw = draws.execute(
-        session, actor=world["admin_a"], commitment_id=commitment.id, randomness=DICE
-    )
+    draw = factories.DrawFactory(actor=world["admin_a"], commitment__plan=plan)
     return registry, plan, draw
 
 

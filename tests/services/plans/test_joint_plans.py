@@ -287,8 +287,8 @@ def test_each_department_records_its_own_matters_of_one_visit(session, world, jo
         lead_matter.id,
         part_matter.id,
     }
-    # Department C has no part in it.
-    with pytest.raises(Forbidden):
+    # Department C has no part in it: not found, as any other department's draw.
+    with pytest.raises(NotFound):
         results.get_visit(session, joint["admin_c"], draw.id, 0)
 
 

@@ -13,7 +13,6 @@ from . import __version__, access, edge, errors_web, settings
 from .db import Database, make_engine
 from .services.platform import redaction
 from .services.results import credit
-from .worker import jobs as _jobs  # noqa: F401  (task kinds must be known to enqueue them)
 
 CSP = {
     "default-src": "'self'",

@@ -26,8 +26,10 @@ from ..db import Database
 from ..db.outages import Outage, describe, is_outage
 from ..errors import AppError
 from ..services.platform import audit, tasks
+from . import audit_chain as _audit_chain  # noqa: F401  (the handlers' modules register them)
+from . import draws as _draws  # noqa: F401
 from . import imports
-from . import jobs as _jobs  # noqa: F401  (registers the handlers)
+from .handlers import HANDLERS, Interrupted, TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class Worker:
             task = tasks.claim(session, worker=self.name, task_id=task_id)
             if task is None:
                 return False
-            ctx = tasks.TaskContext(
+            ctx = TaskContext(
                 db=self.db,
                 task_id=task.id,
                 params=json.loads(task.params),
@@ -79,12 +81,12 @@ class Worker:
                 on_progress=self.on_progress,
             )
             kind = task.kind
-        run = tasks.HANDLERS.get(kind)
+        run = HANDLERS.get(kind)
         try:
             if run is None:
                 raise LookupError(f"no handler for {kind}")
             result = run(ctx)
-        except tasks.Interrupted:
+        except Interrupted:
             with self.db.transaction() as session:
                 tasks.hand_back(session, ctx.task_id)
             log.info("task %s handed back", ctx.task_id)

@@ -4,11 +4,11 @@ service below it (services/plans/draws.py) only flushes."""
 from __future__ import annotations
 
 from ..services.plans import draws
-from ..services.platform import tasks
+from .handlers import TaskContext, handler
 
 
-@tasks.handler("draw.run", "抽取")
-def run(ctx: tasks.TaskContext) -> dict:
+@handler("draw.run")
+def run(ctx: TaskContext) -> dict:
     ctx.progress(0, 3, "正在抽取")
     with ctx.db.transaction() as session:
         actor = ctx.actor(session)

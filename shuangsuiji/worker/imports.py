@@ -24,6 +24,7 @@ from ..errors import Invalid
 from ..services.platform import tasks
 from ..services.registry import exports
 from ..services.registry.imports import applying, checking, indexes, jobs
+from .handlers import Interrupted, TaskContext, handler
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ class _Cancelled(Exception):
     """The batch was cancelled while its file was being checked."""
 
 
-@tasks.handler("import.validate", "校验导入文件")
-def validate(ctx: tasks.TaskContext) -> dict:
+@handler("import.validate")
+def validate(ctx: TaskContext) -> dict:
     import_id = ctx.params["import_id"]
     started = time.perf_counter()
     with ctx.db.transaction() as session:
@@ -73,7 +74,7 @@ def validate(ctx: tasks.TaskContext) -> dict:
         with ctx.db.transaction() as session:
             jobs.clear_stage(session, jobs.lock(session, import_id))
         return {"import_id": import_id, "status": str(ImportStatus.CANCELLED)}
-    except tasks.Interrupted:
+    except Interrupted:
         raise  # handed back: validated again from the start
     except Exception:
         # A database error, a checking process that died: the batch must not stay 校验中.
@@ -98,13 +99,13 @@ def validate(ctx: tasks.TaskContext) -> dict:
 CANCEL_LOOK_SECONDS = 2.0
 
 
-def _reject_file(ctx: tasks.TaskContext, import_id: int, message: str) -> dict:
+def _reject_file(ctx: TaskContext, import_id: int, message: str) -> dict:
     with ctx.db.transaction() as session:
         return jobs.reject_file(session, import_id, message, actor=ctx.actor(session))
 
 
 def _stage_here(
-    ctx: tasks.TaskContext,
+    ctx: TaskContext,
     source: checking.Source,
     mapping,
     width: int,
@@ -129,7 +130,7 @@ def _stage_here(
 
 
 def _stage_in_processes(
-    ctx: tasks.TaskContext,
+    ctx: TaskContext,
     source: checking.Source,
     mapping,
     width: int,
@@ -186,8 +187,8 @@ def _process_batch(row_nos: list[int], cells: list[list]) -> tuple[int, int]:
 APPLY_FAILED = "写入名录时出错，名录未作任何改动；详情见服务器日志"
 
 
-@tasks.handler("import.apply", "导入名录")
-def apply(ctx: tasks.TaskContext) -> dict:
+@handler("import.apply")
+def apply(ctx: TaskContext) -> dict:
     """Apply a checked batch in one transaction. Any error leaves the list as it was and the
     batch failed with a reason, its stage cleared (an interruption hands the task back: it is
     applied again; should its worker die every time, the failure hook fails the batch)."""
@@ -195,7 +196,7 @@ def apply(ctx: tasks.TaskContext) -> dict:
     ctx.progress(0, 0, "正在写入名录（单个事务）")
     try:
         return _apply(ctx, import_id)
-    except tasks.Interrupted:
+    except Interrupted:
         raise  # the worker's housekeeping builds the indexes
     except Exception:
         with ctx.db.transaction() as session:
@@ -203,7 +204,7 @@ def apply(ctx: tasks.TaskContext) -> dict:
         raise
 
 
-def _apply(ctx: tasks.TaskContext, import_id: int) -> dict:
+def _apply(ctx: TaskContext, import_id: int) -> dict:
     with ctx.db.transaction(write=False) as session:
         job = session.get(ImportJob, import_id)
         table = jobs.kind_of(job.kind).model.__table__
@@ -242,7 +243,7 @@ def _apply(ctx: tasks.TaskContext, import_id: int) -> dict:
     return result
 
 
-def _heartbeat(ctx: tasks.TaskContext, message: str, every: float = 5.0) -> Callable[[], None]:
+def _heartbeat(ctx: TaskContext, message: str, every: float = 5.0) -> Callable[[], None]:
     """A `waiting()` for a poll loop: the task's progress (its heartbeat, which also raises
     when the worker stops) every `every` seconds."""
     last = [0.0]
@@ -279,8 +280,8 @@ def build_indexes(db: Database, tables: list[Table] | None = None, *, wait: bool
 # --- export.list ------------------------------------------------------------------------------
 
 
-@tasks.handler("export.list", "导出名录")
-def run_export(ctx: tasks.TaskContext) -> dict:
+@handler("export.list")
+def run_export(ctx: TaskContext) -> dict:
     kind, fmt = ctx.params["kind"], ctx.params["format"]
     export_dir = Path(ctx.config["EXPORT_DIR"])
     export_dir.mkdir(parents=True, exist_ok=True)

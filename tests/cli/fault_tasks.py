@@ -9,17 +9,21 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from shuangsuiji.services.platform.tasks import handler
+from shuangsuiji.services.platform import tasks
+from shuangsuiji.worker.handlers import handler
+
+tasks.LABELS["test.fatal"] = "杀死进程的任务"
+tasks.LABELS["test.sleep_once"] = "第一次执行时长时间占用数据库连接的任务"
 
 
-@handler("test.fatal", "杀死进程的任务")
+@handler("test.fatal")
 def fatal(ctx) -> dict:
     """What a hostile file did to the worker: the process dies in the middle of the task."""
     os.kill(os.getpid(), signal.SIGKILL)
     return {}
 
 
-@handler("test.sleep_once", "第一次执行时长时间占用数据库连接的任务")
+@handler("test.sleep_once")
 def sleep_once(ctx) -> dict:
     """The first run sits in a long statement (for the test to terminate its connection);
     the next run completes."""

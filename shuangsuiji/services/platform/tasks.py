@@ -1,8 +1,9 @@
 """Background tasks (后台任务): queued by a request, claimed and run by the worker process.
 
-A handler is `handler(ctx: TaskContext) -> dict`; it opens its own transactions through
-`ctx.db`, reports progress through `ctx.progress()`, which also raises `Interrupted` when the
-worker is asked to stop so that the task is handed back rather than lost.
+Every kind of task is declared here with its Chinese name (`LABELS`); a service queues one
+with `enqueue`, and the worker runs it with the handler registered for its kind
+(worker/handlers.py), which owns the transactions. Here the tasks table is only read and
+flushed: claiming, progress, the outcome, handing back.
 
 A task fails for good when its handler raises, or when it has been started `max_attempts`
 times and its worker died each time (a task that kills its process is never requeued
@@ -17,12 +18,11 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from ...db import Database, Task, User, utcnow
+from ...db import Task, User, utcnow
 from ...db.states import JobStatus
 from ...errors import NotFound
 from ..scope import administers, is_dept_admin, reads_all
@@ -30,8 +30,14 @@ from . import audit
 
 log = logging.getLogger(__name__)
 
-HANDLERS: dict[str, Callable[[TaskContext], dict]] = {}
-LABELS: dict[str, str] = {}
+# Every kind of task there is, with its Chinese name (shown on the task's page).
+LABELS: dict[str, str] = {
+    "import.validate": "校验导入文件",
+    "import.apply": "导入名录",
+    "export.list": "导出名录",
+    "draw.run": "抽取",
+    "audit.verify": "校验审计日志链",
+}
 FAILURE_HOOKS: dict[str, Callable[[Session, Task, str], None]] = {}
 STATUS_LABELS = {
     JobStatus.QUEUED: "排队中",
@@ -39,21 +45,6 @@ STATUS_LABELS = {
     JobStatus.DONE: "已完成",
     JobStatus.FAILED: "失败",
 }
-
-
-class Interrupted(Exception):
-    """The worker is stopping; the task goes back to the queue."""
-
-
-def handler(kind: str, label: str):
-    """Register the function that runs tasks of `kind` (label: its Chinese name)."""
-
-    def decorate(func):
-        HANDLERS[kind] = func
-        LABELS[kind] = label
-        return func
-
-    return decorate
 
 
 def on_failure(kind: str):
@@ -69,31 +60,6 @@ def on_failure(kind: str):
     return decorate
 
 
-@dataclass
-class TaskContext:
-    db: Database
-    task_id: int
-    params: dict
-    actor_id: int | None
-    department_id: int | None
-    should_stop: Callable[[], bool]
-    config: dict
-    # Stores progress on the task row: the worker gives it, in a short transaction of its own.
-    report: Callable[[int, int, str], None]
-    on_progress: Callable[[int, int, str], None] | None = None
-
-    def progress(self, done: int, total: int, message: str = "") -> None:
-        """Store progress on the task row and honour a stop."""
-        if self.should_stop():
-            raise Interrupted
-        if self.on_progress is not None:
-            self.on_progress(done, total, message)
-        self.report(done, total, message)
-
-    def actor(self, session: Session) -> User | None:
-        return session.get(User, self.actor_id) if self.actor_id is not None else None
-
-
 def enqueue(
     session: Session,
     *,
@@ -102,8 +68,8 @@ def enqueue(
     actor: User | None,
     department_id: int | None = None,
 ) -> Task:
-    if kind not in HANDLERS:
-        raise ValueError(f"no handler for task kind {kind!r}")
+    if kind not in LABELS:
+        raise ValueError(f"unknown task kind {kind!r}")
     task = Task(
         kind=kind,
         params=json.dumps(params, ensure_ascii=False),

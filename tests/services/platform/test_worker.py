@@ -14,6 +14,7 @@ from shuangsuiji.db import Task, utcnow
 from shuangsuiji.errors import Invalid
 from shuangsuiji.services.platform import tasks
 from shuangsuiji.worker import Worker
+from shuangsuiji.worker.handlers import HANDLERS, handler
 
 
 @pytest.fixture
@@ -22,20 +23,36 @@ def worker(db, app):
 
 
 @pytest.fixture
-def slow_kind():
+def kinds(monkeypatch):
+    """Declare throw-away task kinds, with their handlers (and failure hooks), for one test."""
+    added = []
+
+    def register(kind, func, *, hook=None):
+        monkeypatch.setitem(tasks.LABELS, kind, "测试任务")
+        handler(kind)(func)
+        if hook is not None:
+            tasks.on_failure(kind)(hook)
+        added.append(kind)
+
+    yield register
+    for kind in added:
+        HANDLERS.pop(kind, None)
+        tasks.FAILURE_HOOKS.pop(kind, None)
+
+
+@pytest.fixture
+def slow_kind(kinds):
     """A task kind that reports progress in steps and stops when asked to."""
     seen = []
 
-    @tasks.handler("test.steps", "测试任务")
     def run(ctx):
         for step in range(1, 4):
             ctx.progress(step, 3, f"第 {step} 步")
             seen.append(step)
         return {"steps": len(seen)}
 
-    yield seen
-    tasks.HANDLERS.pop("test.steps")
-    tasks.LABELS.pop("test.steps")
+    kinds("test.steps", run)
+    return seen
 
 
 def test_audit_verify_task_runs_to_done(worker, session, world):
@@ -78,17 +95,14 @@ def test_sigterm_hands_task_back(worker, session, world, slow_kind):
     assert session.get(Task, task.id).status == "done"
 
 
-def test_failing_task_reports_without_internals(worker, session, world):
-    @tasks.handler("test.boom", "出错的任务")
+def test_failing_task_reports_without_internals(worker, session, world, kinds):
     def boom(ctx):
         raise RuntimeError("connection string with password")
 
-    try:
-        task = tasks.enqueue(session, kind="test.boom", params={}, actor=world["admin_a"])
-        session.commit()
-        worker.run_one()
-    finally:
-        tasks.HANDLERS.pop("test.boom")
+    kinds("test.boom", boom)
+    task = tasks.enqueue(session, kind="test.boom", params={}, actor=world["admin_a"])
+    session.commit()
+    worker.run_one()
     session.expire_all()
     failed = session.get(Task, task.id)
     assert failed.status == "failed" and "password" not in failed.error
@@ -117,24 +131,6 @@ def test_task_progress_visible_only_to_its_people(app, session, world):
     assert own.get(f"/api/v1/tasks/{task.id}").get_json()["status"] == "queued"
     assert other.get(f"/api/v1/tasks/{task.id}").status_code == 404
     assert "排队中" in own.get(f"/console/tasks/{task.id}").get_data(as_text=True)
-
-
-@pytest.fixture
-def kinds():
-    """Register throw-away task kinds (and failure hooks) for one test."""
-    added = []
-
-    def register(kind, func, *, hook=None):
-        tasks.handler(kind, "测试任务")(func)
-        if hook is not None:
-            tasks.on_failure(kind)(hook)
-        added.append(kind)
-
-    yield register
-    for kind in added:
-        tasks.HANDLERS.pop(kind, None)
-        tasks.LABELS.pop(kind, None)
-        tasks.FAILURE_HOOKS.pop(kind, None)
 
 
 def _fast(app, **extra):
@@ -265,3 +261,11 @@ def test_an_outage_inside_a_handler_hands_the_task_back_until_the_cap(
     failed = session.get(Task, down.id)
     assert (failed.status, failed.attempts) == ("failed", 2)
     assert "数据库连接中断" in failed.error
+
+
+def test_every_declared_task_kind_has_a_handler_and_no_handler_is_undeclared():
+    assert set(HANDLERS) == set(tasks.LABELS)
+    with pytest.raises(ValueError, match="not declared"):
+        handler("test.undeclared")
+    with pytest.raises(ValueError, match="unknown task kind"):
+        tasks.enqueue(None, kind="test.undeclared", params={}, actor=None)

@@ -1,14 +1,12 @@
-"""Every background-task handler; importing this module registers them all."""
+"""The audit task (`audit.verify`): checks the audit log's hash chain and records the check."""
 
 from __future__ import annotations
 
-from ..services.platform import audit  # noqa: F401  (they register their handlers)
-from ..services.platform.tasks import TaskContext, handler
-from . import draws as _draws  # noqa: F401  (registers the draw task)
-from . import imports as _imports  # noqa: F401  (registers the registry's handlers)
+from ..services.platform import audit
+from .handlers import TaskContext, handler
 
 
-@handler("audit.verify", "校验审计日志链")
+@handler("audit.verify")
 def verify_audit_chain(ctx: TaskContext) -> dict:
     def progress(done: int, total: int) -> None:
         ctx.progress(done, total, f"已校验 {done} / {total} 条")

@@ -170,7 +170,7 @@ def test_every_path_a_document_names_exists(path):
 
 def test_path_checker_catches_a_stale_name():
     assert named_path_problem("shuangsuiji/edge.py") is None
-    assert named_path_problem("worker/jobs.py") is None
+    assert named_path_problem("worker/handlers.py") is None
     assert named_path_problem("plans/draws") is None
     assert (
         named_path_problem("services/batches.py")

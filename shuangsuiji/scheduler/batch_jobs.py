@@ -17,6 +17,7 @@ import logging
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..db import Database, Plan
+from ..db.states import BatchStatus
 from ..services.plans import batches
 from ..services.plans.batches import Outcome, Scheduled, Timing
 
@@ -74,4 +75,4 @@ def _record_crash(db: Database, plan_id: int, entry: Scheduled, now: dt.datetime
             batches.record_attempt(session, session.get(Plan, plan_id), entry, now, error=message)
     except Exception:
         log.exception("could not record the failure of batch %s", entry.period.key)
-    return Outcome(plan_id, entry.period.key, "failed", error=message)
+    return Outcome(plan_id, entry.period.key, BatchStatus.FAILED, error=message)

@@ -57,6 +57,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...db import BatchValue, Commitment, Draw, DrawEntity, Plan, PlanBatch, User
+from ...db.states import BatchStatus, PlanStatus
 from ...domain import bundle as srdp_bundle
 from ...domain import srdp
 from ...domain.periods import Period, periods
@@ -68,7 +69,11 @@ from . import commitments, draws, eligibility, participation, plans, settings
 log = logging.getLogger(__name__)
 
 PERIODS_PER_YEAR = {"monthly": 12, "quarterly": 4, "yearly": 1}
-BATCH_STATUS_LABELS = {"drawn": "已抽取", "failed": "失败（将重试）", "pending": "待到期"}
+BATCH_STATUS_LABELS = {
+    BatchStatus.DRAWN: "已抽取",
+    BatchStatus.FAILED: "失败（将重试）",
+    "pending": "待到期",
+}
 # pg_try_advisory_xact_lock(namespace, plan id): the two-key space, apart from the audit lock.
 _PG_LOCK_NAMESPACE = 520261
 
@@ -212,7 +217,7 @@ def activate(
     require_admin_of(actor, plan.department_id)
     if plan.recurrence == "once":
         raise Conflict("一次性任务须承诺后举行抽取仪式，不能启用")
-    if plan.status != "draft":
+    if plan.status != PlanStatus.DRAFT:
         raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能启用")
     participation.require_consent(session, plan)
     cal = workdays.load(session)
@@ -228,7 +233,7 @@ def activate(
     plan.chain_seed = seed
     plan.chain_tip = chain_tip(seed, length)
     plan.activated_at = now
-    plan.status = "active"
+    plan.status = PlanStatus.ACTIVE
     session.flush()
     audit.record(
         session,
@@ -279,13 +284,13 @@ def enter_value(
     """Type in (or correct) a published value for a batch that has not been drawn."""
     plan = plans.get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
-    if plan.status != "active":
+    if plan.status != PlanStatus.ACTIVE:
         raise Conflict("只有已启用的周期任务可以录入批次随机数")
     entries = {e.period.key: e for e in schedule(plan, workdays.load(session), timing)}
     if batch_key not in entries:
         raise Invalid("批次不存在", errors={"batch_key": ["请选择本计划的批次"]})
     batch = batches_of(session, plan).get(batch_key)
-    if batch is not None and batch.status == "drawn":
+    if batch is not None and batch.status == BatchStatus.DRAWN:
         raise Conflict("该批次已经抽取，不能再录入随机数")
     spec = next((s for s in typed_sources(plan) if s["label"] == label), None)
     if spec is None:
@@ -426,7 +431,7 @@ def record_attempt(
         session.add(batch)
     batch.attempts += 1
     batch.last_attempt_at = now
-    batch.status = "drawn" if draw is not None else "failed"
+    batch.status = BatchStatus.DRAWN if draw is not None else BatchStatus.FAILED
     batch.error = error
     if draw is not None:
         batch.commitment_id, batch.draw_id = draw.commitment_id, draw.id
@@ -494,12 +499,12 @@ def draw_batch(
     rolls back)."""
     key = entry.period.key
     plan = session.get(Plan, plan_id)
-    if plan is None or plan.status != "active":
+    if plan is None or plan.status != PlanStatus.ACTIVE:
         return Outcome(plan_id, key, "skipped")
     batch = session.scalar(
         select(PlanBatch).where(PlanBatch.plan_id == plan_id, PlanBatch.key == key)
     )
-    if batch is not None and batch.status == "drawn":
+    if batch is not None and batch.status == BatchStatus.DRAWN:
         return Outcome(plan_id, key, "already", batch.draw_id)
     if batch is not None and batch.last_attempt_at > now - timing.retry:
         return Outcome(plan_id, key, "waiting", error=batch.error)
@@ -517,10 +522,10 @@ def draw_batch(
         message = failure_text(exc)
         record_attempt(session, plan, entry, now, error=message)
         log.warning("batch %s of plan %s failed: %s", key, plan_id, message)
-        return Outcome(plan_id, key, "failed", error=message)
+        return Outcome(plan_id, key, BatchStatus.FAILED, error=message)
     record_attempt(session, plan, entry, now, draw=draw)
     log.info("batch %s of plan %s drawn: draw %s", key, plan_id, draw.id)
-    return Outcome(plan_id, key, "drawn", draw.id)
+    return Outcome(plan_id, key, BatchStatus.DRAWN, draw.id)
 
 
 def due(session: Session, now: dt.datetime, timing: Timing) -> list[tuple[int, Scheduled, int]]:
@@ -529,7 +534,9 @@ def due(session: Session, now: dt.datetime, timing: Timing) -> list[tuple[int, S
     cal = workdays.load(session)
     found = []
     active = session.scalars(
-        select(Plan).where(Plan.status == "active", Plan.recurrence != "once").order_by(Plan.id)
+        select(Plan)
+        .where(Plan.status == PlanStatus.ACTIVE, Plan.recurrence != "once")
+        .order_by(Plan.id)
     )
     for plan in active:
         entries = schedule(plan, cal, timing)
@@ -539,7 +546,7 @@ def due(session: Session, now: dt.datetime, timing: Timing) -> list[tuple[int, S
                 break
             batch = done.get(entry.period.key)
             if batch is not None and (
-                batch.status == "drawn" or batch.last_attempt_at > now - timing.retry
+                batch.status == BatchStatus.DRAWN or batch.last_attempt_at > now - timing.retry
             ):
                 continue
             found.append((plan.id, entry, len(entries) - i))
@@ -551,7 +558,7 @@ def next_due(session: Session, now: dt.datetime, timing: Timing) -> dict[int, dt
     left out): the scheduler sets a job at each."""
     cal = workdays.load(session)
     result = {}
-    for plan in session.scalars(select(Plan).where(Plan.status == "active")):
+    for plan in session.scalars(select(Plan).where(Plan.status == PlanStatus.ACTIVE)):
         upcoming = [e.due for e in schedule(plan, cal, timing) if e.due > now]
         if upcoming:
             result[plan.id] = upcoming[0]

@@ -36,11 +36,12 @@ from ...db import (
     bulk,
     utcnow,
 )
+from ...db.states import JobStatus, PlanStatus
 from ...domain import bundle as srdp_bundle
 from ...domain import srdp
 from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit, tasks
-from ..scope import get_visible, reads_all, require_admin_of
+from ..scope import audits, get_visible, is_inspector, require_admin_of
 from . import commitments, eligibility, notices, plans, settings
 
 SOFTWARE = {"name": "shuangsuiji", "version": __version__}
@@ -89,7 +90,7 @@ def current_draw(session: Session, plan: Plan) -> Draw | None:
 def is_public(plan: Plan, today: dt.date, *, fieldwork_end: dt.date | None = None) -> bool:
     """Whether the seed and the drawn list may be shown to the public (SRDP-1 §1.4).
     `fieldwork_end`: a batch's own (the end of its period) instead of the plan's."""
-    if plan.publish_mode == "immediate" or plan.status == "closed":
+    if plan.publish_mode == "immediate" or plan.status == PlanStatus.CLOSED:
         return True
     end = fieldwork_end or plan.fieldwork_end
     return end is not None and today > end
@@ -148,7 +149,7 @@ def request(session: Session, *, actor: User, plan_id: int, randomness: list[dic
     plan = plans.get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
     plan = plans.lock(session, plan)
-    if plan.status != "committed":
+    if plan.status != PlanStatus.COMMITTED:
         raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能抽取")
     commitment = plans.latest_commitment(session, plan)
     if session.scalar(select(Draw.id).where(Draw.commitment_id == commitment.id)):
@@ -172,7 +173,9 @@ def pending_request(session: Session, commitment_id: int) -> Task | None:
     (`request` holds the plan's lock while it looks; the unique constraint on draws is the
     last guard)."""
     for task in session.scalars(
-        select(Task).where(Task.kind == "draw.run", Task.status.in_(("queued", "running")))
+        select(Task).where(
+            Task.kind == "draw.run", Task.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+        )
     ):
         if json.loads(task.params).get("commitment_id") == commitment_id:
             return task
@@ -201,7 +204,7 @@ def execute(
     commitment = session.get(Commitment, commitment_id)
     plan = commitment.plan
     batch = commitment.batch_key
-    if plan.status != ("active" if batch else "committed"):
+    if plan.status != (PlanStatus.ACTIVE if batch else PlanStatus.COMMITTED):
         raise Conflict(f"任务状态为“{plans.STATUS_LABELS[plan.status]}”，不能抽取")
     if progress:
         progress(0, 3, "正在抽取")
@@ -223,7 +226,7 @@ def execute(
             {"code": s.code, "N": s.n, "k": s.k, "threshold_ticket": s.threshold_ticket}
             for s in result.sample.strata
         ],
-        "drawn": len(result.sample.drawn),
+        "drawn": len(result.sample.drawn),  # not-a-state: a count
         "slots": result.assignment.n_slots,
         "unstaffed": len(result.assignment.unstaffed),
         "phase2": sum(1 for r in result.assignment.rows if r.phase == 2),
@@ -252,7 +255,7 @@ def execute(
         raise Conflict("本次承诺已经抽取过") from exc
     _store_rows(session, draw, plan, result)
     if batch is None:
-        plan.status = "drawn"
+        plan.status = PlanStatus.DRAWN
     session.flush()
     notices.notify_assignments(session, draw)
     if progress:
@@ -421,7 +424,7 @@ def replace(
     require_admin_of(actor, plan.department_id)
     if superseded_by(session, draw) is not None:
         raise Conflict("该抽取结果已被重新抽取取代")
-    if plan.status == "closed":
+    if plan.status == PlanStatus.CLOSED:
         raise Conflict("任务已结束，不能替换人员")
     if reason not in REPLACEMENT_REASONS:
         raise Invalid("替换原因无效", errors={"reason": ["请选择替换原因"]})
@@ -498,7 +501,7 @@ def full_manifest(session: Session, draw: Draw) -> dict:
 def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes]:
     """The auditors' bundle: the four files, SHA256SUMS and manifest.json at the root."""
     draw = get(session, actor, draw_id, whole=True)
-    if not (reads_all(actor) or actor.role == "dept_admin"):
+    if not audits(actor):
         raise NotFound("抽取结果不存在")
     commitment = draw.commitment
     buffer = io.BytesIO()
@@ -554,7 +557,7 @@ def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
         "server_secret_sha256": commitment.server_secret_sha256,
         "drawn_at": draw.created_at.isoformat(),
         "eligible": sum(s["N"] for s in summary["strata"]),
-        "drawn": summary["drawn"],
+        "drawn": summary["drawn"],  # not-a-state: a count
         "sample_sha256": draw.sample_sha256,
         "assignment_sha256": draw.assignment_sha256,
         "supersedes": draw.supersedes_id,
@@ -656,7 +659,7 @@ def replacements(session: Session, draw: Draw) -> list[DrawReplacement]:
 def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[dict]:
     """An inspector's current assignments in live draws: plan, entity, slot, teammates."""
     inspector = get_visible(session, actor, Inspector, inspector_id, label="执法检查人员")
-    if actor.role == "inspector" and inspector.user_id != actor.id:
+    if is_inspector(actor) and inspector.user_id != actor.id:
         raise NotFound("执法检查人员不存在")
     live = eligibility.live_draws()
     held: dict[tuple[int, int, int], bool] = {}

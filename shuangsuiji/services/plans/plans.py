@@ -21,6 +21,7 @@ from ...db import (
     User,
     plan_departments,
 )
+from ...db.states import PlanStatus
 from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit
 from ..scope import reads_all, require_admin_of, visible
@@ -29,11 +30,11 @@ from .commitments import build_inputs, store_commitment
 from .settings import DEFAULT_RANDOMNESS, config, encoded, parse_values, participants_of
 
 STATUS_LABELS = {
-    "draft": "草稿",
-    "committed": "已承诺",
-    "drawn": "已抽取",
-    "active": "已启用（按批次自动抽取）",
-    "closed": "已结束",
+    PlanStatus.DRAFT: "草稿",
+    PlanStatus.COMMITTED: "已承诺",
+    PlanStatus.DRAWN: "已抽取",
+    PlanStatus.ACTIVE: "已启用（按批次自动抽取）",
+    PlanStatus.CLOSED: "已结束",
 }
 
 
@@ -155,7 +156,7 @@ def create(session: Session, *, actor: User, department_id: int, raw: dict) -> P
     } | raw
     values = parse_values(session, department_id, raw, partial=False)
     _check_code(session, values.get("code"), None)
-    plan = Plan(department_id=department_id, status="draft", created_by_id=actor.id)
+    plan = Plan(department_id=department_id, status=PlanStatus.DRAFT, created_by_id=actor.id)
     _apply(plan, values)
     plan.participants = participants_of(session, department_id, values["slots"])
     session.add(plan)
@@ -176,7 +177,7 @@ def create(session: Session, *, actor: User, department_id: int, raw: dict) -> P
 def update(session: Session, *, actor: User, plan_id: int, raw: dict) -> Plan:
     plan = get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
-    if plan.status != "draft":
+    if plan.status != PlanStatus.DRAFT:
         raise Conflict("任务已承诺，输入已冻结，不能修改")
     values = parse_values(session, plan.department_id, raw, partial=True, current=config(plan))
     _check_code(session, values.get("code"), plan)
@@ -210,10 +211,10 @@ def commit(
     require_admin_of(actor, plan.department_id)
     if plan.recurrence != "once":
         raise Conflict("周期任务由调度程序按批次自动承诺和抽取，请启用任务")
-    if plan.status == "draft":
+    if plan.status == PlanStatus.DRAFT:
         if reason:
             raise Invalid("首次承诺无需填写重新抽取理由")
-    elif plan.status == "drawn":
+    elif plan.status == PlanStatus.DRAWN:
         if not (reason and reason.strip()):
             raise Invalid("重新抽取须填写理由", errors={"reason": ["不能为空"]})
     else:
@@ -232,7 +233,7 @@ def commit(
         action="plans.commit",
         reason=reason.strip() if reason else None,
     )
-    plan.status = "committed"
+    plan.status = PlanStatus.COMMITTED
     session.flush()
     return commitment
 
@@ -247,13 +248,13 @@ def close(session: Session, *, actor: User, plan_id: int) -> Plan:
     active recurring plan also stops its batches."""
     plan = get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
-    if plan.status not in ("drawn", "active"):
+    if plan.status not in (PlanStatus.DRAWN, PlanStatus.ACTIVE):
         raise Conflict("只有已抽取或已启用的任务可以结束")
     audit.update_recorded(
         session,
         actor=actor,
         obj=plan,
-        values={"status": "closed"},
+        values={"status": PlanStatus.CLOSED},
         snapshot=snapshot,
         action="plans.close",
         object_type="plan",

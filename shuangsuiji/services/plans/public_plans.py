@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...db import Commitment, Draw, Plan
+from ...db.states import PlanStatus
 from ...errors import NotFound
 from . import draws
 
@@ -21,7 +22,10 @@ def committed_plans(session: Session, *, limit: int = 500) -> list[dict]:
     and the draw each commitment produced, if any."""
     plan_list = list(
         session.scalars(
-            select(Plan).where(Plan.status != "draft").order_by(Plan.id.desc()).limit(limit)
+            select(Plan)
+            .where(Plan.status != PlanStatus.DRAFT)
+            .order_by(Plan.id.desc())
+            .limit(limit)
         )
     )
     ids = [p.id for p in plan_list]

@@ -18,25 +18,17 @@ import pytest
 from click.testing import CliRunner
 
 from shuangsuiji.cli import main
-from shuangsuiji.services.plans import draws, plans
+from shuangsuiji.services.plans import draws
 
-from .. import draw_world
+from .. import draw_world, factories
 from ..conftest import csrf_token, login
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def drawn(session, world):
-    draw_world.populate(session, world["a"])
-    admin = world["admin_a"]
-    plan = plans.create(
-        session, actor=admin, department_id=world["a"].id, raw=draw_world.plan_values()
-    )
-    commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
-    draw = draws.execute(
-        session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
-    )
+def drawn(session, world, registry):
+    draw = factories.DrawFactory(actor=world["admin_a"], commitment__plan__code="PLAN-001")
     session.commit()
     return draw
 
@@ -122,14 +114,8 @@ def test_verify_needs_no_database_or_config(session, world, drawn, tmp_path):
     assert "复核通过" in done.stdout
 
 
-def test_commit_run_and_bundle_from_the_command_line(app, session, world, tmp_path):
-    draw_world.populate(session, world["a"])
-    plans.create(
-        session,
-        actor=world["admin_a"],
-        department_id=world["a"].id,
-        raw=draw_world.plan_values(code="CLI-1"),
-    )
+def test_commit_run_and_bundle_from_the_command_line(app, session, world, tmp_path, registry):
+    factories.PlanFactory(actor=world["admin_a"], code="CLI-1")
     session.commit()
     runner = app.test_cli_runner()
     committed = runner.invoke(main, ["plan", "commit", "CLI-1", "--as", "admin_a"])
@@ -224,19 +210,15 @@ def test_bundle_from_the_api_checks_out_three_ways(app, session, world, drawn, t
     assert done.returncode == 1 and "DIFFERENT" in done.stdout
 
 
-def test_public_page_commands_reproduce_the_snapshot_and_seed(client, session, world, tmp_path):
-    draw_world.populate(session, world["a"])
-    admin = world["admin_a"]
-    plan = plans.create(
-        session,
-        actor=admin,
-        department_id=world["a"].id,
-        raw=draw_world.plan_values(publish_mode="immediate"),
+def test_public_page_commands_reproduce_the_snapshot_and_seed(
+    client, session, world, tmp_path, registry
+):
+    draw = factories.DrawFactory(
+        actor=world["admin_a"],
+        commitment__plan__code="PLAN-001",
+        commitment__plan__publish_mode="immediate",
     )
-    commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=draw_world.TODAY)
-    draw = draws.execute(
-        session, actor=admin, commitment_id=commitment.id, randomness=draw_world.DICE
-    )
+    commitment = draw.commitment
     session.commit()
     page = html.unescape(client.get(f"/public/draws/{draw.id}").get_data(as_text=True))
     commands = re.findall(r'<pre class="cmd">(printf .*?)</pre>', page, re.S)

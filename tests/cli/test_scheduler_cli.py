@@ -8,7 +8,6 @@ from shuangsuiji.cli import main
 from shuangsuiji.services.plans import batches
 from shuangsuiji.services.platform.workdays import Calendar
 
-from ..draw_world import populate
 from ..recur_world import TIMING, active_plan
 
 
@@ -16,8 +15,7 @@ def _run(app, *args):
     return app.test_cli_runner().invoke(main, list(args))
 
 
-def test_run_once_draws_what_is_due_then_nothing(app, session, world):
-    registry = populate(session, world["a"])
+def test_run_once_draws_what_is_due_then_nothing(app, session, world, registry):
     plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
     session.commit()
     early = _run(app, "scheduler", "run", "--once", "--now", "2027-01-04T08:00+08:00")
@@ -34,8 +32,7 @@ def test_now_needs_its_offset(app):
     assert result.exit_code == 2 and "offset" in result.output
 
 
-def test_status_names_each_active_plans_next_batch(app, session, world):
-    registry = populate(session, world["a"])
+def test_status_names_each_active_plans_next_batch(app, session, world, registry):
     year = dt.date.today().year + 1
     plan = active_plan(session, world["admin_a"], world["a"], registry["matter"], year=year)
     session.commit()

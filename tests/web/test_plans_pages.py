@@ -375,10 +375,9 @@ def test_teams_are_paginated(app, world, registry, session, monkeypatch):
         assert sixth.drawn.ticket in html
 
 
-def test_admin_links_an_inspector_account_and_the_inspector_sees_their_tasks(app, session, world):
-    from ..draw_world import populate
-
-    registry = populate(session, world["a"])
+def test_admin_links_an_inspector_account_and_the_inspector_sees_their_tasks(
+    app, session, world, registry
+):
     inspector = registry["inspectors"][0]
     admin = app.test_client()
     login(admin, "admin_a")

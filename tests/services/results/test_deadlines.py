@@ -183,8 +183,9 @@ def test_the_counts_follow_the_inspection_records(session, world):
     assert task.counts.drawn > 1 and task.stage == "fieldwork"
 
 
-def test_a_batch_of_a_recurring_plan_has_its_period_as_fieldwork_window(session, db, world):
-    registry = populate(session, world["a"])
+def test_a_batch_of_a_recurring_plan_has_its_period_as_fieldwork_window(
+    session, db, world, registry
+):
     plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
     session.commit()
     batch_jobs.ensure_due(db, now=beijing(2027, 2, 1, 9, 0, 1), timing=TIMING)

@@ -130,7 +130,9 @@ def test_adding_and_deleting_an_override_is_audited(session, world):
     workdays.delete_override(session, actor=root, override_id=override.id)
     assert workdays.list_overrides(session, root) == []
     entries = session.scalars(
-        select(AuditEntry).where(AuditEntry.object_type == "workday_override")
+        select(AuditEntry)
+        .where(AuditEntry.object_type == "workday_override")
+        .order_by(AuditEntry.seq)  # the chain's order; without it PostgreSQL picks any
     ).all()
     assert [(e.action, e.object_id) for e in entries] == [
         ("workday.add", str(override.id)),

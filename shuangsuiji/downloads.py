@@ -23,7 +23,7 @@ def rejects_file(job, fmt: str):
     buffer = io.BytesIO()
     if fmt == "csv":
         tabular.write_csv(buffer, REJECT_HEADERS, rows)
-        mimetype = "text/csv; charset=utf-8"
+        mimetype = "text/csv"  # send_file adds "; charset=utf-8" to a text type itself
     else:
         tabular.write_xlsx(buffer, REJECT_HEADERS, rows, sheet_name="被拒绝的行")
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

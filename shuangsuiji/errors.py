@@ -18,6 +18,12 @@ class Invalid(AppError):
     status = 422
 
 
+class TooLarge(Invalid):
+    """An upload over its limit (413); the message names the limit."""
+
+    status = 413
+
+
 class Unauthorized(AppError):
     status = 401
 

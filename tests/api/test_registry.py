@@ -100,6 +100,9 @@ def test_import_over_api_then_rejects_download(app, db, world):
     assert rejects[0]["row_no"] == 3 and rejects[0]["column"] == "统一社会信用代码"
     csv_file = client.get(f"/api/v1/imports/{job['id']}/rejects?format=csv")
     assert csv_file.data.startswith(b"\xef\xbb\xbf") and b"BAD" in csv_file.data
+    assert csv_file.headers["Content-Type"] == "text/csv; charset=utf-8"  # once
+    console_csv = client.get(f"/console/imports/{job['id']}/rejects.csv")
+    assert console_csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     confirm = client.post(f"/api/v1/imports/{job['id']}/confirm", headers=headers)
     assert confirm.status_code == 202
     worker.run_one()
@@ -215,3 +218,24 @@ def test_an_inspector_cannot_cancel_an_import(app, world):
     inspector, inspector_headers = _client(app, "insp_a")
     response = inspector.post(f"/api/v1/imports/{job['id']}/cancel", headers=inspector_headers)
     assert response.status_code in (403, 404)
+
+
+def test_an_upload_over_the_import_limit_is_a_413_naming_the_limit(app, world):
+    app.config["IMPORT_MAX_BYTES"] = 1500  # small: a large body would be spooled to disk
+    client, headers = _client(app)
+    response = client.post(
+        "/api/v1/imports",
+        headers=headers,
+        data={"kind": "entities", "file": (io.BytesIO(b"x" * 3000), "名录.csv")},
+    )
+    assert response.status_code == 413
+    assert "1,500 字节" in response.get_json()["message"]
+    page = client.post(
+        "/console/imports",
+        data={
+            "kind": "entities",
+            "file": (io.BytesIO(b"x" * 3000), "名录.csv"),
+            "csrf_token": headers["X-CSRFToken"],
+        },
+    )
+    assert page.status_code == 413 and "1,500 字节" in page.get_data(as_text=True)

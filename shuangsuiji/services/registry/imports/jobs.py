@@ -40,7 +40,7 @@ from ....db import (
     stage_risk_classes,
 )
 from ....db.states import ImportStatus
-from ....errors import Conflict, Invalid, NotFound
+from ....errors import Conflict, Invalid, NotFound, TooLarge
 from ...platform import audit, tasks
 from ...scope import reads_all, require_admin_of
 
@@ -148,9 +148,10 @@ def create(
             while chunk := source.read(1 << 20):
                 size += len(chunk)
                 if size > config["IMPORT_MAX_BYTES"]:
-                    raise Invalid(
-                        f"文件超过大小上限 {config['IMPORT_MAX_BYTES'] // (1 << 20)} MB，"
-                        "请拆分后分批导入"
+                    limit = _size_text(config["IMPORT_MAX_BYTES"])
+                    raise TooLarge(
+                        f"文件超过导入大小上限 {limit}，请拆分后分批导入",
+                        errors={"file": [f"不能超过 {limit}"]},
                     )
                 digest.update(chunk)
                 out.write(chunk)
@@ -192,6 +193,12 @@ def create(
         department_id=department_id,
     )
     return job
+
+
+def _size_text(size: int) -> str:
+    if size < 1 << 20:
+        return f"{size:,} 字节"
+    return f"{size / (1 << 20):,.1f}".removesuffix(".0") + " MB"
 
 
 def get(session: Session, actor: User, import_id: int) -> ImportJob:

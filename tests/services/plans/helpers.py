@@ -5,21 +5,26 @@ from __future__ import annotations
 import io
 import zipfile
 
-from shuangsuiji.services.plans import draws, plans
-
-from ...draw_world import DICE, TODAY, plan_values
+from ... import factories
+from ...draw_world import DICE
 
 
 def make_plan(session, world, registry, **overrides):
-    values = plan_values(matter_ids=[registry["matter"].id], **overrides)
-    return plans.create(session, actor=world["admin_a"], department_id=world["a"].id, raw=values)
+    """A draft plan of department A on the registry's matter (plans.create, by the factory)."""
+    return factories.PlanFactory(
+        actor=world["admin_a"],
+        code=overrides.pop("code", "PLAN-001"),
+        matters=[registry["matter"]],
+        **overrides,
+    )
 
 
 def commit_and_draw(session, world, plan, randomness=DICE):
-    commitment = plans.commit(session, actor=world["admin_a"], plan_id=plan.id, today=TODAY)
-    return commitment, draws.execute(
-        session, actor=world["admin_a"], commitment_id=commitment.id, randomness=randomness
+    commitment = factories.CommitmentFactory(actor=world["admin_a"], plan=plan)
+    draw = factories.DrawFactory(
+        actor=world["admin_a"], commitment=commitment, randomness=randomness
     )
+    return commitment, draw
 
 
 def unzip(data: bytes) -> dict[str, bytes]:

@@ -22,15 +22,10 @@ from shuangsuiji.services.plans import batches, commitments, draws, eligibility,
 from shuangsuiji.services.platform import workdays
 from shuangsuiji.services.platform.workdays import Calendar
 
-from ...draw_world import TODAY, plan_values, populate
+from ...draw_world import TODAY, plan_values
 from ...recur_world import SERVER, TIMING, active_plan, beijing, recurring_values
 
 D = dt.date
-
-
-@pytest.fixture
-def registry(session, world):
-    return populate(session, world["a"])
 
 
 def make_active(session, world, registry, **kwargs):

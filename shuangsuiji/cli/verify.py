@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..domain import bundle as srdp_bundle
+from ..domain import chain
 from ..domain import verify as srdp_verify
 
 _SHOWN = 6  # differences listed after a changed input file (the rest follow from it)
@@ -36,15 +37,22 @@ def file_problems(files: dict[str, bytes]) -> list[str]:
 
 @click.command("verify")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify_command(path):
+@click.option(
+    "--chain-tip",
+    metavar="HEX",
+    help="周期任务启用时公布的哈希链顶端（/public/plans）：与数据包中 chain.json 的链顶比对",
+)
+def verify_command(path, chain_tip):
     """Re-run a draw from its bundle alone and compare every field of its manifest
-    (no database, no configuration). Exit status 1 when anything differs."""
+    (no database, no configuration). A batch of a recurring plan: its revealed server value
+    must lead to the chain tip published at activation (chain.json, SRDP-1 §3.3). Exit status
+    1 when anything differs."""
     try:
         files, manifest = srdp_verify.read_zip(path)
     except srdp_verify.UnreadableBundle as exc:
         raise click.ClickException(f"无法读取数据包：{exc}") from exc
     changed = file_problems(files)
-    problems = srdp_verify.verify(files, manifest)
+    problems = srdp_verify.verify(files, manifest, published_tip=chain_tip)
     if changed or problems:
         click.echo(f"复核未通过：发现 {len(changed) + len(problems)} 处不一致")
         for problem in changed:
@@ -71,5 +79,12 @@ def verify_command(path):
         f"未配齐 {len(assignment['unstaffed'])} 个；人员替换 "
         f"{len(manifest.get('replacements', []))} 次"
     )
+    if chain.CHAIN_FILE in files:
+        link = chain.parse(files[chain.CHAIN_FILE])
+        checked = "，与所给的公布值一致" if chain_tip else "（请与 /public/plans 公布的链顶比对）"
+        click.echo(
+            f"哈希链 第 {link.index}/{link.length} 批（{link.batch_key}）：揭示的服务器密值连续做 "
+            f"{link.index} 次 SHA-256 得到链顶 {link.tip}{checked}"
+        )
     click.echo("SHA256SUMS:")
     click.echo(files[srdp_verify.SUMS].decode("ascii"), nl=False)

@@ -3,7 +3,10 @@
     python -m shuangsuiji.domain.verify BUNDLE.zip
 
 The zip holds entities.tsv, inspectors.tsv, exclusions.tsv, plan.json, SHA256SUMS and
-manifest.json at its root. Prints OK and a summary, or the problems (exit status 1).
+manifest.json at its root, and for a batch of a recurring plan chain.json (§3.3): the revealed
+server value must then lead to the chain tip published at activation (`--chain-tip` checks the
+tip in chain.json against the one the plan published). Prints OK and a summary, or the problems
+(exit status 1).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from . import srdp
+from . import chain, srdp
 from .bundle import ANY_DEPT, FILES, Bundle, SrdpError, sha256sums
 from .srdp import (
     Assignment,
@@ -116,15 +119,22 @@ def _requests(entries: Any) -> list[ReplacementRequest]:
     ]
 
 
-def verify(bundle_files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> list[str]:
+def verify(
+    bundle_files: Mapping[str, bytes],
+    manifest: Mapping[str, Any],
+    *,
+    published_tip: str | None = None,
+) -> list[str]:
     """Re-run §3–§6 from the bundle files and the manifest's randomness and replacement
     requests, and compare every recomputed field of the manifest; then check the teams'
     invariants directly. Returns the problems found, empty when the draw checks out.
 
-    `bundle_files` maps names to bytes; SHA256SUMS is checked when present. `committed_at` and
-    `software` are not checked (the bundle cannot confirm them).
+    `bundle_files` maps names to bytes; SHA256SUMS is checked when present, and chain.json
+    (a recurring plan's batch, §3.3) when present: the revealed server value must hash to the
+    chain tip, which must equal `published_tip` when given. `committed_at` and `software` are
+    not checked (the bundle cannot confirm them).
     """
-    problems: list[str] = []
+    problems: list[str] = chain_problems(bundle_files, manifest, published_tip=published_tip)
     have_all = all(name in bundle_files for name in FILES)
     sums = bundle_files.get(SUMS)
     if (
@@ -159,18 +169,39 @@ def verify(bundle_files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> li
     return problems
 
 
+def chain_problems(
+    bundle_files: Mapping[str, bytes],
+    manifest: Mapping[str, Any],
+    *,
+    published_tip: str | None = None,
+) -> list[str]:
+    """§3.3: the batch's revealed server value against chain.json (and the published tip)."""
+    data = bundle_files.get(chain.CHAIN_FILE)
+    if data is None:
+        if published_tip is not None:
+            return [f"a chain tip was given but the bundle has no {chain.CHAIN_FILE}"]
+        return []
+    try:
+        link = chain.parse(data)
+    except chain.ChainFileError as exc:
+        return [str(exc)]
+    return chain.problems(link, manifest, published_tip=published_tip)
+
+
 class UnreadableBundle(ValueError):
     """The zip cannot be read, lacks a file, or its manifest is not JSON."""
 
 
 def read_zip(path: str | os.PathLike) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The bundle files (the four inputs and SHA256SUMS) and the parsed manifest of a zip."""
+    """The bundle files (the four inputs, SHA256SUMS and chain.json if present) and the parsed
+    manifest of a zip."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            files = {n: archive.read(n) for n in (*FILES, SUMS, MANIFEST) if n in names}
+            wanted = (*FILES, SUMS, MANIFEST, chain.CHAIN_FILE)
+            files = {n: archive.read(n) for n in wanted if n in names}
     except (OSError, zipfile.BadZipFile) as exc:
         raise UnreadableBundle(f"cannot read {path}: {exc}") from exc
     missing = [n for n in (*FILES, SUMS, MANIFEST) if n not in files]
@@ -190,13 +221,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m shuangsuiji.domain.verify", description="Verify an SRDP-1 draw bundle."
     )
     parser.add_argument("bundle", help="the bundle zip (input files, SHA256SUMS, manifest.json)")
+    parser.add_argument(
+        "--chain-tip", help="a recurring plan's chain tip as published at activation (§3.3)"
+    )
     args = parser.parse_args(argv)
     try:
         files, manifest_ = read_zip(args.bundle)
     except UnreadableBundle as exc:
         print(exc, file=sys.stderr)
         return 2
-    problems = verify(files, manifest_)
+    problems = verify(files, manifest_, published_tip=args.chain_tip)
     if problems:
         print(f"FAILED: {len(problems)} problem(s)")
         for problem in problems:

@@ -229,3 +229,63 @@ def test_public_page_commands_reproduce_the_snapshot_and_seed(
     assert done.stdout.split()[0] == commitment.snapshot
     done = subprocess.run(["bash", "-c", seed_command], capture_output=True, text=True, timeout=60)
     assert done.stdout.split()[0] == draw.seed
+
+
+@pytest.fixture
+def batch_bundle(session, db, world, tmp_path):
+    """The bundle of the second monthly batch of a recurring plan (its chain link 2)."""
+    from shuangsuiji.scheduler import batch_jobs
+
+    from ..recur_world import TIMING, active_plan, beijing
+
+    registry = draw_world.populate(session, world["a"])
+    plan = active_plan(session, world["admin_a"], world["a"], registry["matter"])
+    session.commit()
+    batch_jobs.ensure_due(db, now=beijing(2027, 2, 1, 9, 30), timing=TIMING)
+    draw = draws.current_draw(session, plan)
+    assert draw.batch_key == "2027-02"
+    return plan, _bundle(session, world, draw, tmp_path)
+
+
+def _revealed(files: dict[str, bytes]) -> str:
+    manifest = json.loads(files["manifest.json"])
+    return next(e["value"] for e in manifest["randomness"] if e["kind"] == "server")
+
+
+def test_a_batch_bundle_carries_its_chain_link_and_verifies(batch_bundle):
+    plan, path = batch_bundle
+    with zipfile.ZipFile(path) as archive:
+        link = json.loads(archive.read("chain.json"))
+    assert (link["chain_tip"], link["index"], link["length"]) == (plan.chain_tip, 2, 12)
+    result = CliRunner().invoke(main, ["draw", "verify", str(path), "--chain-tip", plan.chain_tip])
+    assert result.exit_code == 0, result.output
+    assert "第 2/12 批（2027-02）" in result.output and "与所给的公布值一致" in result.output
+
+
+def test_a_tampered_revealed_server_value_fails_the_chain_check(batch_bundle):
+    _, path = batch_bundle
+
+    def change(files):
+        manifest = json.loads(files["manifest.json"])
+        for entry in manifest["randomness"]:
+            if entry["kind"] == "server":
+                entry["value"] = "f" * 64
+        files["manifest.json"] = json.dumps(manifest).encode()
+
+    result = _verify(_rewrite(path, change))
+    assert result.exit_code == 1
+    assert "does not give the chain tip" in result.output
+
+
+def test_a_chain_json_naming_another_tip_fails(batch_bundle):
+    plan, path = batch_bundle
+
+    def change(files):
+        link = json.loads(files["chain.json"])
+        link["chain_tip"] = "0" * 64
+        files["chain.json"] = json.dumps(link).encode()
+
+    tampered = _rewrite(path, change)
+    assert _verify(tampered).exit_code == 1  # the revealed value no longer leads to it
+    named = CliRunner().invoke(main, ["draw", "verify", str(path), "--chain-tip", "1" * 64])
+    assert named.exit_code == 1 and "is not the published tip" in named.output

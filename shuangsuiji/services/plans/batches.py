@@ -1,5 +1,5 @@
-"""Recurring plans (周期抽查计划): periods, due times, the yearly split, the server-secret hash
-chain, and `ensure_due`, the one job of the scheduler process.
+"""Recurring plans (周期抽查计划): periods, due times, activation, the values typed in per
+batch, and committing and drawing one due batch (`draw_batch`) for the scheduler's job.
 
 An administrator sets up the annual plan once (matters, scope, a yearly ratio per credit-risk
 class, monthly / quarterly / yearly batches) and activates it. From then on each batch is
@@ -11,24 +11,20 @@ committed and drawn without anyone touching it:
   calendar, 调休 included) at `SCHEDULER_BATCH_TIME`, Beijing time. Only periods due after
   the activation belong to the plan: a period that was already due when the plan was activated
   is not drawn.
-- **Yearly split.** The plan's ratios are yearly. At each batch, per class,
-  target = the SRDP-1 quota (§4: ratio, rounding, k_min, k_max) of the class's in-scope entities,
-  and the batch draws ⌈(target − drawn by this plan's earlier batches) ÷ batches remaining⌉,
-  this batch included. The last batch draws exactly what is still missing, so the year's total
-  meets the ratio whenever the registry holds enough eligible entities. Entities drawn by an
-  earlier batch are not eligible again in the same plan.
+- **Yearly split** (shuangsuiji/domain/yearly.py, pure). The plan's ratios are yearly. At each
+  batch, per class, target = the SRDP-1 quota (§4) of the class's in-scope entities, and the
+  batch draws ⌈(target − drawn by this plan's earlier batches) ÷ batches remaining⌉, this batch
+  included. Entities drawn by an earlier batch are not eligible again in the same plan.
 - **Randomness.** Nobody rolls dice at 09:00 on the first working day, so a batch's sources
   are a server secret and, if the plan names any, published values (a lottery result, a
   beacon output) an administrator types in for the batch before it falls due (`BatchValue`);
   a batch whose value is missing at its due time fails with that reason until it is entered.
-  The server secrets form a hash chain fixed at activation: a random seed s_n (n = periods
-  per year), s_{j} = hex(SHA256(s_{j+1})), and the tip hex(SHA256(s_1)) is
-  published at activation. Batch j reveals s_j; its commitment's plan.json carries
-  hex(SHA256(s_j)) as the server source's `sha256`, which is the tip (j = 1) or the previous
-  batch's secret, so `shuangsuiji draw verify` checks each bundle as usual and anyone can check
-  that SHA256 applied j times to s_j gives the published tip. Revealing s_j discloses s_1…s_{j-1}
-  (past batches) but nothing about s_{j+1}: that would need a SHA-256 preimage. One committed
-  secret per batch would work too, but would publish twelve hashes instead of one.
+  The server secrets form a hash chain fixed at activation (SRDP-1 §3.3,
+  shuangsuiji/domain/chain.py, pure): batch j reveals s_j, its plan.json commits to
+  hex(SHA256(s_j)) (the tip for j = 1, the previous batch's secret otherwise), and SHA-256
+  applied j times to s_j gives the tip published at activation. The batch's bundle carries
+  chain.json, and `shuangsuiji draw verify` checks the revealed value against it. One
+  committed secret per batch would work too, but would publish twelve hashes instead of one.
 - **Exactly once.** The scheduler's `batch_jobs.ensure_due` draws every due batch (`due`) that
   has no draw (`draw_batch`), and is run at start-up and on every tick, so a scheduler that was
   down over a month end catches up once. "Once" is the database's job: each batch runs in a
@@ -59,7 +55,7 @@ from sqlalchemy.orm import Session
 from ...db import BatchValue, Commitment, Draw, DrawEntity, Plan, PlanBatch, User
 from ...db.states import BatchStatus, PlanStatus
 from ...domain import bundle as srdp_bundle
-from ...domain import srdp
+from ...domain import chain, srdp, yearly
 from ...domain.periods import Period, periods
 from ...errors import AppError, Conflict, Invalid
 from ..platform import audit, workdays
@@ -140,54 +136,12 @@ def schedule(plan: Plan, cal: workdays.Calendar, timing: Timing) -> list[Schedul
     return [e for e in entries if e.due > plan.activated_at]
 
 
-# -- the hash chain ------------------------------------------------------------------------
-
-
-def chain_secret(seed: str, index: int, length: int) -> str:
-    """s_index of the chain whose last link s_length is `seed` (s_j = SHA256(s_{j+1}) in hex)."""
-    if not 1 <= index <= length:
-        raise ValueError("index out of the chain")
-    value = seed
-    for _ in range(length - index):
-        value = srdp.server_commitment(value)
-    return value
-
-
-def chain_tip(seed: str, length: int) -> str:
-    """hex(SHA256(s_1)): published at activation."""
-    return srdp.server_commitment(chain_secret(seed, 1, length))
-
-
-def chain_reaches_tip(secret: str, index: int, tip: str) -> bool:
-    """Whether hashing the revealed s_index `index` times gives the published tip."""
-    value = secret
-    for _ in range(index):
-        value = srdp.server_commitment(value)
-    return value == tip
-
-
-# -- the yearly split ----------------------------------------------------------------------
+# -- the yearly split (domain/yearly.py) ---------------------------------------------------
 
 
 def yearly_targets(plan: Plan, population: Counter) -> dict[str, int]:
     """Per class, how many the whole year must draw: the SRDP-1 quota of the in-scope count."""
-    targets = {}
-    for code, rule in sorted(settings.config(plan)["strata"].items()):
-        parsed = srdp_bundle.StratumRule(
-            code, rule.get("ratio"), rule.get("count"), rule.get("k_min"), rule.get("k_max")
-        )
-        targets[code] = srdp.quota(population.get(code, 0), parsed, plan.rounding)
-    return targets
-
-
-def batch_counts(targets: dict[str, int], drawn: dict[str, int], remaining: int) -> dict[str, int]:
-    """⌈(target − drawn so far) ÷ batches remaining⌉ per class (remaining ≥ 1, this one too)."""
-    if remaining < 1:
-        raise ValueError("remaining must be ≥ 1")
-    return {
-        code: -(-max(0, target - drawn.get(code, 0)) // remaining)
-        for code, target in targets.items()
-    }
+    return yearly.targets(settings.config(plan)["strata"], population, plan.rounding)
 
 
 def drawn_per_class(session: Session, plan: Plan) -> Counter:
@@ -231,7 +185,7 @@ def activate(
     seed = secrets.token_hex(32)
     before = plans.snapshot(plan)
     plan.chain_seed = seed
-    plan.chain_tip = chain_tip(seed, length)
+    plan.chain_tip = chain.tip(seed, length)
     plan.activated_at = now
     plan.status = PlanStatus.ACTIVE
     session.flush()
@@ -360,8 +314,8 @@ def commit_batch(
     population = eligibility.in_scope_counts(session, plan)
     targets = yearly_targets(plan, population)
     drawn = drawn_per_class(session, plan)
-    counts = batch_counts(targets, drawn, remaining)
-    secret = chain_secret(plan.chain_seed, entry.period.index, PERIODS_PER_YEAR[plan.recurrence])
+    counts = yearly.batch_counts(targets, drawn, remaining)
+    secret = chain.secret(plan.chain_seed, entry.period.index, PERIODS_PER_YEAR[plan.recurrence])
     srdp_id = f"{plan.code}.{entry.period.key}"
     inputs = commitments.build_inputs(
         session,

@@ -38,7 +38,8 @@ from ...db import (
 )
 from ...db.states import JobStatus, PlanStatus
 from ...domain import bundle as srdp_bundle
-from ...domain import srdp
+from ...domain import chain, srdp
+from ...domain.periods import period_of, periods
 from ...errors import Conflict, Invalid, NotFound
 from ..platform import audit, tasks
 from ..scope import audits, get_visible, is_inspector, require_admin_of
@@ -509,6 +510,9 @@ def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes
         for name, data in commitments.commitment_files(commitment).items():
             zf.writestr(name, data)
         zf.writestr("SHA256SUMS", commitment.sha256sums)
+        link = chain_link(draw)
+        if link is not None:
+            zf.writestr(chain.CHAIN_FILE, link.as_json())
         manifest = full_manifest(session, draw)
         zf.writestr(
             "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True)
@@ -522,6 +526,21 @@ def bundle_zip(session: Session, actor: User, draw_id: int) -> tuple[Draw, bytes
         department_id=draw.plan.department_id,
     )
     return draw, buffer.getvalue()
+
+
+def chain_link(draw: Draw) -> chain.Link | None:
+    """A batch draw's place in its plan's hash chain (chain.json of its bundle, SRDP-1 §3.3);
+    None for a draw outside a recurring plan's batches."""
+    plan, commitment = draw.plan, draw.commitment
+    if draw.batch_key is None or not plan.chain_tip:
+        return None
+    period = period_of(plan.recurrence, draw.batch_key)
+    splan = srdp_bundle.parse_plan(commitment.plan_json)
+    label = next((s.label for s in splan.randomness if s.kind == "server"), None)
+    if period is None or label is None:
+        return None
+    length = len(periods(plan.recurrence, period.start.year))
+    return chain.Link(plan.chain_tip, length, period.index, draw.batch_key, label)
 
 
 def _batch_end(session: Session, draw: Draw) -> dt.date | None:

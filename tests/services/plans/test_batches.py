@@ -1,5 +1,5 @@
 """Recurring plans: periods and due times across month ends, leap years and holidays; the
-yearly split; the hash chain; activation; ensure-due catching up exactly once; failures."""
+the yearly targets; activation; ensure-due catching up exactly once; failures."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from shuangsuiji.db import AuditEntry, Draw, DrawEntity, Plan, PlanBatch
-from shuangsuiji.domain import srdp, verify
+from shuangsuiji.domain import chain, verify
 from shuangsuiji.errors import Conflict, Invalid
 from shuangsuiji.scheduler import Scheduler, batch_jobs
 from shuangsuiji.services.plans import batches, commitments, draws, eligibility, plans
@@ -87,42 +87,6 @@ def test_an_administrators_override_moves_the_due_day():
     assert batches.first_workday(period, calendar) == D(2026, 12, 2)
 
 
-# -- the yearly split ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("target", [0, 1, 5, 11, 12, 13, 40, 97, 1000])
-def test_the_batches_of_a_year_add_up_to_the_yearly_target(target):
-    drawn = 0
-    sizes = []
-    for remaining in range(12, 0, -1):
-        size = batches.batch_counts({"B": target}, {"B": drawn}, remaining)["B"]
-        sizes.append(size)
-        drawn += size
-    assert drawn == target
-    assert max(sizes) - min(sizes) <= 1 or target < 12  # spread evenly, not all at the end
-
-
-def test_a_shortfall_of_an_earlier_batch_is_made_up_later():
-    assert batches.batch_counts({"C": 24}, {"C": 0}, 12) == {"C": 2}
-    assert batches.batch_counts({"C": 24}, {"C": 2}, 10) == {"C": 3}  # one batch drew nothing
-    assert batches.batch_counts({"C": 24}, {"C": 30}, 3) == {"C": 0}
-
-
-# -- the hash chain ------------------------------------------------------------------------
-
-
-def test_the_hash_chain_reveals_one_link_per_batch():
-    seed = "ab" * 32
-    tip = batches.chain_tip(seed, 12)
-    links = [batches.chain_secret(seed, j, 12) for j in range(1, 13)]
-    assert len(set(links)) == 12 and links[11] == seed
-    for j, secret in enumerate(links, 1):
-        assert batches.chain_reaches_tip(secret, j, tip)
-        previous = tip if j == 1 else links[j - 2]
-        assert srdp.server_commitment(secret) == previous  # what the batch's plan.json carries
-    assert not batches.chain_reaches_tip(links[3], 3, tip)
-
-
 # -- settings and activation ---------------------------------------------------------------
 
 
@@ -144,7 +108,7 @@ def test_a_recurring_plan_needs_a_year_and_only_server_randomness(session, world
 def test_activation_publishes_the_chain_tip_and_is_audited(session, world, registry):
     plan = make_active(session, world, registry)
     assert plan.status == "active" and len(plan.chain_tip) == 64
-    assert plan.chain_tip == batches.chain_tip(plan.chain_seed, 12)
+    assert plan.chain_tip == chain.tip(plan.chain_seed, 12)
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "plans.activate"))
     after = json.loads(entry.after)
     assert after["chain_tip"] == plan.chain_tip and "chain_seed" not in json.dumps(after)
@@ -267,7 +231,7 @@ def test_a_whole_year_meets_the_yearly_ratio_and_draws_nobody_twice(session, db,
     manifest = json.loads(files.pop("manifest.json"))
     assert verify.verify(files, manifest) == []
     secret = manifest["randomness"][0]["value"]
-    assert batches.chain_reaches_tip(secret, 12, plan.chain_tip)
+    assert chain.reaches_tip(secret, 12, plan.chain_tip)
 
 
 def test_a_batch_that_cannot_be_staffed_is_recorded_and_retried_later(session, db, world, registry):

@@ -59,6 +59,7 @@ class Entries(MethodView):
             object_type=query.get("object_type"),
             object_id=query.get("object_id"),
             actor_name=query.get("actor"),
+            hmac=query.get("hmac"),
         )
         entries = paginate(db_session(), select, page=query["page"], per_page=per_page).items
         return [entry_out(audit.readable(e)) for e in entries]

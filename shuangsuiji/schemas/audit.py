@@ -42,6 +42,13 @@ class AuditQuery(PageQuery):
     object_type = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
     object_id = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
     actor = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
+    hmac = fields.String(
+        validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+        metadata={
+            "description": "只列出涉及某一身份证号、手机号码或电子邮箱的条目：该信息的密钥哈希"
+            '（条目中 {"masked", "hmac"} 的 hmac）'
+        },
+    )
 
 
 class CheckpointOut(Schema):

@@ -293,11 +293,13 @@ def visible_entries(
     object_type: str | None = None,
     object_id: str | None = None,
     actor_name: str | None = None,
+    hmac: str | None = None,
 ):
     """The audit entries the actor may read, newest first, as a select().
 
     The system admin and the auditor read everything; a department admin reads the entries of
-    their own department; nobody else reads the trail.
+    their own department; nobody else reads the trail. `hmac`: only the entries naming the
+    sensitive value with that keyed HMAC (redaction.search_fingerprint).
     """
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if not reads_all(actor):
@@ -312,6 +314,12 @@ def visible_entries(
         query = query.where(AuditEntry.object_id == object_id)
     if actor_name:
         query = query.where(AuditEntry.actor_name == actor_name)
+    if hmac:
+        needle = f'"hmac":"{hmac}"'
+        query = query.where(
+            AuditEntry.before.contains(needle, autoescape=True)
+            | AuditEntry.after.contains(needle, autoescape=True)
+        )
     return query
 
 

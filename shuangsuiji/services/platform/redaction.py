@@ -74,10 +74,33 @@ def mask(kind: str, value: str) -> str:
 def fingerprint(field: str, value: str) -> str | None:
     """The keyed HMAC of a sensitive value (None without a key): equal values, equal HMACs."""
     kind = _kind(field, value)
-    if kind is None or _key is None:
+    return None if kind is None else _digest(kind, value)
+
+
+def _digest(kind: str, value: str) -> str | None:
+    if _key is None:
         return None
     message = f"{kind}:{_normal(kind, value)}".encode()
     return hmac.new(_key, message, hashlib.sha256).hexdigest()
+
+
+_ID = re.compile(r"[0-9]{17}[0-9X]|[0-9]{15}")
+
+
+def search_fingerprint(value: str) -> str | None:
+    """The HMAC under which entries store a value someone looks for (an ID number, a mobile
+    number or an e-mail address, told apart by shape); None when it is none of them or no key
+    is installed."""
+    value = value.strip()
+    if "@" in value:
+        kind = "email"
+    elif _ID.fullmatch(value.upper()):
+        kind = "id"
+    elif _PHONE.fullmatch(value):
+        kind = "phone"
+    else:
+        return None
+    return _digest(kind, value)
 
 
 def is_protected(value) -> bool:

@@ -148,3 +148,26 @@ def test_a_new_entry_is_shown_as_stored_and_not_marked(app, client, session, wor
     assert shown["redacted"] is False and shown["after"] == stored.after
     page = client.get("/console/audit?action=inspectors.create").get_data(as_text=True)
     assert "110105********002X" in page and ID_NUMBER not in page
+
+
+def test_entries_naming_a_number_are_found_by_its_hmac_the_number_never_in_a_url(
+    app, client, session, world
+):
+    _inspector(session, world, "13004", id_number=ID_NUMBER)
+    _inspector(session, world, "13005", id_number=OTHER_ID)
+    session.commit()
+    login(client, "admin_a")
+    token = csrf_token(client, "/console/audit")
+    found = client.post(
+        "/console/audit/sensitive", data={"value": ID_NUMBER.lower(), "csrf_token": token}
+    )
+    assert found.status_code == 302 and ID_NUMBER.lower() not in found.headers["Location"]
+    page = client.get(found.headers["Location"]).get_data(as_text=True)
+    assert "13004" in page and "13005" not in page
+
+    digest = redaction.search_fingerprint(ID_NUMBER)
+    listed = client.get(f"/api/v1/audit/entries?hmac={digest}").get_json()
+    assert [json.loads(e["after"])["cert_no"] for e in listed] == ["13004"]
+    assert client.get("/api/v1/audit/entries?hmac=13004").status_code == 422
+    refused = client.post("/console/audit/sensitive", data={"value": "张三", "csrf_token": token})
+    assert refused.status_code == 302 and "hmac" not in refused.headers["Location"]

@@ -15,7 +15,9 @@ import csv
 import datetime as dt
 import io
 import math
+import mmap
 import re
+import struct
 import unicodedata
 import weakref
 import zipfile
@@ -178,6 +180,7 @@ def open_table(
     if content == "xls" and _is_encrypted_ooxml(path):
         raise FileRejected(_ENCRYPTED)
     if content == "xls":
+        _check_xls_extents(path, limits)
         return _open_workbook(path, content, sheet, limits, None)
     # calamine parses with the GIL released, so the scan of the archive runs beside it on
     # another core; the zip headers are checked first, which is what bounds calamine's reading,
@@ -813,6 +816,140 @@ def _add_refs(data: np.ndarray, starts: np.ndarray, extent: _Extent) -> None:
     for k in range(most):
         row = row * 10 + data[base + k] - 48
     extent.rows = max(extent.rows, int(row.max()))
+
+
+# --- XLS extents: the same box, from the workbook's BIFF records ---------------------------------
+#
+# An .xls is an OLE compound file (MS-CFB) whose "Workbook" stream holds BIFF records; each
+# cell record starts with its row and column as 16-bit numbers, and calamine takes them as they
+# are: a cell at column 65535 makes it allocate 4 billion cells. The stream is found through
+# the compound file's FAT and directory, every chain bounded by the number of sectors.
+
+_CFB_SPECIAL = 0xFFFFFFFA  # and above: end of chain, free, FAT and DIFAT sectors
+_BIFF_BOF = {0x0009, 0x0209, 0x0409, 0x0809}
+# Records that start with (row, column): formula, number, label, boolean/error, blank, RK,
+# rich string, shared-string label (BIFF2 to BIFF8).
+_BIFF_CELLS = {
+    0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0201, 0x0203, 0x0204, 0x0205,
+    0x0206, 0x0406, 0x00D6, 0x00FD, 0x027E,
+}  # fmt: skip
+_BIFF_MULTI = {0x00BD, 0x00BE}  # MULRK, MULBLANK: row, first column, …, last column
+_BIFF_DIMENSIONS = 0x0200
+_RECORD = struct.Struct("<HHHH")  # kind, length, then a cell's row and column
+
+
+def _check_xls_extents(path: Path, limits: Limits) -> None:
+    """Refuse an .xls whose sheets reach beyond the limits, before calamine allocates them."""
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        try:
+            stream = _Compound(data).stream(("workbook", "book"))
+        except (ValueError, struct.error) as exc:
+            raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
+    if stream is None:
+        return  # no workbook in it: calamine says so
+    for number, extent in enumerate(_biff_extents(stream)):
+        _refuse_extent(f"Workbook substream {number}", extent, limits)
+
+
+class _Compound:
+    """Just enough of an OLE compound file (MS-CFB) to read one stream, every chain bounded."""
+
+    def __init__(self, data):
+        if len(data) < 512 or data[:8] != _OLE_MAGIC:
+            raise ValueError("not a compound file")
+        self.major, _, shift, mini_shift = struct.unpack_from("<HHHH", data, 0x1A)
+        if shift not in (9, 12) or mini_shift != 6:
+            raise ValueError("unsupported sector size")
+        self.data, self.size = data, 1 << shift
+        self.sectors = max(0, (len(data) - self.size) // self.size)
+        (self.dir_first, _, self.cutoff, self.minifat_first, _, difat, difat_count) = (
+            struct.unpack_from("<IIIIIII", data, 0x30)
+        )
+        fat_sectors = list(struct.unpack_from("<109I", data, 0x4C))
+        seen = 0
+        while difat < _CFB_SPECIAL:
+            seen += 1
+            if seen > min(difat_count, self.sectors) + 1:
+                raise ValueError("DIFAT chain loops")
+            entries = struct.unpack(f"<{self.size // 4}I", self.sector(difat))
+            fat_sectors += entries[:-1]
+            difat = entries[-1]
+        self.fat = b"".join(self.sector(n) for n in fat_sectors if n < _CFB_SPECIAL)
+
+    def sector(self, number: int) -> bytes:
+        if number >= self.sectors:
+            raise ValueError(f"sector {number} beyond the file")
+        return self.data[(number + 1) * self.size : (number + 2) * self.size]
+
+    def read(self, start: int) -> bytes:
+        """The sectors of the chain from `start`, joined."""
+        return b"".join(map(self.sector, _chain(start, self.fat, self.sectors)))
+
+    def stream(self, names: tuple[str, ...]) -> bytes | None:
+        """The first stream named one of `names` (any case), or None."""
+        directory = self.read(self.dir_first)
+        entries = [directory[i : i + 128] for i in range(0, len(directory) - 127, 128)]
+        if not entries:
+            raise ValueError("no directory")
+        for entry in entries:
+            (name_bytes,) = struct.unpack_from("<H", entry, 64)
+            name = entry[: max(0, min(name_bytes, 64) - 2)].decode("utf-16-le", "replace")
+            if entry[66] != 2 or name.lower() not in names:
+                continue
+            start, length = struct.unpack_from("<IQ", entry, 116)
+            if self.major == 3:
+                length &= 0xFFFFFFFF  # version 3 files may leave the high half unset
+            if length > len(self.data):
+                raise ValueError("stream longer than the file")
+            if length >= self.cutoff:
+                return self.read(start)[:length]
+            # A small stream lives in the mini stream (the root's), in 64-byte sectors.
+            mini = self.read(struct.unpack_from("<I", entries[0], 116)[0])
+            minifat = self.read(self.minifat_first)
+            numbers = _chain(start, minifat, len(mini) // 64 + 1)
+            return b"".join(mini[n * 64 : (n + 1) * 64] for n in numbers)[:length]
+        return None
+
+
+def _chain(start: int, table: bytes, limit: int) -> list[int]:
+    """The sector numbers of a chain through `table` (little-endian 32-bit next pointers)."""
+    found, number, entries = [], start, len(table) // 4
+    while number < _CFB_SPECIAL:
+        if number >= entries or len(found) >= limit:
+            raise ValueError("broken or looping sector chain")
+        found.append(number)
+        (number,) = struct.unpack_from("<I", table, number * 4)
+    return found
+
+
+def _biff_extents(stream: bytes) -> list[_Extent]:
+    """The extent of each substream (a sheet, from its BOF record on) of a BIFF stream."""
+    extents: list[_Extent] = []
+    current = _Extent()
+    unpack, end, position = _RECORD.unpack_from, len(stream), 0
+    padded = stream + bytes(8)  # a short last record still unpacks
+    while position + 4 <= end:
+        kind, length, row, column = unpack(padded, position)
+        body, position = position + 4, position + 4 + length
+        if kind in _BIFF_BOF:
+            current = _Extent()
+            extents.append(current)
+        elif kind in _BIFF_CELLS and length >= 4:
+            current.rows = max(current.rows, row + 1)
+            current.columns = max(current.columns, column + 1)
+        elif kind in _BIFF_MULTI and length >= 6:
+            (last,) = struct.unpack_from("<H", padded, body + length - 2)
+            current.rows = max(current.rows, row + 1)
+            current.columns = max(current.columns, column + 1, last + 1)
+        elif kind == _BIFF_DIMENSIONS and length >= 14:  # BIFF8: 32-bit rows
+            _, last_row, _, last_column = struct.unpack_from("<IIHH", padded, body)
+            current.rows = max(current.rows, last_row)
+            current.columns = max(current.columns, last_column)
+        elif kind == _BIFF_DIMENSIONS and length >= 8:
+            _, last_row, _, last_column = struct.unpack_from("<HHHH", padded, body)
+            current.rows = max(current.rows, last_row)
+            current.columns = max(current.columns, last_column)
+    return extents
 
 
 def _sheet_parts(path: Path) -> dict[str, str]:

@@ -1073,3 +1073,80 @@ def test_a_ref_cut_by_a_chunk_boundary_is_still_read(tmp_path, monkeypatch):
     assert "1,048,576 行 × 16,384 列" in rejected(path)
     ok = sheet_xlsx(tmp_path / "ok.xlsx", HEAD_ROW + f'<row r="2">{_cell("B2", "x")}</row>')
     assert rows_of(read(ok)) == [(2, ["", "x"])]
+
+
+def _mini_cfb(stream: bytes, name: str = "Workbook") -> bytes:
+    """A compound file holding `stream` (under 4096 bytes) in its mini stream, as writers other
+    than Excel store a small workbook: FAT, directory, MiniFAT, then the mini stream's sectors."""
+    assert len(stream) < 4096
+    minis = -(-len(stream) // 64)
+    container = stream.ljust(minis * 64, b"\0")
+    container += b"\0" * (-len(container) % 512)
+    sectors = len(container) // 512
+    end, free = 0xFFFFFFFE, 0xFFFFFFFF
+    fat = [0xFFFFFFFD, end, end] + [4 + i for i in range(sectors - 1)] + [end]
+    fat += [free] * (128 - len(fat))
+    minifat = [i + 1 for i in range(minis - 1)] + [end]
+    minifat += [free] * (128 - len(minifat))
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\0" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + b"\0" * 6
+        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, 2, 1, end, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<I", free) * 108
+    )
+
+    def entry(label: str, kind: int, child: int, start: int, size: int) -> bytes:
+        raw = label.encode("utf-16-le") + b"\0\0" if label else b""
+        return (
+            raw.ljust(64, b"\0")
+            + struct.pack("<HBB", len(raw), kind, 1)
+            + struct.pack("<III", free, free, child)
+            + b"\0" * 36
+            + struct.pack("<IQ", start, size)
+        )
+
+    directory = (
+        entry("Root Entry", 5, 1, 3, minis * 64)
+        + entry(name, 2, free, 0, len(stream))
+        + entry("", 0, free, 0, 0) * 2
+    )
+    return (
+        header + struct.pack("<128I", *fat) + directory + struct.pack("<128I", *minifat) + container
+    )
+
+
+def _far_biff(row: int, col: int, kind: int = 0x0204) -> bytes:
+    """A BIFF8 workbook with a header row and one more record at (row, col)."""
+    workbook = _biff8([["统一社会信用代码", "企业名称"]], "Sheet1")
+    if kind == 0x00BE:  # MULBLANK from column 0 to `col`
+        far = _record(kind, struct.pack("<HHHH", row, 0, 0, col))
+    else:
+        far = _xls_cell(row, col, "远处")
+    return workbook[:-4] + far + workbook[-4:]  # before the sheet's EOF
+
+
+def test_an_xls_cell_beyond_any_column_is_refused_before_parsing(tmp_path):
+    # calamine takes the 16-bit column as it is: 65536 × 65536 cells, and the process aborts.
+    path = put(tmp_path, "far.xls", _cfb(_far_biff(65535, 65535)))
+    assert "65,536 行 × 65,536 列" in rejected(path)
+    mulblank = put(tmp_path, "mulblank.xls", _cfb(_far_biff(3, 40000, kind=0x00BE)))
+    assert "4 行 × 40,001 列" in rejected(mulblank)
+
+
+def test_xls_sheet_limits_apply_to_a_workbook_in_the_mini_stream(tmp_path):
+    small = put(tmp_path, "small.xls", _mini_cfb(_far_biff(2, 3)))
+    table = read(small)
+    assert table.headers == ["统一社会信用代码", "企业名称"]
+    assert "3 行 × 4 列" in rejected(small, limits=Limits(max_sheet_cells=11))
+    far = put(tmp_path, "far.xls", _mini_cfb(_far_biff(65535, 65535)))
+    assert "数据区域过大" in rejected(far)
+
+
+def test_an_xls_whose_sector_chain_loops_is_refused_as_damaged(tmp_path):
+    data = bytearray(_cfb(_biff8([["a", "b"]], "Sheet1")))
+    # The FAT (sector 0, at 512) entry of the directory's sector 1 points back to itself.
+    struct.pack_into("<I", data, 512 + 4, 1)
+    assert "已损坏" in rejected(put(tmp_path, "loop.xls", bytes(data)))

@@ -42,6 +42,7 @@ API_MAX_JSON_BYTES = 1048576  # largest JSON request body of the API (1 MiB); la
 # --- background worker ----------------------------------------------------------------------
 WORKER_POLL_SECONDS = 1.0  # how often an idle worker looks for a queued task
 WORKER_STALE_MINUTES = 10  # a running task without a heartbeat this long is handed back
+WORKER_HEARTBEAT_SECONDS = 30.0  # a running task's worker writes its heartbeat this often
 WORKER_MAX_ATTEMPTS = 3  # a task started this often whose worker died each time fails for good
 
 # --- outages (worker, scheduler, outbox dispatcher) -------------------------------------------

@@ -8,10 +8,16 @@ reason its people can read) and the loop goes on; a database outage in the middl
 hands it back to the queue while it has attempts left (WORKER_MAX_ATTEMPTS). The worker owns
 the transactions: claiming, progress, the outcome, housekeeping. An outage between tasks
 (claiming, housekeeping) is ridden out with backoff (db/outages.py).
+
+While a handler runs, a thread of its worker writes the task's heartbeat every
+WORKER_HEARTBEAT_SECONDS, however long the handler goes without reporting progress (one
+transaction applying an import): a task is handed back as stale (WORKER_STALE_MINUTES) only
+when its worker is gone, never run twice because it was slow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -44,6 +50,36 @@ def failure_reason(error: BaseException) -> str:
 
 
 OUTAGE_REASON = "执行期间数据库连接中断"
+
+
+class Heartbeat:
+    """Writes a running task's heartbeat every `interval` seconds, in a thread, until stopped.
+
+    A failed write (the database is busy or away) is logged and tried again at the next beat;
+    the task is stale only after WORKER_STALE_MINUTES without any."""
+
+    def __init__(self, db: Database, task_id: int, interval: float):
+        self.db, self.task_id, self.interval = db, task_id, interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(
+            target=self._beat, name=f"heartbeat-task-{task_id}", daemon=True
+        )
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                with self.db.transaction() as session:
+                    tasks.beat(session, self.task_id)
+            except Exception as error:
+                log.warning("task %s: heartbeat not written (%s)", self.task_id, describe(error))
 
 
 class Worker:
@@ -85,7 +121,8 @@ class Worker:
         try:
             if run is None:
                 raise LookupError(f"no handler for {kind}")
-            result = run(ctx)
+            with self._heartbeat(ctx.task_id):
+                result = run(ctx)
         except Interrupted:
             with self.db.transaction() as session:
                 tasks.hand_back(session, ctx.task_id)
@@ -96,6 +133,13 @@ class Worker:
             with self.db.transaction() as session:
                 tasks.finish(session, ctx.task_id, result)
         return True
+
+    def _heartbeat(self, task_id: int):
+        # A database bound to one connection (the tests' rolled-back transaction) cannot be
+        # written from a second thread: the handler's progress reports are its heartbeat there.
+        if self.db.bound:
+            return contextlib.nullcontext()
+        return Heartbeat(self.db, task_id, self.config["WORKER_HEARTBEAT_SECONDS"])
 
     def _reporter(self, task_id: int):
         def report(done: int, total: int, message: str) -> None:

@@ -1,11 +1,12 @@
 """The worker as a real process under faults: a task that kills its process ends failed after
 WORKER_MAX_ATTEMPTS instead of being requeued forever; with its database connections
 terminated (PostgreSQL's pg_terminate_backend) the worker backs off, resumes and completes
-its tasks.
+its tasks; a task silent for long is kept fresh by its worker's heartbeat.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -20,6 +21,9 @@ from sqlalchemy import text
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Task, make_engine
+from shuangsuiji.services.platform import tasks
+from shuangsuiji.worker import Worker
+from shuangsuiji.worker.handlers import HANDLERS, handler
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = [
@@ -152,3 +156,27 @@ def test_the_worker_rides_out_terminated_connections(scratch, tmp_path):
         except subprocess.TimeoutExpired:
             worker.kill()
     assert worker.returncode == 0
+
+
+def test_a_task_that_reports_no_progress_for_long_is_not_taken_for_stale(scratch, app, monkeypatch):
+    """Its worker's heartbeat thread keeps it fresh: another worker's housekeeping must not
+    hand it back (and run it a second time) while it is still running."""
+    _, db, _ = scratch
+
+    def quiet(ctx):
+        time.sleep(1.0)  # one long step, no progress report
+        with ctx.db.transaction() as session:
+            stale = tasks.requeue_stale(
+                session, older_than=dt.timedelta(seconds=0.5), max_attempts=3
+            )
+        return {"handed_back": stale}
+
+    monkeypatch.setitem(tasks.LABELS, "test.quiet", "长时间无进度的任务")
+    handler("test.quiet")(quiet)
+    try:
+        task_id = _queue(db, "test.quiet")
+        Worker(db, {**app.config, "WORKER_HEARTBEAT_SECONDS": 0.1}).run_one(task_id)
+    finally:
+        HANDLERS.pop("test.quiet")
+    task = _task(db, task_id)
+    assert (task.status, json.loads(task.result)) == ("done", {"handed_back": 0})

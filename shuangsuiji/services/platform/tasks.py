@@ -143,6 +143,15 @@ def record_progress(session: Session, task_id: int, done: int, total: int, messa
     )
 
 
+def beat(session: Session, task_id: int) -> None:
+    """A running task's worker is alive (its heartbeat thread)."""
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == JobStatus.RUNNING)
+        .values(heartbeat_at=utcnow())
+    )
+
+
 def finish(session: Session, task_id: int, result: dict) -> None:
     task = session.get(Task, task_id)
     task.status, task.finished_at = JobStatus.DONE, utcnow()

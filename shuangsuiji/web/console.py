@@ -13,10 +13,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, public, signed_in
-from ..db import Department, DepartmentKind
+from ..db import DepartmentKind
 from ..db.states import Role
 from ..edge import Principal, actor, check_rate_limit, db_session, page_arg, safe_next, today
 from ..errors import AppError
@@ -141,7 +140,7 @@ def change_password():
 
 
 def _department_choices():
-    return list(db_session().scalars(select(Department).order_by(Department.region_code)))
+    return departments.list_all(db_session(), by_region=True)
 
 
 @bp.route("/departments")

@@ -16,17 +16,18 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
-from ..db import ENTITY_STATUSES, Department, DrawEntity, Inspector, Matter, utcnow
+from ..db import ENTITY_STATUSES, Department, utcnow
 from ..db.states import PlanStatus
 from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError, NotFound
 from ..services import scope
+from ..services.accounts import departments
 from ..services.pages import Page
 from ..services.plans import batches, draws, participation, plans, settings
 from ..services.platform import tasks
+from ..services.registry import records
 
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
 
@@ -246,14 +247,8 @@ def _form_page(plan, department_id: int, state: dict, error=None, status=200):
         plan=plan,
         state=state,
         error=error,
-        matters=list(
-            session.scalars(
-                select(Matter)
-                .where(Matter.department_id.in_([department_id, *(d.id for d in joint)]))
-                .order_by(Matter.department_id != department_id, Matter.code)
-            )
-        ),
-        departments=list(session.scalars(select(Department).order_by(Department.code))),
+        matters=records.matters_for_plan(session, department_id, [d.id for d in joint]),
+        departments=departments.list_all(session),
         presets=settings.PRESETS,
         strata_labels=settings.STRATUM_LABELS,
         statuses=ENTITY_STATUSES,
@@ -321,13 +316,11 @@ def plan_new():
         if department_id is None:
             return render_template(
                 "console/plan_department.html",
-                departments=session.scalars(select(Department).order_by(Department.code)).all(),
+                departments=departments.list_all(session),
             )
-        department = session.get(Department, department_id)
-        if department is None:
-            raise NotFound("部门不存在")
+        department = departments.get(session, user, department_id)
     else:
-        department = session.get(Department, user.department_id)
+        department = departments.get(session, user, user.department_id)
     if request.method == "GET":
         return _form_page(None, department.id, _new_state(department))
     return _submitted_form(
@@ -581,28 +574,6 @@ def ceremony_draw(plan_id: int):
 # --- draw results, replacements, bundle, notices ----------------------------------------------
 
 
-def _replacement_rows(draw) -> list[dict]:
-    session = db_session()
-    rows = draws.replacements(session, draw)
-    entities = dict(
-        session.execute(
-            select(DrawEntity.position, DrawEntity).where(
-                DrawEntity.draw_id == draw.id,
-                DrawEntity.position.in_({r.position for r in rows}),
-            )
-        ).all()
-    )
-    return [
-        {
-            "row": r,
-            "entity": entities.get(r.position),
-            "withdrawn": session.get(Inspector, r.withdrawn_id),
-            "inspector": session.get(Inspector, r.inspector_id) if r.inspector_id else None,
-        }
-        for r in rows
-    ]
-
-
 def _draw_page(draw_id: int, *, error=None, status=200):
     session = db_session()
     draw = draws.get(session, actor(), draw_id)
@@ -617,7 +588,7 @@ def _draw_page(draw_id: int, *, error=None, status=200):
         page=_teams_page(draw, page_arg()),
         summary=json.loads(draw.summary),
         randomness=json.loads(draw.randomness),
-        replacements=_replacement_rows(draw),
+        replacements=draws.replacement_rows(db_session(), draw),
         can_replace=(
             replaced_by is None
             and plan.status != PlanStatus.CLOSED
@@ -691,8 +662,8 @@ def draw_notice(draw_id: int, position: int):
 @allow(*READERS)
 def inspector_tasks(inspector_id: int):
     session = db_session()
-    inspector = session.get(Inspector, inspector_id)
     items = draws.inspector_tasks(session, actor(), inspector_id)
+    inspector = records.get(session, actor(), "inspectors", inspector_id)
     return render_template("console/inspector_tasks.html", inspectors=[(inspector, items)])
 
 
@@ -701,7 +672,7 @@ def inspector_tasks(inspector_id: int):
 def my_tasks():
     session = db_session()
     user = actor()
-    mine = session.scalars(select(Inspector).where(Inspector.user_id == user.id)).all()
+    mine = records.inspectors_of_account(session, user)
     return render_template(
         "console/inspector_tasks.html",
         inspectors=[(i, draws.inspector_tasks(session, user, i.id)) for i in mine],

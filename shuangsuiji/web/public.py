@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import select
 
 from ..access import public
-from ..db import Department
 from ..edge import db_session, int_arg, page_arg, today
+from ..services.accounts import departments as department_service
 from ..services.pages import paginate
 from ..services.plans import public_plans as publication
 from ..services.platform import audit
@@ -44,11 +43,7 @@ def matters():
         page=page_arg(),
         per_page=50,
     )
-    departments = db_session().scalars(
-        select(Department)
-        .where(Department.active.is_(True))
-        .order_by(Department.region_code, Department.code)
-    )
+    departments = department_service.list_all(db_session(), active_only=True, by_region=True)
     return render_template(
         "public/matters.html",
         page=page,

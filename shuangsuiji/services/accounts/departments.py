@@ -27,6 +27,18 @@ def list_visible(session: Session, actor: User) -> list[Department]:
     return list(session.scalars(query))
 
 
+def list_all(
+    session: Session, *, active_only: bool = False, by_region: bool = False
+) -> list[Department]:
+    """Every department, to choose from (a plan's department, a slot's, the public filter):
+    names only, none of their data."""
+    order = (Department.region_code, Department.code) if by_region else (Department.code,)
+    query = select(Department).order_by(*order)
+    if active_only:
+        query = query.where(Department.active.is_(True))
+    return list(session.scalars(query))
+
+
 def get(session: Session, actor: User, department_id: int) -> Department:
     department = session.get(Department, department_id)
     if department is None or not (reads_all(actor) or department.id == actor.department_id):

@@ -675,6 +675,29 @@ def replacements(session: Session, draw: Draw) -> list[DrawReplacement]:
     return _replacements(session, draw)
 
 
+def replacement_rows(session: Session, draw: Draw) -> list[dict]:
+    """The draw's replacements with what each names: the drawn entity's row (position,
+    USCC), the inspector withdrawn and the one who took the place (None: left unstaffed)."""
+    rows = _replacements(session, draw)
+    entities = dict(
+        session.execute(
+            select(DrawEntity.position, DrawEntity).where(
+                DrawEntity.draw_id == draw.id,
+                DrawEntity.position.in_({r.position for r in rows}),
+            )
+        ).all()
+    )
+    return [
+        {
+            "row": r,
+            "entity": entities.get(r.position),
+            "withdrawn": session.get(Inspector, r.withdrawn_id),
+            "inspector": session.get(Inspector, r.inspector_id) if r.inspector_id else None,
+        }
+        for r in rows
+    ]
+
+
 def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[dict]:
     """An inspector's current assignments in live draws: plan, entity, slot, teammates."""
     inspector = get_visible(session, actor, Inspector, inspector_id, label="执法检查人员")

@@ -277,6 +277,23 @@ def link_account(
     return inspector
 
 
+def matters_for_plan(session: Session, department_id: int, participant_ids) -> list[Matter]:
+    """The matters a plan of the department may check: its own first, then its participants'
+    (a joint plan), each by code."""
+    return list(
+        session.scalars(
+            select(Matter)
+            .where(Matter.department_id.in_([department_id, *participant_ids]))
+            .order_by(Matter.department_id != department_id, Matter.code)
+        )
+    )
+
+
+def inspectors_of_account(session: Session, user: User) -> list[Inspector]:
+    """The 执法人员 records linked to a user's account (their own tasks)."""
+    return list(session.scalars(select(Inspector).where(Inspector.user_id == user.id)))
+
+
 def linkable_accounts(session: Session, inspector: Inspector) -> list[User]:
     """The department's inspector accounts, for the link form."""
     return list(

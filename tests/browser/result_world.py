@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from shuangsuiji.db import Department, User
+from shuangsuiji.db import Department, Draw, User
+from shuangsuiji.db.states import Role
 from shuangsuiji.services.plans import draws
+from shuangsuiji.services.results import results
 
 from .. import draw_world, factories
 
@@ -67,6 +69,49 @@ def drawn(live_app) -> dict:
             "other_uscc": other.drawn.uscc,
             "matters": [registry["matter"].id, second.id],
         }
+
+
+def entered(live_app, drawn, position, *, photo=None, approve=False) -> tuple[str, str]:
+    """The drawn entity at `position` entered through the services by its team's first
+    inspector (given an account if it has none), and submitted: the first matter
+    通过登记的住所（经营场所）无法联系 (code 6, reported to the supervising unit), the second
+    未发现问题, internal notes; with `photo` (PNG bytes) attached as 现场照片.png; with
+    approve=True approved and published by lf_admin. Returns the entity's name and USCC."""
+    first, _ = drawn["matters"]
+    unreachable = factories.finding(codes=["6"], measures=["feedback"])
+    database = live_app.extensions["shuangsuiji.db"]
+    with database.transaction() as session, factories.bound(session):
+        admin = session.scalar(select(User).where(User.username == "lf_admin"))
+        draw = session.get(Draw, drawn["draw_id"])
+        [row] = draws.teams(session, draw, offset=position, limit=1)
+        inspector = row.members[0].inspector
+        if inspector.user_id is None:
+            clerk = factories.UserFactory(role=Role.INSPECTOR, department=admin.department)
+            inspector.user_id = clerk.id
+            session.flush()
+        else:  # the team's inspector already has an account (lf_zhangwei, lf_lina)
+            clerk = session.get(User, inspector.user_id)
+        factories.InspectionRecordFactory(
+            actor=clerk,
+            draw=draw,
+            position=position,
+            matters={first: unreachable},
+            notes="经营场所已搬离，现场无人",
+        )
+        where = {"draw_id": draw.id, "position": position}
+        if photo is not None:
+            results.add_attachment(
+                session,
+                actor=clerk,
+                **where,
+                filename="现场照片.png",
+                data=photo,
+                max_bytes=len(photo),
+            )
+        results.submit(session, actor=clerk, **where)
+        if approve:
+            results.review(session, actor=admin, **where, decision="approve", comment="")
+        return row.entity.name, row.drawn.uscc
 
 
 def today() -> str:

@@ -29,13 +29,24 @@ def _logout(page):
     page.wait_for_selector("text=已退出登录")
 
 
-def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_path):
-    dialogs = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+DESKTOP = {"width": 1280, "height": 900}
+UNREACHABLE = "通过登记的住所（经营场所）无法联系"  # result code 6
+
+
+@pytest.fixture
+def dialogs(page):
+    """Every dialog the page opens (a script that runs would open one); accepted."""
+    opened = []
+    page.on("dialog", lambda d: (opened.append(d.message), d.accept()))
+    return opened
+
+
+def test_an_inspector_enters_and_submits_with_a_photo_on_a_phone(
+    page, base_url, drawn, dialogs, tmp_path
+):
     name, uscc = drawn["first"]
     photo = tmp_path / "现场照片.png"
     photo.write_bytes(result_world.png())
-
     page.set_viewport_size(PHONE)
     _login(page, base_url, "lf_zhangwei")
     page.wait_for_selector("text=工作台")
@@ -60,25 +71,35 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     assert "附件已上传（1 个）" in page.inner_text("main")
     assert "现场照片.png" in page.inner_text("#attachments")
     assert page.inner_text("#record-status") == "待审核"
+    assert UNREACHABLE in page.inner_text("#result-summary")
     shot(page, "results-2-submitted-phone")
-    _logout(page)
+    assert dialogs == [] and page.console_errors == []
 
-    page.set_viewport_size({"width": 1280, "height": 900})
+
+def test_the_administrator_reviews_from_the_queue_and_approves(
+    page, base_url, live_app, drawn, dialogs
+):
+    photo = result_world.png()
+    _, uscc = result_world.entered(live_app, drawn, 2, photo=photo)
+    page.set_viewport_size(DESKTOP)
     _login(page, base_url, "lf_admin")
     page.wait_for_selector("text=工作台")
     page.click("nav >> text=检查结果审核")
     page.click(f"#results tr:has-text('{uscc}') a")
     page.wait_for_selector("#review")
-    assert "通过登记的住所（经营场所）无法联系" in page.inner_text("#result-summary")
+    assert UNREACHABLE in page.inner_text("#result-summary")
     with page.expect_download() as download:
         page.click("#attachments >> text=现场照片.png")
-    assert Path(download.value.path()).read_bytes() == photo.read_bytes()
+    assert Path(download.value.path()).read_bytes() == photo
     page.click("#decision-approve")
     page.wait_for_selector("text=已审核通过并公示")
     assert page.inner_text("#record-status") == "已公示"
     shot(page, "results-3-approved")
-    _logout(page)
+    assert dialogs == [] and page.console_errors == []
 
+
+def test_the_public_finds_a_published_result_on_a_phone(page, base_url, live_app, drawn):
+    name, uscc = result_world.entered(live_app, drawn, 3, approve=True)
     page.set_viewport_size(PHONE)
     page.goto(f"{base_url}/public/results")
     page.fill("#q", name[:6])
@@ -88,13 +109,16 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     page.click(f"#hits >> text={name}")
     page.wait_for_selector("#firm-name")
     text = page.inner_text("main")
-    assert uscc in text and "通过登记的住所（经营场所）无法联系" in text
+    assert uscc in text and UNREACHABLE in text
     assert "食品安全检查" in text and "未发现问题" in text
     assert "经营场所已搬离" not in text  # notes are internal
     shot(page, "results-5-public-firm-phone")
+    assert page.console_errors == []
 
-    # The credit record: the unreachable firm is a 经营异常名录 candidate with its deadline.
-    page.set_viewport_size({"width": 1280, "height": 900})
+
+def test_an_unreachable_firm_becomes_a_listing_candidate(page, base_url, live_app, drawn):
+    _, uscc = result_world.entered(live_app, drawn, 4, approve=True)
+    page.set_viewport_size(DESKTOP)
     _login(page, base_url, "lf_admin")
     page.wait_for_selector("text=工作台")
     page.click("nav >> text=经营异常名录")
@@ -108,7 +132,7 @@ def test_entry_review_publication_and_public_lookup(page, base_url, drawn, tmp_p
     events = page.inner_text("#credit-events")
     assert "6" in events and "inspection:" in events
     shot(page, "results-7-credit-events")
-    assert dialogs == [] and page.console_errors == []
+    assert page.console_errors == []
 
 
 def test_script_in_every_free_text_field_never_runs(page, base_url, live_app, drawn):

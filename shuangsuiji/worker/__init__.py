@@ -26,7 +26,11 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.outages import Outage, describe, is_outage
@@ -38,6 +42,7 @@ from . import imports
 from .handlers import HANDLERS, Interrupted, TaskContext
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def failure_reason(error: BaseException) -> str:
@@ -118,21 +123,36 @@ class Worker:
             )
             kind = task.kind
         run = HANDLERS.get(kind)
-        try:
-            if run is None:
-                raise LookupError(f"no handler for {kind}")
-            with self._heartbeat(ctx.task_id):
+        task_id = ctx.task_id
+        with self._heartbeat(task_id):
+            try:
+                if run is None:
+                    raise LookupError(f"no handler for {kind}")
                 result = run(ctx)
-        except Interrupted:
-            with self.db.transaction() as session:
-                tasks.hand_back(session, ctx.task_id)
-            log.info("task %s handed back", ctx.task_id)
-        except (Exception, SystemExit) as error:
-            self._failed(ctx.task_id, kind, error)
-        else:
-            with self.db.transaction() as session:
-                tasks.finish(session, ctx.task_id, result)
+            except Interrupted:
+                self._settle(lambda session: tasks.hand_back(session, task_id))
+                log.info("task %s handed back", task_id)
+            except (Exception, SystemExit) as error:
+                self._failed(task_id, kind, error)
+            else:
+                self._settle(lambda session: tasks.finish(session, task_id, result))
         return True
+
+    def _settle(self, write: Callable[[Session], T]) -> T:
+        """Record a task's outcome in a transaction of its own. Through a database outage keep
+        trying, backing off, rather than leave a finished task running to be handed back and
+        run again; a worker asked to stop gives up (the task is then handed back as stale)."""
+        while True:
+            try:
+                with self.db.transaction() as session:
+                    outcome = write(session)
+            except Exception as error:
+                if not is_outage(error) or self.stopping.is_set():
+                    raise
+                self.stopping.wait(self.outage.failed(error))
+                continue
+            self.outage.succeeded()
+            return outcome
 
     def _heartbeat(self, task_id: int):
         # A database bound to one connection (the tests' rolled-back transaction) cannot be
@@ -149,24 +169,22 @@ class Worker:
         return report
 
     def _failed(self, task_id: int, kind: str, error: BaseException) -> None:
-        """A handler raised: an outage gives the task another attempt, anything else fails it.
-        Should the database be gone for this too, the error reaches the loop, which backs off;
-        the task, still running, is then handed back as stale."""
+        """A handler raised: an outage gives the task another attempt, anything else fails it."""
         if is_outage(error):
             log.warning("task %s (%s): database unavailable (%s)", task_id, kind, describe(error))
-            with self.db.transaction() as session:
-                requeued = tasks.retry_or_fail(
+            requeued = self._settle(
+                lambda session: tasks.retry_or_fail(
                     session,
                     task_id,
                     max_attempts=self.config["WORKER_MAX_ATTEMPTS"],
                     reason=OUTAGE_REASON,
                 )
+            )
             if requeued:
                 log.info("task %s handed back to the queue", task_id)
             return
         log.error("task %s (%s) failed", task_id, kind, exc_info=error)
-        with self.db.transaction() as session:
-            tasks.fail(session, task_id, failure_reason(error))
+        self._settle(lambda session: tasks.fail(session, task_id, failure_reason(error)))
 
     def housekeeping(self) -> None:
         tz = ZoneInfo(self.config["TIMEZONE"])

@@ -269,3 +269,27 @@ def test_every_declared_task_kind_has_a_handler_and_no_handler_is_undeclared():
         handler("test.undeclared")
     with pytest.raises(ValueError, match="unknown task kind"):
         tasks.enqueue(None, kind="test.undeclared", params={}, actor=None)
+
+
+def test_an_outage_while_recording_the_result_is_ridden_out(
+    app, db, session, world, kinds, monkeypatch
+):
+    """The handler's work is done: the worker keeps trying to record it rather than leave the
+    task running, to be handed back and run a second time."""
+    runs = []
+    kinds("test.once", lambda ctx: runs.append(1) or {"ran": True})
+    task = tasks.enqueue(session, kind="test.once", params={}, actor=world["admin_a"])
+    session.commit()
+    real_finish, calls = tasks.finish, []
+
+    def flaky_finish(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise _blip()
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "finish", flaky_finish)
+    assert Worker(db, _fast(app), name="w").run_one() is True
+    session.expire_all()
+    done = session.get(Task, task.id)
+    assert (done.status, json.loads(done.result), len(runs)) == ("done", {"ran": True}, 1)

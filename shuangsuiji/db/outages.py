@@ -13,7 +13,10 @@ the wait.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import exc as sa_exc
 
@@ -29,6 +32,9 @@ try:  # Redis is optional (the rate limiter's store); its connection errors are 
     _OUTAGE_TYPES += (_redis.ConnectionError, _redis.TimeoutError)
 except ImportError:  # pragma: no cover (installed with Flask-Limiter[redis])
     pass
+
+
+T = TypeVar("T")
 
 
 def is_outage(error: BaseException) -> bool:
@@ -103,3 +109,19 @@ class Outage:
         failures = self.backoff.reset()
         if failures:
             self.log.info("%s: resumed after %d failed rounds", self.name, failures)
+
+    def keep_trying(self, attempt: Callable[[], T], *, stopping: threading.Event) -> T:
+        """`attempt()` until it gets through: an outage is waited out (backing off, logged),
+        any other error is raised, and so is the outage once `stopping` is set. For writes
+        that must not be lost after the work they record was done (a task's outcome, a sent
+        message's)."""
+        while True:
+            try:
+                outcome = attempt()
+            except Exception as error:
+                if not is_outage(error) or stopping.is_set():
+                    raise
+                stopping.wait(self.failed(error))
+                continue
+            self.succeeded()
+            return outcome

@@ -27,13 +27,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from ..db import Database
-from ..db.outages import Outage, describe, is_outage
+from ..db.outages import Outage, T, describe, is_outage
 from ..errors import AppError
 from ..services.platform import audit, tasks
 from . import audit_chain as _audit_chain  # noqa: F401  (the handlers' modules register them)
@@ -42,7 +41,6 @@ from . import imports
 from .handlers import HANDLERS, Interrupted, TaskContext
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def failure_reason(error: BaseException) -> str:
@@ -142,17 +140,12 @@ class Worker:
         """Record a task's outcome in a transaction of its own. Through a database outage keep
         trying, backing off, rather than leave a finished task running to be handed back and
         run again; a worker asked to stop gives up (the task is then handed back as stale)."""
-        while True:
-            try:
-                with self.db.transaction() as session:
-                    outcome = write(session)
-            except Exception as error:
-                if not is_outage(error) or self.stopping.is_set():
-                    raise
-                self.stopping.wait(self.outage.failed(error))
-                continue
-            self.outage.succeeded()
-            return outcome
+
+        def attempt() -> T:
+            with self.db.transaction() as session:
+                return write(session)
+
+        return self.outage.keep_trying(attempt, stopping=self.stopping)
 
     def _heartbeat(self, task_id: int):
         # A database bound to one connection (the tests' rolled-back transaction) cannot be

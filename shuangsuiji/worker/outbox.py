@@ -203,6 +203,12 @@ class Dispatcher:
         # One transaction for the batch's outcomes: a dispatcher that dies before it commits
         # leaves those messages leased, and they are sent again when the lease ends (receivers
         # deduplicate by X-Shuangsuiji-Message-Id).
+        # Through a database outage the outcomes are kept and recorded when it ends, rather
+        # than left to the lease and sent again.
+        self.outage.keep_trying(lambda: self._record(outcomes), stopping=self.stopping)
+        return len(claimed)
+
+    def _record(self, outcomes: list) -> None:
         with self.db.transaction() as session:
             for message_id, error, at in outcomes:
                 if error is None:
@@ -211,7 +217,6 @@ class Dispatcher:
                     outbox.record_failure(
                         session, message_id, error=error, retry=self.retry, now=at
                     )
-        return len(claimed)
 
     def run(self, *, once: bool = False) -> None:
         """Send until stopped; with `once`, until nothing is due."""

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from shuangsuiji.db.states import OutboxStatus
 from shuangsuiji.services.platform import outbox
 from shuangsuiji.services.results import credit
 from shuangsuiji.worker.outbox import (
@@ -317,3 +318,23 @@ def test_the_dispatcher_rides_out_a_database_outage(app, db, session, receiver, 
     dispatcher.run(once=True)  # raised out of the loop before
     assert len(receiver["received"]) == 1 and len(calls) >= 3
     assert dispatcher.outage.backoff.failures == 0
+
+
+def test_an_outage_while_recording_a_sent_message_does_not_send_it_again(
+    app, db, session, receiver, monkeypatch
+):
+    message = _webhook(session, receiver["url"])
+    real_record, calls = outbox.record_sent, []
+
+    def flaky_record(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "record_sent", flaky_record)
+    config = _config(app, OUTAGE_BACKOFF_SECONDS=0.01)
+    Dispatcher(db, config, clock=Clock()).run(once=True)
+    session.expire_all()
+    assert len(receiver["received"]) == 1
+    assert session.get(type(message), message.id).status == OutboxStatus.SENT

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, make_engine
+from shuangsuiji.db.states import Role
 
 from . import draw_world, factories
 
@@ -131,12 +132,16 @@ def world(session):
         "province": province,
         "a": dept_a,
         "b": dept_b,
-        "sysadmin": factories.UserFactory(username="root", role="sysadmin", department=None),
-        "auditor": factories.UserFactory(username="audit", role="auditor", department=None),
-        "admin_a": factories.UserFactory(username="admin_a", role="dept_admin", department=dept_a),
-        "admin_b": factories.UserFactory(username="admin_b", role="dept_admin", department=dept_b),
-        "insp_a": factories.UserFactory(username="insp_a", role="inspector", department=dept_a),
-        "insp_b": factories.UserFactory(username="insp_b", role="inspector", department=dept_b),
+        "sysadmin": factories.UserFactory(username="root", role=Role.SYSADMIN, department=None),
+        "auditor": factories.UserFactory(username="audit", role=Role.AUDITOR, department=None),
+        "admin_a": factories.UserFactory(
+            username="admin_a", role=Role.DEPT_ADMIN, department=dept_a
+        ),
+        "admin_b": factories.UserFactory(
+            username="admin_b", role=Role.DEPT_ADMIN, department=dept_b
+        ),
+        "insp_a": factories.UserFactory(username="insp_a", role=Role.INSPECTOR, department=dept_a),
+        "insp_b": factories.UserFactory(username="insp_b", role=Role.INSPECTOR, department=dept_b),
     }
 
 

@@ -3,6 +3,8 @@ and counts (never names), the commitment waits for every acceptance."""
 
 from __future__ import annotations
 
+from shuangsuiji.db.states import Role
+
 from .. import draw_world, factories
 from ..conftest import csrf_token, login
 
@@ -18,7 +20,7 @@ def test_the_commitment_waits_for_the_participants_answer(app, session, world):
     part = draw_world.populate(session, world["b"], entities=0, inspectors=6, cert_prefix="88")
     factories.UserFactory(
         username="admin_c",
-        role="dept_admin",
+        role=Role.DEPT_ADMIN,
         department=factories.DepartmentFactory(code="DEPT-C"),
     )
     session.commit()

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Draw, Plan, Task, make_engine
+from shuangsuiji.db.states import Role
 from shuangsuiji.domain import verify
 from shuangsuiji.services.plans import draws, plans
 
@@ -43,7 +44,7 @@ def queued(scratch_url):
     with db.transaction() as session:
         factories.bind(session)
         dept = factories.DepartmentFactory(code="DEPT-A")
-        admin = factories.UserFactory(username="admin_a", role="dept_admin", department=dept)
+        admin = factories.UserFactory(username="admin_a", role=Role.DEPT_ADMIN, department=dept)
         draw_world.populate(session, dept)
         plan = plans.create(
             session, actor=admin, department_id=dept.id, raw=draw_world.plan_values()
@@ -126,7 +127,7 @@ def test_a_draw_killed_while_storing_leaves_nothing_and_is_drawn_again(queued, t
         assert session.get(Task, task_id).status == "done"
         assert session.get(Plan, plan_id).status == "drawn"
         draw = session.scalars(select(Draw)).one()
-        auditor = factories.UserFactory.build(role="auditor")
+        auditor = factories.UserFactory.build(role=Role.AUDITOR)
         session.add(auditor)
         session.flush()
         _, data = draws.bundle_zip(session, auditor, draw.id)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text
 from shuangsuiji.app import create_app
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Entity, ImportJob, Task, User, make_engine
+from shuangsuiji.db.states import Role
 from shuangsuiji.domain import uscc
 from shuangsuiji.services.registry import imports
 from shuangsuiji.worker import Worker
@@ -92,7 +93,7 @@ def confirmed(scratch_url, tmp_path):
     with db.transaction() as session:
         factories.bind(session)
         dept = factories.DepartmentFactory(code="DEPT-A")
-        admin = factories.UserFactory(username="admin_a", role="dept_admin", department=dept)
+        admin = factories.UserFactory(username="admin_a", role=Role.DEPT_ADMIN, department=dept)
         ids = {"dept": dept.id, "admin": admin.id}
     factories.bind(None)
     rows = "".join(f"{uscc.make(f'91131024{i:09d}')},公司{i},131024,存续,A\n" for i in range(30))

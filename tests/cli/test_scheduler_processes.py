@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Draw, Matter, PlanBatch, User, make_engine
+from shuangsuiji.db.states import Role
 from shuangsuiji.services.plans import batches
 
 from .. import factories
@@ -41,7 +42,7 @@ def scratch(scratch_url):
     with db.transaction() as session:
         factories.bind(session)
         dept = factories.DepartmentFactory(code="DEPT-A")
-        admin = factories.UserFactory(username="admin_a", role="dept_admin", department=dept)
+        admin = factories.UserFactory(username="admin_a", role=Role.DEPT_ADMIN, department=dept)
         registry = populate(session, dept)
         plan = active_plan(session, admin, dept, registry["matter"])
         plan_id = plan.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shuangsuiji.db.states import Role
 from shuangsuiji.services.plans import plans
 
 from .. import draw_world, factories
@@ -17,7 +18,7 @@ def joint_plan(session, world):
     part = draw_world.populate(session, world["b"], entities=0, inspectors=6, cert_prefix="88")
     factories.UserFactory(
         username="admin_c",
-        role="dept_admin",
+        role=Role.DEPT_ADMIN,
         department=factories.DepartmentFactory(code="DEPT-C"),
     )
     plan = plans.create(

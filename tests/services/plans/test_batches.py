@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from shuangsuiji.db import AuditEntry, Draw, DrawEntity, Plan, PlanBatch
+from shuangsuiji.db.states import BatchStatus, PlanStatus
 from shuangsuiji.domain import chain, verify
 from shuangsuiji.errors import Conflict, Invalid
 from shuangsuiji.scheduler import Scheduler, batch_jobs
@@ -107,7 +108,7 @@ def test_a_recurring_plan_needs_a_year_and_only_server_randomness(session, world
 
 def test_activation_publishes_the_chain_tip_and_is_audited(session, world, registry):
     plan = make_active(session, world, registry)
-    assert plan.status == "active" and len(plan.chain_tip) == 64
+    assert plan.status == PlanStatus.ACTIVE and len(plan.chain_tip) == 64
     assert plan.chain_tip == chain.tip(plan.chain_seed, 12)
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "plans.activate"))
     after = json.loads(entry.after)
@@ -161,7 +162,7 @@ def test_nothing_is_drawn_before_the_due_time_and_once_after(session, db, world,
     session.commit()
     assert batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 8, 59), timing=TIMING) == []
     first = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 1), timing=TIMING)
-    assert [(o.key, o.result) for o in first] == [("2027-01", "drawn")]
+    assert [(o.key, o.result) for o in first] == [("2027-01", BatchStatus.DRAWN)]
     assert batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 2), timing=TIMING) == []
     again = batch_jobs.ensure_batch(
         db,
@@ -175,7 +176,7 @@ def test_nothing_is_drawn_before_the_due_time_and_once_after(session, db, world,
     assert draw_count(session, plan) == 1
     draw = session.get(Draw, first[0].draw_id)
     assert draw.batch_key == "2027-01" and draw.created_by_id is None
-    assert plan.status == "active"
+    assert plan.status == PlanStatus.ACTIVE
 
 
 def test_downtime_over_month_ends_is_caught_up_exactly_once(session, db, world, registry):
@@ -184,7 +185,10 @@ def test_downtime_over_month_ends_is_caught_up_exactly_once(session, db, world, 
     batch_jobs.ensure_due(db, now=beijing(2027, 1, 10), timing=TIMING)
     # Down from 10 January to 2 March: February's and March's batches are due.
     caught_up = batch_jobs.ensure_due(db, now=beijing(2027, 3, 2, 14), timing=TIMING)
-    assert [(o.key, o.result) for o in caught_up] == [("2027-02", "drawn"), ("2027-03", "drawn")]
+    assert [(o.key, o.result) for o in caught_up] == [
+        ("2027-02", BatchStatus.DRAWN),
+        ("2027-03", BatchStatus.DRAWN),
+    ]
     assert batch_jobs.ensure_due(db, now=beijing(2027, 3, 2, 15), timing=TIMING) == []
     assert [b.key for b in batch_rows(session, plan)] == ["2027-01", "2027-02", "2027-03"]
     assert draw_count(session, plan) == 3
@@ -200,8 +204,8 @@ def test_the_scheduler_uses_the_frozen_clock(session, db, world, registry, app):
     with time_machine.travel(beijing(2027, 2, 1, 9, 0, 1), tick=False):
         outcomes = scheduler.ensure_due()
         assert [(o.key, o.result) for o in outcomes] == [
-            ("2027-01", "drawn"),
-            ("2027-02", "drawn"),
+            ("2027-01", BatchStatus.DRAWN),
+            ("2027-02", BatchStatus.DRAWN),
         ]
         assert scheduler.plan_jobs() == {plan.id: beijing(2027, 3, 1, 9, 0)}
 
@@ -215,7 +219,7 @@ def test_a_whole_year_meets_the_yearly_ratio_and_draws_nobody_twice(session, db,
     for entry in batches.schedule(plan, Calendar(), TIMING):
         batch_jobs.ensure_due(db, now=entry.due + dt.timedelta(minutes=5), timing=TIMING)
     rows = batch_rows(session, plan)
-    assert len(rows) == 12 and {r.status for r in rows} == {"drawn"}
+    assert len(rows) == 12 and {r.status for r in rows} == {BatchStatus.DRAWN}
     drawn = session.execute(
         select(DrawEntity.uscc, DrawEntity.stratum)
         .join(Draw, Draw.id == DrawEntity.draw_id)
@@ -241,7 +245,7 @@ def test_a_batch_that_cannot_be_staffed_is_recorded_and_retried_later(session, d
     assert [(o.key, o.result) for o in failed] == [("2027-01", "failed")]
     assert "检查人员不足" in failed[0].error
     [row] = batch_rows(session, plan)
-    assert row.status == "failed" and row.attempts == 1 and "缺" in row.error
+    assert row.status == BatchStatus.FAILED and row.attempts == 1 and "缺" in row.error
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "batches.fail"))
     # Not retried at the next tick, but an hour later (and still failing, so recorded again).
     assert batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 10), timing=TIMING) == []
@@ -253,9 +257,9 @@ def test_a_batch_that_cannot_be_staffed_is_recorded_and_retried_later(session, d
     session.execute(Plan.__table__.update().values(workload_cap=10))
     session.commit()
     done = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 11, 7), timing=TIMING)
-    assert [o.result for o in done] == ["drawn"]
+    assert [o.result for o in done] == [BatchStatus.DRAWN]
     session.refresh(row)
-    assert row.status == "drawn" and row.error is None and row.draw_id == done[0].draw_id
+    assert row.status == BatchStatus.DRAWN and row.error is None and row.draw_id == done[0].draw_id
 
 
 def test_the_database_refuses_a_second_first_draw_of_a_batch(session, db, world, registry):
@@ -325,10 +329,10 @@ def test_time_travel_across_the_spring_festival(session, db, world, registry):
     make_active(session, world, registry, year=2025, activated=beijing(2024, 12, 20))
     session.commit()
     before = batch_jobs.ensure_due(db, now=beijing(2025, 2, 4, 23, 0), timing=TIMING)
-    assert [(o.key, o.result) for o in before] == [("2025-01", "drawn")]
+    assert [(o.key, o.result) for o in before] == [("2025-01", BatchStatus.DRAWN)]
     assert batch_jobs.ensure_due(db, now=beijing(2025, 2, 5, 8, 59), timing=TIMING) == []
     after = batch_jobs.ensure_due(db, now=beijing(2025, 2, 5, 9, 0), timing=TIMING)
-    assert [(o.key, o.result) for o in after] == [("2025-02", "drawn")]
+    assert [(o.key, o.result) for o in after] == [("2025-02", BatchStatus.DRAWN)]
 
 
 def test_time_travel_across_a_leap_day(session, db, world, registry):
@@ -373,7 +377,7 @@ def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
     batches.enter_value(session, value=" 03 07 12 19 26 31 + 09 ", **enter)
     session.commit()
     [done] = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
-    assert done.result == "drawn"
+    assert done.result == BatchStatus.DRAWN
     draw = session.get(Draw, done.draw_id)
     randomness = {r["label"]: r for r in json.loads(draw.randomness)}
     assert randomness["lottery"]["value"] == "03 07 12 19 26 31 + 09"

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Draw, Task, User, make_engine
+from shuangsuiji.db.states import Role
 from shuangsuiji.errors import Conflict
 from shuangsuiji.services.accounts import tokens
 from shuangsuiji.services.plans import draws, plans
@@ -28,7 +29,7 @@ def _committed_plan(db: Database) -> dict:
     with db.transaction() as session:
         factories.bind(session)
         dept = factories.DepartmentFactory(code="DEPT-A")
-        admin = factories.UserFactory(username="admin_a", role="dept_admin", department=dept)
+        admin = factories.UserFactory(username="admin_a", role=Role.DEPT_ADMIN, department=dept)
         registry = populate(session, dept)
         plan = plans.create(
             session,

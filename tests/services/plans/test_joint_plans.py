@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, Entity, Inspector
+from shuangsuiji.db.states import Role
 from shuangsuiji.errors import Forbidden, Invalid, NotFound
 from shuangsuiji.scheduler import batch_jobs
 from shuangsuiji.services.plans import (
@@ -35,7 +36,7 @@ def joint(session, world):
     part = populate(session, world["b"], entities=0, inspectors=6, cert_prefix="88")
     part["inspectors"][0].user_id = world["insp_b"].id
     dept_c = factories.DepartmentFactory(code="DEPT-C")
-    admin_c = factories.UserFactory(username="admin_c", role="dept_admin", department=dept_c)
+    admin_c = factories.UserFactory(username="admin_c", role=Role.DEPT_ADMIN, department=dept_c)
     session.flush()
     return {"lead": lead, "part": part, "c": dept_c, "admin_c": admin_c}
 

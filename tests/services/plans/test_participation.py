@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from shuangsuiji.db import AuditEntry, PlanParticipation
+from shuangsuiji.db.states import Role
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
 from shuangsuiji.scheduler import batch_jobs
 from shuangsuiji.services.plans import batches, draws, participation, plans
@@ -22,7 +23,7 @@ def joint(session, world):
     part = populate(session, world["b"], entities=0, inspectors=6, cert_prefix="88")
     part["inspectors"][5].status = "left"
     dept_c = factories.DepartmentFactory(code="DEPT-C")
-    admin_c = factories.UserFactory(username="admin_c", role="dept_admin", department=dept_c)
+    admin_c = factories.UserFactory(username="admin_c", role=Role.DEPT_ADMIN, department=dept_c)
     session.flush()
     return {"lead": lead, "part": part, "c": dept_c, "admin_c": admin_c}
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import AuditEntry, Database, Plan, PlanParticipation, User, make_engine
+from shuangsuiji.db.states import Role
 from shuangsuiji.errors import AppError
 from shuangsuiji.services.plans import participation, plans
 
@@ -26,8 +27,8 @@ def _joint_world(db):
         factories.bind(session)
         lead = factories.DepartmentFactory(code="DEPT-A")
         part = factories.DepartmentFactory(code="DEPT-B")
-        admin_a = factories.UserFactory(username="admin_a", role="dept_admin", department=lead)
-        admin_b = factories.UserFactory(username="admin_b", role="dept_admin", department=part)
+        admin_a = factories.UserFactory(username="admin_a", role=Role.DEPT_ADMIN, department=lead)
+        admin_b = factories.UserFactory(username="admin_b", role=Role.DEPT_ADMIN, department=part)
         registry = populate(session, lead)
         populate(session, part, entities=0, inspectors=6, cert_prefix="88")
         plan = plans.create(

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from shuangsuiji.app import create_app
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Entity, ImportJob, User, make_engine
+from shuangsuiji.db.states import Role
 from shuangsuiji.services.registry import imports
 from shuangsuiji.services.registry.imports import indexes
 from shuangsuiji.worker import Worker
@@ -60,7 +61,7 @@ def world(scratch_url, tmp_path):
     with db.transaction() as session:
         factories.bind(session)
         dept = factories.DepartmentFactory(code="DEPT-A")
-        admin = factories.UserFactory(username="admin_a", role="dept_admin", department=dept)
+        admin = factories.UserFactory(username="admin_a", role=Role.DEPT_ADMIN, department=dept)
         ids = {"dept": dept.id, "admin": admin.id}
     factories.bind(None)
     yield db, app, ids

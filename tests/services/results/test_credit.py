@@ -21,6 +21,7 @@ from shuangsuiji.db import (
     User,
     make_engine,
 )
+from shuangsuiji.db.states import Role
 from shuangsuiji.domain import uscc
 from shuangsuiji.domain.credit_rules import RuleError, parse_rules
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
@@ -307,7 +308,7 @@ def live(scratch_url):
         session.flush()
         entity = Entity(department_id=department.id, uscc=uscc.make("91131024000000009"), name="甲")
         session.add(entity)
-        root = User(username="root", display_name="管理员", role="sysadmin", password_hash="-")
+        root = User(username="root", display_name="管理员", role=Role.SYSADMIN, password_hash="-")
         session.add(root)
         session.flush()
         ids = (entity.id, department.id, root.id)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import chinese_calendar
 import pytest
 
+from shuangsuiji.db.states import DeadlineState, PlanStatus, TaskStage
 from shuangsuiji.scheduler import batch_jobs
 from shuangsuiji.services.platform import workdays
 from shuangsuiji.services.results import deadlines, results
@@ -29,7 +30,7 @@ def oracle_add_workdays(day: dt.date, n: int) -> dt.date:
 
 def a_plan(**kw):
     values = {
-        "status": "drawn",
+        "status": PlanStatus.DRAWN,
         "fieldwork_start": None,
         "fieldwork_end": None,
         "recurrence": "once",
@@ -97,19 +98,19 @@ def test_publication_counts_from_the_earliest_unpublished_check():
 
 
 def test_without_a_fieldwork_end_nothing_is_dated():
-    assert deadlines.deadlines_of(None, "fieldwork", Counts(1), TODAY, CAL, RULES) == []
+    assert deadlines.deadlines_of(None, TaskStage.FIELDWORK, Counts(1), TODAY, CAL, RULES) == []
 
 
 @pytest.mark.parametrize(
     ("status", "drawn", "counts", "today", "stage"),
     [
-        ("committed", False, Counts(), TODAY, "committed"),
-        ("drawn", True, Counts(10), dt.date(2026, 11, 1), "drawn"),
-        ("drawn", True, Counts(10), dt.date(2026, 12, 2), "fieldwork"),
-        ("drawn", True, Counts(10, 3), dt.date(2026, 11, 1), "fieldwork"),
-        ("drawn", True, Counts(10, 10, 4), TODAY, "results_entered"),
-        ("drawn", True, Counts(10, 10, 10), TODAY, "published"),
-        ("closed", True, Counts(10, 10, 10), TODAY, "closed"),
+        (PlanStatus.COMMITTED, False, Counts(), TODAY, TaskStage.COMMITTED),
+        (PlanStatus.DRAWN, True, Counts(10), dt.date(2026, 11, 1), TaskStage.DRAWN),
+        (PlanStatus.DRAWN, True, Counts(10), dt.date(2026, 12, 2), TaskStage.FIELDWORK),
+        (PlanStatus.DRAWN, True, Counts(10, 3), dt.date(2026, 11, 1), TaskStage.FIELDWORK),
+        (PlanStatus.DRAWN, True, Counts(10, 10, 4), TODAY, TaskStage.RESULTS_ENTERED),
+        (PlanStatus.DRAWN, True, Counts(10, 10, 10), TODAY, TaskStage.PUBLISHED),
+        (PlanStatus.CLOSED, True, Counts(10, 10, 10), TODAY, TaskStage.CLOSED),
     ],
 )
 def test_stage_follows_the_work_in_lifecycle_order(status, drawn, counts, today, stage):
@@ -148,16 +149,16 @@ def test_tasks_are_listed_most_urgent_first_and_only_for_the_department(session,
     found = deadlines.tasks_of(session, world["admin_a"], today=TODAY, rules=RULES)
     assert [t.plan.code for t in found] == ["LATE-1", "LATER-1", "WAIT-1"]
     first = found[0]
-    assert first.stage == "fieldwork"
-    assert first.worst == "overdue"
+    assert first.stage == TaskStage.FIELDWORK
+    assert first.worst == DeadlineState.OVERDUE
     assert first.counts.drawn > 0
     assert {d.kind: d.state for d in first.deadlines} == {
         "fieldwork": "done",
         "results_entry": "overdue",
         "publication": "overdue",
     }
-    assert found[1].stage == "drawn" and found[1].worst == "open"
-    assert found[2].stage == "committed" and found[2].draw is None
+    assert found[1].stage == TaskStage.DRAWN and found[1].worst == DeadlineState.OPEN
+    assert found[2].stage == TaskStage.COMMITTED and found[2].draw is None
     assert later.id == found[1].plan.id and late.id == first.plan.id
 
     assert deadlines.tasks_of(session, world["admin_b"], today=TODAY, rules=RULES) == []
@@ -180,7 +181,7 @@ def test_the_counts_follow_the_inspection_records(session, world):
     (task,) = deadlines.tasks_of(session, world["admin_a"], today=w["today"], rules=RULES)
     assert (task.counts.entered, task.counts.published) == (1, 1)
     assert task.counts.first_unpublished_check is None
-    assert task.counts.drawn > 1 and task.stage == "fieldwork"
+    assert task.counts.drawn > 1 and task.stage == TaskStage.FIELDWORK
 
 
 def test_a_batch_of_a_recurring_plan_has_its_period_as_fieldwork_window(

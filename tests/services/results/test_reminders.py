@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from shuangsuiji.db import DrawAssignment, OutboxMessage
+from shuangsuiji.db.states import Role
 from shuangsuiji.scheduler import Scheduler
 from shuangsuiji.services.plans import draws, notices
 from shuangsuiji.services.results import reminders
@@ -108,7 +109,7 @@ def test_the_scheduler_queues_the_reminders_on_its_runs(session, db, world, app)
 
 def test_an_address_the_outbox_refuses_does_not_stop_the_others(session, world):
     world["admin_a"].email = "admin_a@example.cn"
-    odd = factories.UserFactory(username="admin_a2", role="dept_admin", department=world["a"])
+    odd = factories.UserFactory(username="admin_a2", role=Role.DEPT_ADMIN, department=world["a"])
     odd.email = "admin@localhost"  # the user form takes it; the outbox wants a dotted domain
     _drawn(session, world, fieldwork_start="2026-10-12", fieldwork_end="2026-10-30")
     assert reminders.sweep(session, today=dt.date(2026, 11, 24), rules=RULES) == 2

@@ -16,6 +16,7 @@ from shuangsuiji.db import (
     InspectionRecord,
     Inspector,
 )
+from shuangsuiji.db.states import ListingStatus, RecordStatus, Role
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
 from shuangsuiji.services.plans import draws
 from shuangsuiji.services.results import public_results, results
@@ -63,11 +64,11 @@ def test_entry_review_publication_moves_the_entity_and_is_audited(session, world
     entity = w["entity"]
     count = entity.check_count
     record = _save(session, w, world["insp_a"])
-    assert record.status == "draft" and record.uscc == w["row"].drawn.uscc
+    assert record.status == RecordStatus.DRAFT and record.uscc == w["row"].drawn.uscc
     _submit(session, w, world["insp_a"])
-    assert record.status == "submitted" and record.submitted_at is not None
+    assert record.status == RecordStatus.SUBMITTED and record.submitted_at is not None
     _review(session, w, world["admin_a"])
-    assert record.status == "published" and record.published_at is not None
+    assert record.status == RecordStatus.PUBLISHED and record.published_at is not None
     session.refresh(entity)
     assert entity.last_checked_on == w["checked_on"]
     assert entity.check_count == count + 1
@@ -119,13 +120,13 @@ def test_returned_records_are_corrected_and_resubmitted(session, world, w):
         _review(session, w, world["admin_a"], decision="return")
     _review(session, w, world["admin_a"], decision="return", comment="请补充照片")
     record = _save(session, w, world["insp_a"], notes="已补充")
-    assert record.status == "returned"
+    assert record.status == RecordStatus.RETURNED
     _submit(session, w, world["insp_a"])
     _review(session, w, world["admin_a"], decision="reject", comment="结果与照片不符")
-    assert record.status == "rejected"
+    assert record.status == RecordStatus.REJECTED
     _submit(session, w, world["insp_a"])
     _review(session, w, world["admin_a"])
-    assert record.status == "published"
+    assert record.status == RecordStatus.PUBLISHED
 
 
 def test_published_and_submitted_records_cannot_be_edited(session, world, w):
@@ -198,10 +199,10 @@ def test_a_replacement_inspector_may_enter_and_the_withdrawn_one_may_not(session
         _save(session, w, world["insp_a"])
     current = draws.teams(session, w["draw"], offset=row.drawn.position, limit=1)[0]
     newcomer = current.members[0].inspector
-    account = factories.UserFactory(username="insp_a2", role="inspector", department=world["a"])
+    account = factories.UserFactory(username="insp_a2", role=Role.INSPECTOR, department=world["a"])
     newcomer.user_id = account.id  # the account linked to the replacement
     session.flush()
-    assert _save(session, w, account).status == "draft"
+    assert _save(session, w, account).status == RecordStatus.DRAFT
 
 
 # -- attachments ---------------------------------------------------------------------------
@@ -366,7 +367,7 @@ def test_publishing_an_unreachable_firm_creates_its_credit_event_and_listing_can
     listing = session.scalar(
         select(AbnormalListing).where(AbnormalListing.source == f"inspection:{record.id}")
     )
-    assert listing.status == "candidate" and listing.entity_id == w["entity"].id
+    assert listing.status == ListingStatus.CANDIDATE and listing.entity_id == w["entity"].id
     assert listing.verified_on == w["checked_on"] and listing.deadline > listing.verified_on
 
 
@@ -407,10 +408,12 @@ def test_two_reviewers_approving_at_once_publish_once(scratch_url):
         world = {
             "a": dept,
             "admin_a": factories.UserFactory(
-                username="admin_a", role="dept_admin", department=dept
+                username="admin_a", role=Role.DEPT_ADMIN, department=dept
             ),
-            "insp_a": factories.UserFactory(username="insp_a", role="inspector", department=dept),
-            "sysadmin": factories.UserFactory(username="root", role="sysadmin", department=None),
+            "insp_a": factories.UserFactory(
+                username="insp_a", role=Role.INSPECTOR, department=dept
+            ),
+            "sysadmin": factories.UserFactory(username="root", role=Role.SYSADMIN, department=None),
         }
         w = results_world.drawn(session, world)
         _save(session, w, world["insp_a"])

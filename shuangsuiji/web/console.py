@@ -16,7 +16,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, public, signed_in
 from ..db import DepartmentKind
-from ..db.states import Role
+from ..db.states import ParticipationStatus, Role
 from ..edge import Principal, actor, check_rate_limit, db_session, page_arg, safe_next, today
 from ..errors import AppError
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
@@ -24,6 +24,7 @@ from ..schemas.calendar import WorkdayOverrideIn
 from ..services import scope
 from ..services.accounts import departments, sessions, tokens, users
 from ..services.pages import paginate
+from ..services.plans import participation
 from ..services.platform import audit, audit_actions, redaction, tasks, workdays
 from ..services.results import deadlines
 from .forms import load_form
@@ -103,6 +104,13 @@ def dashboard():
         recent_tasks=tasks.list_visible(session, user, limit=10),
         department_count=len(departments.list_visible(session, user)),
         user_count=len(users.list_visible(session, user)),
+        # A joint plan waits for this department's answer (platform-wide ones are not listed
+        # to the system administrator and the auditors, who answer for nobody in particular).
+        pending_requests=participation.requests_for(
+            session, user, status=ParticipationStatus.PENDING
+        )
+        if scope.is_dept_admin(user)
+        else [],
     )
 
 

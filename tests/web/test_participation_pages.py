@@ -47,6 +47,9 @@ def test_the_participant_answers_and_the_lead_commits_after(app, world, joint_pl
     lead, member = _client(app, "admin_a"), _client(app, "admin_b")
     answer = f"/console/plans/{plan.id}/participations/{world['b'].id}"
 
+    dashboard = member.get("/console/").get_data(as_text=True)
+    assert 'id="pending-participations"' in dashboard and plan.code in dashboard
+    assert 'id="pending-participations"' not in lead.get("/console/").get_data(as_text=True)
     requests = member.get("/console/participations").get_data(as_text=True)
     assert plan.code in requests and "待确认" in requests and "联合抽查邀请" in requests
     page = lead.get(f"/console/plans/{plan.id}").get_data(as_text=True)
@@ -73,6 +76,7 @@ def test_the_participant_answers_and_the_lead_commits_after(app, world, joint_pl
     assert "已拒绝：人员外出培训" in refused.get_data(as_text=True)
 
     assert _post(member, answer, {"decision": "accept"}).status_code == 302
+    assert 'id="pending-participations"' not in member.get("/console/").get_data(as_text=True)
     assert _post(lead, f"/console/plans/{plan.id}/commit", {}).status_code == 302
     page = member.get(f"/console/plans/{plan.id}").get_data(as_text=True)
     assert "已确认参加" in page and "answer-accept" not in page  # committed: frozen

@@ -254,3 +254,40 @@ def test_the_scanner_finds_template_literals(source):
 )
 def test_the_scanner_leaves_other_template_strings_alone(source):
     assert template_literals(source) == []
+
+
+# --- permission rules live in scope ---------------------------------------------------------
+
+ROLE_COMPARISON = re.compile(r"\.role\s*(==|!=|\bin\b|\bnot in\b)")
+
+
+def _role_comparisons(source: str) -> list[int]:
+    tree = ast.parse(source)
+    return sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare)
+        and any(_name(side) == "role" for side in [node.left, *node.comparators])
+    )
+
+
+def test_views_and_handlers_ask_scope_instead_of_comparing_roles():
+    offenders = []
+    for folder in ("web", "api"):
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            for line in _role_comparisons(path.read_text(encoding="utf-8")):
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{line}")
+    for path in sorted((PACKAGE / "web" / "templates").rglob("*.html")):
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if ROLE_COMPARISON.search(text):
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{number}")
+    assert offenders == [], "ask services/scope.py (is_sysadmin, administers…):\n" + "\n".join(
+        offenders
+    )
+
+
+def test_the_role_check_finds_comparisons():
+    assert _role_comparisons("ok = user.role == Role.SYSADMIN") == [1]
+    assert _role_comparisons("ok = scope.is_sysadmin(user)") == []
+    assert ROLE_COMPARISON.search("{% if current_user.role in (Role.AUDITOR,) %}")
+    assert not ROLE_COMPARISON.search("{{ ROLE_LABELS[u.role] }}")

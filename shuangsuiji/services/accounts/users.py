@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...db import ApiToken, Department, Role, User, utcnow
+from ...db.states import CROSS_DEPARTMENT_ROLES
 from ...errors import Conflict, Forbidden, Invalid, NotFound
 from ..platform import audit
-from ..scope import reads_all, require_admin_of
+from ..scope import is_dept_admin, is_inspector, is_sysadmin, reads_all, require_admin_of
 from . import sessions
 from .passwords import check_policy, hash_password, verify_password
 
@@ -34,7 +35,7 @@ def snapshot(user: User) -> dict:
 
 def list_visible(session: Session, actor: User, *, department_id: int | None = None) -> list[User]:
     query = select(User).order_by(User.department_id, User.username)
-    if actor.role == Role.INSPECTOR:
+    if is_inspector(actor):
         query = query.where(User.id == actor.id)
     elif not reads_all(actor):
         query = query.where(User.department_id == actor.department_id)
@@ -49,7 +50,7 @@ def get(session: Session, actor: User, user_id: int) -> User:
         raise NotFound("用户不存在")
     if reads_all(actor) or user.id == actor.id:
         return user
-    if actor.role == Role.DEPT_ADMIN and user.department_id == actor.department_id:
+    if is_dept_admin(actor) and user.department_id == actor.department_id:
         return user
     raise NotFound("用户不存在")
 
@@ -69,7 +70,7 @@ def _check(session: Session, actor: User, values: dict, current: User | None) ->
         errors["department_id"] = ["部门管理员和执法检查人员须属于一个部门"]
     if errors:
         raise Invalid("用户信息有误", errors=errors)
-    if actor.role != Role.SYSADMIN:
+    if not is_sysadmin(actor):
         require_admin_of(actor, department_id)
         if role not in DEPT_ADMIN_GRANTS:
             raise Forbidden("部门管理员只能设置部门管理员或执法检查人员角色")
@@ -102,7 +103,7 @@ def create(
         password_hash=hash_password(password),
         must_change_password=generated or bool(values.get("must_change_password")),
     )
-    if user.role in (Role.SYSADMIN, Role.AUDITOR) and "department_id" not in values:
+    if user.role in CROSS_DEPARTMENT_ROLES and "department_id" not in values:
         user.department_id = None
     session.add(user)
     session.flush()
@@ -178,7 +179,7 @@ def reset_password(session: Session, *, actor: User | None, user_id: int) -> str
         raise NotFound("用户不存在")
     if actor is not None:
         require_admin_of(actor, user.department_id)
-        if actor.role != Role.SYSADMIN and user.role not in DEPT_ADMIN_GRANTS:
+        if not is_sysadmin(actor) and user.role not in DEPT_ADMIN_GRANTS:
             raise Forbidden("无权重置该用户的密码")
     password = generate_password()
     _set_password(session, user=user, password=password, must_change=True)

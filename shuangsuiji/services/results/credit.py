@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ...db import AbnormalListing, CreditEvent, Department, Entity, Role, User
+from ...db import AbnormalListing, CreditEvent, Department, Entity, User
 from ...db.states import ListingStatus
 from ...domain.credit_rules import ANY, RESULT_CODES, CreditRule, RuleError, matching, parse_rules
 from ...errors import Conflict, Forbidden, Invalid, NotFound
 from ..platform import audit, outbox, workdays
-from ..scope import reads_all, require_admin_of, visible
+from ..scope import is_sysadmin, reads_all, require_admin_of, visible
 
 # An arbitrary constant naming the credit feed's lock on PostgreSQL ("SSJCREDT").
 _PG_LOCK_KEY = 0x5353_4A43_5245_4454 & 0x7FFF_FFFF_FFFF_FFFF
@@ -215,7 +215,7 @@ def on_result_published(  # noqa: PLR0913
     codes = _check_codes(codes)
     if not inspection_ref or len(inspection_ref) > 100:
         raise Invalid("结果来源标识无效", errors={"inspection_ref": ["长度须为 1 至 100 个字符"]})
-    if actor is not None and actor.role != Role.SYSADMIN and actor.department_id != department_id:
+    if actor is not None and not is_sysadmin(actor) and actor.department_id != department_id:
         raise Forbidden("无权公示其他部门的检查结果")
     entity = session.get(Entity, entity_id)
     department = session.get(Department, department_id)

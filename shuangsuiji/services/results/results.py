@@ -33,7 +33,6 @@ from ...db import (
     InspectionResult,
     Matter,
     Plan,
-    Role,
     User,
     utcnow,
 )
@@ -42,7 +41,7 @@ from ...domain import result_codes as rc
 from ...errors import Conflict, Forbidden, Invalid, NotFound
 from ..plans import draws, plans
 from ..platform import audit
-from ..scope import reads_all
+from ..scope import administers, is_dept_admin, is_sysadmin, reads_all
 from . import credit
 
 STATUS_LABELS = {
@@ -98,17 +97,13 @@ def _on_team(actor: User, row: draws.TeamRow) -> bool:
 
 
 def _admin_of(actor: User, plan: Plan) -> bool:
-    return actor.role == Role.SYSADMIN or (
-        actor.role == Role.DEPT_ADMIN and actor.department_id == plan.department_id
-    )
+    return administers(actor, plan.department_id)
 
 
 def _own_matters(actor: User, plan: Plan) -> frozenset[int]:
     """The plan's matters the actor's department records (all of them for the sysadmin)."""
     return frozenset(
-        m.id
-        for m in plan.matters
-        if actor.role == Role.SYSADMIN or m.department_id == actor.department_id
+        m.id for m in plan.matters if is_sysadmin(actor) or m.department_id == actor.department_id
     )
 
 
@@ -126,7 +121,7 @@ def _load(
         raise NotFound("抽中对象不存在")
     row = rows[0]
     plan = draw.plan
-    participant_admin = actor.role == Role.DEPT_ADMIN and plans.is_participant(actor, plan)
+    participant_admin = is_dept_admin(actor) and plans.is_participant(actor, plan)
     can_enter = _admin_of(actor, plan) or participant_admin or _on_team(actor, row)
     can_review = _admin_of(actor, plan)
     if not (can_enter or reads_all(actor)):

@@ -6,7 +6,7 @@
 
 Builds a scratch PostgreSQL database `bench_public` (on the server of BENCH_DATABASE_URL, else
 the local one at 127.0.0.1:5432; dropped and created again): the demo departments and users,
-`--entities` synthetic entities (services/synthetic.py, written with the COPY helper of
+`--entities` synthetic entities (cli/synthetic.py, written with the COPY helper of
 db/bulk.py), one plan, commitment and draw row standing for the draws that produced the visits
 (the draw engine is bench_draw.py's subject, not this one's), and `--results` published
 inspection records with two matter results each. Then it serves the app with gunicorn and

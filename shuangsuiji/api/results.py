@@ -1,4 +1,5 @@
-"""Result entry and review over the API: the same rules as the console (services/results.py)."""
+"""Result entry and review over the API: the same rules as the console
+(services/results/results.py)."""
 
 from __future__ import annotations
 

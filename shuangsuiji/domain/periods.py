@@ -1,7 +1,7 @@
 """抽查批次的期间 (periods of a recurring plan's year): months, quarters or the year.
 
 Pure: the scheduler (services/plans/batches.py) draws one batch per period, and the deadlines of a
-batch's task (services/deadlines.py) take its period as the fieldwork window.
+batch's task (services/results/deadlines.py) take its period as the fieldwork window.
 """
 
 from __future__ import annotations

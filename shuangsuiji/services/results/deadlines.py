@@ -5,9 +5,9 @@ or a commitment still waiting for its draw. Its stage follows the work:
 
     committed → drawn → fieldwork → results_entered → published → closed
 
-(a reviewer's approval publishes the result, services/results.py: review and publication are
-one step), and its deadlines come from the plan, its results and the working-day calendar
-(services/workdays.py):
+(a reviewer's approval publishes the result, services/results/results.py: review and
+publication are one step), and its deadlines come from the plan, its results and the
+working-day calendar (services/platform/workdays.py):
 
 - the fieldwork window ends on the plan's `fieldwork_end`; a batch of a recurring plan has
   its period (the month, quarter or year it was drawn for) as its window;

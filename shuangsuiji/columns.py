@@ -20,6 +20,7 @@ from stdnum.cn import ric
 
 from . import refdata
 from .db import ENTITY_STATUSES, RISK_CLASSES
+from .db.states import EntityStatus
 from .domain import uscc as uscc_rules
 from .tabular import Column
 
@@ -253,15 +254,15 @@ def matter_code(raw: str) -> str:
 
 
 STATUS_CHOICES = {s: s for s in ENTITY_STATUSES} | {
-    "在业": "存续",
-    "开业": "存续",
-    "正常": "存续",
-    "在营": "存续",
-    "已注销": "注销",
-    "已吊销": "吊销",
-    "吊销未注销": "吊销",
-    "已撤销": "撤销",
-    "已迁出": "迁出",
+    "在业": EntityStatus.IN_BUSINESS,
+    "开业": EntityStatus.IN_BUSINESS,
+    "正常": EntityStatus.IN_BUSINESS,
+    "在营": EntityStatus.IN_BUSINESS,
+    "已注销": EntityStatus.DEREGISTERED,
+    "已吊销": EntityStatus.LICENCE_REVOKED,
+    "吊销未注销": EntityStatus.LICENCE_REVOKED,
+    "已撤销": EntityStatus.REGISTRATION_REVOKED,
+    "已迁出": EntityStatus.MOVED_OUT,
 }
 RISK_CHOICES = {c: c for c in RISK_CLASSES} | {
     "A类": "A",
@@ -317,7 +318,7 @@ ENTITY_FIELDS = (
     Field(
         "status",
         "登记状态",
-        choice(STATUS_CHOICES, "登记状态", default="存续"),
+        choice(STATUS_CHOICES, "登记状态", default=EntityStatus.IN_BUSINESS),
         ("经营状态", "状态", "status"),
     ),
     Field("address", "住所", text(300), ("地址", "经营场所", "注册地址", "address")),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import refdata, tabular
 from ..columns import CONFLICT_FIELDS, ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
+from ..db.states import EntityStatus
 from ..domain import uscc
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -46,7 +47,12 @@ TYPES = [
     ("农民专业合作社", 3),
     ("个人独资企业", 2),
 ]
-STATUSES = [("存续", 95), ("注销", 2), ("吊销", 2), ("迁出", 1)]
+STATUSES = [
+    (EntityStatus.IN_BUSINESS, 95),
+    (EntityStatus.DEREGISTERED, 2),
+    (EntityStatus.LICENCE_REVOKED, 2),
+    (EntityStatus.MOVED_OUT, 1),
+]
 CLASSES = [("A", 65), ("B", 25), ("C", 8), ("D", 2)]
 TAGS = ["食品生产", "食品经营", "特种设备使用", "药品零售", "网络交易", "广告发布"]
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")

@@ -27,6 +27,7 @@ from ...db import (
     PlanStatus,
     bulk,
 )
+from ...db.states import EntityStatus
 from ...domain import bundle as srdp_bundle
 from .settings import UNCLASSIFIED, UNKNOWN_REGION, config, split_tags
 
@@ -61,7 +62,7 @@ def in_scope(plan: Plan, scope: dict) -> list:
     """WHERE conditions on Entity: the plan's registry, 定向 filters, status (存续 by default)."""
     conditions = [
         Entity.department_id == plan.department_id,
-        Entity.status.in_(scope.get("statuses") or ["存续"]),
+        Entity.status.in_(scope.get("statuses") or [EntityStatus.IN_BUSINESS]),
     ]
     if scope.get("entity_types"):
         conditions.append(Entity.entity_type.in_(scope["entity_types"]))

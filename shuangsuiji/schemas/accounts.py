@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..db import DepartmentKind, DepartmentLevel
 from ..db.states import Role, TokenScope
 from .common import EXISTING_DEPARTMENT, PageQuery, whole
 
-KINDS = [
-    "市场监管",
-    "税务",
-    "生态环境",
-    "卫生健康",
-    "应急管理",
-    "文化旅游",
-    "交通运输",
-    "农业农村",
-    "住房城乡建设",
-    "其他",
-]
-LEVELS = ["province", "city", "county"]
+KINDS = list(DepartmentKind)
+LEVELS = list(DepartmentLevel)
 ROLES = list(Role)
 
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from .. import sizes
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
+from ..db import RISK_CLASSES
 from ..db.states import InspectorStatus
 from .common import OWN_DEPARTMENT, PageQuery, whole
 
@@ -137,7 +138,7 @@ class EntityQuery(PageQuery):
     )
     entity_type = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
     status = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
-    risk_class = fields.String(validate=validate.OneOf(["A", "B", "C", "D"]))
+    risk_class = fields.String(validate=validate.OneOf(RISK_CLASSES))
     tag = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
     abnormal_listed = fields.Boolean()
 

@@ -20,7 +20,7 @@ from stdnum.cn import ric
 
 from . import refdata
 from .db import ENTITY_STATUSES, RISK_CLASSES
-from .db.states import EntityStatus
+from .db.states import EntityStatus, InspectorStatus
 from .domain import uscc as uscc_rules
 from .tabular import Column
 
@@ -274,21 +274,22 @@ RISK_CHOICES = {c: c for c in RISK_CLASSES} | {
     "较高风险": "C",
     "高风险": "D",
 }
-INSPECTOR_STATUS_CHOICES = {
-    "active": "active",
-    "在岗": "active",
-    "正常": "active",
-    "leave": "leave",
-    "休假": "leave",
-    "请假": "leave",
-    "病假": "leave",
-    "left": "left",
-    "离岗": "left",
-    "调离": "left",
-    "离职": "left",
-    "退休": "left",
+INSPECTOR_STATUS_CHOICES = {s: s for s in InspectorStatus} | {
+    "在岗": InspectorStatus.ACTIVE,
+    "正常": InspectorStatus.ACTIVE,
+    "休假": InspectorStatus.LEAVE,
+    "请假": InspectorStatus.LEAVE,
+    "病假": InspectorStatus.LEAVE,
+    "离岗": InspectorStatus.LEFT,
+    "调离": InspectorStatus.LEFT,
+    "离职": InspectorStatus.LEFT,
+    "退休": InspectorStatus.LEFT,
 }
-INSPECTOR_STATUS_LABELS = {"active": "在岗", "leave": "休假/请假", "left": "离岗"}
+INSPECTOR_STATUS_LABELS = {
+    InspectorStatus.ACTIVE: "在岗",
+    InspectorStatus.LEAVE: "休假/请假",
+    InspectorStatus.LEFT: "离岗",
+}
 CATEGORY_CHOICES = {"一般": "一般", "重点": "重点", "general": "一般", "key": "重点"}
 
 USCC_FIELD = Field(
@@ -355,7 +356,7 @@ INSPECTOR_FIELDS = (
     Field(
         "status",
         "状态",
-        choice(INSPECTOR_STATUS_CHOICES, "状态", default="active"),
+        choice(INSPECTOR_STATUS_CHOICES, "状态", default=InspectorStatus.ACTIVE),
         ("在岗状态", "status"),
     ),
     Field("is_expert", "是否专家", boolean, ("专家", "is_expert")),

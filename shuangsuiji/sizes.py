@@ -9,6 +9,8 @@ from __future__ import annotations
 
 INT_MAX = 2**31 - 1  # the largest value of an integer column (PostgreSQL `integer`)
 MAX_PAGE = 1_000_000  # the largest page number a list accepts
+MAX_LIMIT = 200  # the largest page a cursor-paged API list answers (`limit`)
+MAX_CURSOR = 1000  # characters of an opaque paging cursor
 
 # Free text (characters).
 SHORT_TEXT = 200  # names, titles, labels, sources, search terms, filters

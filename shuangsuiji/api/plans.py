@@ -13,7 +13,7 @@ from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..db import utcnow
 from ..edge import actor, database, db_session, today
 from ..errors import Invalid
-from ..schemas.common import TaskOut
+from ..schemas.common import LINK_HEADER, TaskOut, cursor_page_of
 from ..schemas.plans import (
     BatchOut,
     BatchValueIn,
@@ -38,6 +38,7 @@ from ..schemas.plans import (
 )
 from ..services import scope
 from ..services.plans import batches, draws, participation, plans
+from .paging import limit_of, paged
 from .tasks import task_out
 
 blp = Blueprint(
@@ -105,10 +106,17 @@ def team_out(row: draws.TeamRow) -> dict:
 class Plans(MethodView):
     @allow(*ALL_STAFF)
     @blp.arguments(PlanQuery, location="query")
-    @blp.response(200, PlanOut(many=True))
+    @blp.response(200, cursor_page_of(PlanOut, "PlanCursorPage"), headers=LINK_HEADER)
     def get(self, args):
-        """可见的抽查任务（新的在前）"""
-        return [plan_out(p) for p in plans.list_visible(db_session(), actor(), **args)]
+        """可见的抽查任务（新的在前），按游标分页：下一页见 next 或 Link 头"""
+        page = plans.page_visible(
+            db_session(),
+            actor(),
+            status=args["status"],
+            cursor=args["cursor"],
+            limit=limit_of(args),
+        )
+        return paged(page, [plan_out(p) for p in page.items])
 
     @allow(*ADMINS)
     @blp.arguments(PlanIn)

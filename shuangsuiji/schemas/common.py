@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..sizes import INT_MAX, MAX_PAGE
+from ..sizes import INT_MAX, MAX_CURSOR, MAX_LIMIT, MAX_PAGE
 
 
 def whole(*, minimum: int = 0, maximum: int = INT_MAX, **kwargs) -> fields.Integer:
@@ -20,6 +20,44 @@ OWN_DEPARTMENT = "所属部门（系统管理员使用；默认为本人部门�
 class PageQuery(Schema):
     page = whole(load_default=1, minimum=1, maximum=MAX_PAGE)
     per_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=500))
+
+
+class CursorQuery(Schema):
+    """Keyset paging: `cursor` is the `next` of the previous page, opaque to clients."""
+
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=MAX_CURSOR),
+        metadata={"description": "上一页响应中的 next 所带的游标（不透明）；省略为第一页"},
+    )
+    limit = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"每页条数（默认 50，最多 {MAX_LIMIT}）"},
+    )
+
+
+LINK_HEADER = {
+    "Link": {
+        "description": '下一页：`<URL>; rel="next"`（最后一页没有）',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def cursor_page_of(item_schema, name: str) -> type[Schema]:
+    """A keyset-paged list: the items, and the URL of the next page (null on the last)."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "next": fields.String(
+                allow_none=True,
+                metadata={"description": "下一页的 URL（同样的筛选条件）；最后一页为 null"},
+            ),
+            "limit": fields.Integer(metadata={"description": "本页的最大条数"}),
+        },
+        name=name,
+    )
 
 
 class TaskOut(Schema):

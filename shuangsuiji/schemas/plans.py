@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from .. import sizes
 from ..db.states import ParticipationStatus, PlanStatus
-from .common import OWN_DEPARTMENT, PageQuery, whole
+from .common import OWN_DEPARTMENT, CursorQuery, PageQuery, whole
 
 
 class ScopeIn(Schema):
@@ -159,7 +159,7 @@ class PlanIn(PlanPatch):
     department_id = whole(load_default=None, metadata={"description": OWN_DEPARTMENT})
 
 
-class PlanQuery(Schema):
+class PlanQuery(CursorQuery):
     status = fields.String(
         load_default=None,
         validate=validate.OneOf(list(PlanStatus)),

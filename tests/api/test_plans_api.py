@@ -149,7 +149,7 @@ def test_other_department_sees_nothing(app, session, world, registry):
     ):
         assert other.get(url).status_code == 404, url
     assert other.post(f"/api/v1/plans/{plan.id}/close", headers=headers).status_code == 404
-    assert other.get("/api/v1/plans").get_json() == []
+    assert other.get("/api/v1/plans").get_json()["items"] == []
 
 
 def test_inspector_may_not_commit_or_read_the_manifest(app, session, world, registry):

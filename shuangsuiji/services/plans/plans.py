@@ -23,11 +23,14 @@ from ...db import (
 )
 from ...db.states import PlanStatus
 from ...errors import Conflict, Invalid, NotFound
+from ..pages import Keyset, keyset
 from ..platform import audit
 from ..scope import reads_all, require_admin_of, visible
 from . import participation
 from .commitments import build_inputs, store_commitment
 from .settings import DEFAULT_RANDOMNESS, config, encoded, parse_values, participants_of
+
+NEWEST_PLANS = ((Plan.id, True),)  # plan ids grow with time: newest first
 
 STATUS_LABELS = {
     PlanStatus.DRAFT: "草稿",
@@ -96,6 +99,21 @@ def list_visible(session: Session, actor: User, *, status: str | None = None) ->
     if status:
         query = query.where(Plan.status == status)
     return list(session.scalars(query))
+
+
+def page_visible(
+    session: Session,
+    actor: User,
+    *,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Keyset:
+    """One page of the plans the actor may read, newest first (by id), after `cursor`."""
+    query = select(Plan).where(readable(actor))
+    if status:
+        query = query.where(Plan.status == status)
+    return keyset(session, query, NEWEST_PLANS, cursor=cursor, limit=limit)
 
 
 def snapshot(plan: Plan) -> dict:

@@ -14,20 +14,31 @@ from sqlalchemy.orm import Session
 from ...db import Commitment, Draw, Plan
 from ...db.states import PlanStatus
 from ...errors import NotFound
+from ..pages import Keyset, keyset
 from . import draws
+from .plans import NEWEST_PLANS
+
+
+def committed_page(session: Session, *, cursor: str | None = None, limit: int = 50) -> Keyset:
+    """One page of the plans that have been committed, newest first, back to the first one;
+    each item as committed_plans shows it."""
+    page = keyset(
+        session,
+        select(Plan).where(Plan.status != PlanStatus.DRAFT),
+        NEWEST_PLANS,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Keyset(items=_documents(session, page.items), next=page.next, limit=page.limit)
 
 
 def committed_plans(session: Session, *, limit: int = 500) -> list[dict]:
     """Plans that have been committed, newest first, each with its commitments (oldest first)
     and the draw each commitment produced, if any."""
-    plan_list = list(
-        session.scalars(
-            select(Plan)
-            .where(Plan.status != PlanStatus.DRAFT)
-            .order_by(Plan.id.desc())
-            .limit(limit)
-        )
-    )
+    return committed_page(session, limit=limit).items
+
+
+def _documents(session: Session, plan_list: list[Plan]) -> list[dict]:
     ids = [p.id for p in plan_list]
     by_plan: dict[int, list[Commitment]] = {i: [] for i in ids}
     for c in session.scalars(

@@ -13,6 +13,7 @@ from .. import tabular
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..db.states import Role
 from ..edge import actor, db_session, today
+from ..schemas.common import LINK_HEADER, cursor_page_of
 from ..schemas.credit import (
     FeedQuery,
     ListingDecisionIn,
@@ -24,6 +25,7 @@ from ..schemas.credit import (
 )
 from ..services.platform import outbox
 from ..services.results import credit
+from .paging import limit_of, paged
 
 blp = Blueprint("credit", __name__, url_prefix="", description="信用事件推送与发件箱")
 
@@ -92,16 +94,24 @@ class CreditEvents(MethodView):
 class Listings(MethodView):
     @allow(*ALL_STAFF)
     @blp.arguments(ListingQuery, location="query")
-    @blp.response(200, ListingViewOut(many=True))
+    @blp.response(200, cursor_page_of(ListingViewOut, "ListingCursorPage"), headers=LINK_HEADER)
     def get(self, args):
-        """经营异常名录记录（按办理期限排序），含是否逾期、严重违法失信名单候选"""
-        return credit.listings(
+        """经营异常名录记录，含是否逾期、严重违法失信名单候选；按游标分页（下一页见 next 或
+        Link 头）
+
+        待办理的（status=candidate 或 removal_requested，或 overdue=true）按办理期限排序，
+        其余按新的在前。
+        """
+        page = credit.listing_page(
             db_session(),
             actor(),
             today=today(),
             status=args["status"],
             overdue_only=args["overdue"],
+            cursor=args["cursor"],
+            limit=limit_of(args),
         )
+        return paged(page, page.items)
 
 
 @blp.route("/credit/listings/<int:listing_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..db.states import ListingStatus
-from .common import whole
+from .common import CursorQuery, whole
 
 
 class FeedQuery(Schema):
@@ -39,7 +39,7 @@ class OutboxReportIn(Schema):
     error = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class ListingQuery(Schema):
+class ListingQuery(CursorQuery):
     status = fields.String(
         load_default=None,
         validate=validate.OneOf(list(ListingStatus)),

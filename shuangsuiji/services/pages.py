@@ -95,7 +95,7 @@ def _decode_value(raw):
 
 
 def _names(order: Order) -> list[str]:
-    return [column.key for column, _desc in order]
+    return [("-" if desc else "") + column.key for column, desc in order]
 
 
 def encode_cursor(order: Order, values: Sequence) -> str:
@@ -147,5 +147,5 @@ def keyset(
     if not more:
         return Keyset(items=items, next=None, limit=limit)
     last = items[-1]
-    values = key(last) if key else [getattr(last, name) for name in _names(order)]
+    values = key(last) if key else [getattr(last, column.key) for column, _desc in order]
     return Keyset(items=items, next=encode_cursor(order, values), limit=limit)

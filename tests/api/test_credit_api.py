@@ -131,7 +131,7 @@ def test_gateway_failure_without_a_reason_is_refused(client, session, world):
 
 def test_listing_workflow_over_the_api(client, session, world, events):
     write = _bearer(session, world["admin_a"], scope="write")
-    [view] = client.get("/api/v1/credit/listings", headers=write).get_json()
+    [view] = client.get("/api/v1/credit/listings", headers=write).get_json()["items"]
     assert view["listing"]["status"] == "candidate" and view["due"] == view["listing"]["deadline"]
     url = f"/api/v1/credit/listings/{view['listing']['id']}"
     refused = client.post(f"{url}/dismiss", json={}, headers=write)

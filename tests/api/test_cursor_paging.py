@@ -3,10 +3,15 @@ cursor past the end, a bad cursor; `next` and the Link header; no list stops at 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from shuangsuiji.db import AbnormalListing
+from shuangsuiji.db.states import ListingStatus
 from shuangsuiji.services import pages
 from shuangsuiji.services.plans import plans
+from shuangsuiji.services.results import credit
 
 from .. import factories
 from ..conftest import login
@@ -108,3 +113,102 @@ def test_a_plan_made_between_two_pages_does_not_shift_the_next(app, session, wor
     session.commit()
     second = client.get(first["next"]).get_json()
     assert [p["id"] for p in second["items"]] == [made[1].id, made[0].id]
+
+
+# -- 经营异常名录 ------------------------------------------------------------------------------
+
+
+def _listing(department, entity, n, *, deadline, status=ListingStatus.CANDIDATE, removal=None):
+    return AbnormalListing(
+        department_id=department.id,
+        entity_id=entity.id,
+        source=f"inspection:{n}",
+        rule="R1",
+        result_code="6",
+        ground="通过登记的住所或者经营场所无法联系",
+        verified_on=dt.date(2026, 1, 5),
+        deadline=deadline,
+        status=status,
+        removal_deadline=removal,
+    )
+
+
+@pytest.fixture
+def listings(session, world):
+    """Seven records of department A (deadlines with ties, every open status) and two of B."""
+    a = factories.EntityFactory(department=world["a"])
+    b = factories.EntityFactory(department=world["b"])
+    day = dt.date(2026, 3, 1)
+    rows = [
+        _listing(world["a"], a, 1, deadline=day),
+        _listing(world["a"], a, 2, deadline=day - dt.timedelta(days=9)),  # overdue
+        _listing(world["b"], b, 3, deadline=day),
+        _listing(world["a"], a, 4, deadline=day),  # same deadline as 1
+        _listing(world["a"], a, 5, deadline=day, status=ListingStatus.LISTED),
+        _listing(
+            world["a"],
+            a,
+            6,
+            deadline=day - dt.timedelta(days=30),
+            status=ListingStatus.REMOVAL_REQUESTED,
+            removal=day - dt.timedelta(days=1),  # overdue
+        ),
+        _listing(world["a"], a, 7, deadline=day - dt.timedelta(days=20)),  # overdue
+        _listing(world["b"], b, 8, deadline=day - dt.timedelta(days=20)),
+        _listing(world["a"], a, 9, deadline=day, status=ListingStatus.REMOVED),
+    ]
+    session.add_all(rows)
+    session.commit()
+    return rows
+
+
+def _listing_id(item):
+    return item["listing"]["id"]
+
+
+def test_listings_page_every_record(app, session, world, listings, monkeypatch):
+    monkeypatch.setattr("shuangsuiji.api.credit.today", lambda: dt.date(2026, 3, 1))
+    own = [x for x in listings if x.department_id == world["a"].id]
+    client = _client(app, "admin_a")
+    newest = [x.id for x in sorted(own, key=lambda x: -x.id)]
+    check_paging(client, "/api/v1/credit/listings", newest, id_of=_listing_id)
+    candidates = sorted(
+        (x for x in own if x.status == ListingStatus.CANDIDATE), key=lambda x: (x.deadline, x.id)
+    )
+    check_paging(
+        client,
+        "/api/v1/credit/listings?status=candidate",
+        [x.id for x in candidates],
+        id_of=_listing_id,
+    )
+    overdue = [listings[6].id, listings[1].id]  # by deadline; no. 6's removal deadline passed
+    overdue = [listings[5].id, *overdue]
+    responses = check_paging(
+        client, "/api/v1/credit/listings?overdue=true", overdue, limit=1, id_of=_listing_id
+    )
+    assert all(i["overdue"] for r in responses for i in r.get_json()["items"])
+    assert "overdue=true" in responses[0].get_json()["next"]
+    check_paging(client, "/api/v1/credit/listings?status=dismissed", [], id_of=_listing_id)
+    sysadmin = _client(app, "root")  # the all-department list
+    every = [x.id for x in sorted(listings, key=lambda x: -x.id)]
+    check_paging(sysadmin, "/api/v1/credit/listings", every, limit=4, id_of=_listing_id)
+    past = pages.encode_cursor(credit.NEWEST_FIRST, [min(every)])
+    assert client.get(f"/api/v1/credit/listings?cursor={past}").get_json()["items"] == []
+    check_bad_cursors(client, "/api/v1/credit/listings")
+    # A cursor of the history order is refused by the open-work order.
+    first = client.get("/api/v1/credit/listings?limit=1").get_json()["next"]
+    cursor = first.split("cursor=")[1].split("&")[0]
+    refused = client.get(f"/api/v1/credit/listings?status=candidate&cursor={cursor}")
+    assert refused.status_code == 422
+
+
+def test_listings_have_no_hidden_limit(app, session, world):
+    """Beyond 500 records (where the list used to stop without a word) every one is reached."""
+    entity = factories.EntityFactory(department=world["a"])
+    day = dt.date(2026, 3, 1)
+    session.add_all(_listing(world["a"], entity, n, deadline=day) for n in range(520))
+    session.commit()
+    client = _client(app, "root")
+    responses = walk(client, "/api/v1/credit/listings?limit=200", 200)
+    seen = [_listing_id(i) for r in responses for i in r.get_json()["items"]]
+    assert len(seen) == len(set(seen)) == 520 and len(responses) == 3

@@ -20,13 +20,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from ...db import AbnormalListing, CreditEvent, Department, Entity, User
 from ...db.states import ListingStatus
 from ...domain.credit_rules import ANY, RESULT_CODES, CreditRule, RuleError, matching, parse_rules
 from ...errors import Conflict, Forbidden, Invalid, NotFound
+from ..pages import Keyset, keyset
 from ..platform import audit, outbox, workdays
 from ..scope import is_sysadmin, reads_all, require_admin_of, visible
 
@@ -392,6 +393,55 @@ def view(listing: AbnormalListing, today: dt.date, settings: CreditSettings) -> 
     )
 
 
+# The open work by its deadline, most urgent first; the whole history newest first.
+URGENT_FIRST = ((AbnormalListing.deadline, False), (AbnormalListing.id, False))
+NEWEST_FIRST = ((AbnormalListing.id, True),)
+OPEN_STATUSES = (ListingStatus.CANDIDATE, ListingStatus.REMOVAL_REQUESTED)
+
+
+def listing_order(status: str | None, overdue_only: bool):
+    return URGENT_FIRST if overdue_only or status in OPEN_STATUSES else NEWEST_FIRST
+
+
+def listing_page(
+    session: Session,
+    actor: User,
+    *,
+    today: dt.date,
+    status: str | None = None,
+    overdue_only: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+    settings: CreditSettings | None = None,
+) -> Keyset:
+    """One page of the 经营异常名录 records the actor may read, after `cursor`, as views: the
+    open ones (a status still to act on, or overdue only) by deadline, the others newest
+    first. Every record of every year is reachable page by page."""
+    settings = settings or current()
+    query = select(AbnormalListing).where(visible(actor, AbnormalListing.department_id))
+    if status:
+        if status not in LISTING_STATUS_LABELS:
+            raise Invalid("状态无效", errors={"status": ["状态无效"]})
+        query = query.where(AbnormalListing.status == status)
+    if overdue_only:  # the same rule as view(): past the deadline of the step still open
+        query = query.where(
+            or_(
+                and_(
+                    AbnormalListing.status == ListingStatus.CANDIDATE,
+                    AbnormalListing.deadline < today,
+                ),
+                and_(
+                    AbnormalListing.status == ListingStatus.REMOVAL_REQUESTED,
+                    AbnormalListing.removal_deadline < today,
+                ),
+            )
+        )
+    page = keyset(session, query, listing_order(status, overdue_only), cursor=cursor, limit=limit)
+    return Keyset(
+        items=[view(x, today, settings) for x in page.items], next=page.next, limit=page.limit
+    )
+
+
 def listings(
     session: Session,
     actor: User,
@@ -402,20 +452,16 @@ def listings(
     settings: CreditSettings | None = None,
     limit: int = 500,
 ) -> list[ListingView]:
-    """The 经营异常名录 records the actor may read, the open ones by deadline first."""
-    settings = settings or current()
-    query = (
-        select(AbnormalListing)
-        .where(visible(actor, AbnormalListing.department_id))
-        .order_by(AbnormalListing.deadline, AbnormalListing.id)
-        .limit(limit)
-    )
-    if status:
-        if status not in LISTING_STATUS_LABELS:
-            raise Invalid("状态无效", errors={"status": ["状态无效"]})
-        query = query.where(AbnormalListing.status == status)
-    views = [view(x, today, settings) for x in session.scalars(query)]
-    return [v for v in views if v.overdue] if overdue_only else views
+    """The first `limit` records of listing_page."""
+    return listing_page(
+        session,
+        actor,
+        today=today,
+        status=status,
+        overdue_only=overdue_only,
+        limit=limit,
+        settings=settings,
+    ).items
 
 
 def get_listing(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 from flask import current_app, send_file
 from flask.views import MethodView
@@ -49,7 +48,7 @@ AUDITORS = OVERSEERS  # who may read the full manifest, the bundle and the teams
 
 def commitment_out(c) -> dict:
     return {name: getattr(c, name) for name in CommitmentOut().fields} | {
-        "summary": json.loads(c.summary)
+        "summary": c.summary_doc.as_dict()
     }
 
 
@@ -74,7 +73,7 @@ def draw_out(draw) -> dict:
     return {name: getattr(draw, name, None) for name in DrawOut().fields} | {
         "srdp_id": draw.commitment.srdp_id,
         "superseded_by": newer.id if newer else None,
-        "summary": json.loads(draw.summary),
+        "summary": draw.summary_doc.as_dict(),
     }
 
 

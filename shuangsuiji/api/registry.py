@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -195,8 +193,8 @@ class Conflicts(MethodView):
 
 def _import_out(job) -> dict:
     out = {name: getattr(job, name) for name in ImportOut().fields}
-    out["mapping"] = json.loads(job.mapping) if job.mapping else None
-    out["unknown_headers"] = json.loads(job.unknown_headers) if job.unknown_headers else None
+    out["mapping"] = job.column_mapping
+    out["unknown_headers"] = job.unknown_header_list
     return out
 
 

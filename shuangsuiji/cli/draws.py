@@ -7,7 +7,6 @@ bundle alone (SRDP-1 §8), so an outside auditor can run it on their own machine
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -164,19 +163,19 @@ def run(code, digits, witnesses, values, sources, username):
                 draw.id,
                 commitment.srdp_id,
                 draw.seed,
-                json.loads(draw.summary),
+                draw.summary_doc,
             )
     except AppError as exc:
         raise _fail(exc) from exc
     click.echo(f"抽取完成：抽取结果 #{draw_id}（任务 {code}，数据包编号 {srdp_id}）")
     click.echo(f"种子 S = {seed}")
     click.echo(f"{'分类':<6}{'N':>8}{'k':>8}  门槛号")
-    for s in summary["strata"]:
-        click.echo(f"{s['code']:<8}{s['N']:>8}{s['k']:>8}  {s['threshold_ticket'] or '-'}")
-    staffed = summary["drawn"] * summary["slots"] - summary["unstaffed"]
+    for s in summary.strata:
+        click.echo(f"{s.code:<8}{s.N:>8}{s.k:>8}  {s.threshold_ticket or '-'}")
+    staffed = summary.drawn * summary.slots - summary.unstaffed
     click.echo(
-        f"抽中 {summary['drawn']} 户；检查组岗位已配齐 {staffed} 个，未配齐 "
-        f"{summary['unstaffed']} 个（第二阶段调整 {summary['phase2']} 个）"
+        f"抽中 {summary.drawn} 户；检查组岗位已配齐 {staffed} 个，未配齐 "
+        f"{summary.unstaffed} 个（第二阶段调整 {summary.phase2} 个）"
     )
     click.echo(f"公开页面：/public/draws/{draw_id}")
 

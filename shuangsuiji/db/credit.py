@@ -9,12 +9,14 @@ feed's cursor.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Department
 from .base import Base, utcnow
+from .documents import decode
 from .registry import Entity
 from .states import ListingStatus, check_in
 
@@ -51,6 +53,11 @@ class CreditEvent(Base):
         Index("ix_credit_events_entity_id", "entity_id"),
         Index("ix_credit_events_department_id_id", "department_id", "id"),
     )
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event as the feed and the webhook carry it (payload, JSON)."""
+        return decode(self.payload, {})
 
 
 class AbnormalListing(Base):

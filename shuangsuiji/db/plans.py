@@ -11,6 +11,7 @@ draw that names the draw it supersedes and why.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import (
     BigInteger,
@@ -28,8 +29,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from ..domain import bundle as srdp_bundle
 from .accounts import Department
 from .base import Base, utcnow
+from .documents import (
+    CommitmentSummary,
+    DrawSummary,
+    RandomnessEntry,
+    RandomnessSpec,
+    ScopeFilters,
+    StratumRule,
+    decode,
+)
 from .registry import Matter
 from .states import BatchStatus, ParticipationStatus, PlanStatus, check_in
 
@@ -130,6 +141,24 @@ class Plan(Base):
         Index("ix_plans_department_id", "department_id"),
     )
 
+    # The JSON columns, decoded (db/documents.py).
+    @property
+    def scope_filters(self) -> ScopeFilters:
+        return decode(self.scope, {})
+
+    @property
+    def strata_rules(self) -> dict[str, StratumRule]:
+        return decode(self.strata, {})
+
+    @property
+    def slot_codes(self) -> list[str]:
+        """The department code (or "*") of each slot of a team, in slot order."""
+        return decode(self.slots, [])
+
+    @property
+    def randomness_sources(self) -> list[RandomnessSpec]:
+        return decode(self.randomness, [])
+
 
 class Commitment(Base):
     """承诺: a plan's frozen inputs, the four files byte for byte, and their digest.
@@ -162,6 +191,15 @@ class Commitment(Base):
 
     __table_args__ = (UniqueConstraint("plan_id", "seq"),)
 
+    @property
+    def summary_doc(self) -> CommitmentSummary:
+        return CommitmentSummary.parse(self.summary)
+
+    @property
+    def srdp_plan(self) -> srdp_bundle.Plan:
+        """plan.json of the commitment, parsed (SRDP-1 §2.3)."""
+        return srdp_bundle.parse_plan(self.plan_json)
+
 
 class Draw(Base):
     """抽取结果: one draw of one commitment (at most one: a unique constraint settles a race).
@@ -188,6 +226,19 @@ class Draw(Base):
 
     plan: Mapped[Plan] = relationship()
     commitment: Mapped[Commitment] = relationship()
+
+    @property
+    def summary_doc(self) -> DrawSummary:
+        return DrawSummary.parse(self.summary)
+
+    @property
+    def randomness_entries(self) -> list[RandomnessEntry]:
+        return RandomnessEntry.parse_list(self.randomness)
+
+    @property
+    def manifest_doc(self) -> dict:
+        """The SRDP-1 manifest (§7.1) as stored at the draw, a fresh dict each time."""
+        return json.loads(self.manifest)
 
     __table_args__ = (
         Index("ix_draws_plan_id", "plan_id"),

@@ -32,6 +32,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from .accounts import Department
 from .base import Base, utcnow
+from .documents import decode
 from .states import EntityStatus, ImportStatus, InspectorStatus, check_in
 
 ENTITY_STATUSES = tuple(EntityStatus)
@@ -252,6 +253,17 @@ class ImportJob(Base):
         CheckConstraint(check_in("status", ImportStatus), name="status"),
         Index("ix_import_jobs_department_id", "department_id"),
     )
+
+    @property
+    def column_mapping(self) -> list[tuple[str, str]] | None:
+        """(header in the file, field) per mapped column; None before the file was read."""
+        pairs = decode(self.mapping)
+        return None if pairs is None else [(header, name) for header, name in pairs]
+
+    @property
+    def unknown_header_list(self) -> list[str] | None:
+        """The file's headers that map to no field; None before the file was read."""
+        return decode(self.unknown_headers)
 
 
 class ImportReject(Base):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
+from .documents import decode
 from .states import JobStatus, check_in
 
 
@@ -39,3 +41,13 @@ class Task(Base):
         Index("ix_tasks_status_id", "status", "id"),
         Index("ix_tasks_department_id", "department_id"),
     )
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The task's parameters (params, JSON)."""
+        return decode(self.params, {})
+
+    @property
+    def outcome(self) -> dict[str, Any] | None:
+        """What the handler returned (result, JSON), None until it finished."""
+        return decode(self.result)

@@ -137,6 +137,11 @@ class RandomnessSource:
         """hex(SHA256(value)) of a server source, when the plan carries it as `sha256`."""
         return dict(self.extra).get("sha256")
 
+    @property
+    def source(self) -> str | None:
+        """Where a text source's value will be published, when the plan says so."""
+        return dict(self.extra).get("source")
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -3,7 +3,6 @@ results, replacements, 检查通知书 and inspectors' task lists."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 
 from flask import (
@@ -356,7 +355,7 @@ def _detail_page(plan, error=None, status=200, redraw_error=None, answer_error=N
     rows = participation.of_plan(session, plan)
     draw_rows = [(d, draws.superseded_by(session, d)) for d in plans.draws_of(session, plan)]
     commitments = [
-        (c, json.loads(c.summary), next((d for d, _ in draw_rows if d.commitment_id == c.id), None))
+        (c, c.summary_doc, next((d for d, _ in draw_rows if d.commitment_id == c.id), None))
         for c in plans.commitments(session, plan)
     ]
     return render_template(
@@ -521,7 +520,7 @@ def _ceremony_page(plan, *, error=None, status=200, values=None):
         if plan.status in (PlanStatus.DRAWN, PlanStatus.CLOSED)
         else None
     )
-    sources = json.loads(commitment.plan_json)["randomness"] if commitment else []
+    sources = commitment.srdp_plan.randomness if commitment else ()
     return render_template(
         "console/ceremony.html",
         plan=plan,
@@ -530,8 +529,8 @@ def _ceremony_page(plan, *, error=None, status=200, values=None):
         task=task,
         draw=draw,
         page=_teams_page(draw, page_arg()) if draw else None,
-        summary=json.loads(draw.summary) if draw else None,
-        randomness=json.loads(draw.randomness) if draw else None,
+        summary=draw.summary_doc if draw else None,
+        randomness=draw.randomness_entries if draw else None,
         error=error,
         values=values or {},
         L=_labels(),
@@ -551,16 +550,16 @@ def ceremony_draw(plan_id: int):
     session = db_session()
     plan = plans.get(session, actor(), plan_id)
     commitment = plans.latest_commitment(session, plan)
-    sources = json.loads(commitment.plan_json)["randomness"] if commitment else []
+    sources = commitment.srdp_plan.randomness if commitment else ()
     given = []
     for source in sources:
-        label = source["label"]
+        label = source.label
         value = request.form.get(f"value_{label}", "").strip()
-        if source["kind"] == "digits":
+        if source.kind == "digits":
             witnesses = request.form.get(f"witnesses_{label}", "").replace("，", "\n")
             names = [w.strip() for w in witnesses.splitlines() if w.strip()]
             given.append({"label": label, "value": value, "witnesses": names})
-        elif source["kind"] == "text":
+        elif source.kind == "text":
             given.append(
                 {"label": label, "value": value, "source": request.form.get(f"source_{label}", "")}
             )
@@ -586,8 +585,8 @@ def _draw_page(draw_id: int, *, error=None, status=200):
         commitment=draw.commitment,
         replaced_by=replaced_by,
         page=_teams_page(draw, page_arg()),
-        summary=json.loads(draw.summary),
-        randomness=json.loads(draw.randomness),
+        summary=draw.summary_doc,
+        randomness=draw.randomness_entries,
         replacements=draws.replacement_rows(db_session(), draw),
         can_replace=(
             replaced_by is None

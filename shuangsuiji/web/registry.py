@@ -301,14 +301,14 @@ def import_view(import_id):
     job = imports.get(db_session(), actor(), import_id)
     kind = imports.KINDS[job.kind]
     labels = {f.name: f.label for f in kind.fields}
-    mapping = [(header, labels.get(name, name)) for header, name in json.loads(job.mapping or "[]")]
+    mapping = [(header, labels.get(name, name)) for header, name in job.column_mapping or []]
     return render_template(
         "console/import_view.html",
         job=job,
         kind=kind,
         statuses=imports.STATUS_LABELS,
         mapping=mapping,
-        unknown=json.loads(job.unknown_headers or "[]"),
+        unknown=job.unknown_header_list or [],
         rejects=imports.rejects(db_session(), job, limit=200),
     )
 

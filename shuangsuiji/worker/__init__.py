@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import signal
@@ -111,7 +110,7 @@ class Worker:
             ctx = TaskContext(
                 db=self.db,
                 task_id=task.id,
-                params=json.loads(task.params),
+                params=task.parameters,
                 actor_id=task.created_by_id,
                 department_id=task.department_id,
                 should_stop=self.stopping.is_set,

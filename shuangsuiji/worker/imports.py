@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import functools
 import gc
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -309,7 +308,7 @@ def batch_failed(session, task, reason: str) -> None:
     times, as a file exhausting the memory makes it) fails too, its stage cleared, instead of
     staying 校验中 or 导入中 forever. An apply died before its commit: the registry is
     untouched."""
-    import_id = json.loads(task.params)["import_id"]
+    import_id = task.parameters["import_id"]
     job = session.get(ImportJob, import_id)
     if job is None:
         return

@@ -41,7 +41,6 @@ committed and drawn without anyone touching it:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import secrets
 from collections import Counter
@@ -545,6 +544,6 @@ def overview(session: Session, plan: Plan, timing: Timing) -> list[BatchRow]:
         commitment = (
             session.get(Commitment, batch.commitment_id) if batch and batch.commitment_id else None
         )
-        summary = json.loads(commitment.summary) if commitment else None
+        summary = commitment.summary_doc if commitment else None
         rows.append(BatchRow(entry, batch, commitment, summary, typed.get(entry.period.key, {})))
     return rows

@@ -178,7 +178,7 @@ def pending_request(session: Session, commitment_id: int) -> Task | None:
             Task.kind == "draw.run", Task.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
         )
     ):
-        if json.loads(task.params).get("commitment_id") == commitment_id:
+        if task.parameters.get("commitment_id") == commitment_id:
             return task
     return None
 
@@ -399,12 +399,7 @@ def rerun(session: Session, draw: Draw) -> srdp.Draw:
     """Re-run the draw from its commitment and recorded randomness (the same result)."""
     commitment = draw.commitment
     values = [
-        srdp.RandomnessValue(
-            e["label"],
-            e["value"],
-            {k: v for k, v in e.items() if k not in ("label", "kind", "value")},
-        )
-        for e in json.loads(draw.randomness)
+        srdp.RandomnessValue(e.label, e.value, dict(e.provenance)) for e in draw.randomness_entries
     ]
     return srdp.draw(commitments.commitment_files(commitment), values)
 
@@ -492,7 +487,7 @@ def replace(
 
 def full_manifest(session: Session, draw: Draw) -> dict:
     """The auditors' manifest (§7) with the replacements made so far."""
-    manifest = json.loads(draw.manifest)
+    manifest = draw.manifest_doc
     manifest["replacements"] = [
         srdp.replacement_entry(r) for r in _srdp_replacements(session, draw)
     ]
@@ -561,7 +556,7 @@ def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
     """
     plan = draw.plan
     commitment = draw.commitment
-    summary = json.loads(draw.summary)
+    summary = draw.summary_doc
     replaced = superseded_by(session, draw)
     doc = {
         "spec": srdp_bundle.SPEC,
@@ -575,8 +570,8 @@ def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
         "snapshot_sha256": commitment.snapshot,
         "server_secret_sha256": commitment.server_secret_sha256,
         "drawn_at": draw.created_at.isoformat(),
-        "eligible": sum(s["N"] for s in summary["strata"]),
-        "drawn": summary["drawn"],  # not-a-state: a count
+        "eligible": summary.eligible,
+        "drawn": summary.drawn,  # not-a-state: a count
         "sample_sha256": draw.sample_sha256,
         "assignment_sha256": draw.assignment_sha256,
         "supersedes": draw.supersedes_id,
@@ -586,7 +581,7 @@ def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
         "published": is_public(plan, today, fieldwork_end=_batch_end(session, draw)),
     }
     if doc["published"]:
-        manifest = json.loads(draw.manifest)
+        manifest = draw.manifest_doc
         doc["randomness"] = [
             {k: v for k, v in e.items() if k != "witnesses"} for e in manifest["randomness"]
         ]
@@ -668,7 +663,7 @@ def teams(
 
 
 def count_drawn(session: Session, draw: Draw) -> int:
-    return json.loads(draw.summary)["drawn"]
+    return draw.summary_doc.drawn
 
 
 def replacements(session: Session, draw: Draw) -> list[DrawReplacement]:

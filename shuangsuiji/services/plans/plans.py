@@ -8,7 +8,6 @@ a commitment; recurring plans are batches.py.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -62,7 +61,7 @@ def slots_of(plan: Plan, department_id: int | None) -> set[int]:
     code = next(
         (d.code for d in [plan.department, *plan.participants] if d.id == department_id), None
     )
-    return {i for i, s in enumerate(json.loads(plan.slots)) if s == code}
+    return {i for i, s in enumerate(plan.slot_codes) if s == code}
 
 
 def get(session: Session, actor: User, plan_id: int) -> Plan:

@@ -226,4 +226,4 @@ def requeue_stale(session: Session, *, older_than: dt.timedelta, max_attempts: i
 
 
 def result_of(task: Task) -> dict | None:
-    return json.loads(task.result) if task.result else None
+    return task.outcome

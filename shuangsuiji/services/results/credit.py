@@ -108,7 +108,7 @@ def _lock_feed(session: Session) -> None:
 
 def event_document(event: CreditEvent) -> dict:
     """The event as the feed and the webhook send it."""
-    return {"id": event.id, **json.loads(event.payload)}
+    return {"id": event.id, **event.data}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ reminder sweep read it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
@@ -210,8 +209,7 @@ def _counts(session: Session, draws: list[Draw]) -> dict[int, Counts]:
     )
     found = {draw_id: (int(e or 0), int(p or 0), f) for draw_id, e, p, f in rows}
     return {
-        draw.id: Counts(json.loads(draw.summary)["drawn"], *found.get(draw.id, (0, 0, None)))
-        for draw in draws
+        draw.id: Counts(draw.summary_doc.drawn, *found.get(draw.id, (0, 0, None))) for draw in draws
     }
 
 

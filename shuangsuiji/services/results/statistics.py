@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -172,7 +171,7 @@ def report(session: Session, actor: User, *, year: int, department_id: int | Non
     rates: dict[int, Rates] = {}
     for draw in draws:
         dept = plan_department[draw.plan_id]
-        rates.setdefault(dept, Rates(names[dept])).drawn += json.loads(draw.summary)["drawn"]
+        rates.setdefault(dept, Rates(names[dept])).drawn += draw.summary_doc.drawn
     statuses = session.execute(
         select(InspectionRecord.department_id, InspectionRecord.status, func.count())
         .where(InspectionRecord.draw_id.in_(ids))
@@ -270,9 +269,9 @@ def _estimates(draws: list[Draw], visits: dict[int, dict], domain) -> list[estim
         problems.append(_is_problem(visit["codes"]))
     strata = []
     for draw in draws:
-        for s in json.loads(draw.summary)["strata"]:
-            domains, problems = cells.get((draw.id, s["code"]), ([], []))
-            strata.append(estimate.Stratum(s["N"], tuple(domains), tuple(problems)))
+        for s in draw.summary_doc.strata:
+            domains, problems = cells.get((draw.id, s.code), ([], []))
+            strata.append(estimate.Stratum(s.N, tuple(domains), tuple(problems)))
     return estimate.problem_rates(strata)
 
 

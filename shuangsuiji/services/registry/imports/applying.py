@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ log = logging.getLogger(__name__)
 
 def mapped_columns(job: ImportJob, spec: Kind) -> list[str]:
     """The stored columns this file sets: its mapped fields (other columns keep their values)."""
-    fields = [f for _header, f in json.loads(job.mapping or "[]")]
+    fields = [f for _header, f in job.column_mapping or []]
     if spec.name == "conflicts":
         fields = [f for f in fields if f not in ("cert_no", "uscc")] + list(spec.key)
     return [f for f in dict.fromkeys(fields) if f in spec.model.__table__.c]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from shuangsuiji.services.plans import batches, participation, plans
+from shuangsuiji.services.plans import batches, participation
 
-from .draw_world import plan_values
+from . import factories
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIMING = batches.Timing(dt.time(9, 0), BEIJING, dt.timedelta(minutes=60))
@@ -26,18 +26,15 @@ def recurring_values(code="YEAR-2027", recurrence="monthly", year=2027, **overri
         "plan_year": year,
         "randomness": SERVER,
     }
-    return plan_values(code=code, **(values | overrides))
+    return factories.plan_values(code=code, **(values | overrides))
 
 
 def active_plan(session, admin, department, matter, *, activated=None, consent_by=(), **overrides):
     """A recurring plan activated (by default on 2026-12-20, before its whole year 2027);
     the administrators `consent_by` first accept it for their (participating) departments."""
-    plan = plans.create(
-        session,
-        actor=admin,
-        department_id=department.id,
-        raw=recurring_values(matter_ids=[matter.id], **overrides),
-    )
+    values = recurring_values(**overrides)
+    with factories.bound(session):
+        plan = factories.PlanFactory(actor=admin, department=department, matters=[matter], **values)
     for participant_admin in consent_by:
         participation.decide(
             session,

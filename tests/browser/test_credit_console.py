@@ -6,23 +6,23 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from shuangsuiji.db import Entity, User
+from shuangsuiji.db import User
 from shuangsuiji.domain import uscc
 from shuangsuiji.services.results import credit
 
+from .. import factories
 from .test_console import _login
 
 
 def test_a_department_admin_dismisses_a_candidate_with_a_reason(page, base_url, live_app):
-    with live_app.extensions["shuangsuiji.db"].transaction() as session:
+    database = live_app.extensions["shuangsuiji.db"]
+    with database.transaction() as session, factories.bound(session):
         admin = session.scalar(select(User).where(User.username == "lf_admin"))
-        entity = Entity(
-            department_id=admin.department_id,
+        entity = factories.EntityFactory(
+            department=admin.department,
             uscc=uscc.make("91131024000777001"),
             name="香河县浏览器测试商贸有限公司",
         )
-        session.add(entity)
-        session.flush()
         credit.on_result_published(
             session,
             actor=admin,

@@ -10,7 +10,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from shuangsuiji.db import AuditEntry, Entity, Inspector
+from shuangsuiji.db import AuditEntry, Inspector
 from shuangsuiji.db.states import Role
 from shuangsuiji.errors import Forbidden, Invalid, NotFound
 from shuangsuiji.scheduler import batch_jobs
@@ -169,9 +169,7 @@ def test_a_participating_inspector_finds_the_joint_visit_with_all_its_matters(
 
 def test_a_participants_conflict_declared_on_its_own_registry_is_honoured(session, world, joint):
     target = next(e for e in joint["lead"]["entities"] if e.status == "存续")
-    twin = Entity(department_id=world["b"].id, uscc=target.uscc, name=target.name, status="存续")
-    session.add(twin)
-    session.flush()
+    twin = factories.EntityFactory(department=world["b"], uscc=target.uscc, name=target.name)
     inspector = joint["part"]["inspectors"][2]
     declare_conflict(session, inspector, twin)
     plan = _joint_plan(session, world, joint)
@@ -209,8 +207,7 @@ def test_another_departments_draw_counts_toward_the_annual_cap(session, world, j
     row, the same USCC) counts toward this plan's per-entity annual cap."""
     live = [e for e in joint["lead"]["entities"] if e.status == "存续"][:6]
     for e in live:
-        session.add(Entity(department_id=world["b"].id, uscc=e.uscc, name=e.name, status="存续"))
-    session.flush()
+        factories.EntityFactory(department=world["b"], uscc=e.uscc, name=e.name)
     other = plans.create(
         session,
         actor=world["admin_b"],

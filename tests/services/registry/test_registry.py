@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from shuangsuiji.db import Entity
 from shuangsuiji.domain import uscc
 from shuangsuiji.services.registry.records import EntityFilters, search_entities
+
+from ... import factories
 
 NAMES = (
     "香河县恒达商贸有限公司",
@@ -21,17 +22,12 @@ NAMES = (
 
 @pytest.fixture
 def entities(session, world):
-    rows = [
-        Entity(
-            department_id=world["a"].id,
-            uscc=uscc.make(f"91131024{n:09d}"),
-            name=name,
+    return [
+        factories.EntityFactory(
+            department=world["a"], uscc=uscc.make(f"91131024{n:09d}"), name=name
         )
         for n, name in enumerate(NAMES, 1)
     ]
-    session.add_all(rows)
-    session.flush()
-    return rows
 
 
 @pytest.mark.parametrize(

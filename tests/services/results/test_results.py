@@ -14,7 +14,6 @@ from shuangsuiji.db import (
     CreditEvent,
     InspectionAttachment,
     InspectionRecord,
-    Inspector,
 )
 from shuangsuiji.db.states import ListingStatus, RecordStatus, Role
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
@@ -85,8 +84,7 @@ def test_entry_review_publication_moves_the_entity_and_is_audited(session, world
 
 
 def test_an_inspector_not_on_the_team_gets_403_and_another_department_404(session, world, w):
-    outsider = Inspector(department_id=world["a"].id, name="局外人", cert_no="X-1")
-    session.add(outsider)
+    factories.InspectorFactory(department=world["a"], name="局外人", cert_no="X-1")
     other_user = world["insp_b"]  # another department's inspector account
     with pytest.raises(NotFound):
         _save(session, w, other_user)

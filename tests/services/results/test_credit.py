@@ -15,14 +15,11 @@ from shuangsuiji.db import (
     AuditEntry,
     CreditEvent,
     Database,
-    Department,
-    Entity,
     OutboxMessage,
     User,
     make_engine,
 )
 from shuangsuiji.db.states import Role
-from shuangsuiji.domain import uscc
 from shuangsuiji.domain.credit_rules import RuleError, parse_rules
 from shuangsuiji.errors import Conflict, Forbidden, Invalid, NotFound
 from shuangsuiji.services.results import credit
@@ -300,17 +297,10 @@ def live(scratch_url):
         pytest.skip("SQLite has a single writer: nothing to race")
     command.upgrade(alembic_config(scratch_url), "head")
     db = Database(make_engine(scratch_url))
-    with db.transaction() as session:
-        department = Department(
-            code="D", name="局", kind="市场监管", level="city", region_code="131000"
-        )
-        session.add(department)
-        session.flush()
-        entity = Entity(department_id=department.id, uscc=uscc.make("91131024000000009"), name="甲")
-        session.add(entity)
-        root = User(username="root", display_name="管理员", role=Role.SYSADMIN, password_hash="-")
-        session.add(root)
-        session.flush()
+    with db.transaction() as session, factories.bound(session):
+        department = factories.DepartmentFactory(code="D")
+        entity = factories.EntityFactory(department=department, name="甲")
+        root = factories.UserFactory(username="root", role=Role.SYSADMIN, department=None)
         ids = (entity.id, department.id, root.id)
 
     def publish_as(session, ref):

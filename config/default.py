@@ -111,6 +111,23 @@ SMTP_STARTTLS = False  # upgrade a plain connection with STARTTLS
 SMTP_USERNAME = ""  # log in when set
 SMTP_PASSWORD = ""  # with SMTP_USERNAME
 SMTP_FROM = ""  # the From address; required when SMTP_HOST is set
+# Channels this deployment does not use, comma-separated (e.g. "sms" when no SMS gateway will
+# ever collect): a message on one is recorded at once as not sent, with the reason, and the
+# scheduler gives up those already queued.
+OUTBOX_CHANNELS_OFF = ""
+# E-mail (without SMTP_HOST) and SMS wait for an external gateway to collect them (the API);
+# one still waiting after this many hours expires (recorded as not sent, with the reason).
+# 0: they wait forever.
+OUTBOX_GATEWAY_EXPIRY_HOURS = 72
+# Messages sent or given up are deleted by the scheduler this many days later (0: kept). The
+# audit trail keeps its entries of them; the credit feed never reads the outbox.
+OUTBOX_RETENTION_DAYS = 90
+
+# --- housekeeping (run by the scheduler process) ---------------------------------------------
+HOUSEKEEPING_INTERVAL_MINUTES = 60  # how often the scheduler expires and prunes (at most)
+# The staged rows of an import that is done, failed or cancelled are deleted this many days
+# after it ended (0: at the next housekeeping). The import's report and rejected rows are kept.
+IMPORT_STAGE_RETENTION_DAYS = 1
 
 # --- credit feed (信用) -----------------------------------------------------------------------
 # Which published result codes create which credit events: empty = the default table

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import __version__, access, edge, errors_web, settings
 from .db import Database, make_engine
-from .services.platform import redaction
+from .services.platform import outbox, redaction
 from .services.results import credit
 
 CSP = {
@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None, *, database: Database | None = Non
     config = settings.load(overrides)
     try:
         credit.install(credit.CreditSettings.from_config(config))
+        outbox.install(outbox.Settings.from_config(config))
         redaction.install_key(config["AUDIT_HMAC_KEY"] or config["SECRET_KEY"])
     except ValueError as exc:
         raise settings.ConfigError(f"configuration refused:\n  - {exc}") from None

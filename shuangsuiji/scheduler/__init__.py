@@ -1,5 +1,7 @@
-"""The scheduler process (`shuangsuiji scheduler run`): draws the batches of recurring plans
-and queues deadline reminders.
+"""The scheduler process (`shuangsuiji scheduler run`): draws the batches of recurring plans,
+queues deadline reminders and does the housekeeping (scheduler/housekeeping.py: expires the
+messages no gateway collects, deletes old outbox messages and import stage rows), at most every
+HOUSEKEEPING_INTERVAL_MINUTES.
 
 One process beside gunicorn and the worker, never inside `create_app()` (each gunicorn worker
 would run every job). Its job is `batch_jobs.ensure_due` followed by `reminders.sweep`, run at
@@ -36,8 +38,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ..db import Database, utcnow
 from ..db.outages import Outage, is_outage
 from ..services.plans import batches
+from ..services.platform import outbox
 from ..services.results import deadlines, reminders
-from . import batch_jobs
+from . import batch_jobs, housekeeping
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,8 @@ class Scheduler:
         self.timing = batches.Timing.from_config(config)
         self.stopping = threading.Event()
         self.outage = Outage.from_config("scheduler", config, log)
+        self.outbox_settings = outbox.Settings.from_config(config)
+        self.housekept_at: dt.datetime | None = None
         self.aps = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(1)},
@@ -75,6 +80,23 @@ class Scheduler:
         rules = deadlines.Rules.from_config(self.config)
         with self.db.transaction() as session:
             return reminders.sweep(session, today=today, rules=rules)
+
+    def housekeep(self, *, force: bool = False) -> housekeeping.Report | None:
+        """Expire and prune (scheduler/housekeeping.py), unless done less than
+        HOUSEKEEPING_INTERVAL_MINUTES ago. A clock set forward for a rehearsal never expires
+        or deletes ahead of the real time."""
+        now = min(self.clock(), utcnow())
+        interval = dt.timedelta(minutes=self.config["HOUSEKEEPING_INTERVAL_MINUTES"])
+        if not force and self.housekept_at is not None and now - self.housekept_at < interval:
+            return None
+        report = housekeeping.run(
+            self.db,
+            settings=self.outbox_settings,
+            stage_retention=dt.timedelta(days=self.config["IMPORT_STAGE_RETENTION_DAYS"]),
+            now=now,
+        )
+        self.housekept_at = now
+        return report
 
     def plan_jobs(self) -> dict[int, dt.datetime]:
         """The next due time of every active plan, from the plans table."""
@@ -114,6 +136,7 @@ class Scheduler:
         for name, step in (
             ("ensure-due", self.ensure_due),
             ("the reminder sweep", self._remind),
+            ("housekeeping", self.housekeep),
             ("rebuilding the jobs", self.rebuild_jobs),
         ):
             try:

@@ -25,7 +25,7 @@ from ..services import scope
 from ..services.accounts import departments, sessions, tokens, users
 from ..services.pages import paginate
 from ..services.plans import participation
-from ..services.platform import audit, audit_actions, redaction, tasks, workdays
+from ..services.platform import audit, audit_actions, outbox, redaction, tasks, workdays
 from ..services.results import deadlines
 from .forms import load_form
 
@@ -111,6 +111,8 @@ def dashboard():
         )
         if scope.is_dept_admin(user)
         else [],
+        # What waits in the outbox, per channel (an external gateway may never come for it).
+        outbox_backlog=outbox.backlog(session, user) if scope.is_sysadmin(user) else [],
     )
 
 

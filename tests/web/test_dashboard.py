@@ -46,3 +46,22 @@ def test_another_department_does_not_see_the_task(app, session, world):
     login(client, "admin_b")
     html = client.get("/console/").get_data(as_text=True)
     assert plan.code not in html and "暂无进行中的抽查任务" in html
+
+
+def test_the_sysadmin_sees_each_channels_backlog_and_its_oldest_message(app, session, world):
+    from shuangsuiji.services.platform import outbox
+
+    for _ in range(3):
+        message = outbox.enqueue(session, channel="sms", recipient="13800000000", body="通知")
+    message.created_at = dt.datetime(2026, 11, 2, 1, 30, tzinfo=dt.UTC)  # 09:30 Beijing time
+    session.commit()
+    client = app.test_client()
+    login(client, "root")
+    html = client.get("/console/").get_data(as_text=True)
+    assert "发件箱积压" in html
+    row = html[html.index('id="outbox-backlog"') :]
+    row = row[row.index("短信") : row.index("</tr>", row.index("短信"))]
+    assert "<td>3</td>" in row and "2026-11-02 09:30" in row
+    other = app.test_client()
+    login(other, "admin_a")
+    assert "发件箱积压" not in other.get("/console/").get_data(as_text=True)

@@ -73,6 +73,7 @@ ACTIONS = {
     "outbox.enqueue": "消息加入发件箱",
     "outbox.sent": "消息已发送",
     "outbox.give_up": "消息发送失败（已放弃）",
+    "outbox.expire": "消息过期未发送",
 }
 
 OBJECT_TYPES = {

@@ -6,6 +6,12 @@ messages (`claim_due`), sends them outside any transaction and records the outco
 (`record_sent` / `record_failure`). E-mail and SMS that this deployment does not send itself
 stay queued for an external gateway, which reads them over the API and reports back
 (`gateway_report`).
+
+Housekeeping (run by the scheduler, scheduler/housekeeping.py): messages waiting for a gateway
+that never collects them expire (`expire_waiting`: status failed, the reason in `last_error`),
+and messages that reached a final status are deleted after the retention (`prune`). A channel
+a deployment switched off (OUTBOX_CHANNELS_OFF) queues nothing: its messages are recorded as
+not sent, with the reason, at once.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +39,59 @@ STATUS_LABELS = {
 }
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9][0-9\- ]{4,30}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The deployment's channels and the housekeeping times (from configuration)."""
+
+    channels_off: frozenset[str] = frozenset()
+    gateway_channels: tuple[str, ...] = ("email", "sms")  # not sent by this deployment itself
+    retention: dt.timedelta | None = dt.timedelta(days=90)  # None: final messages are kept
+    gateway_expiry: dt.timedelta | None = dt.timedelta(hours=72)  # None: they wait forever
+
+    @classmethod
+    def from_config(cls, config) -> Settings:
+        """ValueError names a wrong value."""
+        off = frozenset(c.strip() for c in config["OUTBOX_CHANNELS_OFF"].split(",") if c.strip())
+        unknown = sorted(off - set(OUTBOX_CHANNELS))
+        if unknown:
+            raise ValueError(
+                f"OUTBOX_CHANNELS_OFF: unknown channel {', '.join(unknown)} "
+                f"(channels: {', '.join(OUTBOX_CHANNELS)})"
+            )
+        for key in ("OUTBOX_RETENTION_DAYS", "OUTBOX_GATEWAY_EXPIRY_HOURS"):
+            if config[key] < 0:
+                raise ValueError(f"{key} must be ≥ 0 (0: never), got {config[key]!r}")
+        days, hours = config["OUTBOX_RETENTION_DAYS"], config["OUTBOX_GATEWAY_EXPIRY_HOURS"]
+        return cls(
+            channels_off=off,
+            gateway_channels=("sms",) if config["SMTP_HOST"] else ("email", "sms"),
+            retention=dt.timedelta(days=days) if days else None,
+            gateway_expiry=dt.timedelta(hours=hours) if hours else None,
+        )
+
+
+_installed = Settings()
+
+
+def install(settings: Settings) -> None:
+    """Make `settings` the process's outbox configuration (the app factory does this)."""
+    global _installed
+    _installed = settings
+
+
+def current() -> Settings:
+    return _installed
+
+
+def channel_off_reason(channel: str) -> str:
+    return f"本系统已关闭{CHANNEL_LABELS[channel]}渠道（OUTBOX_CHANNELS_OFF），未发送"
+
+
+def gateway_expiry_reason(expiry: dt.timedelta) -> str:
+    hours = int(expiry.total_seconds() // 3600)
+    return f"等待外部网关超过 {hours} 小时未被取走，已过期，未发送"
 
 
 @dataclass(frozen=True)
@@ -103,7 +162,8 @@ def enqueue(  # noqa: PLR0913
     `body` is text, or for a webhook a JSON-able payload (serialised here once, so the bytes
     signed are the bytes stored). With a `dedup_key` already used, nothing new is queued and
     the existing message is returned: callers may enqueue "the reminder for X" on every run.
-    Flushes, never commits.
+    On a channel this deployment switched off, the message is stored as not sent (failed, with
+    the reason) and nobody sends it. Flushes, never commits.
     """
     recipient = (recipient or "").strip()
     errors = _check(channel, recipient)
@@ -119,6 +179,7 @@ def enqueue(  # noqa: PLR0913
         existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
         if existing is not None:
             return existing
+    off = channel in current().channels_off
     message = OutboxMessage(
         channel=channel,
         recipient=recipient,
@@ -126,7 +187,8 @@ def enqueue(  # noqa: PLR0913
         body=body,
         dedup_key=dedup_key,
         department_id=department_id,
-        status=OutboxStatus.QUEUED,
+        status=OutboxStatus.FAILED if off else OutboxStatus.QUEUED,
+        last_error=channel_off_reason(channel) if off else None,
         attempts=0,
         next_attempt_at=not_before or utcnow(),
     )
@@ -306,3 +368,108 @@ def list_messages(
     if channel:
         query = query.where(OutboxMessage.channel == channel)
     return list(session.scalars(query))
+
+
+# --- housekeeping (the scheduler's; scheduler/housekeeping.py owns the transaction) ----------
+
+
+def expire_waiting(
+    session: Session, *, settings: Settings, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Give up the e-mail and SMS messages that waited for an external gateway longer than
+    the expiry, and every queued message of a channel switched off: status failed, the reason
+    in `last_error`. One audit entry per channel and reason (count and id range), not one per
+    message. Returns the messages expired per channel. Flushes, never commits."""
+    now = now or utcnow()
+    rounds: list[tuple[str, str, list]] = [
+        (channel, channel_off_reason(channel), []) for channel in sorted(settings.channels_off)
+    ]
+    if settings.gateway_expiry is not None:
+        cutoff = now - settings.gateway_expiry
+        reason = gateway_expiry_reason(settings.gateway_expiry)
+        rounds += [
+            (channel, reason, [OutboxMessage.created_at < cutoff])
+            for channel in settings.gateway_channels
+            if channel not in settings.channels_off
+        ]
+    expired: dict[str, int] = {}
+    for channel, reason, where in rounds:
+        which = (
+            OutboxMessage.status == OutboxStatus.QUEUED,
+            OutboxMessage.channel == channel,
+            *where,
+        )
+        first, last, count = session.execute(
+            select(func.min(OutboxMessage.id), func.max(OutboxMessage.id), func.count()).where(
+                *which
+            )
+        ).one()
+        if not count:
+            continue
+        session.execute(
+            update(OutboxMessage)
+            .where(*which, OutboxMessage.id <= last)
+            .values(status=OutboxStatus.FAILED, last_error=reason, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session,
+            actor=None,
+            action="outbox.expire",
+            object_type="outbox_message",
+            object_id=f"{first}-{last}",
+            after={"channel": channel, "count": count, "reason": reason},
+        )
+        expired[channel] = expired.get(channel, 0) + count
+    session.flush()
+    return expired
+
+
+def prune(session: Session, *, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Delete the messages sent or given up (failed, expired) longer than the retention ago;
+    queued messages are never deleted. The audit trail keeps its entries of them, and the
+    credit feed reads the credit events, never the outbox. A reminder whose message was
+    deleted while its deadline is still overdue is queued once more (its dedup key is free).
+    Returns the messages deleted. Flushes, never commits."""
+    if settings.retention is None:
+        return 0
+    cutoff = (now or utcnow()) - settings.retention
+    result = session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.FAILED)),
+            OutboxMessage.updated_at < cutoff,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits on one channel: how many messages and since when."""
+
+    channel: str
+    label: str
+    queued: int
+    oldest: dt.datetime | None
+    off: bool
+
+
+def backlog(session: Session, actor: User) -> list[Backlog]:
+    """Each channel's queued messages and its oldest one (the system administrator's 工作台)."""
+    require_sysadmin(actor)
+    rows = {
+        channel: (count, oldest)
+        for channel, count, oldest in session.execute(
+            select(OutboxMessage.channel, func.count(), func.min(OutboxMessage.created_at))
+            .where(OutboxMessage.status == OutboxStatus.QUEUED)
+            .group_by(OutboxMessage.channel)
+        )
+    }
+    off = current().channels_off
+    return [
+        Backlog(channel, CHANNEL_LABELS[channel], *rows.get(channel, (0, None)), channel in off)
+        for channel in OUTBOX_CHANNELS
+    ]

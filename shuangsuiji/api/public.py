@@ -7,8 +7,10 @@ from flask_smorest import Blueprint
 
 from ..access import public
 from ..edge import db_session, today
-from ..schemas.plans import PublicDrawOut, PublicPlanOut
+from ..schemas.common import LINK_HEADER, cursor_page_of
+from ..schemas.plans import PublicDrawOut, PublicPlanOut, PublicPlanQuery
 from ..services.plans import public_plans as publication
+from .paging import limit_of, paged
 
 blp = Blueprint(
     "public-api",
@@ -22,10 +24,20 @@ blp = Blueprint(
 class PublicPlans(MethodView):
     @public
     @blp.doc(security=[])
-    @blp.response(200, PublicPlanOut(many=True))
-    def get(self):
-        """已承诺的抽查任务及各次承诺（快照摘要、SHA256SUMS、承诺时间）"""
-        return publication.committed_plans(db_session())
+    @blp.arguments(PublicPlanQuery, location="query")
+    @blp.response(200, cursor_page_of(PublicPlanOut, "PublicPlanCursorPage"), headers=LINK_HEADER)
+    def get(self, args):
+        """已承诺的抽查任务及各次承诺（快照摘要、SHA256SUMS、承诺时间），新的在前，直到第一个；
+        可按年份、部门、抽查事项筛选，按游标分页（下一页见 next 或 Link 头）"""
+        page = publication.committed_page(
+            db_session(),
+            cursor=args["cursor"],
+            limit=limit_of(args),
+            year=args["year"],
+            department_id=args["department_id"],
+            matter_id=args["matter_id"],
+        )
+        return paged(page, page.items)
 
 
 @blp.route("/draws/<int:draw_id>")

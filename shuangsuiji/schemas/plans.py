@@ -417,6 +417,18 @@ class PublicCommitmentOut(Schema):
     draw_id = fields.Integer(allow_none=True, metadata={"description": "该承诺的抽取结果"})
 
 
+class PublicPlanQuery(CursorQuery):
+    year = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=2000, max=2999),
+        metadata={"description": "承诺年份（北京时间）"},
+    )
+    department_id = whole(
+        load_default=None, metadata={"description": "部门 id：牵头部门或联合抽查的参与部门"}
+    )
+    matter_id = whole(load_default=None, metadata={"description": "抽查事项 id"})
+
+
 class PublicPlanOut(Schema):
     id = fields.Integer()
     code = fields.String()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 
 from shuangsuiji.db import AbnormalListing
 from shuangsuiji.db.states import ListingStatus
 from shuangsuiji.services import pages
-from shuangsuiji.services.plans import plans
+from shuangsuiji.services.plans import plans, public_plans
 from shuangsuiji.services.results import credit
 
 from .. import factories
@@ -212,3 +213,48 @@ def test_listings_have_no_hidden_limit(app, session, world):
     responses = walk(client, "/api/v1/credit/listings?limit=200", 200)
     seen = [_listing_id(i) for r in responses for i in r.get_json()["items"]]
     assert len(seen) == len(set(seen)) == 520 and len(responses) == 3
+
+
+# -- public commitments ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def history(session, world, registry):
+    """Five committed plans of department A (the oldest committed in 2019, two checking the
+    registry's matter) and a draft, which is never public."""
+    admin = world["admin_a"]
+    with time_machine.travel(dt.datetime(2019, 3, 1, 2, tzinfo=dt.UTC), tick=True):
+        oldest = factories.CommitmentFactory(actor=admin).plan
+    made = [oldest]
+    for n in range(4):
+        matters = [registry["matter"]] if n % 2 else []
+        plan = factories.PlanFactory(actor=admin, matters=matters)
+        made.append(factories.CommitmentFactory(actor=admin, plan=plan).plan)
+    factories.PlanFactory(actor=admin)  # a draft
+    session.commit()
+    return made
+
+
+def test_public_plans_page_back_to_the_first(app, session, world, history):
+    client = app.test_client()  # anonymous
+    newest = [p.id for p in reversed(history)]
+    responses = check_paging(client, "/api/v1/public/plans", newest, limit=2)
+    assert responses[-1].get_json()["items"][-1]["code"] == history[0].code  # the first one
+    check_paging(client, "/api/v1/public/plans?year=2019", [history[0].id])
+    check_paging(client, "/api/v1/public/plans?year=2018", [])
+    year = plans.latest_commitment(session, history[-1]).committed_at.astimezone(
+        public_plans.BEIJING
+    )
+    check_paging(client, f"/api/v1/public/plans?year={year.year}", newest[:-1], limit=3)
+    check_paging(client, f"/api/v1/public/plans?department_id={world['a'].id}", newest, limit=4)
+    check_paging(client, f"/api/v1/public/plans?department_id={world['b'].id}", [])
+    matter = history[2].matters[0].id
+    check_paging(client, f"/api/v1/public/plans?matter_id={matter}", [history[4].id, history[2].id])
+    past = pages.encode_cursor(plans.NEWEST_PLANS, [history[0].id])
+    assert client.get(f"/api/v1/public/plans?cursor={past}").get_json()["items"] == []
+    check_bad_cursors(client, "/api/v1/public/plans")
+
+
+def test_public_plans_empty(app, session, world):
+    session.commit()
+    check_paging(app.test_client(), "/api/v1/public/plans", [])

@@ -198,7 +198,7 @@ def test_public_views_hide_strata_regions_and_inspectors(client, session, world,
     assert doc["published"] and doc["seed"] == draw.seed and doc["sample"]
     assert set(doc["sample"][0]) == {"entity_id", "name", "ticket"}
     _assert_nothing_private(doc, registry)
-    listing = client.get("/api/v1/public/plans").get_json()
+    listing = client.get("/api/v1/public/plans").get_json()["items"]
     assert listing[0]["commitments"][0]["draw_id"] == draw.id
     _assert_nothing_private(listing, registry)
     page = client.get(f"/public/draws/{draw.id}").get_data(as_text=True)

@@ -8,28 +8,65 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ...db import Commitment, Draw, Plan
+from ...db import Commitment, Draw, Plan, plan_departments, plan_matters
 from ...db.states import PlanStatus
 from ...errors import NotFound
 from ..pages import Keyset, keyset
 from . import draws
 from .plans import NEWEST_PLANS
 
+BEIJING = dt.timezone(dt.timedelta(hours=8))
 
-def committed_page(session: Session, *, cursor: str | None = None, limit: int = 50) -> Keyset:
+
+def committed_page(
+    session: Session,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    year: int | None = None,
+    department_id: int | None = None,
+    matter_id: int | None = None,
+) -> Keyset:
     """One page of the plans that have been committed, newest first, back to the first one;
-    each item as committed_plans shows it."""
-    page = keyset(
-        session,
-        select(Plan).where(Plan.status != PlanStatus.DRAFT),
-        NEWEST_PLANS,
-        cursor=cursor,
-        limit=limit,
-    )
+    each item as committed_plans shows it. Filters: `year`, a commitment made in that year
+    (Beijing time); `department_id`, the plan's department or a participant of a joint plan;
+    `matter_id`, a plan that checks that matter."""
+    query = select(Plan).where(Plan.status != PlanStatus.DRAFT)
+    if year is not None:
+        start = dt.datetime(year, 1, 1, tzinfo=BEIJING)
+        end = start.replace(year=year + 1)
+        query = query.where(
+            select(Commitment.id)
+            .where(
+                Commitment.plan_id == Plan.id,
+                Commitment.committed_at >= start,
+                Commitment.committed_at < end,
+            )
+            .exists()
+        )
+    if department_id is not None:
+        joined = select(plan_departments.c.plan_id).where(
+            plan_departments.c.department_id == department_id
+        )
+        query = query.where(or_(Plan.department_id == department_id, Plan.id.in_(joined)))
+    if matter_id is not None:
+        checking = select(plan_matters.c.plan_id).where(plan_matters.c.matter_id == matter_id)
+        query = query.where(Plan.id.in_(checking))
+    page = keyset(session, query, NEWEST_PLANS, cursor=cursor, limit=limit)
     return Keyset(items=_documents(session, page.items), next=page.next, limit=page.limit)
+
+
+def first_year(session: Session) -> int | None:
+    """The year (Beijing time) of the first commitment, for the public year filter."""
+    first = session.scalar(select(func.min(Commitment.committed_at)))
+    if first is None:
+        return None
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=dt.UTC)
+    return first.astimezone(BEIJING).year
 
 
 def committed_plans(session: Session, *, limit: int = 500) -> list[dict]:

@@ -12,7 +12,7 @@ from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..db import utcnow
 from ..edge import actor, database, db_session, today
 from ..errors import Invalid
-from ..schemas.common import LINK_HEADER, TaskOut, cursor_page_of
+from ..schemas.common import LINK_HEADER, CursorQuery, TaskOut, cursor_page_of
 from ..schemas.plans import (
     BatchOut,
     BatchValueIn,
@@ -386,18 +386,28 @@ class DrawReplacements(MethodView):
 @blp.route("/inspectors/<int:inspector_id>/tasks")
 class InspectorTasks(MethodView):
     @allow(*ALL_STAFF)
-    @blp.response(200, InspectorTaskOut(many=True))
-    def get(self, inspector_id):
-        """执法检查人员的检查任务（执法检查人员只能查看本人）"""
-        return [
-            {
-                "draw_id": t["draw"].id,
-                "plan_id": t["plan"].id,
-                "plan_code": t["plan"].code,
-                "plan_title": t["plan"].title,
-                "fieldwork_start": t["plan"].fieldwork_start,
-                "fieldwork_end": t["plan"].fieldwork_end,
-                "team": team_out(t["row"]),
-            }
-            for t in draws.inspector_tasks(db_session(), actor(), inspector_id)
-        ]
+    @blp.arguments(CursorQuery, location="query")
+    @blp.response(
+        200, cursor_page_of(InspectorTaskOut, "InspectorTaskCursorPage"), headers=LINK_HEADER
+    )
+    def get(self, args, inspector_id):
+        """执法检查人员的检查任务（执法检查人员只能查看本人），新的抽取在前；按游标分页
+        （下一页见 next 或 Link 头）"""
+        page = draws.inspector_task_page(
+            db_session(), actor(), inspector_id, cursor=args["cursor"], limit=limit_of(args)
+        )
+        return paged(
+            page,
+            [
+                {
+                    "draw_id": t["draw"].id,
+                    "plan_id": t["plan"].id,
+                    "plan_code": t["plan"].code,
+                    "plan_title": t["plan"].title,
+                    "fieldwork_start": t["plan"].fieldwork_start,
+                    "fieldwork_end": t["plan"].fieldwork_end,
+                    "team": team_out(t["row"]),
+                }
+                for t in page.items
+            ],
+        )

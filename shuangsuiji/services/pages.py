@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import TypeDecorator
 
 from ..errors import Invalid
 
@@ -98,6 +99,11 @@ def _names(order: Order) -> list[str]:
     return [("-" if desc else "") + column.key for column, desc in order]
 
 
+def _python_type(column: InstrumentedAttribute) -> type:
+    kind = column.type
+    return (kind.impl_instance if isinstance(kind, TypeDecorator) else kind).python_type
+
+
 def encode_cursor(order: Order, values: Sequence) -> str:
     document = {"k": _names(order), "v": [_encode_value(v) for v in values]}
     raw = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
@@ -111,7 +117,11 @@ def decode_cursor(order: Order, cursor: str) -> list:
         document = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         if document["k"] != _names(order) or len(document["v"]) != len(order):
             raise ValueError("another ordering")
-        return [_decode_value(v) for v in document["v"]]
+        values = [_decode_value(v) for v in document["v"]]
+        for (column, _desc), value in zip(order, values, strict=True):
+            if type(value) is not _python_type(column):  # a forged cursor: never a 500
+                raise ValueError(column.key)
+        return values
     except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error) as exc:
         message = "无效的分页游标，请从第一页重新开始"
         raise Invalid("分页游标无效", errors={"cursor": [message]}) from exc

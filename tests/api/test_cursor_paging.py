@@ -3,7 +3,9 @@ cursor past the end, a bad cursor; `next` and the Link header; no list stops at 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -11,7 +13,7 @@ import time_machine
 from shuangsuiji.db import AbnormalListing
 from shuangsuiji.db.states import ListingStatus
 from shuangsuiji.services import pages
-from shuangsuiji.services.plans import plans, public_plans
+from shuangsuiji.services.plans import draws, plans, public_plans
 from shuangsuiji.services.results import credit
 
 from .. import factories
@@ -56,9 +58,18 @@ def check_paging(client, url, expected_ids, *, limit=2, id_of=lambda item: item[
     return responses
 
 
-def check_bad_cursors(client, url):
+def forged(cursor: str) -> str:
+    """The same keys as `cursor`, each value a string (an id "abc"): refused, never a 500."""
+    document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    document["v"] = ["abc" for _ in document["v"]]
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
+
+
+def check_bad_cursors(client, url, good: str):
+    """`good` is a valid cursor of `url`'s ordering, to forge from."""
     sep = "&" if "?" in url else "?"
-    for bad in ("nonsense!", "eyJrIjpbImlkIl19", pages.encode_cursor(((FakeKey("x"), True),), [1])):
+    other = pages.encode_cursor(((FakeKey("x"), True),), [1])
+    for bad in ("nonsense!", "eyJrIjpbImlkIl19", other, forged(good)):
         response = client.get(f"{url}{sep}cursor={bad}")
         assert response.status_code == 422, bad
         assert "cursor" in response.get_json()["errors"], response.get_json()
@@ -95,7 +106,7 @@ def test_plans_page_newest_first(app, session, world):
     past = pages.encode_cursor(plans.NEWEST_PLANS, [min(newest_first)])
     body = client.get(f"/api/v1/plans?cursor={past}").get_json()
     assert body == {"items": [], "next": None, "limit": 50}
-    check_bad_cursors(client, "/api/v1/plans")
+    check_bad_cursors(client, "/api/v1/plans", past)
 
 
 def test_plans_page_empty(app, session, world):
@@ -195,7 +206,7 @@ def test_listings_page_every_record(app, session, world, listings, monkeypatch):
     check_paging(sysadmin, "/api/v1/credit/listings", every, limit=4, id_of=_listing_id)
     past = pages.encode_cursor(credit.NEWEST_FIRST, [min(every)])
     assert client.get(f"/api/v1/credit/listings?cursor={past}").get_json()["items"] == []
-    check_bad_cursors(client, "/api/v1/credit/listings")
+    check_bad_cursors(client, "/api/v1/credit/listings", past)
     # A cursor of the history order is refused by the open-work order.
     first = client.get("/api/v1/credit/listings?limit=1").get_json()["next"]
     cursor = first.split("cursor=")[1].split("&")[0]
@@ -252,9 +263,38 @@ def test_public_plans_page_back_to_the_first(app, session, world, history):
     check_paging(client, f"/api/v1/public/plans?matter_id={matter}", [history[4].id, history[2].id])
     past = pages.encode_cursor(plans.NEWEST_PLANS, [history[0].id])
     assert client.get(f"/api/v1/public/plans?cursor={past}").get_json()["items"] == []
-    check_bad_cursors(client, "/api/v1/public/plans")
+    check_bad_cursors(client, "/api/v1/public/plans", past)
 
 
 def test_public_plans_empty(app, session, world):
     session.commit()
     check_paging(app.test_client(), "/api/v1/public/plans", [])
+
+
+# -- an inspector's tasks ----------------------------------------------------------------------
+
+
+def test_inspector_tasks_page(app, session, world, registry):
+    inspector = registry["inspectors"][0]
+    session.commit()
+    client = _client(app, "admin_a")
+    url = f"/api/v1/inspectors/{inspector.id}/tasks"
+    check_paging(client, url, [])  # nothing drawn yet: an empty list
+    for _ in range(2):
+        factories.DrawFactory(actor=world["admin_a"])
+    session.commit()
+    every = draws.inspector_tasks(session, world["admin_a"], inspector.id)
+    keys = [(t["draw"].id, t["row"].drawn.position) for t in every]
+    assert len({d for d, _p in keys}) == 2 and len(keys) >= 4
+    assert keys == sorted(keys, key=lambda k: (-k[0], k[1]))  # newest draw first
+
+    def key_of(item):
+        return (item["draw_id"], item["team"]["position"])
+
+    check_paging(client, url, keys, limit=2, id_of=key_of)
+    check_paging(client, url, keys, limit=len(keys), id_of=key_of)
+    past = pages.encode_cursor(draws.TASK_ORDER, [0, 0, 0])
+    assert client.get(f"{url}?cursor={past}").get_json() == {"items": [], "next": None, "limit": 50}
+    check_bad_cursors(client, url, past)
+    other = _client(app, "admin_b")
+    assert other.get(url).status_code == 404

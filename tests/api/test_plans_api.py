@@ -269,8 +269,8 @@ def test_teams_replacement_and_inspector_tasks(app, session, world, registry):
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
         files = {n: archive.read(n) for n in archive.namelist()}
     assert verify.verify(files, json.loads(files.pop("manifest.json"))) == []
-    tasks = client.get(f"/api/v1/inspectors/{withdrawn}/tasks").get_json()
+    tasks = client.get(f"/api/v1/inspectors/{withdrawn}/tasks").get_json()["items"]
     assert all(t["team"]["position"] != 0 for t in tasks)
     newcomer = replaced.get_json()["inspector_id"]
-    tasks = client.get(f"/api/v1/inspectors/{newcomer}/tasks").get_json()
+    tasks = client.get(f"/api/v1/inspectors/{newcomer}/tasks").get_json()["items"]
     assert any(t["team"]["position"] == 0 and t["draw_id"] == draw.id for t in tasks)

@@ -41,6 +41,7 @@ from ...domain import bundle as srdp_bundle
 from ...domain import chain, srdp
 from ...domain.periods import period_of, periods
 from ...errors import Conflict, Invalid, NotFound
+from ..pages import Keyset, decode_cursor, encode_cursor
 from ..platform import audit, tasks
 from ..scope import audits, get_visible, is_inspector, require_admin_of
 from . import commitments, eligibility, notices, plans, settings
@@ -693,8 +694,16 @@ def replacement_rows(session: Session, draw: Draw) -> list[dict]:
     ]
 
 
-def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[dict]:
-    """An inspector's current assignments in live draws: plan, entity, slot, teammates."""
+# An inspector's tasks, newest draw first, then by the drawn entity's position and the slot.
+TASK_ORDER = (
+    (DrawAssignment.draw_id, True),
+    (DrawAssignment.position, False),
+    (DrawAssignment.slot, False),
+)
+
+
+def _held(session: Session, actor: User, inspector_id: int) -> list[tuple[int, int, int]]:
+    """The (draw, position, slot) the inspector holds in live draws, in TASK_ORDER."""
     inspector = get_visible(session, actor, Inspector, inspector_id, label="执法检查人员")
     if is_inspector(actor) and inspector.user_id != actor.id:
         raise NotFound("执法检查人员不存在")
@@ -716,14 +725,37 @@ def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[di
             held[key] = r.inspector_id == inspector.id
         elif r.inspector_id == inspector.id:
             held[key] = True
+    return sorted((k for k, holds in held.items() if holds), key=lambda k: (-k[0], k[1], k[2]))
+
+
+def _tasks(session: Session, keys) -> list[dict]:
     tasks_ = []
-    for (draw_id, position, _slot), holds in sorted(held.items()):
-        if not holds:
-            continue
+    for draw_id, position, _slot in keys:
         draw = session.get(Draw, draw_id)
         row = teams(session, draw, offset=position, limit=1)[0]
         tasks_.append({"draw": draw, "plan": draw.plan, "row": row})
     return tasks_
+
+
+def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[dict]:
+    """An inspector's current assignments in live draws: plan, entity, slot, teammates; the
+    newest draw first."""
+    return _tasks(session, _held(session, actor, inspector_id))
+
+
+def inspector_task_page(
+    session: Session, actor: User, inspector_id: int, *, cursor: str | None, limit: int
+) -> Keyset:
+    """One page of inspector_tasks after `cursor` (only that page's rows are read)."""
+    keys = _held(session, actor, inspector_id)
+    if cursor:
+        draw_id, position, slot = decode_cursor(TASK_ORDER, cursor)
+        last = (-draw_id, position, slot)
+        keys = [k for k in keys if (-k[0], k[1], k[2]) > last]
+    shown = keys[:limit]
+    more = len(keys) > limit
+    next_cursor = encode_cursor(TASK_ORDER, shown[-1]) if more else None
+    return Keyset(items=_tasks(session, shown), next=next_cursor, limit=limit)
 
 
 def notice(session: Session, actor: User, draw_id: int, position: int) -> dict:

@@ -83,10 +83,11 @@ def answerable(actor: User, rows: list[PlanParticipation]) -> set[int]:
     return {row.department_id for row in rows if administers(actor, row.department_id)}
 
 
-def _lock_plan(session: Session, plan_id: int) -> Plan | None:
-    """The plan, read afresh and locked for this transaction (FOR UPDATE on PostgreSQL; the
-    write transaction already holds SQLite's lock): answers, edits and the commitment of one
-    plan take their turns."""
+def lock_plan(session: Session, plan_id: int) -> Plan | None:
+    """The plan, read afresh and locked until the end of the transaction (FOR UPDATE on
+    PostgreSQL; on SQLite the write transaction, BEGIN IMMEDIATE, already holds the lock):
+    requests on one plan that must not overlap (answers, edits, the commitment, a draw
+    request) take their turns."""
     return session.scalar(
         select(Plan)
         .where(Plan.id == plan_id)
@@ -109,7 +110,7 @@ def sync(session: Session, plan: Plan, *, actor: User, changed: bool) -> None:
     a newly named department gets a pending request, a department no longer named loses its
     request, and when the draft `changed`, the departments that had answered are asked again
     (they agreed to, or refused, what the plan was)."""
-    _lock_plan(session, plan.id)
+    lock_plan(session, plan.id)
     rows = _rows(session, plan.id)
     wanted = {d.id: d for d in plan.participants}
     for department_id, row in rows.items():
@@ -169,7 +170,7 @@ def decide(
     """The participating department's answer: accept, or decline with a reason. Only that
     department's administrator (or the system administrator) answers; the lead department
     cannot answer for it. Answering again with the same answer changes nothing."""
-    plan = _lock_plan(session, plan_id)
+    plan = lock_plan(session, plan_id)
     row = _rows(session, plan_id).get(department_id) if plan is not None else None
     sees_plan = plan is not None and (
         reads_all(actor) or actor.department_id in (plan.department_id, department_id)
@@ -212,7 +213,7 @@ def require_consent(session: Session, plan: Plan) -> None:
     have accepted. Conflict names those that have not, and why."""
     if not plan.participants:
         return
-    _lock_plan(session, plan.id)
+    lock_plan(session, plan.id)
     rows = _rows(session, plan.id)
     missing = []
     for department in plan.participants:

@@ -74,15 +74,8 @@ def get(session: Session, actor: User, plan_id: int) -> Plan:
 
 
 def lock(session: Session, plan: Plan) -> Plan:
-    """Lock the plan's row until the end of the transaction and read it afresh: requests on
-    one plan that must not overlap (a draw request and another) take their turns. FOR UPDATE
-    on PostgreSQL; on SQLite the write transaction (BEGIN IMMEDIATE) already holds the lock."""
-    return session.scalar(
-        select(Plan)
-        .where(Plan.id == plan.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    """Lock the plan's row until the end of the transaction and read it afresh."""
+    return participation.lock_plan(session, plan.id)
 
 
 def readable(actor: User):

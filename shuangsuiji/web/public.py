@@ -13,8 +13,11 @@ from ..services.pages import paginate
 from ..services.plans import public_plans as publication
 from ..services.platform import audit
 from ..services.registry import records as registry
+from .paging import cursor_arg, pager
 
 bp = Blueprint("public", __name__)
+
+PUBLIC_PLANS_PER_PAGE = 50
 
 
 @bp.route("/")
@@ -56,9 +59,30 @@ def matters():
 @bp.route("/public/plans")
 @public
 def plans():
-    """已承诺的抽查任务: each commitment is public the moment it is made."""
+    """已承诺的抽查任务: each commitment is public the moment it is made, and stays reachable
+    page by page back to the first one; filtered by year, department and matter."""
+    session = db_session()
+    year, department_id, matter_id = int_arg("year"), int_arg("department"), int_arg("matter")
+    page = publication.committed_page(
+        session,
+        cursor=cursor_arg(),
+        limit=PUBLIC_PLANS_PER_PAGE,
+        year=year,
+        department_id=department_id,
+        matter_id=matter_id,
+    )
+    first = publication.first_year(session) or today().year
     return render_template(
-        "public/plans.html", plans=publication.committed_plans(db_session(), limit=200)
+        "public/plans.html",
+        plans=page.items,
+        links=pager(page),
+        per_page=PUBLIC_PLANS_PER_PAGE,
+        year=year,
+        years=range(today().year, first - 1, -1),
+        department_id=department_id,
+        departments=department_service.list_all(session, by_region=True),
+        matter_id=matter_id,
+        matters=registry.matters_for_plan(session, department_id, []) if department_id else [],
     )
 
 

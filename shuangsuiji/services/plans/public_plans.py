@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from ...db import Commitment, Draw, Plan, plan_departments, plan_matters
 from ...db.states import PlanStatus
-from ...errors import NotFound
+from ...errors import Invalid, NotFound
 from ..pages import Keyset, keyset
 from . import draws
 from .plans import NEWEST_PLANS
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
+MIN_YEAR, MAX_YEAR = 2000, 2999  # the years a commitment can be searched by
 
 
 def committed_page(
@@ -35,6 +36,8 @@ def committed_page(
     (Beijing time); `department_id`, the plan's department or a participant of a joint plan;
     `matter_id`, a plan that checks that matter."""
     query = select(Plan).where(Plan.status != PlanStatus.DRAFT)
+    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+        raise Invalid("年份无效", errors={"year": [f"须在 {MIN_YEAR} 至 {MAX_YEAR} 之间"]})
     if year is not None:
         start = dt.datetime(year, 1, 1, tzinfo=BEIJING)
         end = start.replace(year=year + 1)

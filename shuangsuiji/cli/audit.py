@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from zoneinfo import ZoneInfo
 
 import click
@@ -20,6 +21,11 @@ def group():
 
 @group.command("verify")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Re-compute the whole chain, not only the entries since the last verification.",
+)
+@click.option(
     "--checkpoint",
     "external",
     multiple=True,
@@ -27,24 +33,46 @@ def group():
     help="A checkpoint saved from the public site; may be repeated.",
 )
 @with_appcontext
-def verify(external):
-    """Re-compute the hash chain; name the first edited, deleted, inserted or reordered entry."""
+def verify(full, external):
+    """Re-compute the hash chain since the last successful verification (all of it with
+    --full); name every edited entry, or the first deleted, inserted or reordered one. A
+    successful verification records its checkpoint (the last entry and its hash)."""
     checkpoints = []
     for item in external:
         count, _, head = item.partition(":")
         if not count.isdigit() or len(head) != 64:
             raise click.BadParameter(f"{item!r}: expected COUNT:HASH", param_hint="--checkpoint")
         checkpoints.append((int(count), head))
-    with current_app.extensions["shuangsuiji.db"].transaction(write=False) as session:
-        report = audit.verify(session, external_checkpoints=checkpoints)
+    db = current_app.extensions["shuangsuiji.db"]
+    with db.transaction(write=False) as session:
+        since = None if full else audit.last_verified(session)
+        if since is not None:
+            click.echo(
+                f"since the checkpoint of {since.verified_at:%Y-%m-%d %H:%M:%S} UTC: "
+                f"entry {since.seq}, {since.head_hash}"
+            )
+        started = time.perf_counter()
+        report = audit.verify(session, since=since, external_checkpoints=checkpoints)
+        elapsed = time.perf_counter() - started
+    rate = f"{report.checked / elapsed:,.0f} entries/s" if elapsed > 0 else "-"
+    timing = f"{report.checked} entries in {elapsed:.2f} s ({rate})"
     if report.ok:
+        with db.transaction() as session:
+            audit.record_verified(session, report)
+        if report.full:
+            scope = "whole chain"
+        elif report.checked:
+            scope = f"entries {report.from_seq + 1}–{report.head_seq}"
+        else:
+            scope = "no entries since the checkpoint"
         click.echo(
-            f"OK: {report.checked} entries, {report.checkpoints_checked} checkpoints, "
-            f"head {report.head_hash}"
+            f"OK ({scope}): {timing}, {report.checkpoints_checked} checkpoints, "
+            f"head {report.head_seq} {report.head_hash}"
         )
         return
-    problem = report.problem
-    click.echo(f"BROKEN ({problem.kind}) at entry {problem.seq}: {problem.message}", err=True)
+    for problem in report.problems:
+        click.echo(f"BROKEN ({problem.kind}) at entry {problem.seq}: {problem.message}", err=True)
+    click.echo(timing, err=True)
     sys.exit(1)
 
 

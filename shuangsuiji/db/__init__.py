@@ -9,7 +9,7 @@ from .accounts import (
     User,
     UserSession,
 )
-from .audit import AuditCheckpoint, AuditEntry
+from .audit import AuditCheckpoint, AuditEntry, AuditVerification
 from .base import Base, utcnow
 from .calendar import WorkdayOverride
 from .credit import CREDIT_APPEND_ONLY, LISTING_STATUSES, AbnormalListing, CreditEvent
@@ -129,6 +129,7 @@ __all__ = [
     "ROLE_LABELS",
     "ApiToken",
     "AuditCheckpoint",
+    "AuditVerification",
     "AuditEntry",
     "Base",
     "Database",

@@ -1,4 +1,5 @@
-"""The audit trail (全过程记录): an append-only, hash-chained log, and its daily checkpoints."""
+"""The audit trail (全过程记录): an append-only, hash-chained log, its daily checkpoints and
+the record of its verifications."""
 
 from __future__ import annotations
 
@@ -44,3 +45,19 @@ class AuditCheckpoint(Base):
     entry_count: Mapped[int]
     head_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditVerification(Base):
+    """审计链校验点: a verification that found the chain intact up to entry `seq`, whose hash
+    was `head_hash`. The next verification starts from the latest one (services/platform/
+    audit.py); `full` tells whether this one re-computed the chain from its first entry, and
+    `checked` how many entries it re-computed. Append-only, like the trail."""
+
+    __tablename__ = "audit_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    full: Mapped[bool]
+    checked: Mapped[int]
+    verified_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

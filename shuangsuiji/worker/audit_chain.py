@@ -1,4 +1,6 @@
-"""The audit task (`audit.verify`): checks the audit log's hash chain and records the check."""
+"""The audit task (`audit.verify`): checks the whole audit log's hash chain, records the check
+and, when the chain is intact, its verification checkpoint (where `shuangsuiji audit verify`
+starts next time)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ def verify_audit_chain(ctx: TaskContext) -> dict:
         ctx.progress(done, total, f"已校验 {done} / {total} 条")
 
     with ctx.db.transaction(write=False) as session:
-        report = audit.verify(session, progress=progress).as_dict()
+        verified = audit.verify(session, progress=progress)
+    report = verified.as_dict()
     with ctx.db.transaction() as session:
+        audit.record_verified(session, verified)
         audit.record(
             session,
             actor=ctx.actor(session),

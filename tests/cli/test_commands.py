@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from shuangsuiji.cli import demo_data as demo
 from shuangsuiji.cli import main
@@ -53,16 +53,66 @@ def test_audit_verify_ok_then_broken(app, session, world):
         audit.record(session, actor=None, action="audit.verify", object_type="x", object_id=n)
     session.commit()
     ok = _run(app, "audit", "verify")
-    assert ok.exit_code == 0 and ok.output.startswith("OK: 3 entries")
+    assert ok.exit_code == 0 and ok.output.startswith("OK (whole chain): 3 entries in")
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
     else:
         session.execute(text("DROP TRIGGER audit_entries_no_update"))
     session.execute(text("UPDATE audit_entries SET object_id = 'forged' WHERE seq = 2"))
     session.commit()
-    broken = _run(app, "audit", "verify")
+    broken = _run(app, "audit", "verify", "--full")
     assert broken.exit_code == 1
     assert "BROKEN (edited) at entry 2" in broken.output
+
+
+def _tamper(session, *seqs):
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+    else:
+        session.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_update"))
+    for seq in seqs:
+        session.execute(
+            text("UPDATE audit_entries SET object_id = 'forged' WHERE seq = :s"), {"s": seq}
+        )
+    session.commit()
+
+
+def _record(session, count):
+    from shuangsuiji.services.platform import audit
+
+    for n in range(count):
+        audit.record(session, actor=None, action="audit.verify", object_type="x", object_id=n)
+    session.commit()
+
+
+def test_audit_verify_starts_from_the_last_checkpoint(app, session, world):
+    from shuangsuiji.db import AuditVerification
+
+    _record(session, 5)
+    first = _run(app, "audit", "verify")
+    assert first.exit_code == 0 and first.output.startswith("OK (whole chain): 5 entries in")
+    assert re.search(r"\(\d[\d,]* entries/s\)", first.output)
+    checkpoint = session.scalars(select(AuditVerification)).one()
+    assert (checkpoint.seq, checkpoint.full, checkpoint.checked) == (5, True, 5)
+    _record(session, 3)
+    second = _run(app, "audit", "verify")
+    assert second.exit_code == 0, second.output
+    assert (
+        "since the checkpoint of" in second.output
+        and "OK (entries 6–8): 3 entries" in second.output
+    )
+    # Entry 9 is edited after the checkpoint (at 8), entry 2 before it.
+    _record(session, 2)
+    _tamper(session, 9, 2)
+    incremental = _run(app, "audit", "verify")
+    assert incremental.exit_code == 1
+    assert "BROKEN (edited) at entry 9" in incremental.output
+    assert "entry 2" not in incremental.output  # verified by the earlier verification
+    full = _run(app, "audit", "verify", "--full")
+    assert full.exit_code == 1
+    assert "BROKEN (edited) at entry 2" in full.output
+    assert "BROKEN (edited) at entry 9" in full.output
+    assert session.scalar(select(func.count()).select_from(AuditVerification)) == 2
 
 
 def test_reset_password(app, session, world):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ...db import AuditCheckpoint, AuditEntry, User, utcnow
+from ...db import AuditCheckpoint, AuditEntry, AuditVerification, User, utcnow
 from ...errors import Forbidden
 from ..scope import is_dept_admin, reads_all
 from . import audit_actions, redaction
@@ -142,29 +142,52 @@ class Problem:
     message: str
 
 
+# Edited entries are all named (up to this many); a broken link stops the verification.
+MAX_PROBLEMS = 100
+# Entries read per statement: the chain is read in keyset batches (seq > last), so memory
+# stays bounded however long the chain is.
+BATCH = 5000
+
+
 @dataclass
 class VerifyReport:
-    checked: int = 0
+    checked: int = 0  # entries re-computed by this verification
     head_hash: str = GENESIS
-    problem: Problem | None = None
+    problem: Problem | None = None  # the first problem found
     checkpoints_checked: int = 0
     notes: list[str] = field(default_factory=list)
+    head_seq: int = 0  # the last entry verified
+    from_seq: int = 0  # the entry it started after (0: the whole chain)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+    @property
+    def full(self) -> bool:
+        return self.from_seq == 0
+
+    def found(self, problem: Problem) -> None:
+        if self.problem is None:
+            self.problem = problem
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
 
     def as_dict(self) -> dict:
         return {
             "ok": self.ok,
             "checked": self.checked,
             "head_hash": self.head_hash,
+            "head_seq": self.head_seq,
+            "from_seq": self.from_seq,
             "checkpoints_checked": self.checkpoints_checked,
             "problem": None if self.problem is None else vars(self.problem),
+            "problems": [vars(p) for p in self.problems],
         }
 
 
-def _classify_break(session: Session, entry: AuditEntry, prev: AuditEntry | None) -> Problem:
+def _classify_break(session: Session, entry, prev) -> Problem:
     """Name what happened where an entry does not link to the one stored before it."""
     prev_seq = prev.seq if prev else 0
     prev_hash = prev.hash if prev else GENESIS
@@ -188,65 +211,153 @@ def _classify_break(session: Session, entry: AuditEntry, prev: AuditEntry | None
     return Problem("inserted", linked + 1, f"第 {linked + 1} 条起有被插入的条目")
 
 
+_COLUMNS = (
+    AuditEntry.seq,
+    AuditEntry.at,
+    AuditEntry.actor_id,
+    AuditEntry.actor_name,
+    AuditEntry.department_id,
+    AuditEntry.action,
+    AuditEntry.object_type,
+    AuditEntry.object_id,
+    AuditEntry.before,
+    AuditEntry.after,
+    AuditEntry.prev_hash,
+    AuditEntry.hash,
+)
+
+
+def _entries_after(session: Session, seq: int, batch: int):
+    """The entries after `seq` in order, as rows (no ORM objects), `batch` per statement."""
+    while True:
+        rows = session.execute(
+            select(*_COLUMNS).where(AuditEntry.seq > seq).order_by(AuditEntry.seq).limit(batch)
+        ).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        seq = rows[-1].seq
+
+
+@dataclass(frozen=True)
+class _Point:
+    seq: int
+    hash: str
+
+
+def last_verified(session: Session) -> AuditVerification | None:
+    """The checkpoint of the latest verification that found the chain intact."""
+    return session.scalar(select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1))
+
+
 def verify(
     session: Session,
     *,
+    since: AuditVerification | None = None,
     external_checkpoints: list[tuple[int, str]] = (),
     progress: Callable[[int, int], None] | None = None,
+    batch: int = BATCH,
 ) -> VerifyReport:
-    """Re-compute the chain from the first entry and name the first problem found.
+    """Re-compute the chain and name the problems found (every edited entry, or the first
+    broken link).
 
-    Checks, in order: every entry's hash, every link to the previous entry, contiguous
-    sequence numbers, then each stored checkpoint and each `(entry_count, head_hash)` given by
-    an outsider (a checkpoint that no longer matches means the tail was cut or rewritten).
+    From the first entry, or with `since` (a verification checkpoint, `last_verified`) from
+    the entry after it: the entry it ends at must still carry the hash it recorded, and the
+    entries after it are re-computed; what lies before it was verified then and is not read
+    again (`--full` does). Checks, in order: every entry's hash, every link to the previous
+    entry, contiguous sequence numbers, then each stored daily checkpoint (from the verified
+    one on) and each `(entry_count, head_hash)` given by an outsider (a checkpoint that no
+    longer matches means the tail was cut or rewritten). Reads only: `record_verified` keeps
+    the checkpoint of a successful one.
     """
     report = VerifyReport()
-    total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    prev: AuditEntry | None = None
-    rows = session.scalars(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    prev: _Point | None = None
+    if since is not None:
+        report.from_seq = report.head_seq = since.seq
+        report.head_hash = since.head_hash
+        stored = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == since.seq))
+        if stored is None:
+            report.found(
+                Problem(
+                    "truncated",
+                    since.seq,
+                    f"上次校验至第 {since.seq} 条，该条已不存在：日志被截断或序号被改写",
+                )
+            )
+            return report
+        if stored != since.head_hash:
+            report.found(
+                Problem(
+                    "checkpoint",
+                    since.seq,
+                    f"第 {since.seq} 条的哈希与上次校验记录的不符：已校验的部分被改写",
+                )
+            )
+            return report
+        prev = _Point(since.seq, since.head_hash)
+    total = session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.seq > report.from_seq)
     )
-    for entry in rows:
+    for entry in _entries_after(session, report.from_seq, batch):
         expected_prev = prev.hash if prev else GENESIS
-        if entry_hash(entry) != entry.hash:
-            report.problem = Problem("edited", entry.seq, f"第 {entry.seq} 条的内容被修改")
-            break
         if entry.prev_hash != expected_prev or entry.seq != (prev.seq + 1 if prev else 1):
-            report.problem = _classify_break(session, entry, prev)
+            report.found(_classify_break(session, entry, prev))
             break
+        if entry_hash(entry) != entry.hash:
+            # The stored hash still links the next entry: go on, to name every edited one.
+            report.found(Problem("edited", entry.seq, f"第 {entry.seq} 条的内容被修改"))
         report.checked += 1
-        report.head_hash = entry.hash
-        prev = entry
+        report.head_seq, report.head_hash = entry.seq, entry.hash
+        prev = _Point(entry.seq, entry.hash)
         if progress is not None and report.checked % 5000 == 0:
             progress(report.checked, total)
-    rows.close()
     if report.problem is not None:
         return report
 
+    stored_checkpoints = select(AuditCheckpoint).order_by(AuditCheckpoint.day)
+    if report.from_seq:
+        stored_checkpoints = stored_checkpoints.where(
+            AuditCheckpoint.entry_count >= report.from_seq
+        )
     checkpoints = [
         (c.entry_count, c.head_hash, f"{c.day.isoformat()} 检查点")
-        for c in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.day))
+        for c in session.scalars(stored_checkpoints)
     ] + [(count, head, "外部检查点") for count, head in external_checkpoints]
     for count, head, label in checkpoints:
         report.checkpoints_checked += 1
         if count == 0:
             continue
-        if count > report.checked:
-            report.problem = Problem(
-                "truncated",
-                report.checked + 1,
-                f"{label}记录了 {count} 条，现仅有 {report.checked} 条：日志尾部被截断",
+        if count > report.head_seq:
+            report.found(
+                Problem(
+                    "truncated",
+                    report.head_seq + 1,
+                    f"{label}记录了 {count} 条，现仅有 {report.head_seq} 条：日志尾部被截断",
+                )
             )
             return report
         at_count = session.execute(
             select(AuditEntry.hash).where(AuditEntry.seq == count)
         ).scalar_one()
         if at_count != head:
-            report.problem = Problem(
-                "checkpoint", count, f"{label}的第 {count} 条哈希不符：日志被整体改写"
+            report.found(
+                Problem("checkpoint", count, f"{label}的第 {count} 条哈希不符：日志被整体改写")
             )
             return report
     return report
+
+
+def record_verified(session: Session, report: VerifyReport) -> AuditVerification | None:
+    """Keep the checkpoint of a verification that found the chain intact (None otherwise):
+    the next verification starts after it. Flushes, never commits."""
+    if not report.ok or report.head_seq == 0:
+        return None
+    checkpoint = AuditVerification(
+        seq=report.head_seq, head_hash=report.head_hash, full=report.full, checked=report.checked
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
 
 
 def day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:

@@ -184,3 +184,100 @@ def test_times_shown_in_shanghai(app, client, world, session):
     login(client, "root")
     page = client.get("/console/audit?action=audit.verify").get_data(as_text=True)
     assert "2026-03-02 00:30:00" in page
+
+
+# -- verification from the last checkpoint -------------------------------------------------
+
+
+def _more(session, world, count):
+    for n in range(count):
+        audit.record(
+            session,
+            actor=world["admin_a"],
+            action="workday.add",
+            object_type="thing",
+            object_id=100 + n,
+            after={"n": n},
+        )
+    session.flush()
+
+
+def _edit(session, seq):
+    session.execute(
+        text("UPDATE audit_entries SET after = :v WHERE seq = :s"), {"v": '{"n":99}', "s": seq}
+    )
+
+
+def test_a_successful_verification_records_its_checkpoint_and_the_next_starts_there(chain, world):
+    first = audit.verify(chain)
+    checkpoint = audit.record_verified(chain, first)
+    assert (checkpoint.seq, checkpoint.head_hash, checkpoint.full) == (6, first.head_hash, True)
+    assert audit.last_verified(chain).id == checkpoint.id
+    _more(chain, world, 4)
+    report = audit.verify(chain, since=audit.last_verified(chain))
+    assert report.ok and (report.from_seq, report.checked, report.head_seq) == (6, 4, 10)
+    assert report.head_hash == audit.verify(chain).head_hash
+    nothing_new = audit.record_verified(chain, report)
+    assert (nothing_new.full, nothing_new.checked) == (False, 4)
+    again = audit.verify(chain, since=nothing_new)
+    assert again.ok and again.checked == 0 and again.head_seq == 10
+
+
+def test_an_edit_after_the_checkpoint_is_found_by_the_incremental_verification(chain, world):
+    audit.record_verified(chain, audit.verify(chain))
+    _more(chain, world, 4)
+    _bypass_triggers(chain)
+    _edit(chain, 8)
+    report = audit.verify(chain, since=audit.last_verified(chain))
+    assert (report.problem.kind, report.problem.seq) == ("edited", 8)
+    assert audit.record_verified(chain, report) is None  # the checkpoint stays at 6
+
+
+def test_an_edit_before_the_checkpoint_was_found_by_the_earlier_verification(chain, world):
+    audit.record_verified(chain, audit.verify(chain))  # checkpoint at 6
+    _more(chain, world, 4)
+    _bypass_triggers(chain)
+    _edit(chain, 8)
+    earlier = audit.verify(chain, since=audit.last_verified(chain))
+    assert [p.seq for p in earlier.problems] == [8]
+    assert audit.record_verified(chain, earlier) is None
+    _more(chain, world, 2)
+    # No checkpoint was recorded past the edit: every later verification still reads it.
+    later = audit.verify(chain, since=audit.last_verified(chain))
+    assert [p.seq for p in later.problems] == [8]
+
+
+def test_the_full_verification_finds_edits_before_and_after_the_checkpoint(chain, world):
+    audit.record_verified(chain, audit.verify(chain))  # checkpoint at 6
+    _more(chain, world, 4)
+    _bypass_triggers(chain)
+    _edit(chain, 3)  # after the checkpoint was taken, in the part it covers
+    _edit(chain, 9)
+    incremental = audit.verify(chain, since=audit.last_verified(chain))
+    assert [p.seq for p in incremental.problems] == [9]
+    full = audit.verify(chain)
+    assert [(p.kind, p.seq) for p in full.problems] == [("edited", 3), ("edited", 9)]
+    assert full.checked == 10
+    # Read in keyset batches of two, the result is the same.
+    assert [p.seq for p in audit.verify(chain, batch=2).problems] == [3, 9]
+
+
+def test_a_rewritten_or_cut_checkpoint_entry_is_reported(chain, world):
+    checkpoint = audit.record_verified(chain, audit.verify(chain))
+    _bypass_triggers(chain)
+    chain.execute(
+        text("UPDATE audit_entries SET hash = :h WHERE seq = :s"), {"h": "c" * 64, "s": 6}
+    )
+    report = audit.verify(chain, since=checkpoint)
+    assert (report.problem.kind, report.problem.seq) == ("checkpoint", 6)
+    chain.execute(text("DELETE FROM audit_entries WHERE seq >= 5"))
+    report = audit.verify(chain, since=checkpoint)
+    assert (report.problem.kind, report.problem.seq) == ("truncated", 6)
+
+
+def test_the_verification_checkpoints_are_append_only(chain):
+    checkpoint = audit.record_verified(chain, audit.verify(chain))
+    with pytest.raises(DBAPIError), chain.begin_nested():
+        chain.execute(
+            text("UPDATE audit_verifications SET seq = 1 WHERE id = :i"), {"i": checkpoint.id}
+        )

@@ -33,7 +33,7 @@ from .settings import UNCLASSIFIED, UNKNOWN_REGION, config, split_tags
 
 
 def inspector_key(inspector_id: int) -> str:
-    """The inspector's id in a bundle: pseudonymous, stable, ordered like the database id."""
+    """The inspector's id in a bundle: pseudonymous and stable (the bundle sorts keys as bytes)."""
     return f"I{inspector_id}"
 
 

@@ -12,20 +12,33 @@ from ..errors import Conflict, Invalid
 from ..services import scope
 from ..services.platform import outbox
 from ..services.results import credit
+from .paging import cursor_arg, pager
 
 bp = Blueprint("console_credit", __name__, url_prefix="/console")
+
+LISTINGS_PER_PAGE = 50
 
 
 @bp.route("/abnormal-listings")
 @allow(*ALL_STAFF)
 def listing_list():
+    """Every record of every year, page by page (it stopped at 500 rows without a word)."""
     status = request.args.get("status", "").strip() or None
     overdue = request.args.get("overdue") == "1"
+    page = credit.listing_page(
+        db_session(),
+        actor(),
+        today=today(),
+        status=status,
+        overdue_only=overdue,
+        cursor=cursor_arg(),
+        limit=LISTINGS_PER_PAGE,
+    )
     return render_template(
         "console/abnormal_listings.html",
-        views=credit.listings(
-            db_session(), actor(), today=today(), status=status, overdue_only=overdue
-        ),
+        views=page.items,
+        links=pager(page),
+        per_page=LISTINGS_PER_PAGE,
         status=status,
         overdue=overdue,
         today=today(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,8 +11,10 @@ import time_machine
 from sqlalchemy import select
 
 from shuangsuiji.db import AbnormalListing
+from shuangsuiji.db.states import ListingStatus
 from shuangsuiji.services.platform import outbox
 from shuangsuiji.services.results import credit
+from shuangsuiji.web import credit as web_credit
 
 from .. import factories
 from ..conftest import csrf_token, login
@@ -133,3 +136,80 @@ def test_the_risk_class_file_is_uploaded_from_the_import_page(app, world, db):
     Worker(db, app.config).run_one()
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "信用风险分类（月度）" in html and "信用风险分类无效" in html
+
+
+def _listing_row(department, entity, n, deadline, status=ListingStatus.CANDIDATE):
+    return AbnormalListing(
+        department_id=department.id,
+        entity_id=entity.id,
+        source=f"inspection:{n}",
+        rule="R1",
+        result_code="6",
+        ground=f"无法联系 第{n}号",
+        verified_on=CHECKED,
+        deadline=deadline,
+        status=status,
+    )
+
+
+def _ids(html):
+    return [int(i) for i in re.findall(r'href="/console/abnormal-listings/(\d+)"', html)]
+
+
+def _next(html):
+    found = re.search(r'<a href="([^"]+)" rel="next">下一页</a>', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def test_the_all_department_list_pages_past_500(app, world, session):
+    """The system administrator's list of every department reaches every record (it stopped at
+    500 rows without a word), newest first, 50 a page."""
+    a = factories.EntityFactory(department=world["a"])
+    b = factories.EntityFactory(department=world["b"])
+    rows = [
+        _listing_row(world["a"] if n % 2 else world["b"], a if n % 2 else b, n, CHECKED)
+        for n in range(530)
+    ]
+    session.add_all(rows)
+    session.commit()
+    client, _token = _client(app, "root")
+    url, seen, pages = "/console/abnormal-listings", [], 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert len(_ids(html)) <= web_credit.LISTINGS_PER_PAGE
+        seen += _ids(html)
+        pages += 1
+        url = _next(html)
+    assert seen == sorted((r.id for r in rows), reverse=True)  # each once, newest first
+    assert pages == 11 and "已到最后一页" in html and "回到第一页" in html
+
+
+def test_the_open_work_pages_by_deadline_and_keeps_the_filter(app, world, session, monkeypatch):
+    monkeypatch.setattr(web_credit, "LISTINGS_PER_PAGE", 2)
+    entity = factories.EntityFactory(department=world["a"])
+    day = dt.date(2030, 4, 1)
+    rows = [
+        _listing_row(world["a"], entity, 1, day),
+        _listing_row(world["a"], entity, 2, day - dt.timedelta(days=5)),
+        _listing_row(world["a"], entity, 3, day, ListingStatus.LISTED),
+        _listing_row(world["a"], entity, 4, day - dt.timedelta(days=2)),
+        _listing_row(world["a"], entity, 5, day + dt.timedelta(days=9)),
+    ]
+    session.add_all(rows)
+    session.commit()
+    client, _token = _client(app, "admin_a")
+    first = client.get("/console/abnormal-listings?status=candidate").get_data(as_text=True)
+    assert _ids(first) == [rows[1].id, rows[3].id]
+    second = _next(first)
+    assert "status=candidate" in second
+    second_html = client.get(second).get_data(as_text=True)
+    assert _ids(second_html) == [rows[0].id, rows[4].id]
+    assert _next(second_html) is None
+    with _on(day):  # overdue: the candidates whose deadline passed, by deadline
+        later, _token = _client(app, "admin_a")
+        html = later.get("/console/abnormal-listings?overdue=1").get_data(as_text=True)
+    assert _ids(html) == [rows[1].id, rows[3].id] and _next(html) is None
+    response = client.get("/console/abnormal-listings?cursor=nonsense")
+    assert response.status_code == 422 and "分页游标无效" in response.get_data(as_text=True)

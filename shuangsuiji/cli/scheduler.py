@@ -59,6 +59,20 @@ def run(once, now_text):
     scheduler.start()
 
 
+@group.command("housekeep")
+@with_appcontext
+def housekeep():
+    """Expire the messages no gateway collects, delete old outbox messages and finished
+    imports' staged rows now (the running scheduler does this on its own), print the counts."""
+    scheduler = Scheduler(current_app.extensions["shuangsuiji.db"], current_app.config)
+    report = scheduler.housekeep(force=True)
+    for channel, count in report.expired.items():
+        click.echo(f"过期未发送\t{channel}\t{count}")
+    click.echo(f"删除消息\t{report.pruned_messages}")
+    for table, count in report.pruned_stage_rows.items():
+        click.echo(f"删除暂存行\t{table}\t{count}")
+
+
 @group.command("status")
 @with_appcontext
 def status():

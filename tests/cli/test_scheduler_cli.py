@@ -40,3 +40,22 @@ def test_status_names_each_active_plans_next_batch(app, session, world, registry
     assert result.exit_code == 0
     due = batches.due_at(batches.periods("monthly", year)[0], Calendar(), TIMING)
     assert f"{plan.id}\t下一批 {due.astimezone(TIMING.tz):%Y-%m-%d} 09:00" in result.output
+
+
+def test_housekeep_expires_and_prunes_now_and_prints_the_counts(app, session):
+    from shuangsuiji.db import OutboxMessage
+    from shuangsuiji.db.states import OutboxStatus
+    from shuangsuiji.services.platform import outbox
+
+    now = dt.datetime.now(dt.UTC)
+    waiting = outbox.enqueue(session, channel="sms", recipient="13800000000", body="通知")
+    waiting.created_at = now - dt.timedelta(days=4)
+    sent = outbox.enqueue(session, channel="email", recipient="li@example.cn", body="通知")
+    sent.status, sent.updated_at = OutboxStatus.SENT, now - dt.timedelta(days=91)
+    session.commit()
+    result = _run(app, "scheduler", "housekeep")
+    assert result.exit_code == 0, result.output
+    assert "过期未发送\tsms\t1" in result.output and "删除消息\t1" in result.output
+    session.refresh(waiting)
+    assert waiting.status == OutboxStatus.FAILED and "72 小时" in waiting.last_error
+    assert session.get(OutboxMessage, sent.id, populate_existing=True) is None

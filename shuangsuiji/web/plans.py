@@ -27,10 +27,12 @@ from ..services.pages import Page
 from ..services.plans import batches, draws, participation, plans, settings
 from ..services.platform import tasks
 from ..services.registry import records
+from .paging import cursor_arg, pager
 
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
 
 PER_PAGE = 50
+PLANS_PER_PAGE = 50
 READERS = OVERSEERS
 EXCLUDED_LABELS = {
     "open": "正在接受其他检查",
@@ -296,11 +298,34 @@ def _submitted_form(plan, department_id: int, save):
 @bp.route("/plans")
 @allow(*ALL_STAFF)
 def plan_list():
+    """Newest first, page by page, filtered by status, year, department and matter."""
+    session, user = db_session(), actor()
     status = request.args.get("status") or None
+    year, department_id, matter_id = int_arg("year"), int_arg("department"), int_arg("matter")
+    page = plans.page_visible(
+        session,
+        user,
+        status=status,
+        cursor=cursor_arg(),
+        limit=PLANS_PER_PAGE,
+        year=year,
+        department_id=department_id,
+        matter_id=matter_id,
+    )
+    first = plans.first_year(session) or today().year
+    own = department_id or user.department_id  # whose matters the matter filter offers
     return render_template(
         "console/plans.html",
-        plans=plans.list_visible(db_session(), actor(), status=status),
+        plans=page.items,
+        links=pager(page),
+        per_page=PLANS_PER_PAGE,
         status=status,
+        year=year,
+        years=range(today().year + 1, first - 1, -1),
+        department_id=department_id,
+        departments=departments.list_all(session, by_region=True) if scope.reads_all(user) else [],
+        matter_id=matter_id,
+        matters=records.matters_for_plan(session, own, []) if own else [],
         L=_labels(),
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ...db import (
@@ -19,6 +19,7 @@ from ...db import (
     Plan,
     User,
     plan_departments,
+    plan_matters,
 )
 from ...db.states import PlanStatus
 from ...errors import Conflict, Invalid, NotFound
@@ -93,6 +94,31 @@ def list_visible(session: Session, actor: User, *, status: str | None = None) ->
     return list(session.scalars(query))
 
 
+def involving(department_id: int):
+    """A WHERE clause on Plan: led by the department, or a joint plan it takes part in."""
+    joined = select(plan_departments.c.plan_id).where(
+        plan_departments.c.department_id == department_id
+    )
+    return or_(Plan.department_id == department_id, Plan.id.in_(joined))
+
+
+def checking(matter_id: int):
+    """A WHERE clause on Plan: the plan checks the matter."""
+    return Plan.id.in_(select(plan_matters.c.plan_id).where(plan_matters.c.matter_id == matter_id))
+
+
+MIN_YEAR, MAX_YEAR = 2000, 2999  # the years a plan can be searched by
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """The first instant of `year` and of the next, Beijing time; Invalid beyond the range."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise Invalid("年份无效", errors={"year": [f"须在 {MIN_YEAR} 至 {MAX_YEAR} 之间"]})
+    start = dt.datetime(year, 1, 1, tzinfo=BEIJING)
+    return start, start.replace(year=year + 1)
+
+
 def page_visible(
     session: Session,
     actor: User,
@@ -100,12 +126,31 @@ def page_visible(
     status: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    year: int | None = None,
+    department_id: int | None = None,
+    matter_id: int | None = None,
 ) -> Keyset:
-    """One page of the plans the actor may read, newest first (by id), after `cursor`."""
+    """One page of the plans the actor may read, newest first (by id), after `cursor`.
+    `year`: a recurring plan's year, else the year it was made (Beijing time);
+    `department_id`: led by it or joined; `matter_id`: checking it."""
     query = select(Plan).where(readable(actor))
     if status:
         query = query.where(Plan.status == status)
+    if year is not None:
+        start, end = year_bounds(year)
+        made = and_(Plan.created_at >= start, Plan.created_at < end)
+        query = query.where(or_(Plan.plan_year == year, and_(Plan.plan_year.is_(None), made)))
+    if department_id is not None:
+        query = query.where(involving(department_id))
+    if matter_id is not None:
+        query = query.where(checking(matter_id))
     return keyset(session, query, NEWEST_PLANS, cursor=cursor, limit=limit)
+
+
+def first_year(session: Session) -> int | None:
+    """The year (Beijing time) the first plan was made, for the year filter."""
+    first = session.scalar(select(func.min(Plan.created_at)))  # aware: min() keeps the type
+    return first.astimezone(BEIJING).year if first else None
 
 
 def snapshot(plan: Plan) -> dict:

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...db import Commitment, Draw, Plan, plan_departments, plan_matters
+from ...db import Commitment, Draw, Plan
 from ...db.states import PlanStatus
-from ...errors import Invalid, NotFound
+from ...errors import NotFound
 from ..pages import Keyset, keyset
 from . import draws
-from .plans import NEWEST_PLANS
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-MIN_YEAR, MAX_YEAR = 2000, 2999  # the years a commitment can be searched by
+from .plans import BEIJING, NEWEST_PLANS, checking, involving, year_bounds
 
 
 def committed_page(
@@ -36,11 +33,8 @@ def committed_page(
     (Beijing time); `department_id`, the plan's department or a participant of a joint plan;
     `matter_id`, a plan that checks that matter."""
     query = select(Plan).where(Plan.status != PlanStatus.DRAFT)
-    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
-        raise Invalid("年份无效", errors={"year": [f"须在 {MIN_YEAR} 至 {MAX_YEAR} 之间"]})
     if year is not None:
-        start = dt.datetime(year, 1, 1, tzinfo=BEIJING)
-        end = start.replace(year=year + 1)
+        start, end = year_bounds(year)
         query = query.where(
             select(Commitment.id)
             .where(
@@ -51,13 +45,9 @@ def committed_page(
             .exists()
         )
     if department_id is not None:
-        joined = select(plan_departments.c.plan_id).where(
-            plan_departments.c.department_id == department_id
-        )
-        query = query.where(or_(Plan.department_id == department_id, Plan.id.in_(joined)))
+        query = query.where(involving(department_id))
     if matter_id is not None:
-        checking = select(plan_matters.c.plan_id).where(plan_matters.c.matter_id == matter_id)
-        query = query.where(Plan.id.in_(checking))
+        query = query.where(checking(matter_id))
     page = keyset(session, query, NEWEST_PLANS, cursor=cursor, limit=limit)
     return Keyset(items=_documents(session, page.items), next=page.next, limit=page.limit)
 

@@ -12,7 +12,7 @@ from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..db import utcnow
 from ..edge import actor, database, db_session, today
 from ..errors import Invalid
-from ..schemas.common import LINK_HEADER, CursorQuery, TaskOut, cursor_page_of
+from ..schemas.common import LINK_HEADER, TaskOut, cursor_page_of
 from ..schemas.plans import (
     BatchOut,
     BatchValueIn,
@@ -22,6 +22,7 @@ from ..schemas.plans import (
     DrawIn,
     DrawOut,
     InspectorTaskOut,
+    InspectorTaskQuery,
     ManifestOut,
     ParticipationIn,
     ParticipationOut,
@@ -386,15 +387,24 @@ class DrawReplacements(MethodView):
 @blp.route("/inspectors/<int:inspector_id>/tasks")
 class InspectorTasks(MethodView):
     @allow(*ALL_STAFF)
-    @blp.arguments(CursorQuery, location="query")
+    @blp.arguments(InspectorTaskQuery, location="query")
     @blp.response(
         200, cursor_page_of(InspectorTaskOut, "InspectorTaskCursorPage"), headers=LINK_HEADER
     )
     def get(self, args, inspector_id):
         """执法检查人员的检查任务（执法检查人员只能查看本人），新的抽取在前；按游标分页
-        （下一页见 next 或 Link 头）"""
+        （下一页见 next 或 Link 头）
+
+        默认为进行中的抽查任务；finished=true 为已结束的，可按抽取年份（year）查看。
+        """
         page = draws.inspector_task_page(
-            db_session(), actor(), inspector_id, cursor=args["cursor"], limit=limit_of(args)
+            db_session(),
+            actor(),
+            inspector_id,
+            cursor=args["cursor"],
+            limit=limit_of(args),
+            finished=args["finished"],
+            year=args["year"],
         )
         return paged(
             page,

@@ -393,6 +393,18 @@ class ReplacementOut(Schema):
     at = fields.DateTime()
 
 
+class InspectorTaskQuery(CursorQuery):
+    finished = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true：已结束的抽查任务中的检查任务（默认为进行中的）"},
+    )
+    year = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=2000, max=2999),
+        metadata={"description": "抽取年份（北京时间）"},
+    )
+
+
 class InspectorTaskOut(Schema):
     draw_id = fields.Integer()
     plan_id = fields.Integer()

@@ -685,10 +685,20 @@ def draw_notice(draw_id: int, position: int):
 @bp.route("/inspectors/<int:inspector_id>/tasks")
 @allow(*READERS)
 def inspector_tasks(inspector_id: int):
+    """The tasks still open; with ?finished=1 those of closed plans, by year (this one unless
+    asked)."""
     session = db_session()
-    items = draws.inspector_tasks(session, actor(), inspector_id)
+    finished = request.args.get("finished") == "1"
+    year = (int_arg("year") or today().year) if finished else None
+    items = draws.inspector_tasks(session, actor(), inspector_id, finished=finished, year=year)
     inspector = records.get(session, actor(), "inspectors", inspector_id)
-    return render_template("console/inspector_tasks.html", inspectors=[(inspector, items)])
+    return render_template(
+        "console/inspector_tasks.html",
+        inspectors=[(inspector, items)],
+        finished=finished,
+        year=year,
+        years=range(today().year, today().year - 10, -1),
+    )
 
 
 @bp.route("/my-tasks")

@@ -298,3 +298,34 @@ def test_inspector_tasks_page(app, session, world, registry):
     check_bad_cursors(client, url, past)
     other = _client(app, "admin_b")
     assert other.get(url).status_code == 404
+
+
+def test_closed_plans_tasks_are_finished_not_current(app, session, world, registry):
+    """An inspector's list opens on the tasks still open; a closed plan's are finished ones,
+    by year (issue 19)."""
+    inspector = registry["inspectors"][0]
+    done = factories.DrawFactory(actor=world["admin_a"])
+    going = factories.DrawFactory(actor=world["admin_a"])
+    plans.close(session, actor=world["admin_a"], plan_id=done.plan_id)
+    session.commit()
+    client = _client(app, "admin_a")
+    url = f"/api/v1/inspectors/{inspector.id}/tasks"
+
+    def draws_of(query=""):
+        items = walk(client, url + query, 50)[0].get_json()["items"]
+        return {i["draw_id"] for i in items}
+
+    assert draws_of() == {going.id}
+    assert draws_of("?finished=true") == {done.id}
+    year = done.created_at.astimezone(public_plans.BEIJING).year
+    assert draws_of(f"?finished=true&year={year}") == {done.id}
+    assert draws_of("?finished=true&year=2019") == set()
+    assert client.get(url + "?year=1").status_code == 422
+    html = client.get(f"/console/inspectors/{inspector.id}/tasks").get_data(as_text=True)
+    assert going.plan.code in html and done.plan.code not in html
+    page = client.get(f"/console/inspectors/{inspector.id}/tasks?finished=1&year={year}")
+    html = page.get_data(as_text=True)
+    assert done.plan.code in html and going.plan.code not in html
+    assert (
+        client.get(f"/console/inspectors/{inspector.id}/tasks?finished=1&year=1").status_code == 422
+    )

@@ -702,12 +702,35 @@ TASK_ORDER = (
 )
 
 
-def _held(session: Session, actor: User, inspector_id: int) -> list[tuple[int, int, int]]:
-    """The (draw, position, slot) the inspector holds in live draws, in TASK_ORDER."""
+def _task_draws(finished: bool, year: int | None):
+    """The live draws whose tasks are current (their plan not closed), or finished (closed)
+    and, with `year`, drawn in that year (Beijing time): a subquery of draw ids."""
+    closed = Plan.status == PlanStatus.CLOSED
+    query = (
+        select(Draw.id)
+        .join(Plan, Plan.id == Draw.plan_id)
+        .where(Draw.id.in_(eligibility.live_draws()), closed if finished else ~closed)
+    )
+    if year is not None:
+        start, end = plans.year_bounds(year)
+        query = query.where(Draw.created_at >= start, Draw.created_at < end)
+    return query
+
+
+def _held(
+    session: Session,
+    actor: User,
+    inspector_id: int,
+    *,
+    finished: bool = False,
+    year: int | None = None,
+) -> list[tuple[int, int, int]]:
+    """The (draw, position, slot) the inspector holds in live draws, in TASK_ORDER: of plans
+    still open (current work), or of closed plans (`finished`, optionally of one `year`)."""
     inspector = get_visible(session, actor, Inspector, inspector_id, label="执法检查人员")
     if is_inspector(actor) and inspector.user_id != actor.id:
         raise NotFound("执法检查人员不存在")
-    live = eligibility.live_draws()
+    live = _task_draws(finished, year)
     held: dict[tuple[int, int, int], bool] = {}
     for a in session.scalars(
         select(DrawAssignment).where(
@@ -737,17 +760,32 @@ def _tasks(session: Session, keys) -> list[dict]:
     return tasks_
 
 
-def inspector_tasks(session: Session, actor: User, inspector_id: int) -> list[dict]:
-    """An inspector's current assignments in live draws: plan, entity, slot, teammates; the
-    newest draw first."""
-    return _tasks(session, _held(session, actor, inspector_id))
+def inspector_tasks(
+    session: Session,
+    actor: User,
+    inspector_id: int,
+    *,
+    finished: bool = False,
+    year: int | None = None,
+) -> list[dict]:
+    """An inspector's assignments in live draws: plan, entity, slot, teammates; the newest
+    draw first. The current ones (plans not closed), or with `finished` those of closed plans
+    (of one `year`)."""
+    return _tasks(session, _held(session, actor, inspector_id, finished=finished, year=year))
 
 
 def inspector_task_page(
-    session: Session, actor: User, inspector_id: int, *, cursor: str | None, limit: int
+    session: Session,
+    actor: User,
+    inspector_id: int,
+    *,
+    cursor: str | None,
+    limit: int,
+    finished: bool = False,
+    year: int | None = None,
 ) -> Keyset:
     """One page of inspector_tasks after `cursor` (only that page's rows are read)."""
-    keys = _held(session, actor, inspector_id)
+    keys = _held(session, actor, inspector_id, finished=finished, year=year)
     if cursor:
         draw_id, position, slot = decode_cursor(TASK_ORDER, cursor)
         last = (-draw_id, position, slot)

@@ -73,7 +73,9 @@ def test_adding_and_deleting_an_override_is_audited(app, world, session):
     assert response.status_code == 302
     assert session.scalar(select(WorkdayOverride)) is None
     actions = session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_type == "workday_override")
+        select(AuditEntry.action)
+        .where(AuditEntry.object_type == "workday_override")
+        .order_by(AuditEntry.seq)
     ).all()
     assert actions == ["workday.add", "workday.delete"]
 

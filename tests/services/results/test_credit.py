@@ -157,7 +157,9 @@ def test_listing_sets_the_flag_and_removal_clears_it(session, world, entity):
         "abnormal_removed",
     ]
     actions = session.scalars(
-        select(AuditEntry.action).where(AuditEntry.action.like("credit.listing_%"))
+        select(AuditEntry.action)
+        .where(AuditEntry.action.like("credit.listing_%"))
+        .order_by(AuditEntry.seq)
     ).all()
     assert actions == [
         "credit.listing_candidate",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,9 +9,9 @@ from ..access import OVERSEERS, allow
 from ..db.states import Role
 from ..edge import actor, db_session
 from ..schemas.audit import AuditEntryOut, AuditQuery, CheckpointOut
-from ..schemas.common import TaskOut
-from ..services.pages import paginate
+from ..schemas.common import LINK_HEADER, TaskOut, cursor_page_of
 from ..services.platform import audit, tasks
+from .paging import limit_of, paged
 from .tasks import task_out
 
 blp = Blueprint("audit", __name__, url_prefix="/audit", description="审计日志（全过程记录）")
@@ -47,22 +46,21 @@ def entry_out(shown: audit.ReadableEntry) -> dict:
 class Entries(MethodView):
     @allow(*OVERSEERS)
     @blp.arguments(AuditQuery, location="query")
-    @blp.response(200, AuditEntryOut(many=True))
+    @blp.response(200, cursor_page_of(AuditEntryOut, "AuditEntryCursorPage"), headers=LINK_HEADER)
     def get(self, query):
-        """审计日志条目（新的在前）"""
-        config = current_app.config
-        per_page = min(query["per_page"] or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
-        select = audit.visible_entries(
+        """审计日志条目（新的在前），按游标分页：下一页见 next 或 Link 头"""
+        page = audit.page_entries(
             db_session(),
             actor(),
+            cursor=query["cursor"],
+            limit=limit_of(query),
             action=query.get("action"),
             object_type=query.get("object_type"),
             object_id=query.get("object_id"),
             actor_name=query.get("actor"),
             hmac=query.get("hmac"),
         )
-        entries = paginate(db_session(), select, page=query["page"], per_page=per_page).items
-        return [entry_out(audit.readable(e)) for e in entries]
+        return paged(page, [entry_out(audit.readable(e)) for e in page.items])
 
 
 @blp.route("/checkpoints")

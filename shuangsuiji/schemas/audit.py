@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from .. import sizes
-from .common import PageQuery
+from .common import CursorQuery
 
 
 class AuditEntryOut(Schema):
@@ -37,7 +37,7 @@ class AuditEntryOut(Schema):
     hash = fields.String()
 
 
-class AuditQuery(PageQuery):
+class AuditQuery(CursorQuery):
     action = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
     object_type = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))
     object_id = fields.String(validate=validate.Length(max=sizes.CODE_TEXT))

@@ -151,7 +151,7 @@ def keyset(
     (default: the ordering columns' attributes of the item)."""
     if cursor:
         query = query.where(after(order, decode_cursor(order, cursor)))
-    ordered = query.order_by(*(c.desc() if desc else c.asc() for c, desc in order))
+    ordered = query.order_by(None).order_by(*(c.desc() if desc else c.asc() for c, desc in order))
     rows = list(session.scalars(ordered.limit(limit + 1)))
     items, more = rows[:limit], len(rows) > limit
     if not more:

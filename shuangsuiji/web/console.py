@@ -17,17 +17,17 @@ from flask_login import current_user, login_user, logout_user
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, public, signed_in
 from ..db import DepartmentKind
 from ..db.states import ParticipationStatus, Role
-from ..edge import Principal, actor, check_rate_limit, db_session, page_arg, safe_next, today
+from ..edge import Principal, actor, check_rate_limit, db_session, safe_next, today
 from ..errors import AppError
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
 from ..services import scope
 from ..services.accounts import departments, sessions, tokens, users
-from ..services.pages import paginate
 from ..services.plans import participation
 from ..services.platform import audit, audit_actions, outbox, redaction, tasks, workdays
 from ..services.results import deadlines
 from .forms import load_form
+from .paging import cursor_arg, pager
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -351,26 +351,25 @@ def workday_delete(override_id: int):
 # --- audit log and tasks ----------------------------------------------------------------------
 
 
+AUDIT_PER_PAGE = 50
+
+
 @bp.route("/audit")
 @allow(*OVERSEERS)
 def audit_log():
+    """Newest first, page by page after a cursor: no page counts the whole trail."""
     names = ("action", "object_type", "object_id", "actor_name", "hmac")
     filters = {k: request.args.get(k, "").strip() or None for k in names}
-    page = page_arg()
-    entries = paginate(
-        db_session(),
-        audit.visible_entries(db_session(), actor(), **filters),
-        page=page,
-        per_page=50,
+    entries = audit.page_entries(
+        db_session(), actor(), cursor=cursor_arg(), limit=AUDIT_PER_PAGE, **filters
     )
     return render_template(
         "console/audit.html",
-        page=entries,
+        links=pager(entries),
         entries=[audit.readable(e) for e in entries.items],
         actions=audit_actions.ACTIONS,
         object_types=audit_actions.OBJECT_TYPES,
         filters=filters,
-        query_args={k: v for k, v in filters.items() if v},
         checkpoints=audit.checkpoints(db_session(), limit=7),
     )
 

@@ -6,15 +6,19 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
-from shuangsuiji.db import AbnormalListing
+from shuangsuiji.db import AbnormalListing, AuditEntry
 from shuangsuiji.db.states import ListingStatus
 from shuangsuiji.services import pages
 from shuangsuiji.services.plans import draws, plans, public_plans
+from shuangsuiji.services.platform import audit
 from shuangsuiji.services.results import credit
+from shuangsuiji.web import console
 
 from .. import factories
 from ..conftest import login
@@ -329,3 +333,37 @@ def test_closed_plans_tasks_are_finished_not_current(app, session, world, regist
     assert (
         client.get(f"/console/inspectors/{inspector.id}/tasks?finished=1&year=1").status_code == 422
     )
+
+
+# -- the audit trail ---------------------------------------------------------------------------
+
+
+def test_audit_entries_page_newest_first(app, session, world, monkeypatch):
+    for _ in range(5):
+        factories.PlanFactory(actor=world["admin_a"])
+    session.commit()
+    seqs = list(
+        session.scalars(
+            select(AuditEntry.seq)
+            .where(AuditEntry.action == "plans.create")
+            .order_by(AuditEntry.seq.desc())
+        )
+    )
+    assert len(seqs) == 5
+    client = _client(app, "audit")
+    url = "/api/v1/audit/entries?action=plans.create"
+    check_paging(client, url, seqs, limit=2, id_of=lambda e: e["seq"])
+    check_paging(client, "/api/v1/audit/entries?action=nothing.done", [], id_of=lambda e: e["seq"])
+    past = pages.encode_cursor(audit.NEWEST_ENTRIES, [min(seqs)])
+    assert client.get(f"{url}&cursor={past}").get_json()["items"] == []
+    check_bad_cursors(client, url, past)
+    # The console's 审计日志 pages the same way and never counts the trail.
+    monkeypatch.setattr(console, "AUDIT_PER_PAGE", 2)
+    url, seen = "/console/audit?action=plans.create", []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        assert "共 " not in html  # no count of the trail
+        seen += [int(s) for s in re.findall(r'<tr id="audit-(\d+)">', html)]
+        found = re.search(r'<a href="([^"]+)" rel="next">下一页</a>', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == seqs

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...db import AuditCheckpoint, AuditEntry, AuditVerification, User, utcnow
 from ...errors import Forbidden
+from ..pages import Keyset, keyset
 from ..scope import is_dept_admin, reads_all
 from . import audit_actions, redaction
 
@@ -432,6 +433,17 @@ def visible_entries(
             | AuditEntry.after.contains(needle, autoescape=True)
         )
     return query
+
+
+NEWEST_ENTRIES = ((AuditEntry.seq, True),)
+
+
+def page_entries(
+    session: Session, actor: User, *, cursor: str | None, limit: int, **filters
+) -> Keyset:
+    """One page of visible_entries after `cursor`, newest first, never counting the trail."""
+    query = visible_entries(session, actor, **filters)
+    return keyset(session, query, NEWEST_ENTRIES, cursor=cursor, limit=limit)
 
 
 def checkpoints(session: Session, *, limit: int = 60) -> list[AuditCheckpoint]:

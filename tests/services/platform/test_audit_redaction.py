@@ -129,7 +129,7 @@ def test_an_older_entry_in_clear_is_masked_when_read_and_left_as_stored(
     token = csrf_token(client, "/console/tokens")
     [shown] = client.get(
         "/api/v1/audit/entries?action=inspectors.update", headers={"X-CSRFToken": token}
-    ).get_json()
+    ).get_json()["items"]
     assert shown["redacted"] is True and ID_NUMBER not in json.dumps(shown)
     assert json.loads(shown["after"])["id_number"] == "110105********002X"
     assert shown["action_label"] == "修改执法检查人员"
@@ -143,7 +143,7 @@ def test_a_new_entry_is_shown_as_stored_and_not_marked(app, client, session, wor
     _inspector(session, world, "13003", id_number=ID_NUMBER)
     session.commit()
     login(client, "admin_a")
-    [shown] = client.get("/api/v1/audit/entries?action=inspectors.create").get_json()
+    [shown] = client.get("/api/v1/audit/entries?action=inspectors.create").get_json()["items"]
     stored = session.scalar(select(AuditEntry).where(AuditEntry.action == "inspectors.create"))
     assert shown["redacted"] is False and shown["after"] == stored.after
     page = client.get("/console/audit?action=inspectors.create").get_data(as_text=True)
@@ -166,7 +166,7 @@ def test_entries_naming_a_number_are_found_by_its_hmac_the_number_never_in_a_url
     assert "13004" in page and "13005" not in page
 
     digest = redaction.search_fingerprint(ID_NUMBER)
-    listed = client.get(f"/api/v1/audit/entries?hmac={digest}").get_json()
+    listed = client.get(f"/api/v1/audit/entries?hmac={digest}").get_json()["items"]
     assert [json.loads(e["after"])["cert_no"] for e in listed] == ["13004"]
     assert client.get("/api/v1/audit/entries?hmac=13004").status_code == 422
     refused = client.post("/console/audit/sensitive", data={"value": "张三", "csrf_token": token})

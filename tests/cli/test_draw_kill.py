@@ -8,15 +8,11 @@ the draw row and its entities, and then kills it there.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Database, Draw, Plan, Task, make_engine
@@ -25,9 +21,7 @@ from shuangsuiji.domain import verify
 from shuangsuiji.services.plans import draws, plans
 
 from .. import draw_world, factories
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from shuangsuiji.cli import run; run()"]
+from ..processes import CLI, cli_env, kill_worker_waiting_on
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"),
@@ -57,59 +51,9 @@ def queued(scratch_url):
     engine.dispose()
 
 
-def _env(url: str, **extra) -> dict:
-    env = dict(os.environ)
-    env.update(
-        SHUANGSUIJI_ENV="testing",
-        SHUANGSUIJI_DATABASE_URL=url,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        **extra,
-    )
-    env.pop("TEST_DATABASE_URL", None)
-    return env
-
-
-def _wait_for(predicate, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_draw_killed_while_storing_leaves_nothing_and_is_drawn_again(queued, tmp_path):
     url, db, engine, (plan_id, task_id) = queued
-    blocker = engine.connect()
-    blocker.begin()
-    blocker.execute(text("LOCK TABLE draw_entities IN SHARE MODE"))
-    worker = subprocess.Popen(
-        [*CLI, "worker", "run"],
-        env=_env(url),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-
-        def waiting_on_the_lock() -> bool:
-            with engine.connect() as probe:
-                return bool(
-                    probe.scalar(
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                            " AND query ILIKE '%draw_entities%' AND pid <> pg_backend_pid()"
-                        )
-                    )
-                )
-
-        assert _wait_for(waiting_on_the_lock), "the worker never reached the draw's entities"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        blocker.rollback()
-        blocker.close()
+    kill_worker_waiting_on(engine, cli_env(url), "draw_entities")
 
     with db.transaction(write=False) as session:
         assert session.scalar(select(func.count()).select_from(Draw)) == 0
@@ -118,7 +62,7 @@ def test_a_draw_killed_while_storing_leaves_nothing_and_is_drawn_again(queued, t
 
     again = subprocess.run(
         [*CLI, "worker", "run", "--once"],
-        env=_env(url, SHUANGSUIJI_WORKER_STALE_MINUTES="0"),
+        env=cli_env(url, WORKER_STALE_MINUTES=0),
         capture_output=True,
         timeout=180,
     )

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -29,37 +25,14 @@ from shuangsuiji.services.registry import imports
 from shuangsuiji.worker import Worker
 
 from .. import factories
+from ..processes import CLI, cli_env, kill_worker_waiting_on
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from shuangsuiji.cli import run; run()"]
 HEADER = "统一社会信用代码,企业名称,行政区划代码,登记状态,信用风险分类\n"
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"),
     reason="catching a worker before its commit needs PostgreSQL's table locks",
 )
-
-
-def _env(url: str, **extra) -> dict:
-    env = dict(os.environ)
-    env.update(
-        SHUANGSUIJI_ENV="testing",
-        SHUANGSUIJI_DATABASE_URL=url,
-        SHUANGSUIJI_IMPORT_REBUILD_MIN_ROWS="2",  # a bulk import: indexes and constraints aside
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        **extra,
-    )
-    env.pop("TEST_DATABASE_URL", None)
-    return env
-
-
-def _wait_for(predicate, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _schema(engine) -> set[tuple[str, bool]]:
@@ -120,36 +93,7 @@ def confirmed(scratch_url, tmp_path):
 def test_an_import_killed_while_applying_leaves_nothing_and_is_applied_again(confirmed):
     url, db, engine, (job_id, task_id) = confirmed
     before = _schema(engine)
-    blocker = engine.connect()
-    blocker.begin()
-    blocker.execute(text("LOCK TABLE audit_entries IN SHARE MODE"))
-    worker = subprocess.Popen(
-        [*CLI, "worker", "run"],
-        env=_env(url),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-
-        def waiting_on_the_lock() -> bool:
-            with engine.connect() as probe:
-                return bool(
-                    probe.scalar(
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                            " AND query ILIKE '%audit_entries%' AND pid <> pg_backend_pid()"
-                        )
-                    )
-                )
-
-        assert _wait_for(waiting_on_the_lock), "the worker never reached the audit entry"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        blocker.rollback()
-        blocker.close()
+    kill_worker_waiting_on(engine, cli_env(url, IMPORT_REBUILD_MIN_ROWS=2), "audit_entries")
 
     with db.transaction(write=False) as session:
         assert session.scalar(select(func.count()).select_from(Entity)) == 0
@@ -163,7 +107,7 @@ def test_an_import_killed_while_applying_leaves_nothing_and_is_applied_again(con
 
     again = subprocess.run(
         [*CLI, "worker", "run", "--once"],
-        env=_env(url, SHUANGSUIJI_WORKER_STALE_MINUTES="0"),
+        env=cli_env(url, IMPORT_REBUILD_MIN_ROWS=2, WORKER_STALE_MINUTES=0),
         capture_output=True,
         timeout=180,
     )

@@ -6,7 +6,6 @@ ends catches up once at its restart; gunicorn with four workers never draws anyt
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import socket
 import subprocess
@@ -26,10 +25,8 @@ from shuangsuiji.services.plans import batches
 
 from .. import factories
 from ..draw_world import populate
+from ..processes import CLI, ROOT, cli_env, wait_for
 from ..recur_world import TIMING, active_plan, beijing
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from shuangsuiji.cli import run; run()"]
 
 
 @pytest.fixture
@@ -49,17 +46,6 @@ def scratch(scratch_url):
     factories.bind(None)
     yield scratch_url, db, plan_id
     engine.dispose()
-
-
-def _env(url: str) -> dict:
-    env = dict(os.environ)
-    env.update(
-        SHUANGSUIJI_ENV="testing",
-        SHUANGSUIJI_DATABASE_URL=url,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    )
-    env.pop("TEST_DATABASE_URL", None)
-    return env
 
 
 def _counts(db, plan_id):
@@ -82,7 +68,7 @@ def test_two_schedulers_at_once_draw_each_due_batch_once(scratch):
     # 2 March 2027: January's, February's and March's batches are due.
     args = [*CLI, "scheduler", "run", "--once", "--now", "2027-03-02T10:00+08:00"]
     procs = [
-        subprocess.Popen(args, env=_env(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(args, env=cli_env(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=180) for p in procs]
@@ -93,21 +79,12 @@ def test_two_schedulers_at_once_draw_each_due_batch_once(scratch):
     assert sorted(line.split("\t")[1] for line in drawn) == ["2027-01", "2027-02", "2027-03"]
 
 
-def _wait_for(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
-
-
 def _start_scheduler(url, now, log_path):
     """A long-running scheduler whose log goes to `log_path` (read while it runs)."""
     with open(log_path, "w") as log:
         return subprocess.Popen(
             [*CLI, "scheduler", "run", "--now", now],
-            env=_env(url),
+            env=cli_env(url),
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
@@ -131,17 +108,17 @@ def test_a_scheduler_down_over_month_ends_catches_up_once_at_restart(scratch, tm
 
     # Running on 5 January: January's batch is drawn at start-up.
     proc = _start_scheduler(url, "2027-01-05T10:00+08:00", log_path)
-    assert _wait_for(started)
+    assert wait_for(started, timeout=120)
     assert _counts(db, plan_id)[0] == 1
     _stop(proc, log_path)
     # Down until 2 March; restarted, it draws February and March, once each ...
     proc = _start_scheduler(url, "2027-03-02T10:00+08:00", log_path)
-    assert _wait_for(started)
+    assert wait_for(started, timeout=120)
     assert _counts(db, plan_id)[0] == 3
     assert "'tick'" in _stop(proc, log_path)
     # ... and a second restart draws nothing more.
     proc = _start_scheduler(url, "2027-03-02T11:00+08:00", log_path)
-    assert _wait_for(started)
+    assert wait_for(started, timeout=120)
     _stop(proc, log_path)
     assert _counts(db, plan_id) == (3, ["2027-01", "2027-02", "2027-03"])
 
@@ -150,7 +127,7 @@ def test_sigterm_during_the_catch_up_stops_the_scheduler(scratch, tmp_path):
     url, db, plan_id = scratch
     log_path = tmp_path / "scheduler.log"
     proc = _start_scheduler(url, "2027-03-02T10:00+08:00", log_path)
-    assert _wait_for(lambda: "catching up" in log_path.read_text())
+    assert wait_for(lambda: "catching up" in log_path.read_text(), timeout=120)
     _stop(proc, log_path)  # at once: mid catch-up, or just after it
     drawn, keys = _counts(db, plan_id)
     assert drawn == len(keys) <= 3  # whatever it drew, it drew once and recorded
@@ -183,7 +160,7 @@ def test_gunicorn_with_four_workers_never_draws(scratch):
         due = batches.due(session, dt.datetime.now(dt.UTC), TIMING)
     assert len([d for d in due if d[0] == plan_id]) == 12
     port = _free_port()
-    env = _env(url) | {"PORT": str(port)}
+    env = cli_env(url) | {"PORT": str(port)}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-w", "4", "wsgi:app"],
         cwd=ROOT,
@@ -201,7 +178,7 @@ def test_gunicorn_with_four_workers_never_draws(scratch):
             except OSError:
                 return False
 
-        assert _wait_for(serving, timeout=90)
+        assert wait_for(serving, timeout=90)
         for _ in range(20):  # every worker gets requests for a few seconds
             assert serving()
             time.sleep(0.2)

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -25,7 +24,8 @@ from shuangsuiji.services.platform import tasks
 from shuangsuiji.worker import Worker
 from shuangsuiji.worker.handlers import HANDLERS, handler
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..processes import cli_env, wait_for
+
 WORKER = [
     sys.executable,
     "-c",
@@ -46,18 +46,6 @@ def scratch(scratch_url):
     engine.dispose()
 
 
-def _env(url: str, **extra) -> dict:
-    env = dict(os.environ)
-    env.update(
-        SHUANGSUIJI_ENV="testing",
-        SHUANGSUIJI_DATABASE_URL=url,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        **{f"SHUANGSUIJI_{key}": str(value) for key, value in extra.items()},
-    )
-    env.pop("TEST_DATABASE_URL", None)
-    return env
-
-
 def _queue(db, kind: str, params: dict | None = None) -> int:
     with db.transaction() as session:
         task = Task(kind=kind, params=json.dumps(params or {}), message="排队中")
@@ -71,19 +59,10 @@ def _task(db, task_id: int) -> Task:
         return session.get(Task, task_id)
 
 
-def _wait_for(predicate, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_task_that_kills_its_worker_fails_after_the_attempt_cap(scratch):
     url, db, _ = scratch
     task_id = _queue(db, "test.fatal")
-    env = _env(url, WORKER_STALE_MINUTES=0, WORKER_MAX_ATTEMPTS=2)
+    env = cli_env(url, WORKER_STALE_MINUTES=0, WORKER_MAX_ATTEMPTS=2)
 
     def worker_once():
         return subprocess.run([*WORKER, "--once"], env=env, capture_output=True, timeout=120)
@@ -103,14 +82,14 @@ def test_a_task_that_kills_its_worker_fails_after_the_attempt_cap(scratch):
 def test_the_worker_rides_out_terminated_connections(scratch, tmp_path):
     url, db, engine = scratch
     log_path = tmp_path / "worker.log"
-    env = _env(
+    env = cli_env(
         url, WORKER_POLL_SECONDS=0.2, OUTAGE_BACKOFF_SECONDS=0.2, OUTAGE_BACKOFF_MAX_SECONDS=1
     )
     with log_path.open("wb") as log_file:
         worker = subprocess.Popen(WORKER, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         first = _queue(db, "audit.verify")
-        assert _wait_for(lambda: _task(db, first).status == "done"), log_path.read_text()
+        assert wait_for(lambda: _task(db, first).status == "done"), log_path.read_text()
 
         def terminate_others(query_like: str = "%", lock_waits_only: bool = False) -> int:
             """Terminate the worker's connections (those waiting on a lock, or running a
@@ -130,19 +109,19 @@ def test_the_worker_rides_out_terminated_connections(scratch, tmp_path):
         with engine.connect() as blocker:
             blocker.begin()
             blocker.execute(text("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE"))
-            assert _wait_for(lambda: terminate_others(lock_waits_only=True) > 0), (
+            assert wait_for(lambda: terminate_others(lock_waits_only=True) > 0), (
                 log_path.read_text()
             )
             blocker.rollback()
         second = _queue(db, "audit.verify")
-        assert _wait_for(lambda: _task(db, second).status == "done"), log_path.read_text()
+        assert wait_for(lambda: _task(db, second).status == "done"), log_path.read_text()
 
         # 2. In a task: the connection running its statement is terminated; the task goes
         # back to the queue and its next run completes.
         marker = tmp_path / "ran-once"
         third = _queue(db, "test.sleep_once", {"marker": str(marker)})
-        assert _wait_for(lambda: terminate_others("%pg_sleep%") > 0), log_path.read_text()
-        assert _wait_for(lambda: _task(db, third).status == "done"), log_path.read_text()
+        assert wait_for(lambda: terminate_others("%pg_sleep%") > 0), log_path.read_text()
+        assert wait_for(lambda: _task(db, third).status == "done"), log_path.read_text()
         task = _task(db, third)
         assert task.attempts == 2 and json.loads(task.result) == {"first": False}
 

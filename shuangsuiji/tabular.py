@@ -128,6 +128,15 @@ _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xl
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CORRUPT = "文件已损坏或不是有效的 Excel 文件，请用 Excel 打开确认后另存为 .xlsx 再上传"
+# What reading a damaged or hostile zip member can raise: each is the file's fault.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    zlib.error,
+)
 _ENCRYPTED = "文件设置了打开密码，请在 Excel 中取消密码后重新上传"
 
 
@@ -588,14 +597,7 @@ def _scan_zip(path: Path) -> dict[str, ErrorCells]:
                         while member.read(_SCAN_CHUNK):
                             pass
             return errors
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        EOFError,
-        OSError,
-        zlib.error,
-    ) as exc:
+    except _ZIP_ERRORS as exc:
         raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
 
 
@@ -691,14 +693,7 @@ def _check_sheet_extents(path: Path, limits: Limits) -> None:
                 with zf.open(info) as member:
                     extent = _sheet_extent(member)
                 _refuse_extent(info.filename, extent, limits)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        EOFError,
-        OSError,
-        zlib.error,
-    ) as exc:
+    except _ZIP_ERRORS as exc:
         raise FileRejected(_CORRUPT, errors={"detail": str(exc)}) from exc
 
 

@@ -13,44 +13,23 @@ from ..db.states import ParticipationStatus, PlanStatus
 from .common import OWN_DEPARTMENT, CursorQuery, PageQuery, whole
 
 
+def _scope_list(item_length: int, description: str) -> fields.List:
+    """A list of at most MAX_SCOPE_ITEMS strings of at most `item_length` characters."""
+    return fields.List(
+        fields.String(validate=validate.Length(max=item_length)),
+        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
+        metadata={"description": description},
+    )
+
+
 class ScopeIn(Schema):
     """Which entities a targeted plan draws from (every list optional; none = the whole list)."""
 
-    entity_types = fields.List(
-        fields.String(
-            validate=validate.Length(max=sizes.SHORT_TEXT),
-        ),
-        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
-        metadata={"description": "主体类型"},
-    )
-    industry_prefixes = fields.List(
-        fields.String(
-            validate=validate.Length(max=sizes.CODE_TEXT),
-        ),
-        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
-        metadata={"description": "行业代码前缀"},
-    )
-    region_prefixes = fields.List(
-        fields.String(
-            validate=validate.Length(max=sizes.CODE_TEXT),
-        ),
-        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
-        metadata={"description": "行政区划代码前缀"},
-    )
-    tags = fields.List(
-        fields.String(
-            validate=validate.Length(max=sizes.SHORT_TEXT),
-        ),
-        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
-        metadata={"description": "标签"},
-    )
-    statuses = fields.List(
-        fields.String(
-            validate=validate.Length(max=sizes.CODE_TEXT),
-        ),
-        validate=validate.Length(max=sizes.MAX_SCOPE_ITEMS),
-        metadata={"description": "登记状态"},
-    )
+    entity_types = _scope_list(sizes.SHORT_TEXT, "主体类型")
+    industry_prefixes = _scope_list(sizes.CODE_TEXT, "行业代码前缀")
+    region_prefixes = _scope_list(sizes.CODE_TEXT, "行政区划代码前缀")
+    tags = _scope_list(sizes.SHORT_TEXT, "标签")
+    statuses = _scope_list(sizes.CODE_TEXT, "登记状态")
 
 
 class PlanPatch(Schema):

@@ -318,74 +318,90 @@ def _check_recurrence(values: dict, current: dict, errs: _Errors) -> None:
         )
 
 
+def _code(session: Session, name: str, value, errs: _Errors) -> str:
+    code = str(value or "").strip()
+    if not srdp_bundle.PLAN_ID_RE.fullmatch(code) or len(code) > 48:
+        errs.add(name, "任务编号须为 1–48 位字母、数字或 _.-（将写入抽取数据包）")
+    return code
+
+
+def _title(session: Session, name: str, value, errs: _Errors) -> str:
+    title = str(value or "").strip()
+    if not title or len(title) > 200:
+        errs.add(name, "任务名称须为 1–200 个字")
+    return title
+
+
+def _choice(labels: dict):
+    def parse(session: Session, name: str, value, errs: _Errors):
+        if value not in labels:
+            errs.add(name, f"须为 {'、'.join(labels)} 之一")
+        return value
+
+    return parse
+
+
+def _notes(session: Session, name: str, value, errs: _Errors) -> str | None:
+    notes = (str(value).strip() or None) if value is not None else None
+    if notes and len(notes) > sizes.NOTE_TEXT:
+        errs.add(name, f"不能超过 {sizes.NOTE_TEXT} 个字")
+    return notes
+
+
+def _plan_year(session: Session, name: str, value, errs: _Errors) -> int | None:
+    year = _int(value, name, errs, minimum=2000, optional=True)
+    if year is not None and year > 2099:
+        errs.add(name, "计划年度须在 2000 年至 2099 年之间")
+    return year
+
+
+def _qualifications(session: Session, name: str, value, errs: _Errors) -> str | None:
+    return "，".join(_str_list(value, name, errs, limit=sizes.MAX_QUALIFICATIONS)) or None
+
+
+# One parser per plan field: (session, field name, submitted value, errors) → the value
+# stored. matter_ids is checked after the others (it depends on the slots).
+_PARSERS = {
+    "code": _code,
+    "title": _title,
+    "scope": lambda session, name, value, errs: _scope(value, errs),
+    "strata": lambda session, name, value, errs: _strata(value, errs),
+    "slots": lambda session, name, value, errs: _slots(session, value, errs),
+    "rounding": _choice(ROUNDING_LABELS),
+    "region_rule": _choice(REGION_RULE_LABELS),
+    "selection": _choice(SELECTION_LABELS),
+    "publish_mode": _choice(PUBLISH_LABELS),
+    "recurrence": _choice(RECURRENCE_LABELS),
+    "workload_cap": lambda session, name, value, errs: _int(value, name, errs, minimum=1),
+    "cooldown_months": lambda session, name, value, errs: _int(value, name, errs, minimum=0) or 0,
+    "annual_cap": lambda session, name, value, errs: _int(
+        value, name, errs, minimum=1, optional=True
+    ),
+    "exclude_open": lambda session, name, value, errs: value in (True, "1", "true", "on", "yes"),
+    "required_qualifications": _qualifications,
+    "randomness": lambda session, name, value, errs: _randomness(value, errs),
+    "fieldwork_start": lambda session, name, value, errs: _date(value, name, errs),
+    "fieldwork_end": lambda session, name, value, errs: _date(value, name, errs),
+    "notes": _notes,
+    "plan_year": _plan_year,
+}
+
+
 def parse_values(
     session: Session, department_id: int, raw: dict, *, partial: bool, current: dict | None = None
 ) -> dict:
     """Check submitted plan settings; Invalid names every problem (field → messages).
     `current`: the plan's settings an update starts from (for rules across fields)."""
     errs = _Errors()
-    values: dict = {}
-    present = [name for name in FIELDS if name in raw]
     if not partial:
         for name in ("code", "title", "strata", "slots"):
             if raw.get(name) in (None, "", [], {}):
                 errs.add(name, "不能为空")
-    for name in present:
-        value = raw[name]
-        if name == "code":
-            code = str(value or "").strip()
-            if not srdp_bundle.PLAN_ID_RE.fullmatch(code) or len(code) > 48:
-                errs.add("code", "任务编号须为 1–48 位字母、数字或 _.-（将写入抽取数据包）")
-            values["code"] = code
-        elif name == "title":
-            title = str(value or "").strip()
-            if not title or len(title) > 200:
-                errs.add("title", "任务名称须为 1–200 个字")
-            values["title"] = title
-        elif name == "scope":
-            values["scope"] = _scope(value, errs)
-        elif name == "strata":
-            values["strata"] = _strata(value, errs)
-        elif name == "slots":
-            values["slots"] = _slots(session, value, errs)
-        elif name in ("rounding", "region_rule", "selection", "publish_mode"):
-            allowed = {
-                "rounding": ROUNDING_LABELS,
-                "region_rule": REGION_RULE_LABELS,
-                "selection": SELECTION_LABELS,
-                "publish_mode": PUBLISH_LABELS,
-            }[name]
-            if value not in allowed:
-                errs.add(name, f"须为 {'、'.join(allowed)} 之一")
-            values[name] = value
-        elif name == "workload_cap":
-            values[name] = _int(value, name, errs, minimum=1)
-        elif name == "cooldown_months":
-            values[name] = _int(value, name, errs, minimum=0) or 0
-        elif name == "annual_cap":
-            values[name] = _int(value, name, errs, minimum=1, optional=True)
-        elif name == "exclude_open":
-            values[name] = value in (True, "1", "true", "on", "yes")
-        elif name == "required_qualifications":
-            items = _str_list(value, name, errs, limit=sizes.MAX_QUALIFICATIONS)
-            values[name] = "，".join(items) or None
-        elif name == "randomness":
-            values[name] = _randomness(value, errs)
-        elif name in ("fieldwork_start", "fieldwork_end"):
-            values[name] = _date(value, name, errs)
-        elif name == "notes":
-            values[name] = (str(value).strip() or None) if value is not None else None
-            if values[name] and len(values[name]) > sizes.NOTE_TEXT:
-                errs.add(name, f"不能超过 {sizes.NOTE_TEXT} 个字")
-        elif name == "recurrence":
-            if value not in RECURRENCE_LABELS:
-                errs.add(name, f"须为 {'、'.join(RECURRENCE_LABELS)} 之一")
-            values[name] = value
-        elif name == "plan_year":
-            year = _int(value, name, errs, minimum=2000, optional=True)
-            if year is not None and year > 2099:
-                errs.add(name, "计划年度须在 2000 年至 2099 年之间")
-            values[name] = year
+    values = {
+        name: _PARSERS[name](session, name, raw[name], errs)
+        for name in FIELDS
+        if name in raw and name in _PARSERS
+    }
     if "randomness" in values or "recurrence" in values or "plan_year" in values:
         _check_recurrence(values, current or {}, errs)
     if "matter_ids" in raw or ("slots" in values and current):

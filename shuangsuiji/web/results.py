@@ -21,10 +21,10 @@ from flask import (
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..db.states import RecordStatus
 from ..domain import result_codes as rc
-from ..edge import actor, db_session, discard, int_arg, page_arg, today
+from ..edge import actor, db_session, discard, int_arg, today
 from ..errors import AppError
-from ..services.pages import paginate
 from ..services.results import results
+from .paging import cursor_arg, pager
 
 bp = Blueprint("console_results", __name__, url_prefix="/console")
 
@@ -293,6 +293,9 @@ def review(draw_id: int, position: int):
     return _here(draw_id, position)
 
 
+RESULTS_PER_PAGE = 50
+
+
 @bp.route("/results")
 @allow(*READERS)
 def review_list():
@@ -300,12 +303,13 @@ def review_list():
     status = request.args.get("status", RecordStatus.SUBMITTED)
     if status not in results.STATUS_LABELS:
         status = ""
-    page = paginate(
-        db_session(),
-        results.review_queue(actor(), status=status or None),
-        page=page_arg(),
-        per_page=50,
+    page = results.review_page(
+        db_session(), actor(), status=status or None, cursor=cursor_arg(), limit=RESULTS_PER_PAGE
     )
     return render_template(
-        "console/results.html", page=page, status=status, STATUS=results.STATUS_LABELS
+        "console/results.html",
+        records=page.items,
+        links=pager(page),
+        status=status,
+        STATUS=results.STATUS_LABELS,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
 from shuangsuiji.schemas.results import PublicFirmOut
 from shuangsuiji.services.results import public_results, results
+from shuangsuiji.web import results as results_views
 
 from .. import results_world
 from ..conftest import csrf_token, login
@@ -375,3 +377,31 @@ def test_behind_a_proxy_the_limit_counts_the_forwarded_client_address(db, sessio
         ]
     assert counts[True] == [200, 200, 200, 200]  # two clients, two requests each
     assert counts[False] == [200, 200, 429, 429]  # everyone is the proxy
+
+
+def test_the_review_list_pages_newest_submission_first(app, session, world, w, monkeypatch):
+    """Every record is reached page by page after a cursor (no OFFSET, no count)."""
+    monkeypatch.setattr(results_views, "RESULTS_PER_PAGE", 2)
+    positions = [results_world.enter(session, w, world["admin_a"], position=p) for p in range(5)]
+    session.commit()
+    client, _csrf = _client(app, "admin_a")
+
+    def walk(url):
+        seen, pages = [], 0
+        while url:
+            response = client.get(url)
+            assert response.status_code == 200
+            html = response.get_data(as_text=True)
+            assert "共 " not in html
+            seen += [int(p) for p in re.findall(r'/results/(\d+)">', html)]
+            pages += 1
+            found = re.search(r'<a href="([^"]+)" rel="next">下一页</a>', html)
+            url = found.group(1).replace("&amp;", "&") if found else None
+        return seen, pages
+
+    newest_first = list(reversed(positions))
+    assert walk("/console/results") == (newest_first, 3)  # 待审核 by default
+    assert walk("/console/results?status=") == (newest_first, 3)  # all, by id
+    assert walk("/console/results?status=published") == ([], 1)
+    response = client.get("/console/results?cursor=nonsense")
+    assert response.status_code == 422

@@ -39,6 +39,7 @@ from ...db import (
 from ...db.states import RecordStatus
 from ...domain import result_codes as rc
 from ...errors import Conflict, Forbidden, Invalid, NotFound
+from ..pages import Keyset, keyset
 from ..plans import draws, plans
 from ..platform import audit
 from ..scope import administers, is_dept_admin, is_sysadmin, reads_all
@@ -619,3 +620,21 @@ def review_queue(actor: User, *, status: str | None = None) -> Select:
     if status:
         query = query.where(InspectionRecord.status == status)
     return query
+
+
+# Submitted records by their submission, newest first; drafts (never submitted) by id.
+BY_SUBMISSION = ((InspectionRecord.submitted_at, True), (InspectionRecord.id, True))
+NEWEST_RECORDS = ((InspectionRecord.id, True),)
+
+
+def review_page(
+    session: Session, actor: User, *, status: str | None, cursor: str | None, limit: int
+) -> Keyset:
+    """One page of review_queue after `cursor`: a submitted status by submission time, all
+    records or drafts by id (a draft has no submission time); never OFFSET, never a count."""
+    query = review_queue(actor, status=status)
+    if status and status != RecordStatus.DRAFT:
+        # Every record past the draft was submitted (submit() sets the time, nothing clears it).
+        query = query.where(InspectionRecord.submitted_at.is_not(None))
+        return keyset(session, query, BY_SUBMISSION, cursor=cursor, limit=limit)
+    return keyset(session, query, NEWEST_RECORDS, cursor=cursor, limit=limit)

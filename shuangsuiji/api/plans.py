@@ -293,7 +293,12 @@ class PlanBatchValues(MethodView):
         """录入（或在抽取前更正）某批次的公开数值（彩票开奖号等），到期时与服务器密值一起
         进入该批次的种子"""
         return batches.enter_value(
-            db_session(), actor=actor(), plan_id=plan_id, now=utcnow(), timing=_timing(), **values
+            db_session(),
+            actor=actor(),
+            plan_id=plan_id,
+            typed=batches.TypedValue(**values),
+            now=utcnow(),
+            timing=_timing(),
         )
 
 

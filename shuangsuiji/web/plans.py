@@ -496,10 +496,12 @@ def plan_batch_value(plan_id: int):
             session,
             actor=actor(),
             plan_id=plan_id,
-            batch_key=form.get("batch_key", ""),
-            label=form.get("label", ""),
-            value=form.get("value", ""),
-            source=form.get("source", ""),
+            typed=batches.TypedValue(
+                batch_key=form.get("batch_key", ""),
+                label=form.get("label", ""),
+                value=form.get("value", ""),
+                source=form.get("source", ""),
+            ),
             now=utcnow(),
             timing=_timing(),
         )

@@ -222,19 +222,27 @@ def values_of(session: Session, plan: Plan) -> dict[str, dict[str, BatchValue]]:
     return found
 
 
+@dataclass(frozen=True)
+class TypedValue:
+    """A published value as typed in: for which batch, which source, and where it was read."""
+
+    batch_key: str
+    label: str
+    value: str
+    source: str = ""
+
+
 def enter_value(
     session: Session,
     *,
     actor: User,
     plan_id: int,
-    batch_key: str,
-    label: str,
-    value: str,
-    source: str,
+    typed: TypedValue,
     now: dt.datetime,
     timing: Timing,
 ) -> BatchValue:
     """Type in (or correct) a published value for a batch that has not been drawn."""
+    batch_key, label, value, source = typed.batch_key, typed.label, typed.value, typed.source
     plan = plans.get(session, actor, plan_id)
     require_admin_of(actor, plan.department_id)
     if plan.status != PlanStatus.ACTIVE:
@@ -339,7 +347,6 @@ def commit_batch(
         plan,
         inputs,
         seq=plans.next_seq(session, plan),
-        srdp_id=srdp_id,
         actor=None,
         action="batches.commit",
         batch_key=entry.period.key,

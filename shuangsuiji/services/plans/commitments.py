@@ -54,6 +54,7 @@ def srdp_plan(
 class Inputs:
     """What a commitment freezes, with the counts the plan page shows."""
 
+    srdp_id: str  # the draw's id in its bundle (plan.json's plan_id)
     files: dict[str, bytes]
     server_secret: str | None
     summary: dict
@@ -148,7 +149,7 @@ def build_inputs(
         inspectors_left_out=dict(inspectors_left_out),
         exclusions=dict(Counter(line.rsplit("\t", 1)[1] for line in exclusions)),
     )
-    return Inputs(files, secret, summary)
+    return Inputs(srdp_id, files, secret, summary)
 
 
 def capacity_problems(
@@ -190,7 +191,6 @@ def store_commitment(
     inputs: Inputs,
     *,
     seq: int,
-    srdp_id: str,
     actor: User | None,
     action: str,
     reason: str | None = None,
@@ -198,7 +198,7 @@ def store_commitment(
 ) -> Commitment:
     """Store the frozen files byte for byte with their digest and record it: from here on the
     inputs cannot change and the digest is public. `actor` None: the scheduler (a batch)."""
-    files = inputs.files
+    files, srdp_id = inputs.files, inputs.srdp_id
     sums = srdp_bundle.sha256sums(files)
     secret = inputs.server_secret
     commitment = Commitment(

@@ -283,7 +283,6 @@ def commit(
         plan,
         inputs,
         seq=seq,
-        srdp_id=srdp_id,
         actor=actor,
         action="plans.commit",
         reason=reason.strip() if reason else None,

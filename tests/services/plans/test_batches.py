@@ -361,20 +361,21 @@ def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
     session.commit()
     missing = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 9, 5), timing=TIMING)
     assert missing[0].result == "failed" and "lottery" in missing[0].error
+
+    def lottery(value: str, label: str = "lottery") -> batches.TypedValue:
+        return batches.TypedValue("2027-01", label, value, "双色球第 2027001 期")
+
     enter = dict(
         actor=world["admin_a"],
         plan_id=plan.id,
-        batch_key="2027-01",
-        label="lottery",
-        source="双色球第 2027001 期",
         now=beijing(2027, 1, 4, 9, 30),
         timing=TIMING,
     )
     with pytest.raises(Invalid):
-        batches.enter_value(session, value="０３ 红球", **enter)  # not printable ASCII
+        batches.enter_value(session, typed=lottery("０３ 红球"), **enter)  # not printable ASCII
     with pytest.raises(Invalid):
-        batches.enter_value(session, **(enter | {"label": "dice"}), value="1")
-    batches.enter_value(session, value=" 03 07 12 19 26 31 + 09 ", **enter)
+        batches.enter_value(session, typed=lottery("1", label="dice"), **enter)
+    batches.enter_value(session, typed=lottery(" 03 07 12 19 26 31 + 09 "), **enter)
     session.commit()
     [done] = batch_jobs.ensure_due(db, now=beijing(2027, 1, 4, 10, 6), timing=TIMING)
     assert done.result == BatchStatus.DRAWN
@@ -388,7 +389,7 @@ def test_a_published_value_typed_in_before_the_due_time_enters_the_seed(
     }
     assert verify.verify(files, manifest) == []
     with pytest.raises(Conflict):
-        batches.enter_value(session, value="1 2 3", **enter)  # drawn: too late to change
+        batches.enter_value(session, typed=lottery("1 2 3"), **enter)  # drawn: too late to change
     audit_actions = set(session.scalars(select(AuditEntry.action)))
     assert {"batches.value", "batches.fail", "batches.drawn", "batches.commit"} <= audit_actions
 

@@ -17,6 +17,7 @@ from .paging import cursor_arg, pager
 bp = Blueprint("console_credit", __name__, url_prefix="/console")
 
 LISTINGS_PER_PAGE = 50
+OUTBOX_PER_PAGE = 50
 
 
 @bp.route("/abnormal-listings")
@@ -96,9 +97,18 @@ def listing_decide(listing_id, action):
 def outbox_list():
     status = request.args.get("status", "").strip() or None
     channel = request.args.get("channel", "").strip() or None
+    page = outbox.page_messages(
+        db_session(),
+        actor(),
+        status=status,
+        channel=channel,
+        cursor=cursor_arg(),
+        limit=OUTBOX_PER_PAGE,
+    )
     return render_template(
         "console/outbox.html",
-        messages=outbox.list_messages(db_session(), actor(), status=status, channel=channel),
+        messages=page.items,
+        links=pager(page),
         status=status,
         channel=channel,
         statuses=outbox.STATUS_LABELS,

@@ -213,3 +213,21 @@ def test_the_open_work_pages_by_deadline_and_keeps_the_filter(app, world, sessio
     assert _ids(html) == [rows[1].id, rows[3].id] and _next(html) is None
     response = client.get("/console/abnormal-listings?cursor=nonsense")
     assert response.status_code == 422 and "分页游标无效" in response.get_data(as_text=True)
+
+
+def test_the_outbox_page_reaches_every_message(app, world, session, monkeypatch):
+    """Newest first, page by page (it showed the newest 200 and hid the rest)."""
+    monkeypatch.setattr(web_credit, "OUTBOX_PER_PAGE", 2)
+    made = [
+        outbox.enqueue(session, channel="sms", recipient=f"1380000000{n}", body="到期提醒")
+        for n in range(5)
+    ]
+    session.commit()
+    client, _ = _client(app, "root")
+    url, seen = "/console/outbox?channel=sms", []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += re.findall(r"1380000000(\d)", html)
+        url = _next(html)
+    assert seen == [str(n) for n in reversed(range(5))] and len(made) == 5
+    assert "1380000000" not in client.get("/console/outbox?channel=email").get_data(as_text=True)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from ...db import OUTBOX_CHANNELS, OutboxMessage, User, utcnow
 from ...db.states import OutboxStatus
 from ...errors import Conflict, Invalid, NotFound
+from ..pages import Keyset, keyset
 from ..scope import require_sysadmin
 from . import audit
 
@@ -352,22 +353,27 @@ def gateway_report(
     return record_failure(session, message.id, error=error.strip(), retry=retry, actor=actor)
 
 
-def list_messages(
+NEWEST_MESSAGES = ((OutboxMessage.id, True),)
+
+
+def page_messages(
     session: Session,
     actor: User,
     *,
     status: str | None = None,
     channel: str | None = None,
-    limit: int = 200,
-) -> list[OutboxMessage]:
-    """The newest messages, for the console's outbox page (system administrator)."""
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Keyset:
+    """One page of the messages, newest first, after `cursor`, for the console's outbox page
+    (system administrator): every message is reachable, none hidden past a limit."""
     require_sysadmin(actor)
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    query = select(OutboxMessage)
     if status:
         query = query.where(OutboxMessage.status == status)
     if channel:
         query = query.where(OutboxMessage.channel == channel)
-    return list(session.scalars(query))
+    return keyset(session, query, NEWEST_MESSAGES, cursor=cursor, limit=limit)
 
 
 # --- housekeeping (the scheduler's; scheduler/housekeeping.py owns the transaction) ----------

@@ -224,8 +224,7 @@ class Imports(MethodView):
             filename=upload.filename or "",
             source=upload.stream,
             config=current_app.config,
-            encoding=values["encoding"],
-            sheet=values["sheet"],
+            reading=imports.Reading(encoding=values["encoding"], sheet=values["sheet"]),
         )
         return _import_out(job)
 

@@ -86,8 +86,7 @@ def import_file(
             filename=path.name,
             source=source,
             config=current_app.config,
-            encoding=options.encoding,
-            sheet=options.sheet,
+            reading=imports.Reading(encoding=options.encoding, sheet=options.sheet),
         )
         job_id, task_id = job.id, job.task_id
     run_task(task_id, quiet=quiet)

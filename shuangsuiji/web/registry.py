@@ -278,8 +278,10 @@ def import_list():
                     filename=upload.filename if upload else "",
                     source=upload.stream if upload else None,
                     config=current_app.config,
-                    encoding=request.form.get("encoding") or None,
-                    sheet=request.form.get("sheet", "").strip() or None,
+                    reading=imports.Reading(
+                        encoding=request.form.get("encoding") or None,
+                        sheet=request.form.get("sheet", "").strip() or None,
+                    ),
                 )
             except AppError as exc:
                 error = exc

@@ -49,7 +49,7 @@ def run(db, app, session, world):
             filename=filename,
             source=io.BytesIO(content),
             config=app.config,
-            encoding=encoding,
+            reading=imports.Reading(encoding=encoding),
         )
         session.commit()
         worker.run_one(job.task_id)

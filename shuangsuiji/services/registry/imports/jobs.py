@@ -121,6 +121,14 @@ def limits_from(config: dict) -> tabular.Limits:
 # --- upload -----------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """How the uploaded file is read: None (or "") lets the checker decide."""
+
+    encoding: str | None = None  # the CSV encoding; None: BOM, then UTF-8, then GB18030
+    sheet: str | None = None  # the Excel sheet; None: the first non-empty one
+
+
 def create(
     session: Session,
     *,
@@ -130,8 +138,7 @@ def create(
     filename: str,
     source: BinaryIO,
     config: dict,
-    encoding: str | None = None,
-    sheet: str | None = None,
+    reading: Reading = Reading(),
 ) -> ImportJob:
     """Store the uploaded file (checking its size while reading) and queue its validation."""
     require_admin_of(actor, department_id)
@@ -168,8 +175,8 @@ def create(
         sha256=digest.hexdigest(),
         size=size,
         stored_path=str(target),
-        encoding=encoding or None,
-        sheet=sheet or None,
+        encoding=reading.encoding or None,
+        sheet=reading.sheet or None,
         status=ImportStatus.VALIDATING,
         created_by_id=actor.id,
     )

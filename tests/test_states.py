@@ -115,38 +115,53 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return ids
 
 
+def _default_literals(node: ast.arguments) -> list[ast.Constant]:
+    """The state literals given as defaults of parameters named like a state."""
+    found: list[ast.Constant] = []
+    args = [*node.posonlyargs, *node.args]
+    pairs = [
+        *zip(args[len(args) - len(node.defaults) :], node.defaults, strict=True),
+        *zip(node.kwonlyargs, node.kw_defaults, strict=True),
+    ]
+    for arg, default in pairs:
+        if default is not None and STATEFUL.search(arg.arg):
+            found += _literals(default)
+    return found
+
+
+def _node_literals(node: ast.AST) -> list[ast.Constant]:
+    """The state literals one node compares with, assigns, passes or defaults to a state."""
+    if isinstance(node, ast.Compare):
+        sides = [node.left, *node.comparators]
+        return [c for s in sides for c in _literals(s)] if any(map(_stateful, sides)) else []
+    if isinstance(node, ast.keyword):
+        return _literals(node.value) if node.arg and STATEFUL.search(node.arg) else []
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        membership = node.func.attr in {"in_", "not_in", "notin_"}
+        return (
+            [c for a in node.args for c in _literals(a)]
+            if membership and _stateful(node.func.value)
+            else []
+        )
+    if isinstance(node, ast.Dict):
+        return [
+            c
+            for key, value in zip(node.keys, node.values, strict=True)
+            if isinstance(key, ast.Constant) and STATEFUL.search(str(key.value))
+            for c in _literals(value)
+        ]
+    if isinstance(node, ast.Assign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return _literals(node.value) if any(map(_stateful, targets)) else []
+    if isinstance(node, ast.arguments):
+        return _default_literals(node)
+    return []
+
+
 def python_literals(source: str) -> list[tuple[int, str]]:
     """(line, value) of every status or role spelled as a string in Python `source`."""
     tree = ast.parse(source)
-    found: list[ast.Constant] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            sides = [node.left, *node.comparators]
-            if any(_stateful(s) for s in sides):
-                found += [c for s in sides for c in _literals(s)]
-        elif isinstance(node, ast.keyword) and node.arg and STATEFUL.search(node.arg):
-            found += _literals(node.value)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in {"in_", "not_in", "notin_"} and _stateful(node.func.value):
-                found += [c for a in node.args for c in _literals(a)]
-        elif isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values, strict=True):
-                if isinstance(key, ast.Constant) and STATEFUL.search(str(key.value)):
-                    found += _literals(value)
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(_stateful(t) for t in targets):
-                found += _literals(node.value)
-        elif isinstance(node, ast.arguments):
-            args = [*node.posonlyargs, *node.args]
-            for arg, default in zip(
-                args[len(args) - len(node.defaults) :], node.defaults, strict=True
-            ):
-                if STATEFUL.search(arg.arg):
-                    found += _literals(default)
-            for arg, default in zip(node.kwonlyargs, node.kw_defaults, strict=True):
-                if default is not None and STATEFUL.search(arg.arg):
-                    found += _literals(default)
+    found = [c for node in ast.walk(tree) for c in _node_literals(node)]
     # Docstrings and keys into a JSON payload (summary["drawn"], a count) are no states.
     exempt = _docstrings(tree) | {
         id(node.slice) for node in ast.walk(tree) if isinstance(node, ast.Subscript)

@@ -42,3 +42,20 @@ document.querySelectorAll("[data-back]").forEach(function (link) {
 document.querySelectorAll("[data-print]").forEach(function (button) {
   button.addEventListener("click", function () { window.print(); });
 });
+// Form errors: a control whose field has an error is marked aria-invalid and described by the
+// message (colour is never the only cue). Messages beside the field come first, then the summary.
+(function markInvalid() {
+  function mark(note) {
+    var field = note.getAttribute("data-field");
+    document.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (control) {
+      if (control.getAttribute("name") !== field || control.type === "hidden") { return; }
+      if (control.getAttribute("aria-invalid") === "true") { return; }
+      control.setAttribute("aria-invalid", "true");
+      var ids = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      ids.push(note.id);
+      control.setAttribute("aria-describedby", ids.join(" "));
+    });
+  }
+  document.querySelectorAll(".field-error[data-field][id]").forEach(mark);
+  document.querySelectorAll("#form-error li[data-field][id]").forEach(mark);
+})();

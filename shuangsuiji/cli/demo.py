@@ -60,6 +60,7 @@ def load(small):
                 )
                 click.echo(f"  {code} {kind}: {job.inserted} 条", err=True)
     with current_app.extensions["shuangsuiji.db"].transaction() as session:
+        demo.link_inspectors(session)
         demo.load_plans(session, today=today())
         demo.load_results(session, today=today())
     click.echo(
@@ -75,6 +76,9 @@ def _generate(folder: Path, rng, prefix, n_entities, n_inspectors, *, cert_prefi
     inspector_rows = list(
         synthetic.inspectors(rng, n_inspectors, region_prefix=prefix, cert_prefix=cert_prefix)
     )
+    # The department's demo inspector accounts have a 执法人员 record of the same name.
+    for row, name in zip(inspector_rows, demo.inspector_names(folder.name), strict=False):
+        row["name"], row["status"] = name, "在岗"  # the cell text of an active inspector
     conflict_rows = list(
         synthetic.conflicts(rng, inspector_rows, entity_rows, max(1, n_inspectors // 2))
     )

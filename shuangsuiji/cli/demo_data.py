@@ -117,12 +117,36 @@ def load(session: Session) -> str:
     return admin_password
 
 
+def inspector_names(department_code: str) -> list[str]:
+    """The display names of a department's demo inspector accounts, in STAFF order."""
+    return [
+        name for _, name, role, code in STAFF if code == department_code and role == Role.INSPECTOR
+    ]
+
+
+def link_inspectors(session: Session) -> None:
+    """Link each demo inspector account to the 执法人员 record of the same name in its
+    department (demo load names the first imported inspectors after them)."""
+    for username, name, role, _code in STAFF:
+        if role != Role.INSPECTOR:
+            continue
+        user = session.scalar(select(User).where(User.username == username))
+        inspector = session.scalar(
+            select(Inspector)
+            .where(Inspector.department_id == user.department_id, Inspector.name == name)
+            .order_by(Inspector.id)
+            .limit(1)
+        )
+        if inspector is not None:
+            inspector.user_id = user.id
+    session.flush()
+
+
 DEMO_DICE = "36152442561331465226"  # rolled once for the demo; a real ceremony rolls its own
 
 
 def load_plans(session: Session, *, today: dt.date) -> None:
-    """廊坊市场监管局's plans: one committed and drawn (list public at once), one draft; the
-    first two inspectors on the drawn teams get the demo accounts lf_zhangwei and lf_lina."""
+    """廊坊市场监管局's plans: one committed and drawn (list public at once), one draft."""
     admin = session.scalar(select(User).where(User.username == "lf_admin"))
     department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
     matters = session.scalars(
@@ -150,7 +174,7 @@ def load_plans(session: Session, *, today: dt.date) -> None:
         },
     )
     commitment = plans.commit(session, actor=admin, plan_id=drawn.id, today=today)
-    draw = draws.execute(
+    draws.execute(
         session,
         actor=admin,
         commitment_id=commitment.id,
@@ -166,14 +190,6 @@ def load_plans(session: Session, *, today: dt.date) -> None:
             "title": "下月企业公示信息随机抽查（草稿）",
         },
     )
-    linked: list[int] = []
-    for row in draws.teams(session, draw, limit=10):
-        for member in row.members:
-            if member.inspector is not None and member.inspector.id not in linked:
-                linked.append(member.inspector.id)
-    for username, inspector_id in zip(("lf_zhangwei", "lf_lina"), linked, strict=False):
-        user = session.scalar(select(User).where(User.username == username))
-        session.get(Inspector, inspector_id).user_id = user.id
     session.flush()
 
 

@@ -21,24 +21,37 @@ BRANDS = list(
     "恒达鑫源华泰宏远金诚瑞丰永安盛世嘉禾润泽天成博雅卓越新兴利民广源通达宝丰正大福星隆昌"
     "兴旺德信志远安泰祥和万通佳美康宁清风明月长城东方"
 )
-TRADES = [
-    "商贸",
-    "科技",
-    "食品",
-    "建材",
-    "餐饮管理",
-    "物流",
-    "机械制造",
-    "电子",
-    "服装",
-    "农业开发",
-    "家具",
-    "医药",
-    "文化传媒",
-    "环保科技",
-    "汽车服务",
-]
-SHOPS = ["便利店", "小吃店", "五金店", "理发店", "超市", "饭店", "服装店", "水果店", "药店"]
+# Each trade word of a company name, with the GB/T 4754 classes that fit it (a 小吃店 is 小吃服务,
+# never 信息传输): the synthetic registry reads like a real one.
+TRADES = {
+    "商贸": ("5181", "5199", "5211"),
+    "科技": ("6511", "6513", "6519"),
+    "食品": ("1431", "1439", "1499"),
+    "建材": ("5165", "3039"),
+    "餐饮管理": ("6210", "6220"),
+    "物流": ("5431", "5821", "5990"),
+    "机械制造": ("3484", "3419"),
+    "电子": ("3985", "3824"),
+    "服装": ("1819", "1829", "5232"),
+    "农业开发": ("0141", "0190"),
+    "家具": ("2110",),
+    "医药": ("2720", "2740", "5151"),
+    "文化传媒": ("7259", "8750"),
+    "环保科技": ("7461", "7729"),
+    "汽车服务": ("8111",),
+}
+SHOPS = {
+    "便利店": ("5213",),
+    "小吃店": ("6291",),
+    "五金店": ("5281",),
+    "理发店": ("8040",),
+    "超市": ("5212",),
+    "饭店": ("6210",),
+    "服装店": ("5232",),
+    "水果店": ("5223",),
+    "药店": ("5251",),
+}
+COOPERATIVE_INDUSTRIES = ("0141", "0151", "0111")
 STREETS = ["新华路", "和平路", "建设路", "光明街", "人民路", "解放道", "永兴路", "育才路", "友谊路"]
 TYPES = [
     ("有限责任公司", 60),
@@ -75,42 +88,46 @@ def counties(prefix: str) -> list[refdata.Region]:
     return sorted(found, key=lambda r: r.code)
 
 
-def industry_leaves() -> list[str]:
-    codes = refdata.industries()
-    deepest = max(len(c) for c in codes)
-    return sorted(c for c in codes if len(c) == deepest)
-
-
 def make_uscc(rng: random.Random, region_code: str, entity_type: str) -> str:
     kind = {"个体工商户": "2", "农民专业合作社": "3"}.get(entity_type, "1")
     body = "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
     return uscc.make("9" + kind + region_code + body)
 
 
+def _name(rng: random.Random, entity_type: str, place: str, city: str) -> tuple[str, tuple]:
+    """A firm name of this type and the industries that fit it."""
+    brand = "".join(rng.sample(BRANDS, 2))
+    if entity_type == "个体工商户":
+        shop = rng.choice(list(SHOPS))
+        return f"{place}{brand}{shop}", SHOPS[shop]
+    if entity_type == "农民专业合作社":
+        return f"{place}{brand}种植专业合作社", COOPERATIVE_INDUSTRIES
+    trade = rng.choice(list(TRADES))
+    form = "股份有限公司" if entity_type == "股份有限公司" else "有限公司"
+    return f"{city}{brand}{trade}{form}", TRADES[trade]
+
+
 def entities(rng: random.Random, n: int, *, region_prefix: str = "1310") -> Iterator[dict]:
     """n entity rows (field name → cell text), unique USCCs."""
     places = counties(region_prefix)
-    industries = industry_leaves()
     seen: set[str] = set()
+    names: set[str] = set()
     city = refdata.region_name(region_prefix.ljust(6, "0")) or ""
-    for i in range(n):
+    for _ in range(n):
         place = rng.choice(places)
         entity_type = _weighted(rng, TYPES)
         code = make_uscc(rng, place.code, entity_type)
         while code in seen:
             code = make_uscc(rng, place.code, entity_type)
         seen.add(code)
-        brand = "".join(rng.sample(BRANDS, 2))
-        if entity_type == "个体工商户":
-            name = f"{place.name}{brand}{rng.choice(SHOPS)}"
-        elif entity_type == "农民专业合作社":
-            name = f"{place.name}{brand}种植专业合作社"
-        else:
-            form = "股份有限公司" if entity_type == "股份有限公司" else "有限公司"
-            name = f"{city}{brand}{rng.choice(TRADES)}{form}"
+        for _attempt in range(5):  # a new name when the brand is taken, as a registrar would ask
+            name, industries = _name(rng, entity_type, place.name, city)
+            if name not in names:
+                break
+        names.add(name)
         yield {
             "uscc": code,
-            "name": f"{name}{i}" if i % 7 == 0 else name,
+            "name": name,
             "entity_type": entity_type,
             "industry_code": rng.choice(industries),
             "region_code": place.code,

@@ -9,7 +9,8 @@ from sqlalchemy import func, select, text
 
 from shuangsuiji.cli import demo_data as demo
 from shuangsuiji.cli import main
-from shuangsuiji.db import Department, Draw, InspectionRecord, Inspector, Plan, User
+from shuangsuiji.db import Department, Draw, Entity, InspectionRecord, Inspector, Plan, User
+from shuangsuiji.db.states import Role
 
 from ..conftest import login
 
@@ -30,9 +31,21 @@ def test_demo_load_fills_an_empty_database_once(app, session):
     assert drawn is not None and session.scalar(select(Plan).where(Plan.status == "draft"))
     draw = session.scalar(select(Draw).where(Draw.plan_id == drawn.id))
     assert json.loads(draw.summary)["drawn"] > 0
-    inspector = session.scalar(select(Inspector).where(Inspector.user_id.is_not(None)))
+    # every demo inspector account is linked to the 执法人员 of the same name in its department
+    for username, name, role, code in demo.STAFF:
+        if role != Role.INSPECTOR or code in ("LF-TAX", "LF-ENV"):
+            continue
+        user = session.scalar(select(User).where(User.username == username))
+        inspector = session.scalar(select(Inspector).where(Inspector.user_id == user.id))
+        assert inspector is not None and inspector.name == name == user.display_name, username
+        assert inspector.department_id == user.department_id
+    # firm names carry no numeric suffix, and the industry fits the name
+    firms = session.execute(select(Entity.name, Entity.industry_code)).all()
+    assert firms and not [n for n, _ in firms if re.search(r"\d$", n)]
+    assert {c for n, c in firms if n.endswith("小吃店")} <= {"6291"}
+    assert {c for n, c in firms if n.endswith("药店")} <= {"5251"}
     client = app.test_client()
-    login(client, session.get(User, inspector.user_id).username, demo.DEMO_STAFF_PASSWORD)
+    login(client, "lf_zhangwei", demo.DEMO_STAFF_PASSWORD)
     tasks = client.get("/console/my-tasks").get_data(as_text=True)
     assert drawn.code in tasks
     assert client.get(f"/public/draws/{draw.id}").status_code == 200

@@ -67,7 +67,7 @@ def _assert_landmarks(html: str, where: str):
         "/matters",
         "/public/plans",
         "/public/results",
-        "/public/checkpoints",
+        "/audit-checkpoints",
         "/console/login",
         "/no-such-page",
     ],

@@ -14,8 +14,11 @@ from flask_smorest import Blueprint
 
 from ..access import public
 from ..edge import check_rate_limit, db_session, lookup_session
+from ..schemas.common import LINK_HEADER
 from ..schemas.results import PublicFirmOut, PublicSearchOut, PublicSearchQuery
+from ..services.pages import Keyset
 from ..services.results import public_results
+from .paging import limit_of, paged
 
 blp = Blueprint(
     "public-results-api",
@@ -36,11 +39,17 @@ class PublicResults(MethodView):
     @public
     @blp.doc(security=[])
     @blp.arguments(PublicSearchQuery, location="query")
-    @blp.response(200, PublicSearchOut)
+    @blp.response(200, PublicSearchOut, headers=LINK_HEADER)
     def get(self, args):
-        """按完整的统一社会信用代码或名称（至少 2 个字）查询有已公示检查结果的企业"""
+        """按完整的统一社会信用代码或名称（至少 2 个字）查询有已公示检查结果的企业；
+        按名称查询时按统一社会信用代码排列，按游标分页直到最后一家（下一页见 next 或 Link 头）"""
         _limit()
-        return public_results.search(db_session(), args["q"], page=args["page"])
+        found = public_results.search(
+            db_session(), args["q"], cursor=args["cursor"], limit=limit_of(args)
+        )
+        page = Keyset(items=found.hits, next=found.next, limit=found.limit)
+        body, status, headers = paged(page, found.hits)
+        return {**body, "mode": found.mode}, status, headers
 
 
 @blp.route("/firms/<string(maxlength=18):uscc>")

@@ -10,7 +10,7 @@ from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session
 from ..errors import Invalid
-from ..schemas.common import TaskOut
+from ..schemas.common import LINK_HEADER, TaskOut, cursor_page_of
 from ..schemas.registry import (
     ConflictOut,
     ConflictQuery,
@@ -31,12 +31,11 @@ from ..schemas.registry import (
     MatterQuery,
     RejectOut,
     RejectQuery,
-    page_of,
 )
 from ..services import scope
-from ..services.pages import paginate
 from ..services.registry import exports, imports
 from ..services.registry import records as registry
+from .paging import limit_of, paged
 from .tasks import task_out
 
 CSV = "text/csv"
@@ -49,15 +48,13 @@ blp = Blueprint(
 )
 
 
-def _page(query, args) -> dict:
-    config = current_app.config
-    per_page = min(args.get("per_page") or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
-    page = paginate(db_session(), query, page=args["page"], per_page=per_page)
-    return {"items": page.items, "total": page.total, "page": page.page, "per_page": per_page}
-
-
-def _without_paging(args: dict) -> dict:
-    return {k: v for k, v in args.items() if k not in ("page", "per_page")}
+def _page(kind: str, args: dict) -> tuple:
+    """One keyset page of `kind`'s list with the request's filters."""
+    filters = {k: v for k, v in args.items() if k not in ("cursor", "limit")}
+    page = registry.page(
+        db_session(), actor(), kind, filters, cursor=args["cursor"], limit=limit_of(args)
+    )
+    return paged(page, page.items)
 
 
 def _text_values(values: dict) -> tuple[int | None, dict]:
@@ -85,11 +82,10 @@ def _update(kind: str, object_id: int, values: dict):
 class Entities(MethodView):
     @allow(*ALL_STAFF)
     @blp.arguments(EntityQuery, location="query")
-    @blp.response(200, page_of(EntityOut))
+    @blp.response(200, cursor_page_of(EntityOut, "EntityCursorPage"), headers=LINK_HEADER)
     def get(self, args):
         """检查对象名录：按名称、信用代码、区划、行业、类型、状态、风险分类、标签检索"""
-        filters = registry.EntityFilters(**_without_paging(args))
-        return _page(registry.search_entities(actor(), filters), args)
+        return _page("entities", args)
 
     @allow(*ADMINS)
     @blp.arguments(EntityIn)
@@ -119,10 +115,10 @@ class EntityById(MethodView):
 class Inspectors(MethodView):
     @allow(*ALL_STAFF)
     @blp.arguments(InspectorQuery, location="query")
-    @blp.response(200, page_of(InspectorOut))
+    @blp.response(200, cursor_page_of(InspectorOut, "InspectorCursorPage"), headers=LINK_HEADER)
     def get(self, args):
         """执法检查人员名录"""
-        return _page(registry.search_inspectors(actor(), **_without_paging(args)), args)
+        return _page("inspectors", args)
 
     @allow(*ADMINS)
     @blp.arguments(InspectorIn)
@@ -152,10 +148,10 @@ class InspectorById(MethodView):
 class Matters(MethodView):
     @allow(*ALL_STAFF)
     @blp.arguments(MatterQuery, location="query")
-    @blp.response(200, page_of(MatterOut))
+    @blp.response(200, cursor_page_of(MatterOut, "MatterCursorPage"), headers=LINK_HEADER)
     def get(self, args):
         """随机抽查事项清单"""
-        return _page(registry.search_matters(actor(), **_without_paging(args)), args)
+        return _page("matters", args)
 
     @allow(*ADMINS)
     @blp.arguments(MatterIn)
@@ -185,10 +181,10 @@ class MatterById(MethodView):
 class Conflicts(MethodView):
     @allow(*OVERSEERS)
     @blp.arguments(ConflictQuery, location="query")
-    @blp.response(200, page_of(ConflictOut))
+    @blp.response(200, cursor_page_of(ConflictOut, "ConflictCursorPage"), headers=LINK_HEADER)
     def get(self, args):
         """回避声明（不公开）"""
-        return _page(registry.search_conflicts(actor(), **_without_paging(args)), args)
+        return _page("conflicts", args)
 
 
 def _import_out(job) -> dict:

@@ -12,7 +12,7 @@ from .. import sizes
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
 from ..db import RISK_CLASSES
 from ..db.states import InspectorStatus
-from .common import OWN_DEPARTMENT, PageQuery, whole
+from .common import OWN_DEPARTMENT, CursorQuery, whole
 
 KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
 IMPORT_KIND_NAMES = [*KIND_NAMES, "risk_classes"]  # the monthly risk classes: updates only
@@ -112,19 +112,7 @@ class ConflictOut(Schema):
     valid_until = fields.Date(allow_none=True)
 
 
-def page_of(item_schema) -> type[Schema]:
-    return Schema.from_dict(
-        {
-            "items": fields.List(fields.Nested(item_schema)),
-            "total": fields.Integer(),
-            "page": fields.Integer(),
-            "per_page": fields.Integer(),
-        },
-        name=f"{item_schema.__name__.removesuffix('Out')}Page",
-    )
-
-
-class EntityQuery(PageQuery):
+class EntityQuery(CursorQuery):
     q = fields.String(
         validate=validate.Length(max=sizes.SHORT_TEXT), metadata={"description": "名称包含"}
     )
@@ -143,7 +131,7 @@ class EntityQuery(PageQuery):
     abnormal_listed = fields.Boolean()
 
 
-class InspectorQuery(PageQuery):
+class InspectorQuery(CursorQuery):
     q = fields.String(
         validate=validate.Length(max=sizes.SHORT_TEXT),
         metadata={"description": "姓名包含，或执法证号"},
@@ -152,12 +140,12 @@ class InspectorQuery(PageQuery):
     qualification = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
 
 
-class MatterQuery(PageQuery):
+class MatterQuery(CursorQuery):
     q = fields.String(validate=validate.Length(max=sizes.SHORT_TEXT))
     category = fields.String(validate=validate.OneOf(["一般", "重点"]))
 
 
-class ConflictQuery(PageQuery):
+class ConflictQuery(CursorQuery):
     inspector_id = whole()
     entity_id = whole()
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from .. import sizes
+from .common import CursorQuery
 
 
-class PublicSearchQuery(Schema):
+class PublicSearchQuery(CursorQuery):
     q = fields.String(
         required=True,
         validate=validate.Length(min=2, max=60),
         metadata={"description": "完整的统一社会信用代码，或企业名称中连续的至少 2 个字"},
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10))
 
 
 class PublicHitOut(Schema):
@@ -28,9 +28,14 @@ class PublicHitOut(Schema):
 
 
 class PublicSearchOut(Schema):
-    hits = fields.List(fields.Nested(PublicHitOut))
-    page = fields.Integer()
-    has_next = fields.Boolean()
+    """A keyset page of the search, as every cursor-paged list: items, next, limit."""
+
+    items = fields.List(fields.Nested(PublicHitOut))
+    next = fields.String(
+        allow_none=True,
+        metadata={"description": "下一页的 URL（同样的查询）；最后一页为 null"},
+    )
+    limit = fields.Integer(metadata={"description": "本页的最大条数"})
     mode = fields.String(metadata={"description": "uscc（按代码精确查询）或 name（按名称）"})
 
 

@@ -54,6 +54,15 @@ def paginate(
     )
 
 
+def count_capped(session: Session, query: Select, cap: int) -> tuple[int, bool]:
+    """How many rows `query` matches, counting no further than `cap`: (count, True) when there
+    are more. On a registry of millions an exact count of a common name fragment costs a full
+    scan; a capped one stops after `cap` matches."""
+    counted = query.order_by(None).limit(cap + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    return min(total, cap), total > cap
+
+
 # -- keyset (cursor) paging ------------------------------------------------------------------
 #
 # A list that grows with the years is paged by the values of its ordering, never by OFFSET:

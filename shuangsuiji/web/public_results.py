@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from ..access import public
-from ..edge import check_rate_limit, db_session, lookup_session, page_arg
+from ..edge import check_rate_limit, db_session, lookup_session
 from ..errors import Invalid
+from ..services.pages import Keyset
 from ..services.results import public_results
+from .paging import cursor_arg, pager
 
 bp = Blueprint("public_results", __name__)
 
@@ -22,21 +24,27 @@ def limit_searches() -> None:
 @bp.route("/public/results")
 @public
 def search():
-    """检查结果查询: exact USCC, or at least two characters of the name."""
+    """检查结果查询: exact USCC, or at least two characters of the name; page after page by
+    USCC, every firm with a published result reachable."""
     q = public_results.normalise_query(request.args.get("q"))
-    found, error = None, None
+    found, error, links = None, None, None
     if q:
         limit_searches()
         try:
-            found = public_results.search(db_session(), q, page=page_arg())
+            found = public_results.search(
+                db_session(), q, cursor=cursor_arg(), limit=public_results.PER_PAGE
+            )
         except Invalid as exc:
             error = exc
+        else:
+            links = pager(Keyset(items=found.hits, next=found.next, limit=found.limit))
     page = render_template(
         "public/results.html",
         q=q,
         found=found,
+        links=links,
         error=error,
-        max_pages=public_results.MAX_PAGES,
+        per_page=public_results.PER_PAGE,
     )
     return page, (error.status if error else 200)
 

@@ -11,13 +11,14 @@ from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..db.states import Role
 from ..downloads import export_file, rejects_file
-from ..edge import actor, db_session, discard, int_arg, page_arg
+from ..edge import actor, db_session, discard, int_arg
 from ..errors import AppError, Conflict, Invalid
 from ..services import scope
-from ..services.pages import paginate
+from ..services.pages import count_capped
 from ..services.registry import exports, imports
 from ..services.registry import records as registry
 from ..services.results import credit
+from .paging import cursor_arg, pager
 
 bp = Blueprint("registry", __name__, url_prefix="/console")
 
@@ -64,7 +65,7 @@ EXTRA_LABELS = {
     "entity": "检查对象",
 }
 PER_PAGE = 50
-COUNT_CAP = 10_000  # past this the list says "10,000 条以上" instead of counting on
+COUNT_CAP = 10_000  # past this the first page says "10,000 条以上" instead of counting on
 
 
 def _labels(kind: str) -> dict[str, str]:
@@ -95,35 +96,30 @@ def _filters(kind: str) -> dict:
     return {}
 
 
-def _query(kind: str, filters: dict):
-    user = actor()
-    if kind == "entities":
-        return registry.search_entities(user, registry.EntityFilters(**filters))
-    if kind == "inspectors":
-        return registry.search_inspectors(user, **filters)
-    if kind == "matters":
-        return registry.search_matters(user, **filters)
-    return registry.search_conflicts(user)
-
-
 def _list(kind: str):
+    """One page after the cursor; the count (capped) only on the first page, so a page deep
+    in a registry of millions costs what the first one does."""
+    session, user = db_session(), actor()
     filters = _filters(kind)
-    page = paginate(
-        db_session(),
-        _query(kind, filters),
-        page=page_arg(),
-        per_page=PER_PAGE,
-    )
+    cursor = cursor_arg()
+    page = registry.page(session, user, kind, filters, cursor=cursor, limit=PER_PAGE)
+    count = None
+    if cursor is None and page.next is None:  # all of it on one page: no count needed
+        count = (len(page.items), False)
+    elif cursor is None:
+        count = count_capped(session, registry.query_of(user, kind, filters), COUNT_CAP)
     return render_template(
         "console/registry_list.html",
         kind=kind,
         label=registry.LABELS[kind],
-        page=page,
+        items=page.items,
+        links=pager(page),
+        count=count,
+        per_page=PER_PAGE,
         detail_endpoint=DETAIL.get(kind),
         filters=filters,
         columns=LIST_COLUMNS[kind],
         labels=_labels(kind),
-        query_args={k: v for k, v in request.args.items() if k != "page" and v},
         statuses=ENTITY_STATUSES,
         risk_classes=RISK_CLASSES,
         inspector_statuses=INSPECTOR_STATUS_LABELS,

@@ -291,7 +291,7 @@ def test_approval_publishes_on_the_public_page_and_api(app, session, world, w):
     search = anonymous.get("/public/results", query_string={"q": w["entity"].name[:6]})
     assert uscc in search.get_data(as_text=True)
     found = anonymous.get("/api/v1/public/results", query_string={"q": uscc}).get_json()
-    assert [h["uscc"] for h in found["hits"]] == [uscc]
+    assert [h["uscc"] for h in found["items"]] == [uscc] and found["mode"] == "uscc"
 
 
 def test_inspector_names_appear_only_when_the_deployment_allows(app, session, world, w):
@@ -312,7 +312,7 @@ def test_unpublished_results_are_404_on_the_public_api(app, session, world, w):
     response = anonymous.get(f"/api/v1/public/firms/{uscc}")
     assert response.status_code == 404 and response.get_json()["code"] == 404
     assert (
-        anonymous.get("/api/v1/public/results", query_string={"q": uscc}).get_json()["hits"] == []
+        anonymous.get("/api/v1/public/results", query_string={"q": uscc}).get_json()["items"] == []
     )
     for path in ("/api/v1/public/firms/%25", "/api/v1/public/firms/' OR 1=1 --"):
         assert anonymous.get(path).status_code == 404
@@ -323,8 +323,8 @@ def test_search_refuses_short_terms_and_listing_everything(app, session):
     client = app.test_client()
     assert client.get("/api/v1/public/results", query_string={"q": "企"}).status_code == 422
     assert client.get("/api/v1/public/results").status_code == 422
-    too_far = client.get("/api/v1/public/results", query_string={"q": "企业", "page": 11})
-    assert too_far.status_code == 422
+    forged = client.get("/api/v1/public/results", query_string={"q": "企业", "cursor": "x"})
+    assert forged.status_code == 422 and "cursor" in forged.get_json()["errors"]
     page = client.get("/public/results", query_string={"q": "%"})
     assert page.status_code == 422 and "至少 2 个字" in page.get_data(as_text=True)
     assert client.get("/public/results").status_code == 200  # the empty form

@@ -17,6 +17,7 @@ from ...db import ConflictDeclaration, Entity, Inspector, Matter, User
 from ...db.registry import name_has_bigrams
 from ...db.states import Role
 from ...errors import Conflict, Invalid, NotFound
+from ..pages import Keyset, Order, keyset
 from ..platform import audit
 from ..scope import is_inspector, reads_all, require_admin_of
 from .imports import KINDS, Kind
@@ -26,6 +27,16 @@ LABELS = {
     "inspectors": "执法检查人员",
     "matters": "抽查事项",
     "conflicts": "回避声明",
+}
+
+
+# The lists' orderings for keyset paging (the last column is unique): the registries in the
+# order they were entered (imported), the matters by department and code as published.
+ORDERS: dict[str, Order] = {
+    "entities": ((Entity.id, False),),
+    "inspectors": ((Inspector.id, False),),
+    "matters": ((Matter.department_id, False), (Matter.code, False), (Matter.id, False)),
+    "conflicts": ((ConflictDeclaration.id, False),),
 }
 
 
@@ -143,6 +154,32 @@ def search_conflicts(actor: User, *, inspector_id: int | None = None, entity_id:
     if entity_id is not None:
         query = query.where(ConflictDeclaration.entity_id == entity_id)
     return query
+
+
+def query_of(actor: User | None, kind: str, filters: dict) -> Select:
+    """The select() of `kind`'s list the actor may read, with the list's filters (the names of
+    EntityFilters for entities, of search_inspectors/matters/conflicts' keywords for the rest)."""
+    if kind == "entities":
+        return search_entities(actor, EntityFilters(**filters))
+    if kind == "inspectors":
+        return search_inspectors(actor, **filters)
+    if kind == "matters":
+        return search_matters(actor, **filters)
+    return search_conflicts(actor, **filters)
+
+
+def page(
+    session: Session,
+    actor: User | None,
+    kind: str,
+    filters: dict,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Keyset:
+    """One page of `kind`'s list (ORDERS) after `cursor`: an index finds it at once however far
+    down the list, the name search included (its bigram index with id > cursor)."""
+    return keyset(session, query_of(actor, kind, filters), ORDERS[kind], cursor=cursor, limit=limit)
 
 
 def get(session: Session, actor: User, kind: str, object_id: int):

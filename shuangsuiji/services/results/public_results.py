@@ -1,7 +1,9 @@
 """What the public sees of inspection results (一公开): published records only.
 
-Look-ups are by exact USCC or by a name fragment of at least two characters, a page at a time and
-never more than `MAX_PAGES` pages: nobody can list the whole registry. A firm's page lists its
+Look-ups are by exact USCC or by a name fragment of at least two characters (so nobody lists the
+registry by an empty search), a page at a time after a cursor (by USCC), so that every firm with
+a published result stays findable however many match; searches are rate limited per client
+address (PUBLIC_SEARCH_RATE_LIMIT, in the web and API layers). A firm's page lists its
 published inspections: department, plan, matters, date, result codes, check methods, follow-up
 measures. Never shown: credit-risk class, 身份证号, phone numbers, conflict declarations, notes
 and review comments; inspector names only when the deployment allows it.
@@ -25,11 +27,12 @@ from ...db.states import RecordStatus
 from ...domain import result_codes as rc
 from ...domain import uscc as uscc_rules
 from ...errors import Invalid, NotFound
+from ..pages import Order, decode_cursor, keyset
 from ..plans import draws
 from ..registry.records import _like_escape
 
-PER_PAGE = 20
-MAX_PAGES = 10
+PER_PAGE = 20  # the public site's page; the API's default and maximum are API_PAGE_SIZE, MAX_LIMIT
+BY_USCC: Order = ((Entity.uscc, False),)  # the name search's order, and its cursor's
 NAME_MIN = 2
 NAME_MAX = 60
 
@@ -45,8 +48,8 @@ class Hit:
 @dataclass
 class SearchResult:
     hits: list[Hit]
-    page: int
-    has_next: bool
+    next: str | None  # the cursor of the next page (a name search); None on the last page
+    limit: int
     mode: str  # "uscc" | "name"
 
 
@@ -54,13 +57,17 @@ def normalise_query(q: str | None) -> str:
     return unicodedata.normalize("NFKC", q or "").strip()
 
 
-def search(session: Session, q: str | None, *, page: int = 1) -> SearchResult:
-    """Firms with published results: exact USCC, or name contains `q` (≥ 2 characters)."""
+def search(
+    session: Session, q: str | None, *, cursor: str | None = None, limit: int = PER_PAGE
+) -> SearchResult:
+    """Firms with published results: exact USCC, or name contains `q` (≥ 2 characters), by
+    USCC, `limit` at a time after `cursor` (the `next` of the page before)."""
     q = normalise_query(q)
-    if page < 1 or page > MAX_PAGES:
-        raise Invalid(f"页码须在 1 到 {MAX_PAGES} 之间；结果较多时请输入更完整的名称")
     published = InspectionRecord.status == RecordStatus.PUBLISHED
     if len(q) == 18 and uscc_rules.is_valid(q.upper()):
+        if cursor:  # one firm at most: no page after it
+            decode_cursor(BY_USCC, cursor)
+            return SearchResult([], None, limit, "uscc")
         code = q.upper()
         row = session.execute(
             select(func.count(), func.max(InspectionRecord.checked_on)).where(
@@ -69,7 +76,7 @@ def search(session: Session, q: str | None, *, page: int = 1) -> SearchResult:
         ).one()
         name = _name_of(session, code) if row[0] else None
         hits = [Hit(code, name, row[0], row[1])] if row[0] else []
-        return SearchResult(hits, 1, False, "uscc")
+        return SearchResult(hits, None, limit, "uscc")
     if sum(ch.isalnum() for ch in q) < NAME_MIN:  # punctuation alone matches everything
         raise Invalid(
             "请输入完整的统一社会信用代码，或企业名称中连续的至少 2 个字",
@@ -77,21 +84,21 @@ def search(session: Session, q: str | None, *, page: int = 1) -> SearchResult:
         )
     if len(q) > NAME_MAX:
         raise Invalid(f"名称不能超过 {NAME_MAX} 个字", errors={"q": [f"最多 {NAME_MAX} 个字"]})
-    has_published = exists().where(InspectionRecord.entity_id == Entity.id, published)
-    query = (
-        select(Entity.uscc, func.max(Entity.name))
-        .where(
-            Entity.name.like(f"%{_like_escape(q)}%", escape="\\"),
-            name_has_bigrams(Entity.name, q),
-            has_published,
-        )
-        .group_by(Entity.uscc)
-        .order_by(Entity.uscc)
-        .limit(PER_PAGE + 1)
-        .offset((page - 1) * PER_PAGE)
+    named = (
+        Entity.name.like(f"%{_like_escape(q)}%", escape="\\"),
+        name_has_bigrams(Entity.name, q),
     )
-    found = session.execute(query).all()
-    usccs = [u for u, _ in found[:PER_PAGE]]
+    has_published = exists().where(InspectionRecord.entity_id == Entity.id, published)
+    query = select(Entity.uscc).where(*named, has_published).group_by(Entity.uscc)
+    page = keyset(session, query, BY_USCC, cursor=cursor, limit=limit, key=lambda u: [u])
+    usccs = page.items
+    names = dict(
+        session.execute(
+            select(Entity.uscc, func.max(Entity.name))
+            .where(Entity.uscc.in_(usccs), *named, has_published)
+            .group_by(Entity.uscc)
+        ).all()
+    )
     counts = {
         u: (n, last)
         for u, n, last in session.execute(
@@ -104,8 +111,8 @@ def search(session: Session, q: str | None, *, page: int = 1) -> SearchResult:
             .group_by(InspectionRecord.uscc)
         )
     }
-    hits = [Hit(u, name, *counts.get(u, (0, None))) for u, name in found[:PER_PAGE]]
-    return SearchResult(hits, page, len(found) > PER_PAGE and page < MAX_PAGES, "name")
+    hits = [Hit(u, names[u], *counts.get(u, (0, None))) for u in usccs]
+    return SearchResult(hits, page.next, limit, "name")
 
 
 def _name_of(session: Session, code: str) -> str:

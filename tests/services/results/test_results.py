@@ -337,13 +337,13 @@ def test_the_public_record_carries_no_class_personal_data_notes_or_inspectors(se
     assert w["inspector"].name in shown["inspections"][0]["inspectors"]
 
 
-def test_search_needs_two_characters_and_stops_after_ten_pages(session, world, w):
+def test_search_needs_two_characters_and_refuses_a_bad_cursor(session, world, w):
     with pytest.raises(Invalid, match="至少 2 个字"):
         public_results.search(session, "企")
     with pytest.raises(Invalid):
         public_results.search(session, "  ")
-    with pytest.raises(Invalid, match="页码"):
-        public_results.search(session, "测试企业", page=11)
+    with pytest.raises(Invalid, match="分页游标"):
+        public_results.search(session, "测试企业", cursor="nonsense")
     with pytest.raises(Invalid):
         public_results.search(session, "%_%")  # punctuation alone would match every name
     _publish(session, world, w)

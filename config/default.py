@@ -138,3 +138,9 @@ CREDIT_REMOVAL_DAYS = 7  # calendar days to remove an entity once its ground is 
 CREDIT_SERIOUS_LIST_YEARS = 3  # listed this long: a 严重违法失信名单 candidate
 CREDIT_WEBHOOK_URL = ""  # every credit event is posted here (signed) when set
 CREDIT_FEED_MAX_LIMIT = 1000  # most events one feed request returns
+# The legal basis a printed 列入/移出经营异常名录决定书 cites ("依据…的规定"); a province adds its
+# own rules or the articles here.
+CREDIT_DECISION_BASIS = "《企业信息公示暂行条例》"
+# An export (a draw's list, the review list, the 经营异常名录) of at most this many rows is
+# downloaded at once; a larger one is written by the worker and downloaded from its task page.
+EXPORT_INLINE_MAX_ROWS = 2000

@@ -22,7 +22,7 @@ def task_out(task) -> dict:
     if isinstance(result, dict):
         result.pop("path", None)
     download_url = None
-    if task.kind == "export.list" and task.status == JobStatus.DONE:
+    if task.kind in ("export.list", "export.sheet") and task.status == JobStatus.DONE:
         download_url = url_for("registries.ExportFile", task_id=task.id)
     return attributes(task, TaskOut(), result=result, download_url=download_url)
 

@@ -72,6 +72,13 @@ def administers(actor: User, department_id: int | None) -> bool:
     )
 
 
+def sees_contacts(actor: User, department_id: int | None) -> bool:
+    """The actor may read the mobile numbers and e-mail addresses of the department's
+    inspectors in clear (exports, paperwork): those who administer it. Everyone else who
+    reads such a list gets them masked (138****5678), as the audit trail keeps them."""
+    return administers(actor, department_id)
+
+
 def own_department(actor: User, requested: int | None) -> int | None:
     """The department a new object of the actor's belongs to: the system administrator names
     it (`requested`), everyone else creates in their own department."""

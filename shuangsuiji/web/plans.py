@@ -19,12 +19,13 @@ from flask import (
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..db import ENTITY_STATUSES, Department, utcnow
 from ..db.states import PlanStatus
+from ..downloads import sheet_file
 from ..edge import actor, db_session, int_arg, page_arg, today
 from ..errors import AppError, NotFound
 from ..services import scope
 from ..services.accounts import departments
 from ..services.pages import Page
-from ..services.plans import batches, draws, participation, plans, settings
+from ..services.plans import batches, draws, paperwork, participation, plans, settings
 from ..services.platform import tasks
 from ..services.registry import records
 from .paging import cursor_arg, pager
@@ -679,6 +680,29 @@ def draw_notice(draw_id: int, position: int):
     ):
         raise NotFound("抽中对象不存在")
     return render_template("console/notice.html", materials=MATERIALS, **data)
+
+
+@bp.route("/draws/<int:draw_id>/export", methods=["POST"])
+@allow(*READERS)
+def draw_export(draw_id: int):
+    """抽取名单 as Excel or CSV: the drawn entities, their teams and the inspectors' contacts
+    (in clear for the inspectors' own administrators only)."""
+    return sheet_file("draw", {"draw_id": draw_id}, request.form.get("format", "xlsx"))
+
+
+@bp.route("/draws/<int:draw_id>/notices")
+@allow(*READERS)
+def draw_notices(draw_id: int):
+    """Every 检查通知书 of the draw on one print page, one notice a sheet (?from=&to= for a
+    range of a large draw)."""
+    data = paperwork.notices(db_session(), actor(), draw_id, int_arg("from"), int_arg("to"))
+    return render_template(
+        "console/notices.html",
+        materials=MATERIALS,
+        total=data["draw"].summary_doc.drawn,
+        max_notices=paperwork.NOTICES_MAX,
+        **data,
+    )
 
 
 # --- inspectors' task lists -------------------------------------------------------------------

@@ -37,6 +37,7 @@ from ..services.platform import audit, tasks
 from . import audit_chain as _audit_chain  # noqa: F401  (the handlers' modules register them)
 from . import draws as _draws  # noqa: F401
 from . import imports
+from . import paperwork as _paperwork  # noqa: F401
 from .handlers import HANDLERS, Interrupted, TaskContext
 
 log = logging.getLogger(__name__)

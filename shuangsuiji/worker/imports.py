@@ -294,7 +294,9 @@ def run_export(ctx: TaskContext) -> dict:
         "rows": count,
         "kind": kind,
         "format": fmt,
-        "filename": exports.download_name(kind, fmt, dt.datetime.now()),
+        "filename": exports.download_name(
+            exports.KINDS[kind].label, fmt, dt.datetime.now(dt.UTC), ctx.config["TIMEZONE"]
+        ),
     }
 
 

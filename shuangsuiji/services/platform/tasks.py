@@ -35,6 +35,7 @@ LABELS: dict[str, str] = {
     "import.validate": "校验导入文件",
     "import.apply": "导入名录",
     "export.list": "导出名录",
+    "export.sheet": "导出表格",
     "draw.run": "抽取",
     "audit.verify": "校验审计日志链",
 }

@@ -1,4 +1,6 @@
-"""Exports of the registry lists to CSV (UTF-8 with BOM) and XLSX, as background tasks.
+"""Exports of the registry lists to CSV (UTF-8 with BOM) and XLSX, as background tasks, and
+the shared shape of every other table the console hands out (`Sheet`: a draw's list, the
+review list, the 经营异常名录), written the same way and named in local time.
 
 Cells that a spreadsheet would run as a formula are escaped (tabular.escape_cell). 身份证号 is
 never exported.
@@ -8,6 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -100,5 +105,34 @@ def stored_name(task_id: int, fmt: str) -> str:
     return f"task-{task_id}.{fmt}"
 
 
-def download_name(kind: str, fmt: str, at: dt.datetime) -> str:
-    return f"{KINDS[kind].label}-{at.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+def download_name(stem: str, fmt: str, at: dt.datetime, zone: str) -> str:
+    """`<stem>-20261205-1930.xlsx`: the moment in the deployment's zone (TIMEZONE, Beijing
+    time), as the pages show times; the stem's slashes and the like become dashes."""
+    local = at.astimezone(ZoneInfo(zone))
+    safe = _UNSAFE_NAME.sub("-", stem).strip(" .-") or "导出"
+    return f"{safe}-{local.strftime('%Y%m%d-%H%M')}.{fmt}"
+
+
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+@dataclasses.dataclass(frozen=True)
+class Sheet:
+    """A table to download (导出表格): its sheet title, the file name's stem, the headers and
+    the rows, read when the file is written. `size` is the number of rows when it is known to
+    be small (at most the caller's limit), else None: such a table is written by the worker."""
+
+    title: str
+    stem: str
+    headers: list[str]
+    rows: Callable[[], Iterable[Sequence]]
+    size: int | None = None
+
+
+def write_sheet(sheet: Sheet, fmt: str, target) -> int:
+    """Write the sheet as CSV (UTF-8 with BOM) or XLSX, formulas escaped; the rows written."""
+    if fmt not in FORMATS:
+        raise Invalid("导出格式无效")
+    if fmt == "csv":
+        return tabular.write_csv(target, sheet.headers, sheet.rows())
+    return tabular.write_xlsx(target, sheet.headers, sheet.rows(), sheet_name=sheet.title[:31])

@@ -403,21 +403,12 @@ def listing_order(status: str | None, overdue_only: bool):
     return URGENT_FIRST if overdue_only or status in OPEN_STATUSES else NEWEST_FIRST
 
 
-def listing_page(
-    session: Session,
-    actor: User,
-    *,
-    today: dt.date,
-    status: str | None = None,
-    overdue_only: bool = False,
-    cursor: str | None = None,
-    limit: int = 50,
-    settings: CreditSettings | None = None,
-) -> Keyset:
-    """One page of the 经营异常名录 records the actor may read, after `cursor`, as views: the
+def listing_query(
+    actor: User, *, today: dt.date, status: str | None = None, overdue_only: bool = False
+):
+    """The 经营异常名录 records the actor may read with the list's filters, in its order: the
     open ones (a status still to act on, or overdue only) by deadline, the others newest
-    first. Every record of every year is reachable page by page."""
-    settings = settings or current()
+    first."""
     query = select(AbnormalListing).where(visible(actor, AbnormalListing.department_id))
     if status:
         if status not in LISTING_STATUS_LABELS:
@@ -436,6 +427,26 @@ def listing_page(
                 ),
             )
         )
+    return query.order_by(
+        *(c.desc() if desc else c.asc() for c, desc in listing_order(status, overdue_only))
+    )
+
+
+def listing_page(
+    session: Session,
+    actor: User,
+    *,
+    today: dt.date,
+    status: str | None = None,
+    overdue_only: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+    settings: CreditSettings | None = None,
+) -> Keyset:
+    """One page of listing_query after `cursor`, as views. Every record of every year is
+    reachable page by page."""
+    settings = settings or current()
+    query = listing_query(actor, today=today, status=status, overdue_only=overdue_only)
     page = keyset(session, query, listing_order(status, overdue_only), cursor=cursor, limit=limit)
     return Keyset(
         items=[view(x, today, settings) for x in page.items], next=page.next, limit=page.limit

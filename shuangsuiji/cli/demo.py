@@ -22,6 +22,13 @@ DEMO_REGISTRIES = [
     ("LF-XH-SAMR", "xh_admin", "131024", 800, 12, "1302"),
     ("LF-DC-SAMR", "dc_admin", "131028", 500, 8, "1303"),
 ]
+# The tax and ecology bureaus of the joint plan: their matters and inspectors (no registry of
+# their own: a joint plan draws from the lead department's). Department, its admin, region,
+# inspectors (fewer than the plan's teams, so each is on one), 执法证号 prefix.
+DEMO_PARTNERS = [
+    ("LF-TAX", "tax_admin", "1310", 4, "1304"),
+    ("LF-ENV", "env_admin", "1310", 4, "1305"),
+]
 
 
 @click.group("demo")
@@ -50,24 +57,49 @@ def load(small):
             files = _generate(
                 Path(tmp) / code, rng, prefix, n_entities, n_inspectors, cert_prefix=certs
             )
-            for kind, path in files:
-                job = import_file(
-                    path,
-                    kind=kind,
-                    username=admin,
-                    department_code=code,
-                    options=ImportOptions(quiet=True),
-                )
-                click.echo(f"  {code} {kind}: {job.inserted} 条", err=True)
+            _import(files, code, admin)
+        for code, admin, prefix, n_inspectors, certs in DEMO_PARTNERS:
+            folder = Path(tmp) / code
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = list(
+                synthetic.inspectors(rng, n_inspectors, region_prefix=prefix, cert_prefix=certs)
+            )
+            _name_after_accounts(rows, code)
+            files = []
+            for kind, data in (("matters", demo.PARTNER_MATTERS[code]), ("inspectors", rows)):
+                synthetic.write(kind, data, folder / f"{kind}.csv")
+                files.append((kind, folder / f"{kind}.csv"))
+            _import(files, code, admin)
     with current_app.extensions["shuangsuiji.db"].transaction() as session:
         demo.link_inspectors(session)
         demo.load_plans(session, today=today())
+        demo.load_joint_plan(session, today=today())
         demo.load_results(session, today=today())
     click.echo(
-        "已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局及其名录，一项已抽取的抽查任务）。"
+        "已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局及其名录，"
+        "一项已抽取的抽查任务，一项已抽取的市场监管、税务、生态环境联合抽查任务）。"
     )
     click.echo(f"管理员账号 admin，一次性密码：{password}（首次登录须修改）")
     click.echo(f"其他演示账号（如 lf_admin、xh_admin、auditor）的密码：{demo.DEMO_STAFF_PASSWORD}")
+
+
+def _import(files, code: str, admin: str) -> None:
+    for kind, path in files:
+        job = import_file(
+            path,
+            kind=kind,
+            username=admin,
+            department_code=code,
+            options=ImportOptions(quiet=True),
+        )
+        click.echo(f"  {code} {kind}: {job.inserted} 条", err=True)
+
+
+def _name_after_accounts(inspector_rows: list[dict], department_code: str) -> None:
+    """The department's demo inspector accounts have a 执法人员 record of the same name."""
+    for row, name in zip(inspector_rows, demo.inspector_names(department_code), strict=False):
+        row["name"], row["status"] = name, "在岗"  # the cell text of an active inspector
+        row["is_expert"] = "否"  # not-a-state: the cell text (experts are not drawn)
 
 
 def _generate(folder: Path, rng, prefix, n_entities, n_inspectors, *, cert_prefix="13"):
@@ -76,9 +108,7 @@ def _generate(folder: Path, rng, prefix, n_entities, n_inspectors, *, cert_prefi
     inspector_rows = list(
         synthetic.inspectors(rng, n_inspectors, region_prefix=prefix, cert_prefix=cert_prefix)
     )
-    # The department's demo inspector accounts have a 执法人员 record of the same name.
-    for row, name in zip(inspector_rows, demo.inspector_names(folder.name), strict=False):
-        row["name"], row["status"] = name, "在岗"  # the cell text of an active inspector
+    _name_after_accounts(inspector_rows, folder.name)
     conflict_rows = list(
         synthetic.conflicts(rng, inspector_rows, entity_rows, max(1, n_inspectors // 2))
     )

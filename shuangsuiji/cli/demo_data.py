@@ -15,7 +15,7 @@ from ..db import Department, Inspector, Matter, Plan, User
 from ..db.states import PlanStatus, RecordStatus, Role
 from ..services.accounts import departments, users
 from ..services.accounts.passwords import hash_password
-from ..services.plans import draws, plans, settings
+from ..services.plans import draws, participation, plans, settings
 from ..services.results import results
 
 DEPARTMENTS = [
@@ -142,6 +142,74 @@ def link_inspectors(session: Session) -> None:
     session.flush()
 
 
+def _matter(code, name, sub_item, basis, scope, category="一般") -> dict:
+    return {
+        "code": code,
+        "name": name,
+        "sub_item": sub_item,
+        "legal_basis": basis,
+        "target_scope": scope,
+        "category": category,
+        "ratio": "",
+        "frequency": "每年1次",
+        "methods": "实地核查,书面检查",
+        "content": "",
+        "inspector_requirements": "",
+        "effective_from": "2026-01-01",
+        "effective_to": "",
+        "notes": "",
+    }
+
+
+# The matters the tax and ecology bureaus bring to the joint plan (进一次门、查多项事).
+PARTNER_MATTERS = {
+    "LF-TAX": [
+        _matter(
+            "SW-001",
+            "发票使用情况检查",
+            "发票领用、开具和保管",
+            "《中华人民共和国发票管理办法》",
+            "纳税人",
+        ),
+        _matter(
+            "SW-002",
+            "纳税申报情况检查",
+            "按期申报与税款缴纳",
+            "《中华人民共和国税收征收管理法》",
+            "纳税人",
+        ),
+    ],
+    "LF-ENV": [
+        _matter(
+            "HJ-001",
+            "排污许可执行情况检查",
+            "按证排污与自行监测",
+            "《排污许可管理条例》",
+            "排污单位",
+            "重点",
+        ),
+        _matter(
+            "HJ-002",
+            "固体废物污染环境防治检查",
+            "贮存、转移与台账",
+            "《中华人民共和国固体废物污染环境防治法》",
+            "产生工业固体废物的单位",
+        ),
+    ],
+}
+# The joint plan's team: one inspector of each bureau. Each participant has a few inspectors
+# and the plan picks the least loaded, so every one of them (the demo accounts' too) is on a
+# team.
+JOINT_SLOTS = ["LF-SAMR", "LF-TAX", "LF-ENV"]
+JOINT_ADMINS = {"LF-TAX": "tax_admin", "LF-ENV": "env_admin"}
+JOINT_STRATA = {
+    "A": {"count": 1},
+    "B": {"count": 2},
+    "C": {"count": 2},
+    "D": {"count": 1},
+    "X": {"count": 1},
+}
+
 DEMO_DICE = "36152442561331465226"  # rolled once for the demo; a real ceremony rolls its own
 
 
@@ -193,6 +261,66 @@ def load_plans(session: Session, *, today: dt.date) -> None:
     session.flush()
 
 
+def _user(session: Session, username: str) -> User:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def load_joint_plan(session: Session, *, today: dt.date) -> None:
+    """A joint plan of 廊坊市场监管局 with the tax and ecology bureaus (联合抽查): each team
+    has an inspector of each bureau, the plan takes a matter of each; both bureaus have
+    accepted (确认参加), and it is committed and drawn, so a first look shows the whole
+    journey from either side. The least loaded pick puts every one of the participants' few
+    inspectors on a team, their demo inspector accounts' too."""
+    admin = _user(session, "lf_admin")
+    lead = session.scalar(select(Department).where(Department.code == JOINT_SLOTS[0]))
+    matter_ids = []
+    for code in JOINT_SLOTS:
+        matter_ids.append(
+            session.scalar(
+                select(Matter.id)
+                .join(Department, Department.id == Matter.department_id)
+                .where(Department.code == code)
+                .order_by(Matter.code)
+                .limit(1)
+            )
+        )
+    plan = plans.create(
+        session,
+        actor=admin,
+        department_id=lead.id,
+        raw={
+            "code": f"LFJOINT-{today.year}-{today.month:02d}",
+            "title": f"{today.year} 年 {today.month} 月市场监管、税务、生态环境联合抽查",
+            "matter_ids": matter_ids,
+            "strata": JOINT_STRATA,
+            "slots": JOINT_SLOTS,
+            "region_rule": "none",
+            "selection": "least_loaded",
+            "workload_cap": 6,
+            "cooldown_months": 12,
+            "fieldwork_start": today.isoformat(),
+            "fieldwork_end": (today + dt.timedelta(days=30)).isoformat(),
+            "notes": "进一次门、查多项事：各部门各派一名执法人员组成检查组。",
+        },
+    )
+    for code, admin_name in JOINT_ADMINS.items():
+        department = session.scalar(select(Department).where(Department.code == code))
+        participation.decide(
+            session,
+            actor=_user(session, admin_name),
+            plan_id=plan.id,
+            department_id=department.id,
+            accept=True,
+        )
+    commitment = plans.commit(session, actor=admin, plan_id=plan.id, today=today)
+    draws.execute(
+        session,
+        actor=admin,
+        commitment_id=commitment.id,
+        randomness=[{"label": "dice", "value": DEMO_DICE, "witnesses": ["张明（公证员）", "李华"]}],
+    )
+
+
 # (codes, methods, measures) of the demo results, and the state each record is left in.
 DEMO_RESULTS = (
     (["1"], ["field", "document"], ["none"], RecordStatus.PUBLISHED),
@@ -210,8 +338,11 @@ def load_results(session: Session, *, today: dt.date) -> None:
     root = session.scalar(select(User).where(User.username == "admin"))
     admin = session.scalar(select(User).where(User.username == "lf_admin"))
     department = session.scalar(select(Department).where(Department.code == "LF-SAMR"))
-    plan = session.scalar(
-        select(Plan).where(Plan.department_id == department.id, Plan.status == PlanStatus.DRAWN)
+    plan = session.scalar(  # the monthly plan (drawn before the joint plan)
+        select(Plan)
+        .where(Plan.department_id == department.id, Plan.status == PlanStatus.DRAWN)
+        .order_by(Plan.id)
+        .limit(1)
     )
     if plan is None:
         return

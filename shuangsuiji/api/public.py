@@ -8,7 +8,13 @@ from flask_smorest import Blueprint
 from ..access import public
 from ..edge import db_session, today
 from ..schemas.common import LINK_HEADER, cursor_page_of
-from ..schemas.plans import PublicDrawOut, PublicPlanOut, PublicPlanQuery
+from ..schemas.plans import (
+    PublicDrawItemOut,
+    PublicDrawOut,
+    PublicDrawQuery,
+    PublicPlanOut,
+    PublicPlanQuery,
+)
 from ..services.plans import public_plans as publication
 from .paging import limit_of, paged
 
@@ -31,6 +37,29 @@ class PublicPlans(MethodView):
         可按年份、部门、抽查事项筛选，按游标分页（下一页见 next 或 Link 头）"""
         page = publication.committed_page(
             db_session(),
+            cursor=args["cursor"],
+            limit=limit_of(args),
+            year=args["year"],
+            department_id=args["department_id"],
+            matter_id=args["matter_id"],
+        )
+        return paged(page, page.items)
+
+
+@blp.route("/draws")
+class PublicDraws(MethodView):
+    @public
+    @blp.doc(security=[])
+    @blp.arguments(PublicDrawQuery, location="query")
+    @blp.response(
+        200, cursor_page_of(PublicDrawItemOut, "PublicDrawCursorPage"), headers=LINK_HEADER
+    )
+    def get(self, args):
+        """每一次抽取（含重新抽取及被取代的），新的在前，直到第一次；可按年份、部门、
+        抽查事项筛选，按游标分页（下一页见 next 或 Link 头）；详情见 /public/draws/{draw_id}"""
+        page = publication.draws_page(
+            db_session(),
+            today=today(),
             cursor=args["cursor"],
             limit=limit_of(args),
             year=args["year"],

@@ -420,6 +420,35 @@ class PublicPlanQuery(CursorQuery):
     matter_id = whole(load_default=None, metadata={"description": "抽查事项 id"})
 
 
+class PublicDrawQuery(CursorQuery):
+    year = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=2000, max=2999),
+        metadata={"description": "抽取年份（北京时间）"},
+    )
+    department_id = whole(
+        load_default=None, metadata={"description": "部门 id：牵头部门或联合抽查的参与部门"}
+    )
+    matter_id = whole(load_default=None, metadata={"description": "抽查事项 id"})
+
+
+class PublicDrawItemOut(Schema):
+    """One draw in the public list; its whole public record is GET /public/draws/{draw_id}."""
+
+    draw_id = fields.Integer()
+    srdp_id = fields.String(metadata={"description": "数据包编号（SRDP-1 plan_id）"})
+    plan_code = fields.String()
+    plan_title = fields.String()
+    department = fields.String()
+    batch_key = fields.String(allow_none=True, metadata={"description": "周期任务的批次"})
+    drawn_at = fields.DateTime()
+    eligible = fields.Integer()
+    drawn = fields.Integer()
+    supersedes = fields.Integer(allow_none=True, metadata={"description": "它取代的抽取"})
+    superseded_by = fields.Integer(allow_none=True, metadata={"description": "取代它的抽取"})
+    published = fields.Boolean(metadata={"description": "随机数、种子和抽中名单是否已公示"})
+
+
 class PublicPlanOut(Schema):
     id = fields.Integer()
     code = fields.String()

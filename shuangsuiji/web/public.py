@@ -18,6 +18,7 @@ from .paging import cursor_arg, pager
 bp = Blueprint("public", __name__)
 
 PUBLIC_PLANS_PER_PAGE = 50
+PUBLIC_DRAWS_PER_PAGE = 50
 
 
 @bp.route("/")
@@ -77,6 +78,37 @@ def plans():
         plans=page.items,
         links=pager(page),
         per_page=PUBLIC_PLANS_PER_PAGE,
+        year=year,
+        years=range(today().year, first - 1, -1),
+        department_id=department_id,
+        departments=department_service.list_all(session, by_region=True),
+        matter_id=matter_id,
+        matters=registry.matters_for_plan(session, department_id, []) if department_id else [],
+    )
+
+
+@bp.route("/public/draws")
+@public
+def draws():
+    """抽取结果: every draw, newest first, page by page back to the first one; filtered by
+    year, department and matter; each row links to the draw's own page."""
+    session = db_session()
+    year, department_id, matter_id = int_arg("year"), int_arg("department"), int_arg("matter")
+    page = publication.draws_page(
+        session,
+        today=today(),
+        cursor=cursor_arg(),
+        limit=PUBLIC_DRAWS_PER_PAGE,
+        year=year,
+        department_id=department_id,
+        matter_id=matter_id,
+    )
+    first = publication.first_draw_year(session) or today().year
+    return render_template(
+        "public/draws.html",
+        draws=page.items,
+        links=pager(page),
+        per_page=PUBLIC_DRAWS_PER_PAGE,
         year=year,
         years=range(today().year, first - 1, -1),
         department_id=department_id,

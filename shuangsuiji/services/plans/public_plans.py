@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
-from ...db import Commitment, Draw, Plan
+from ...db import Commitment, Draw, Plan, PlanBatch
 from ...db.states import PlanStatus
 from ...errors import NotFound
-from ..pages import Keyset, keyset
+from ..pages import Keyset, Order, keyset
 from . import draws
 from .plans import BEIJING, NEWEST_PLANS, checking, involving, year_bounds
+
+NEWEST_DRAWS: Order = ((Draw.id, True),)  # draw ids grow with time: newest first
 
 
 def committed_page(
@@ -106,6 +108,92 @@ def _documents(session: Session, plan_list: list[Plan]) -> list[dict]:
         }
         for plan in plan_list
     ]
+
+
+def draws_page(
+    session: Session,
+    *,
+    today: dt.date,
+    cursor: str | None = None,
+    limit: int = 50,
+    year: int | None = None,
+    department_id: int | None = None,
+    matter_id: int | None = None,
+) -> Keyset:
+    """One page of every draw, newest first, back to the first one (redraws and the draws
+    they replaced alike: a draw is never hidden). Filters: `year`, drawn in that year (Beijing
+    time); `department_id`, the plan's department or a participant of a joint plan;
+    `matter_id`, a plan that checks that matter. Each item as draw_rows shows it."""
+    query = select(Draw).join(Plan, Plan.id == Draw.plan_id)
+    if year is not None:
+        start, end = year_bounds(year)
+        query = query.where(Draw.created_at >= start, Draw.created_at < end)
+    if department_id is not None:
+        query = query.where(involving(department_id))
+    if matter_id is not None:
+        query = query.where(checking(matter_id))
+    query = query.options(contains_eager(Draw.plan).joinedload(Plan.department))
+    page = keyset(session, query, NEWEST_DRAWS, cursor=cursor, limit=limit)
+    return Keyset(items=draw_rows(session, page.items, today), next=page.next, limit=page.limit)
+
+
+def draw_rows(session: Session, draw_list: list[Draw], today: dt.date) -> list[dict]:
+    """The public summary of each draw (what its public page heads with), in a fixed number
+    of queries: never strata, regions or inspectors; `published` says whether the seed and
+    the drawn list are public yet (draws.is_public)."""
+    ids = [d.id for d in draw_list]
+    srdp_ids = dict(
+        session.execute(
+            select(Commitment.id, Commitment.srdp_id).where(
+                Commitment.id.in_([d.commitment_id for d in draw_list])
+            )
+        ).all()
+    )
+    replaced_by = dict(
+        session.execute(
+            select(Draw.supersedes_id, Draw.id).where(Draw.supersedes_id.in_(ids))
+        ).all()
+    )
+    batch_ends = {
+        (plan_id, key): end
+        for plan_id, key, end in session.execute(
+            select(PlanBatch.plan_id, PlanBatch.key, PlanBatch.period_end).where(
+                PlanBatch.plan_id.in_({d.plan_id for d in draw_list if d.batch_key}),
+                PlanBatch.key.in_({d.batch_key for d in draw_list if d.batch_key}),
+            )
+        )
+    }
+    rows = []
+    for d in draw_list:
+        summary = d.summary_doc
+        end = batch_ends.get((d.plan_id, d.batch_key)) if d.batch_key else None
+        rows.append(
+            {
+                "draw_id": d.id,
+                "srdp_id": srdp_ids[d.commitment_id],
+                "plan_code": d.plan.code,
+                "plan_title": d.plan.title,
+                "department": d.plan.department.name,
+                "batch_key": d.batch_key,
+                "drawn_at": d.created_at,
+                "eligible": summary.eligible,
+                "drawn": summary.drawn,  # not-a-state: a count
+                "supersedes": d.supersedes_id,
+                "superseded_by": replaced_by.get(d.id),
+                "published": draws.is_public(d.plan, today, fieldwork_end=end),
+            }
+        )
+    return rows
+
+
+def first_draw_year(session: Session) -> int | None:
+    """The year (Beijing time) of the first draw, for the public year filter."""
+    first = session.scalar(select(func.min(Draw.created_at)))
+    if first is None:
+        return None
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=dt.UTC)
+    return first.astimezone(BEIJING).year
 
 
 def public_draw(session: Session, draw_id: int, today: dt.date) -> dict:

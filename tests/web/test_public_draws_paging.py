@@ -101,7 +101,7 @@ def _next(html):
 
 
 def test_the_page_reaches_the_first_draw_and_keeps_its_filters(
-    app, world, registry, history, monkeypatch
+    app, session, world, registry, history, monkeypatch
 ):
     monkeypatch.setattr(public, "PUBLIC_DRAWS_PER_PAGE", 2)
     client = app.test_client()
@@ -130,6 +130,17 @@ def test_the_page_reaches_the_first_draw_and_keeps_its_filters(
     following = _next(html)
     assert f"matter={matter.id}" in following and f"department={world['a'].id}" in following
     assert _draw_links(client.get(following).get_data(as_text=True)) == [history[2].id]
+    # The matter filter stays visible (and can be unticked) whatever the department shown.
+    html = client.get(f"/public/draws?matter={matter.id}").get_data(as_text=True)
+    assert f'name="matter" value="{matter.id}" checked' in html
+    assert _draw_links(html) == [history[-1].id, history[-2].id]
+    assert _draw_links(client.get(_next(html)).get_data(as_text=True)) == [history[2].id]
+    other = factories.MatterFactory(department=world["b"])
+    session.commit()
+    url = f"/public/draws?department={world['a'].id}&matter={other.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert f'<option value="{other.id}" selected>所选的其他部门事项</option>' in html
+    assert "没有符合条件的抽取结果" in html
     past = pages.encode_cursor(public_plans.NEWEST_DRAWS, [history[0].id])
     html = client.get(f"/public/draws?cursor={past}").get_data(as_text=True)
     assert "后面没有更多抽取结果了" in html and "回到第一页" in html

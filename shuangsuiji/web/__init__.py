@@ -9,9 +9,11 @@ from flask import Flask
 
 from ..db import LEVEL_LABELS, ROLE_LABELS, states, utcnow
 from ..services import scope
+from ..services.plans.settings import source_name
 from ..services.platform.tasks import LABELS as TASK_LABELS
 from ..services.platform.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from . import console, credit, plans, public, public_results, registry, results, statistics
+from .help_texts import HELP
 
 
 def register(app: Flask) -> None:
@@ -37,6 +39,8 @@ def register(app: Flask) -> None:
         TASK_LABELS=TASK_LABELS,
         TASK_STATUS_LABELS=TASK_STATUS_LABELS,
         SITE_NAME=app.config["SITE_NAME"],
+        HELP=HELP,
+        source_name=source_name,
         # Templates ask scope who may do what and compare states with the enums.
         scope=scope,
         **{enum.__name__: enum for enum in states.ENUMS},

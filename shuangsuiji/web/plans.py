@@ -375,6 +375,15 @@ def _timing() -> batches.Timing:
     return batches.Timing.from_config(current_app.config)
 
 
+def _slot_summary(session, plan) -> list[tuple[str, int]]:
+    """The team's slots by department name (never by department code)."""
+    slots = settings.config(plan)["slots"]
+    names = {plan.department.code: plan.department.name} | {
+        d.code: d.name for d in settings.participants_of(session, plan.department_id, slots)
+    }
+    return settings.slot_summary(slots, names)
+
+
 def _detail_page(plan, error=None, status=200, redraw_error=None, answer_error=None):
     session = db_session()
     recurring = plan.recurrence != "once"
@@ -388,6 +397,7 @@ def _detail_page(plan, error=None, status=200, redraw_error=None, answer_error=N
         "console/plan_detail.html",
         plan=plan,
         cfg=settings.config(plan),
+        slot_summary=_slot_summary(session, plan),
         commitments=commitments,
         draw_rows=draw_rows,
         error=error,

@@ -72,12 +72,13 @@ def test_clerk_runs_a_draw_ceremony(page, base_url, registry, tmp_path):
     seed = page.inner_text("#seed")
     assert re.fullmatch(r"[0-9a-f]{64}", seed)
     assert "张三、李四、王五" in page.inner_text("#randomness")
-    strata = page.inner_text("#strata-result")
-    assert "C 类" in strata and "门槛签号" in strata
+    # the projector shows what the public may see: no class, no per-class count, no team
     drawn = int(page.inner_text("#drawn-total"))
     assert drawn > 0
-    assert len(page.query_selector_all("#teams tbody tr")) == min(drawn, 50)
-    assert "检查员" in page.inner_text("#teams")
+    assert len(page.query_selector_all("#drawn-list tbody tr")) == min(drawn, 50)
+    projected = page.inner_text("main")
+    assert not re.search(r"[ABCD] 类|未评级|门槛签号|检查员", projected)
+    assert "dice" not in page.inner_text("#randomness")
 
     with page.expect_download() as download_info:
         page.click("#bundle-link")
@@ -91,5 +92,8 @@ def test_clerk_runs_a_draw_ceremony(page, base_url, registry, tmp_path):
 
     page.click("#draw-link")
     page.wait_for_selector("#replacements")
+    strata = page.inner_text("#strata-result")  # the staff's draw page keeps the classes
+    assert "C 类" in strata and "门槛签号" in strata
+    assert "检查员" in page.inner_text("#teams")
     # the refused commit answered 422 on purpose; nothing else may fail
     assert [e for e in page.console_errors if "422" not in e] == []

@@ -216,10 +216,16 @@ def test_ceremony_queues_the_draw_and_shows_the_result(app, db, world, registry,
     assert draw.seed in html
     assert "张三、李四" in html
     summary = json.loads(draw.summary)
-    for s in summary["strata"]:
-        assert f'<tr data-stratum="{s["code"]}">' in html
     first = draws.teams(session, draw, limit=1)[0]
     assert first.entity.name in html and first.drawn.ticket in html
+    assert f'id="drawn-total">{summary["drawn"]}<' in html
+    # the projector shows what the public may see: no class, no per-class count, no team
+    assert "data-stratum" not in html and not re.search(r"[ABCD] 类|未评级|门槛签号", html)
+    assert first.members[0].inspector.name not in html
+    assert ">dice<" not in html and "（dice）" not in html
+    html = client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    for s in summary["strata"]:  # the draw page keeps them for the staff
+        assert f'<tr data-stratum="{s["code"]}">' in html
     assert first.members[0].inspector.name in html
 
 
@@ -367,9 +373,13 @@ def test_teams_are_paginated(app, world, registry, session, monkeypatch):
     plan, draw = _drawn(session, world, registry)
     session.commit()
     client, _ = _client(app, "admin_a")
-    for url in (f"/console/draws/{draw.id}", f"/console/plans/{plan.id}/ceremony"):
+    for url, row in (
+        (f"/console/draws/{draw.id}", '<ul class="members">'),
+        (f"/console/plans/{plan.id}/ceremony", "<tr><td>"),  # the projector's firm list
+    ):
         html = client.get(f"{url}?page=2").get_data(as_text=True)
-        assert html.count('<ul class="members">') == 5
+        part = html[html.index('id="teams"' if "draws" in url else 'id="drawn-list"') :]
+        assert part.count(row) == 5
         assert "第 2 / " in html and "page=1" in html and "page=3" in html
         sixth = draws.teams(session, draw, offset=5, limit=1)[0]
         assert sixth.drawn.ticket in html

@@ -43,6 +43,29 @@ KIND_LABELS = {
     "text": "公开数值（彩票开奖号、信标等）",
     "server": "服务器密值",
 }
+# What a page calls a randomness source: its plain name, never its label in the seed text
+# ("dice", "server"), which only the verification data shows.
+SOURCE_NAMES = {"dice": "现场掷骰", "beacon": "公开数值", "server": "服务器密值"}
+SHORT_KIND_LABELS = {"digits": "骰子数字", "text": "公开数值", "server": "服务器密值"}
+
+
+def source_name(source) -> str:
+    """The plain Chinese name of a randomness source (a dict or an object with label, kind)."""
+    label = source["label"] if isinstance(source, dict) else source.label
+    kind = source.get("kind") if isinstance(source, dict) else getattr(source, "kind", None)
+    if label in SOURCE_NAMES:
+        return SOURCE_NAMES[label]
+    return f"{SHORT_KIND_LABELS.get(kind, '随机源')}（{label}）"
+
+
+def slot_summary(slots: list[str], names: dict[str, str]) -> list[tuple[str, int]]:
+    """A team's slots as (department name, how many), in the order they first appear."""
+    counts: dict[str, int] = {}
+    for code in slots:
+        name = "任意部门" if code == srdp_bundle.ANY_DEPT else names.get(code, code)
+        counts[name] = counts.get(name, 0) + 1
+    return list(counts.items())
+
 
 # Ratio presets per credit-risk class (DOMAIN.md); unclassified entities count as class B.
 PRESETS = {

@@ -1,0 +1,108 @@
+"""Plain words on pages: no internal codes ("dice", department codes in the team slots), short
+help texts a keyboard reaches, and the public draw page that puts the firms first."""
+
+from __future__ import annotations
+
+import re
+
+from shuangsuiji.services.plans import settings
+
+from .. import factories
+from ..conftest import login
+
+
+def _drawn(session, world, registry, **plan):
+    values = {f"commitment__plan__{k}": v for k, v in plan.items()}
+    draw = factories.DrawFactory(
+        actor=world["admin_a"],
+        commitment__plan__code="PLAN-001",
+        commitment__plan__matters=[registry["matter"]],
+        **values,
+    )
+    session.commit()
+    return draw
+
+
+def _admin(app):
+    client = app.test_client()
+    login(client, "admin_a")
+    return client
+
+
+def test_source_names_are_plain():
+    assert settings.source_name({"label": "dice", "kind": "digits"}) == "现场掷骰"
+    assert settings.source_name({"label": "server", "kind": "server"}) == "服务器密值"
+    assert settings.source_name({"label": "beacon", "kind": "text"}) == "公开数值"
+    assert settings.source_name({"label": "ssq", "kind": "text"}) == "公开数值（ssq）"
+
+
+def test_slots_are_summed_by_department_name():
+    names = {"LF-SAMR": "廊坊市市场监督管理局", "LF-TAX": "国家税务总局廊坊市税务局"}
+    assert settings.slot_summary(["LF-SAMR", "LF-SAMR"], names) == [("廊坊市市场监督管理局", 2)]
+    assert settings.slot_summary(["LF-SAMR", "LF-TAX", "*"], names) == [
+        ("廊坊市市场监督管理局", 1),
+        ("国家税务总局廊坊市税务局", 1),
+        ("任意部门", 1),
+    ]
+
+
+def test_the_plan_page_names_departments_and_sources_not_codes(app, world, registry, session):
+    draw = _drawn(session, world, registry)
+    html = _admin(app).get(f"/console/plans/{draw.plan_id}").get_data(as_text=True)
+    team = re.search(r"<th>检查组</th><td>([^<]+)", html).group(1)
+    assert f"每组 2 人：{world['a'].name} 2 人" in team
+    assert world["a"].code not in team
+    sources = re.search(r"<th>随机源</th><td>([^<]+)", html).group(1)
+    assert "现场掷骰" in sources and "dice" not in sources
+
+
+def _help(html: str, id_: str) -> str:
+    match = re.search(
+        rf'<details class="help" id="{id_}"><summary>.*?<span class="visually-hidden">'
+        r"(什么是[^<]+？)</span></summary><span class=\"help-text\">([^<]+)</span></details>",
+        html,
+    )
+    assert match, f"no help text {id_}"
+    return match.group(1) + match.group(2)
+
+
+def test_help_texts_for_threshold_snapshot_and_seed(app, world, registry, session):
+    draw = _drawn(session, world, registry)
+    client = _admin(app)
+    html = client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    assert "门槛签号是该分类中最后一个被抽中对象的号码" in _help(html, "help-threshold")
+    assert "快照摘要是" in _help(html, "help-snapshot")
+    assert "什么是随机种子？" in _help(html, "help-seed")
+    assert not re.search(r'title="[^"]*门槛', html)  # never a title attribute alone
+    ceremony = client.get(f"/console/plans/{draw.plan_id}/ceremony").get_data(as_text=True)
+    assert "快照摘要是" in _help(ceremony, "help-snapshot")
+    public = app.test_client().get(f"/public/draws/{draw.id}").get_data(as_text=True)
+    assert "快照摘要是" in _help(public, "help-snapshot")
+
+
+def test_the_public_draw_page_puts_the_summary_and_firms_before_the_hashes(
+    app, world, registry, session
+):
+    draw = _drawn(session, world, registry, publish_mode="immediate")
+    html = app.test_client().get(f"/public/draws/{draw.id}").get_data(as_text=True)
+    summary = html.index('id="summary"')
+    sample = html.index('id="sample"')
+    folded = html.index('<details class="verification" id="verification">')
+    assert summary < sample < folded
+    # every hash and the seed are inside the folded verification data
+    for value in (draw.seed, draw.sample_sha256, draw.commitment.snapshot):
+        assert html.index(value) > folded
+    sentence = re.sub(r"<[^>]+>", "", html[summary:sample])
+    assert re.search(r"从 \d+ 户检查对象中随机抽取了 \d+ 户进行检查", sentence)
+    doc = app.test_client().get(f"/api/v1/public/draws/{draw.id}").get_json()
+    for firm in doc["sample"]:
+        assert summary < html.index(firm["entity_id"]) < folded
+    assert 'data-label="名称"' in html  # a card per firm on a phone
+    assert ">dice<" not in html.replace("<code>dice</code>", "")
+
+
+def test_the_unpublished_public_draw_page_says_when_the_list_comes(app, world, registry, session):
+    draw = _drawn(session, world, registry, fieldwork_end="2099-12-31")
+    html = app.test_client().get(f"/public/draws/{draw.id}").get_data(as_text=True)
+    assert 'id="sample"' not in html and "检查结束后公示" in html
+    assert html.index("检查结束后公示") < html.index('id="verification"')

@@ -5,7 +5,19 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import accounts, audit, db, demo, draws, outbox, registry, reminders, scheduler, worker
+from . import (
+    accounts,
+    audit,
+    db,
+    demo,
+    draws,
+    outbox,
+    registry,
+    reminders,
+    scheduler,
+    statistics,
+    worker,
+)
 
 
 def _create_app():
@@ -19,7 +31,7 @@ def main():
     """双随机、一公开监管平台 (shuangsuiji) management commands."""
 
 
-for module in (db, accounts, audit, demo, reminders, worker, outbox, scheduler):
+for module in (db, accounts, audit, demo, reminders, worker, outbox, scheduler, statistics):
     main.add_command(module.group)
 main.add_command(registry.import_command)
 main.add_command(registry.export_command)

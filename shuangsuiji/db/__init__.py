@@ -72,6 +72,7 @@ from .states import (
     TaskStage,
     TokenScope,
 )
+from .statistics import Dimension, StatCell, StatMonth, StatStratum
 from .tasks import Task
 
 __all__ = [
@@ -138,6 +139,10 @@ __all__ = [
     "DepartmentLevel",
     "Role",
     "Task",
+    "Dimension",
+    "StatCell",
+    "StatMonth",
+    "StatStratum",
     "RECORD_STATUSES",
     "InspectionAttachment",
     "InspectionRecord",

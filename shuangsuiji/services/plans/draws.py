@@ -44,7 +44,7 @@ from ...errors import Conflict, Invalid, NotFound
 from ..pages import Keyset, decode_cursor, encode_cursor
 from ..platform import audit, tasks
 from ..scope import audits, get_visible, is_inspector, require_admin_of
-from . import commitments, eligibility, notices, plans, settings
+from . import commitments, eligibility, notices, plans, settings, tallies
 
 SOFTWARE = {"name": "shuangsuiji", "version": __version__}
 REPLACEMENT_REASONS = {
@@ -259,6 +259,7 @@ def execute(
     if batch is None:
         plan.status = PlanStatus.DRAWN
     session.flush()
+    tallies.draw_made(session, draw, previous)
     notices.notify_assignments(session, draw)
     if progress:
         progress(2, 3, "正在记录审计日志")

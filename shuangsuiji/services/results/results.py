@@ -40,7 +40,7 @@ from ...db.states import RecordStatus
 from ...domain import result_codes as rc
 from ...errors import Conflict, Forbidden, Invalid, NotFound
 from ..pages import Keyset, keyset
-from ..plans import draws, plans
+from ..plans import draws, plans, tallies
 from ..platform import audit
 from ..scope import administers, is_dept_admin, is_sysadmin, reads_all
 from . import credit
@@ -375,6 +375,7 @@ def submit(session: Session, *, actor: User, draw_id: int, position: int) -> Ins
     record.submitted_at = utcnow()
     record.entered_by_id = actor.id
     session.flush()
+    tallies.record_changed(session, record, before)
     audit.record(
         session,
         actor=actor,
@@ -427,6 +428,7 @@ def review(
         return record
     record.status = RecordStatus.RETURNED if decision == "return" else RecordStatus.REJECTED
     session.flush()
+    tallies.record_changed(session, record, RecordStatus.SUBMITTED)
     audit.record(
         session,
         actor=actor,
@@ -454,6 +456,7 @@ def _publish(session: Session, actor: User, visit: Visit, now: dt.datetime) -> N
         entity.last_checked_on = record.checked_on
     entity.check_count = (entity.check_count or 0) + 1
     session.flush()
+    tallies.record_changed(session, record, RecordStatus.SUBMITTED)
     audit.record(
         session,
         actor=actor,

@@ -3,15 +3,16 @@ steps, and the outbox (system administrator)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from ..access import ADMINS, ALL_STAFF, allow
 from ..db.states import Role
+from ..downloads import sheet_file
 from ..edge import actor, db_session, discard, today
 from ..errors import Conflict, Invalid
 from ..services import scope
 from ..services.platform import outbox
-from ..services.results import credit
+from ..services.results import credit, paperwork
 from .paging import cursor_arg, pager
 
 bp = Blueprint("console_credit", __name__, url_prefix="/console")
@@ -44,6 +45,25 @@ def listing_list():
         overdue=overdue,
         today=today(),
         statuses=credit.LISTING_STATUS_LABELS,
+    )
+
+
+@bp.route("/abnormal-listings/export", methods=["POST"])
+@allow(*ALL_STAFF)
+def listing_export():
+    """经营异常名录 as Excel or CSV: every record under the page's filters."""
+    form = request.form
+    params = {"status": form.get("status", ""), "overdue": form.get("overdue") == "1"}
+    return sheet_file("listings", params, form.get("format", "xlsx"))
+
+
+@bp.route("/abnormal-listings/<int:listing_id>/decision/<any(listing, removal):document>")
+@allow(*ALL_STAFF)
+def listing_decision(listing_id, document):
+    """The printable 列入 or 移出经营异常名录决定书 of a record once it was decided."""
+    data = paperwork.decision(db_session(), actor(), listing_id, document)
+    return render_template(
+        "console/decision.html", basis=current_app.config["CREDIT_DECISION_BASIS"], **data
     )
 
 

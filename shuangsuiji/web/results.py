@@ -21,6 +21,7 @@ from flask import (
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow
 from ..db.states import RecordStatus
 from ..domain import result_codes as rc
+from ..downloads import sheet_file
 from ..edge import actor, db_session, discard, int_arg, today
 from ..errors import AppError
 from ..services.results import results
@@ -312,4 +313,13 @@ def review_list():
         links=pager(page),
         status=status,
         STATUS=results.STATUS_LABELS,
+    )
+
+
+@bp.route("/results/export", methods=["POST"])
+@allow(*READERS)
+def review_export():
+    """检查结果审核 as Excel or CSV: every record under the page's status filter."""
+    return sheet_file(
+        "results", {"status": request.form.get("status", "")}, request.form.get("format", "xlsx")
     )

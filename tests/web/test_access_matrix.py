@@ -110,6 +110,7 @@ def objects(world, session, app, db):
         "uscc": draws.teams(session, draw, offset=0, limit=1)[0].drawn.uscc,
         "listing_id": listing.id,
         "action": "dismiss",
+        "document": "listing",
         "message_id": message.id,
         "position": 0,
         "entities": entity.id,

@@ -14,9 +14,10 @@ from python_calamine import CalamineWorkbook
 
 from shuangsuiji.worker import Worker
 
-from .. import results_world
+from .. import factories, results_world
 from ..conftest import csrf_token, login
 
+CHECKED = dt.date(2030, 3, 4)
 MOBILE = "13812345678"
 EMAIL = "zhang.san@example.cn"
 
@@ -152,3 +153,137 @@ def test_notices_print_a_range_and_refuse_one_outside_the_draw(app, w):
     response = client.get(f"/console/draws/{w['draw'].id}/notices?from=2&to={drawn + 1}")
     assert response.status_code == 422
     assert "序号范围" in response.get_data(as_text=True)
+
+
+# --- the review list and the 经营异常名录 ---------------------------------------------
+
+
+def _post(client, url, csrf, **form):
+    return client.post(url, data={"csrf_token": csrf, **form})
+
+
+def test_review_list_export_keeps_the_status_filter_and_the_department(app, session, world, w):
+    results_world.enter(session, w, world["insp_a"])
+    client, csrf = _client(app, "admin_a", w)
+    response = _post(client, "/console/results/export", csrf, status="submitted", format="xlsx")
+    assert response.status_code == 200
+    assert _filename(response).startswith("检查结果-待审核-")
+    rows = _sheet(response.data)
+    assert rows[0][:7] == [
+        "检查对象",
+        "统一社会信用代码",
+        "抽查任务编号",
+        "抽查任务",
+        "检查日期",
+        "检查结果",
+        "状态",
+    ]
+    assert len(rows) == 2
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert record["统一社会信用代码"] == w["row"].drawn.uscc
+    assert record["状态"] == "待审核" and record["检查结果"] == "1 未发现问题"
+    assert record["检查对象"] == "'=HYPERLINK(1)有限公司"
+    published = _post(client, "/console/results/export", csrf, status="published", format="csv")
+    assert published.data.decode("utf-8-sig").count("\r\n") == 1  # the header alone
+    assert _post(client, "/console/results/export", csrf, status="nope").status_code == 422
+    other, token = _client(app, "admin_b", w)
+    theirs = _post(other, "/console/results/export", token, status="", format="csv")
+    assert w["row"].drawn.uscc not in theirs.data.decode("utf-8-sig")
+    inspector, token = _client(app, "insp_a", w)
+    assert _post(inspector, "/console/results/export", token, status="").status_code == 403
+
+
+@pytest.fixture
+def listing(session, world):
+    from shuangsuiji.services.results import credit
+
+    entity = factories.EntityFactory(department=world["a"], name="香河县恒达商贸有限公司")
+    credit.on_result_published(
+        session,
+        actor=world["admin_a"],
+        entity_id=entity.id,
+        department_id=world["a"].id,
+        inspection_ref="inspection:9",
+        codes=["A", "2", "6"],
+        checked_on=CHECKED,
+        published_at=dt.datetime(2030, 3, 20, tzinfo=dt.UTC),
+    )
+    session.flush()
+    return credit.listing_page(session, world["admin_a"], today=CHECKED).items[0].listing
+
+
+def _decide(session, world, listing, action, day, reason=""):
+    from shuangsuiji.services.results import credit
+
+    credit.decide(
+        session,
+        actor=world["admin_a"],
+        listing_id=listing.id,
+        action=action,
+        today=day,
+        reason=reason,
+    )
+    session.flush()
+
+
+def _listings_client(app, username):
+    client = app.test_client()
+    login(client, username)
+    return client, csrf_token(client, "/console/")
+
+
+def test_listing_export_keeps_the_filters(app, world, listing):
+    client, csrf = _listings_client(app, "admin_a")
+    response = _post(client, "/console/abnormal-listings/export", csrf, format="xlsx")
+    assert response.status_code == 200
+    assert _filename(response).startswith("经营异常名录-")
+    rows = _sheet(response.data)
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["检查对象"] == "香河县恒达商贸有限公司" and row["状态"] == "列入候选"
+    assert row["列入事由"] == listing.ground and row["办理期限"] == listing.deadline
+    removed = _post(
+        client, "/console/abnormal-listings/export", csrf, status="removed", format="csv"
+    )
+    assert "香河县" not in removed.data.decode("utf-8-sig")
+    assert _filename(removed).startswith("经营异常名录-已移出-")
+    overdue = _post(client, "/console/abnormal-listings/export", csrf, overdue="1", format="csv")
+    assert "香河县" not in overdue.data.decode("utf-8-sig")  # its deadline is years ahead
+    late = listing.deadline + dt.timedelta(days=1)
+    with time_machine.travel(dt.datetime(late.year, late.month, late.day, 2, tzinfo=dt.UTC)):
+        client, csrf = _listings_client(app, "admin_a")
+        overdue = _post(
+            client, "/console/abnormal-listings/export", csrf, overdue="1", format="csv"
+        )
+    assert "香河县" in overdue.data.decode("utf-8-sig") and "已逾期" in overdue.data.decode(
+        "utf-8-sig"
+    )
+    other, token = _listings_client(app, "admin_b")
+    theirs = _post(other, "/console/abnormal-listings/export", token, format="csv")
+    assert "香河县" not in theirs.data.decode("utf-8-sig")
+
+
+def test_listing_and_removal_decisions_print_once_decided(app, session, world, listing):
+    base = f"/console/abnormal-listings/{listing.id}/decision"
+    client, _ = _listings_client(app, "admin_a")
+    assert client.get(f"{base}/listing").status_code == 409  # not listed yet
+    listed_on = listing.deadline
+    _decide(session, world, listing, "list", listed_on)
+    html = client.get(f"{base}/listing").get_data(as_text=True)
+    assert "列入经营异常名录决定书" in html and "香河县恒达商贸有限公司" in html
+    assert "通过登记的住所（经营场所）无法联系" in html
+    assert "依据《企业信息公示暂行条例》的规定" in html
+    assert f"〔{listed_on.year}〕{listing.id}号" in html
+    assert f"{listed_on.year}年{listed_on.month}月{listed_on.day}日" in html
+    assert "行政复议" in html and "行政诉讼" in html
+    assert client.get(f"{base}/removal").status_code == 409  # not removed yet
+    later = listed_on + dt.timedelta(days=30)
+    _decide(session, world, listing, "request_removal", later, "已办理住所变更登记。")
+    _decide(session, world, listing, "remove", later)
+    removal = client.get(f"{base}/removal").get_data(as_text=True)
+    assert "移出经营异常名录决定书" in removal and "已办理住所变更登记，列入" in removal
+    assert f"异列〔{listed_on.year}〕{listing.id}号" in removal  # the listing it ends
+    detail = client.get(f"/console/abnormal-listings/{listing.id}").get_data(as_text=True)
+    assert 'id="decision-listing"' in detail and 'id="decision-removal"' in detail
+    other, _ = _listings_client(app, "admin_b")
+    assert other.get(f"{base}/listing").status_code == 404
+    assert other.get(f"{base}/removal").status_code == 404

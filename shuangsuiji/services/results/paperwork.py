@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ...db import AbnormalListing, InspectionResult, User
 from ...db.states import ListingStatus
 from ...domain import result_codes as rc
-from ...errors import Invalid, NotFound
+from ...errors import Conflict, Invalid, NotFound
 from ..plans import paperwork as draw_paperwork
 from ..platform import tasks
 from ..registry.exports import FORMATS, Sheet
@@ -271,16 +271,16 @@ def document_number(listing: AbnormalListing, kind: str) -> str:
 def decision(session: Session, actor: User, listing_id: int, kind: str) -> dict:
     """What a printed decision needs: the listing, its department and entity, the document's
     title and number, the finding and the dates in Chinese. A listing decision exists once the
-    entity was listed, a removal decision once it was removed (NotFound before)."""
+    entity was listed, a removal decision once it was removed (Conflict before)."""
     if kind not in DOCUMENTS:
         raise NotFound("没有这种决定书")
     listing = credit.get_listing(session, actor, listing_id)
     if kind == "listing" and listing.listed_on is None:
-        raise NotFound("该记录尚未作出列入经营异常名录的决定")
+        raise Conflict("该记录尚未作出列入经营异常名录的决定")
     if kind == "removal" and (
         listing.status != ListingStatus.REMOVED or listing.removed_on is None
     ):
-        raise NotFound("该记录尚未作出移出经营异常名录的决定")
+        raise Conflict("该记录尚未作出移出经营异常名录的决定")
     day = listing.listed_on if kind == "listing" else listing.removed_on
     return {
         "listing": listing,
@@ -296,4 +296,5 @@ def decision(session: Session, actor: User, listing_id: int, kind: str) -> dict:
         "verified_date": chinese_date(listing.verified_on),
         "order_date": chinese_date(listing.order_deadline) if listing.order_deadline else None,
         "serious_years": credit.current().serious_years,
+        "removal_reason": (listing.removal_reason or "").strip().rstrip("。；;.，,"),
     }

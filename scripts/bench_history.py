@@ -172,18 +172,55 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def timed(client, url: str, n: int, headers: dict) -> tuple[int, float, float, int]:
+class Statements:
+    """The SQL statements of one request, with their times (for the slow pages' evidence)."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.on = False
+        self.seen: list[tuple[float, str]] = []
+        self._started: list[float] = []
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def before(*_args):
+            self._started.append(time.perf_counter())
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def after(_conn, _cursor, statement, parameters, _context, _many):
+            began = self._started.pop() if self._started else time.perf_counter()
+            if self.on:
+                self.seen.append((time.perf_counter() - began, statement))
+
+    def summary(self) -> str:
+        total = sum(t for t, _ in self.seen) * 1000
+        slowest = max(self.seen, default=(0.0, ""))
+        text_ = " ".join(slowest[1].split())[:160]
+        return (
+            f"{len(self.seen)} statements, {total:.0f} ms in SQL; "
+            f"slowest {slowest[0] * 1000:.0f} ms: {text_}"
+        )
+
+
+def timed(client, url: str, n: int, headers: dict, recorder: Statements | None = None) -> tuple:
+    """(status, p50 ms, p95 ms, bytes, the warm-up request's statements)."""
+    if recorder is not None:
+        recorder.on, recorder.seen = True, []
     response = client.get(url, headers=headers)  # warm-up; also the status and the size
+    evidence = ""
+    if recorder is not None:
+        recorder.on = False
+        evidence = recorder.summary()
     status, size = response.status_code, len(response.get_data())
     if status != 200:
-        return status, 0.0, 0.0, size
+        return status, 0.0, 0.0, size, evidence
     times = []
     for _ in range(n):
         started = time.perf_counter()
         response = client.get(url, headers=headers)
         response.get_data()
         times.append((time.perf_counter() - started) * 1000)
-    return status, statistics.median(times), percentile(times, 0.95), size
+    return status, statistics.median(times), percentile(times, 0.95), size, evidence
 
 
 def routes(app, sample: dict) -> list[str]:
@@ -263,6 +300,7 @@ def measure_pages(app, world: history.World, sample: dict, n: int) -> dict:
         "公众": None,
     }
     names = user_names(app, roles)
+    recorder = Statements(app.extensions["shuangsuiji.db"].engine)
     figures = {}
     for role, user_id in roles.items():
         client = app.test_client()
@@ -277,7 +315,7 @@ def measure_pages(app, world: history.World, sample: dict, n: int) -> dict:
             if user_id is not None and public:
                 continue
             api_headers = headers if url.startswith("/api/") else {}
-            figures[(role, url)] = timed(client, url, n, api_headers)
+            figures[(role, url)] = timed(client, url, n, api_headers, recorder)
     return figures
 
 
@@ -336,7 +374,7 @@ def table(say: Recorder, runs: dict[str, dict]) -> list[str]:
             if figure is None:
                 cells.append("–")
                 continue
-            status, p50, p95, size = figure
+            status, p50, p95, size, evidence = figure
             if status != 200:
                 cells.append(f"{status}")
                 continue
@@ -348,6 +386,13 @@ def table(say: Recorder, runs: dict[str, dict]) -> list[str]:
                 )
             cells.append(f"{p50:.0f} / {p95:.0f}, {size / 1024:.0f}{mark}")
         say(f"| {key[0]} | `{key[1]}` | " + " | ".join(cells) + " |")
+        growth = [runs[label].get(key) for label in (labels[0], labels[-1])]
+        if len(labels) > 1 and all(g and g[0] == 200 for g in growth):
+            (_, early, *_), (_, late, *_, evidence) = growth
+            if late > 2 * early and late - early > 10:
+                slow.append(
+                    f"grows: {key[0]} {key[1]}: {early:.0f} → {late:.0f} ms\n      {evidence}"
+                )
     return slow
 
 

@@ -53,17 +53,24 @@ def commitment_out(c) -> dict:
     }
 
 
-def plan_out(plan) -> dict:
+def plan_out(plan, page: tuple[dict, dict] | None = None) -> dict:
+    """A plan as the API shows it; `page`: its list page's commitments and current draws,
+    read for all of the page at once (plans.commitments_of, draws.current_draw_ids)."""
     session = db_session()
-    current = draws.current_draw(session, plan)
+    if page is None:
+        current = draws.current_draw(session, plan)
+        current_id = current.id if current else None
+        made = plans.commitments(session, plan)
+    else:
+        made, current_id = page[0][plan.id], page[1].get(plan.id)
     return plans.snapshot(plan) | {
         "status_label": plans.STATUS_LABELS[plan.status],
         "fieldwork_start": plan.fieldwork_start,
         "fieldwork_end": plan.fieldwork_end,
         "created_at": plan.created_at,
         "updated_at": plan.updated_at,
-        "commitments": [commitment_out(c) for c in plans.commitments(session, plan)],
-        "current_draw_id": current.id if current else None,
+        "commitments": [commitment_out(c) for c in made],
+        "current_draw_id": current_id,
         "activated_at": plan.activated_at,
         "chain_tip": plan.chain_tip,
     }
@@ -116,7 +123,12 @@ class Plans(MethodView):
             cursor=args["cursor"],
             limit=limit_of(args),
         )
-        return paged(page, [plan_out(p) for p in page.items])
+        ids = [p.id for p in page.items]
+        extras = (
+            plans.commitments_of(db_session(), ids),
+            draws.current_draw_ids(db_session(), ids),
+        )
+        return paged(page, [plan_out(p, extras) for p in page.items])
 
     @allow(*ADMINS)
     @blp.arguments(PlanIn)

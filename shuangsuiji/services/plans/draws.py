@@ -15,7 +15,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -87,6 +87,19 @@ def current_draw(session: Session, plan: Plan) -> Draw | None:
         .order_by(Draw.id.desc())
         .limit(1)
     )
+
+
+def current_draw_ids(session: Session, plan_ids: list[int]) -> dict[int, int]:
+    """current_draw's id for each of a page of plans, in one statement (plan id → draw id;
+    plans without a draw are absent)."""
+    if not plan_ids:
+        return {}
+    rows = session.execute(
+        select(Draw.plan_id, func.max(Draw.id))
+        .where(Draw.plan_id.in_(plan_ids), Draw.id.in_(eligibility.live_draws()))
+        .group_by(Draw.plan_id)
+    )
+    return dict(rows.all())
 
 
 def is_public(plan: Plan, today: dt.date, *, fieldwork_end: dt.date | None = None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...db import (
     Commitment,
@@ -133,7 +133,12 @@ def page_visible(
     """One page of the plans the actor may read, newest first (by id), after `cursor`.
     `year`: a recurring plan's year, else the year it was made (Beijing time);
     `department_id`: led by it or joined; `matter_id`: checking it."""
-    query = select(Plan).where(readable(actor))
+    # A page's matters and participating departments in one statement each, not one per plan.
+    query = (
+        select(Plan)
+        .where(readable(actor))
+        .options(selectinload(Plan.matters), selectinload(Plan.participants))
+    )
     if status:
         query = query.where(Plan.status == status)
     if year is not None:
@@ -167,6 +172,19 @@ def commitments(session: Session, plan: Plan) -> list[Commitment]:
             select(Commitment).where(Commitment.plan_id == plan.id).order_by(Commitment.seq)
         )
     )
+
+
+def commitments_of(session: Session, plan_ids: list[int]) -> dict[int, list[Commitment]]:
+    """`commitments` of each of a page of plans, in one statement."""
+    found: dict[int, list[Commitment]] = {plan_id: [] for plan_id in plan_ids}
+    if plan_ids:
+        for commitment in session.scalars(
+            select(Commitment)
+            .where(Commitment.plan_id.in_(plan_ids))
+            .order_by(Commitment.plan_id, Commitment.seq)
+        ):
+            found[commitment.plan_id].append(commitment)
+    return found
 
 
 def latest_commitment(session: Session, plan: Plan) -> Commitment | None:

@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from .. import refdata
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
@@ -64,6 +65,8 @@ EXTRA_LABELS = {
     "inspector": "执法人员",
     "entity": "检查对象",
 }
+# A code's name shown beside it (行政区划代码 131024 香河县, 行业代码 6291 小吃服务).
+CODE_NAMES = {"region_code": refdata.region_name, "industry_code": refdata.industry_name}
 PER_PAGE = 50
 COUNT_CAP = 10_000  # past this the first page says "10,000 条以上" instead of counting on
 
@@ -123,6 +126,7 @@ def _list(kind: str):
         statuses=ENTITY_STATUSES,
         risk_classes=RISK_CLASSES,
         inspector_statuses=INSPECTOR_STATUS_LABELS,
+        code_names=CODE_NAMES,
     )
 
 
@@ -207,6 +211,16 @@ def _detail(kind: str, object_id: int | None):
             else None
         ),
         event_labels=credit.EVENT_LABELS,
+        source_label=credit.source_label,
+        workflow_fields=registry.WORKFLOW_FIELDS if kind == "entities" else {},
+        status_choices=(
+            {s: s for s in ENTITY_STATUSES}
+            if kind == "entities"
+            else INSPECTOR_STATUS_LABELS
+            if kind == "inspectors"
+            else None
+        ),
+        code_names=CODE_NAMES,
     ), (error.status if error else 200)
 
 

@@ -47,6 +47,38 @@ def test_create_search_and_edit_entity(app, world):
     assert patched.get_json()["status"] == "注销"
 
 
+def test_the_abnormal_flag_and_the_risk_class_are_not_patched_by_hand(app, world):
+    client, headers = _client(app)
+    created = client.post(
+        "/api/v1/entities",
+        headers=headers,
+        json={"uscc": code(3), "name": "廊坊市恒达商贸有限公司", "risk_class": "B"},
+    ).get_json()
+    url = f"/api/v1/entities/{created['id']}"
+    for change in ({"abnormal_listed": "是"}, {"risk_class": "D"}, {"risk_class_month": "2026-11"}):
+        response = client.patch(url, headers=headers, json=change | {"name": "改名"})
+        assert response.status_code == 422, change
+        body = response.get_json()
+        assert set(body["errors"]) == set(change)
+        assert "经营异常名录" in body["message"]
+    after = client.get(url).get_json()
+    assert (after["name"], after["risk_class"], after["abnormal_listed"]) == (
+        "廊坊市恒达商贸有限公司",
+        "B",
+        False,
+    )
+    # the same values sent back unchanged pass (a form's read-only fields)
+    same = {"abnormal_listed": "否", "risk_class": "B", "name": "改名"}
+    assert client.patch(url, headers=headers, json=same).status_code == 200
+    # a new record is never listed by hand
+    listed = client.post(
+        "/api/v1/entities",
+        headers=headers,
+        json={"uscc": code(4), "name": "大厂县某某饭店", "abnormal_listed": "是"},
+    )
+    assert listed.status_code == 422 and set(listed.get_json()["errors"]) == {"abnormal_listed"}
+
+
 def test_bad_entity_input_is_structured(app, world):
     client, headers = _client(app)
     response = client.post(

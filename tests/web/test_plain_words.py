@@ -106,3 +106,73 @@ def test_the_unpublished_public_draw_page_says_when_the_list_comes(app, world, r
     html = app.test_client().get(f"/public/draws/{draw.id}").get_data(as_text=True)
     assert 'id="sample"' not in html and "检查结束后公示" in html
     assert html.index("检查结束后公示") < html.index('id="verification"')
+
+
+def test_the_entity_form_shows_workflow_fields_read_only_and_names_beside_codes(
+    app, world, session
+):
+    entity = factories.EntityFactory(
+        department=world["a"],
+        region_code="131024",
+        industry_code="6291",
+        risk_class="C",
+        abnormal_listed=True,
+    )
+    session.commit()
+    client = _admin(app)
+    html = client.get(f"/console/entities/{entity.id}").get_data(as_text=True)
+    for name in ("abnormal_listed", "risk_class", "risk_class_month"):
+        assert f'name="{name}"' not in html  # no input to type into
+    flag = re.search(r'id="field-abnormal_listed">(.*?)</div>', html, re.S).group(1)
+    assert "已列入" in flag and "列入、移出流程" in flag
+    risk = re.search(r'id="field-risk_class">(.*?)</div>', html, re.S).group(1)
+    assert "C 类" in risk and "信用风险分类导入" in risk
+    status = re.search(r'<select name="status"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r"<option[^>]*>([^<]+)</option>", status) == [
+        "存续",
+        "注销",
+        "吊销",
+        "撤销",
+        "迁出",
+    ]
+    assert 'id="name-region_code">香河县<' in html
+    assert 'id="name-industry_code">小吃服务<' in html
+    # the list shows the names too
+    listing = client.get("/console/entities").get_data(as_text=True)
+    assert '131024 <span class="code-name">香河县</span>' in listing
+    assert '6291 <span class="code-name">小吃服务</span>' in listing
+    # saving the form keeps the flag and the class (they are not sent)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    response = client.post(
+        f"/console/entities/{entity.id}",
+        data={"csrf_token": token, "name": "香河县某某小吃店", "status": "注销"},
+    )
+    assert response.status_code == 302
+    session.refresh(entity)
+    assert (entity.status, entity.risk_class, entity.abnormal_listed) == ("注销", "C", True)
+
+
+def test_a_typed_abnormal_flag_is_refused_on_the_form(app, world, session):
+    entity = factories.EntityFactory(department=world["a"], risk_class="A")
+    session.commit()
+    client = _admin(app)
+    html = client.get(f"/console/entities/{entity.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    response = client.post(
+        f"/console/entities/{entity.id}",
+        data={"csrf_token": token, "abnormal_listed": "是", "risk_class": "D"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "经营异常名录标记和信用风险分类不能在此修改" in page
+    assert "经营异常名录：只能通过经营异常名录的列入、移出流程变更" in page
+    session.refresh(entity)
+    assert (entity.abnormal_listed, entity.risk_class) == (False, "A")
+
+
+def test_credit_event_sources_read_as_words():
+    from shuangsuiji.services.results import credit
+
+    assert credit.source_label("inspection:6") == "检查结果记录 #6"
+    assert credit.source_label("listing:3") == "经营异常名录记录 #3"
+    assert credit.source_label("other") == "other"

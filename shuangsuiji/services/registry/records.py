@@ -221,6 +221,36 @@ def parse_form(spec: Kind, raw: dict[str, str], *, partial: bool) -> dict:
     return values
 
 
+# An entity's fields that only their workflows change: the 经营异常名录 flag (listing and
+# removal, services/results/credit) and the monthly credit-risk class (the risk-class import).
+WORKFLOW_FIELDS = {
+    "abnormal_listed": "只能通过经营异常名录的列入、移出流程变更",
+    "risk_class": "只能通过信用风险分类导入变更",
+    "risk_class_month": "只能通过信用风险分类导入变更",
+}
+
+
+def _refuse_workflow_fields(kind: str, values: dict, current) -> None:
+    """A hand edit may not change what a workflow owns (Invalid names each field); a value sent
+    back unchanged (a form's read-only field) is dropped. A new record is never listed by
+    hand; its credit-risk class may come with it, as in the registration system's export."""
+    if kind != "entities":
+        return
+    errors = {}
+    for name, reason in WORKFLOW_FIELDS.items():
+        if name not in values:
+            continue
+        if current is None:
+            if name == "abnormal_listed" and values[name]:
+                errors[name] = [reason]
+        elif values[name] == getattr(current, name):
+            del values[name]
+        else:
+            errors[name] = [reason]
+    if errors:
+        raise Invalid("经营异常名录标记和信用风险分类不能在此修改", errors=errors)
+
+
 def create(
     session: Session, *, actor: User, kind: str, department_id: int, raw: dict[str, str]
 ) -> object:
@@ -229,6 +259,7 @@ def create(
         raise Invalid("回避声明请通过导入或人员页面登记")
     require_admin_of(actor, department_id)
     values = parse_form(spec, raw, partial=False)
+    _refuse_workflow_fields(kind, values, None)
     _check_unique(session, spec, department_id, values, None)
     obj = spec.model(department_id=department_id, **values)
     session.add(obj)
@@ -252,6 +283,7 @@ def update(
     obj = get(session, actor, kind, object_id)
     require_admin_of(actor, obj.department_id)
     values = parse_form(spec, raw, partial=True)
+    _refuse_workflow_fields(kind, values, obj)
     _check_unique(session, spec, obj.department_id, values, obj)
     audit.update_recorded(
         session,

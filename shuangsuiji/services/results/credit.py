@@ -51,6 +51,15 @@ EVENT_LABELS = {
     "abnormal_removal_requested": "申请移出经营异常名录",
     "abnormal_removed": "移出经营异常名录",
 }
+SOURCE_KINDS = {"inspection": "检查结果记录", "listing": "经营异常名录记录"}
+
+
+def source_label(source: str) -> str:
+    """Where an event comes from, in words: "inspection:6" is 检查结果记录 #6."""
+    kind, _, ref = source.partition(":")
+    return f"{SOURCE_KINDS[kind]} #{ref}" if kind in SOURCE_KINDS and ref else source
+
+
 LISTING_STATUS_LABELS = {
     ListingStatus.CANDIDATE: "列入候选",
     ListingStatus.LISTED: "已列入",

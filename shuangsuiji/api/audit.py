@@ -9,7 +9,7 @@ from ..access import OVERSEERS, allow
 from ..db.states import Role
 from ..edge import actor, db_session
 from ..schemas.audit import AuditEntryOut, AuditQuery, CheckpointOut
-from ..schemas.common import LINK_HEADER, TaskOut, cursor_page_of
+from ..schemas.common import LINK_HEADER, CursorQuery, TaskOut, cursor_page_of
 from ..services.platform import audit, tasks
 from .paging import limit_of, paged
 from .tasks import task_out
@@ -66,10 +66,12 @@ class Entries(MethodView):
 @blp.route("/checkpoints")
 class Checkpoints(MethodView):
     @allow(*OVERSEERS)
-    @blp.response(200, CheckpointOut(many=True))
-    def get(self):
-        """每日检查点（条目数与链头哈希）"""
-        return audit.checkpoints(db_session())
+    @blp.arguments(CursorQuery, location="query")
+    @blp.response(200, cursor_page_of(CheckpointOut, "CheckpointCursorPage"), headers=LINK_HEADER)
+    def get(self, query):
+        """每日检查点（条目数与链头哈希，新的在前），按游标分页：下一页见 next 或 Link 头"""
+        page = audit.checkpoint_page(db_session(), cursor=query["cursor"], limit=limit_of(query))
+        return paged(page, page.items)
 
 
 @blp.route("/verify")

@@ -27,12 +27,17 @@ def home():
     return render_template("public/home.html", checkpoints=audit.checkpoints(db_session(), limit=3))
 
 
+PUBLIC_CHECKPOINTS_PER_PAGE = 100
+
+
 @bp.route("/audit-checkpoints")
 @public
 def checkpoints():
-    return render_template(
-        "public/checkpoints.html", checkpoints=audit.checkpoints(db_session(), limit=366)
+    """Every day's checkpoint, newest first, page by page back to the first day."""
+    page = audit.checkpoint_page(
+        db_session(), cursor=cursor_arg(), limit=PUBLIC_CHECKPOINTS_PER_PAGE
     )
+    return render_template("public/checkpoints.html", checkpoints=page.items, links=pager(page))
 
 
 @bp.route("/matters")

@@ -447,9 +447,18 @@ def page_entries(
 
 
 def checkpoints(session: Session, *, limit: int = 60) -> list[AuditCheckpoint]:
+    """The newest `limit` checkpoints (a summary; every one is reachable by checkpoint_page)."""
     return list(
         session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.day.desc()).limit(limit))
     )
+
+
+NEWEST_CHECKPOINTS = ((AuditCheckpoint.day, True),)
+
+
+def checkpoint_page(session: Session, *, cursor: str | None, limit: int) -> Keyset:
+    """One page of the checkpoints, newest day first, back to the first day of the trail."""
+    return keyset(session, select(AuditCheckpoint), NEWEST_CHECKPOINTS, cursor=cursor, limit=limit)
 
 
 # -- reading an entry ----------------------------------------------------------------------

@@ -4,8 +4,9 @@ A parser turns a cell's text into the stored value or raises `CellError` with a 
 It may carry a batch fast path, `parse.many(cells)`: the values of a batch of cells (stripped,
 as tabular gives them) when every cell takes the common path, else None, and the caller parses
 the cells one by one. Imports check millions of cells this way.
-The same definitions drive imports (header mapping, validation), exports (headers) and the
-console forms, so a list reads and writes the same columns everywhere.
+The same definitions drive imports (header mapping, validation), exports (headers), the
+import templates and their help text (a parser's `hint`: what a cell may hold) and the console
+forms, so a list reads and writes the same columns everywhere.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ class Field:
     required: bool = False
     export: Callable[[object], object] = field(default=lambda v: v)
 
+    @property
+    def hint(self) -> str:
+        """What a cell of this column may hold, for a clerk filling in a file (zh-CN)."""
+        return getattr(self.parse, "hint", "")
+
+    @property
+    def template_header(self) -> str:
+        """The header an import template gives the column: its label, "*" before a required
+        one (tabular.normalise_header reads it as the label)."""
+        return f"*{self.label}" if self.required else self.label
+
     def column(self) -> Column:
         return Column(
             field=self.name, label=self.label, aliases=self.aliases, required=self.required
@@ -68,6 +80,7 @@ def text(max_len: int) -> Callable[[str], str | None]:
         return [cell or None for cell in cells] if "" in cells else list(cells)
 
     parse.many = many
+    parse.hint = f"文字，不超过 {max_len} 个字符"
     return parse
 
 
@@ -84,6 +97,7 @@ def required_text(max_len: int) -> Callable[[str], str]:
         return None if "" in cells else base.many(cells)
 
     parse.many = many
+    parse.hint = base.hint
     return parse
 
 
@@ -95,6 +109,7 @@ def uscc(raw: str) -> str:
 
 
 uscc.many = lambda cells: list(cells) if uscc_rules.all_canonical(cells) else None
+uscc.hint = "18 位统一社会信用代码（GB 32100），校验位须正确"
 
 
 def region(raw: str) -> str | None:
@@ -108,6 +123,9 @@ def region(raw: str) -> str | None:
     return value
 
 
+region.hint = "6 位行政区划代码（GB/T 2260），如 131024"
+
+
 def industry(raw: str) -> str | None:
     if refdata.is_industry(raw):
         return raw
@@ -118,6 +136,8 @@ def industry(raw: str) -> str | None:
         raise CellError(f"未知的国民经济行业代码（GB/T 4754）：{value}")
     return value
 
+
+industry.hint = "国民经济行业代码（GB/T 4754），门类字母或 2–4 位数字，如 F、52、5212"
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -142,6 +162,9 @@ def date(raw: str) -> dt.date | None:
     raise CellError(f"日期格式无法识别：{value}（应为 2024-05-01）")
 
 
+date.hint = "日期，如 2024-05-01（也可写 2024/5/1、20240501、2024年5月1日）"
+
+
 def month(raw: str) -> str | None:
     value = _nfkc(raw)
     if not value:
@@ -151,6 +174,8 @@ def month(raw: str) -> str | None:
         raise CellError(f"月份格式无法识别：{value}（应为 2024-05）")
     return f"{match.group(1)}-{int(match.group(2)):02d}"
 
+
+month.hint = "月份，如 2024-05"
 
 _TRUE = {"是", "y", "yes", "true", "1", "√", "已列入", "列入"}
 _FALSE = {"否", "n", "no", "false", "0", "", "未列入", "×"}
@@ -169,6 +194,9 @@ def boolean(raw: str) -> bool:
     raise CellError(f"应为“是”或“否”：{raw}")
 
 
+boolean.hint = "填“是”或“否”（不填为“否”）"
+
+
 def choice(options: dict[str, str], label: str, default=None) -> Callable[[str], str | None]:
     """Map accepted spellings (case-insensitive) to a stored value."""
     lookup = {k.lower(): v for k, v in options.items()}
@@ -185,7 +213,24 @@ def choice(options: dict[str, str], label: str, default=None) -> Callable[[str],
             allowed = "、".join(sorted(set(options.values())))
             raise CellError(f"{label}无效：{value}（可选：{allowed}）") from None
 
+    shown = _spellings(options)
+    allowed = "、".join(dict.fromkeys(shown.values()))
+    parse.hint = f"可选：{allowed}" + (f"（不填为“{shown[default]}”）" if default else "")
     return parse
+
+
+def _spellings(options: dict[str, str]) -> dict[str, str]:
+    """Stored value → how a clerk writes it: the value itself, unless it is a code in lower
+    case (active), then the first Chinese spelling that means it (在岗)."""
+    shown = {}
+    for value in options.values():
+        if value in shown:
+            continue
+        written = value
+        if re.fullmatch(r"[a-z_]+", value):
+            written = next((k for k, v in options.items() if v == value and not k.isascii()), value)
+        shown[value] = written
+    return shown
 
 
 _TAG_SPLIT = re.compile(r"[,，;；、|/\s]+")
@@ -201,6 +246,9 @@ def tags(raw: str) -> str | None:
     return value
 
 
+tags.hint = "可填多个，用逗号、顿号或分号隔开"
+
+
 def id_number(raw: str) -> str | None:
     value = _nfkc(raw).upper()
     if not value:
@@ -209,6 +257,9 @@ def id_number(raw: str) -> str | None:
         return ric.validate(value)
     except Exception:
         raise CellError("身份证号无效（校验位或出生日期错误）") from None
+
+
+id_number.hint = "18 位公民身份号码（只在本部门管理员处可见，从不导出）"
 
 
 _MOBILE = re.compile(r"(?:\+?86)?(1\d{10})")
@@ -226,6 +277,9 @@ def mobile(raw: str) -> str | None:
     return match.group(1)
 
 
+mobile.hint = "11 位手机号码，如 13812345678"
+
+
 def email(raw: str) -> str | None:
     value = _nfkc(raw).strip()
     if not value:
@@ -233,6 +287,9 @@ def email(raw: str) -> str | None:
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise CellError(f"电子邮箱格式有误：{value}")
     return value
+
+
+email.hint = "电子邮箱，如 zhangsan@example.cn"
 
 
 def cert_no(raw: str) -> str:
@@ -244,6 +301,9 @@ def cert_no(raw: str) -> str:
     return value
 
 
+cert_no.hint = "执法证号：数字、字母、括号和 -，4 至 64 位"
+
+
 def matter_code(raw: str) -> str:
     value = _nfkc(raw)
     if not value:
@@ -251,6 +311,9 @@ def matter_code(raw: str) -> str:
     if len(value) > 64 or not re.fullmatch(r"[0-9A-Za-z_.\-]+", value):
         raise CellError(f"事项编码只能包含字母、数字和 _ . -：{value}")
     return value
+
+
+matter_code.hint = "字母、数字和 _ . -，不超过 64 个字符"
 
 
 STATUS_CHOICES = {s: s for s in ENTITY_STATUSES} | {

@@ -71,3 +71,13 @@ def sheet_file(name: str, params: dict, fmt: str):
     buffer.seek(0)
     name = exports.download_name(sheet.stem, fmt, utcnow(), config["TIMEZONE"])
     return send_file(buffer, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
+
+
+def template_file(kind: str, fmt: str):
+    """The import template of a list as XLSX (with its 填写说明) or CSV."""
+    if kind not in imports.KINDS:
+        raise NotFound("没有这种名录")
+    buffer = io.BytesIO()
+    name = exports.write_template(kind, fmt, buffer)
+    buffer.seek(0)
+    return send_file(buffer, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)

@@ -1312,8 +1312,11 @@ def write_xlsx(
     rows: Iterable[Sequence],
     *,
     sheet_name: str = "Sheet1",
+    more: Sequence[tuple[str, list[str], Iterable[Sequence]]] = (),
 ) -> int:
-    """Write one sheet with a bold, frozen header row; return the data rows written.
+    """Write one sheet with a bold, frozen header row; return the data rows written. `more`:
+    further sheets after it, each (name, headers, rows), written the same way (an import
+    template's 填写说明).
 
     Text is escaped and written with write_string (never as a formula, number or link);
     numbers stay numbers, except ints of more than 15 digits, which are written as text
@@ -1323,35 +1326,44 @@ def write_xlsx(
     target = str(path_or_fh) if isinstance(path_or_fh, Path) else path_or_fh
     workbook = xlsxwriter.Workbook(target, _XLSX_OPTIONS)
     try:
-        sheet = workbook.add_worksheet(_sheet_title(sheet_name))
         formats = {
             "header": workbook.add_format({"bold": True}),
             "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
             "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
             "time": workbook.add_format({"num_format": "hh:mm:ss"}),
         }
-        widths = [_display_width(str(h)) for h in headers]
-        for col, header in enumerate(headers):
-            _write_cell(sheet, 0, col, header, formats, headers, formats["header"])
-        sheet.freeze_panes(1, 0)
-        count = 0
-        for count, row in enumerate(rows, start=1):
-            if count >= _XLSX_MAX_ROWS:
-                raise Invalid(
-                    f"导出超过 Excel 单个工作表 {_XLSX_MAX_ROWS - 1:,} 行的上限，"
-                    "请改用 CSV 导出或缩小范围"
-                )
-            for col, value in enumerate(row):
-                text = _write_cell(sheet, count, col, value, formats, headers)
-                if count <= _WIDTH_SAMPLE_ROWS and text is not None:
-                    if col >= len(widths):
-                        widths.extend([0] * (col + 1 - len(widths)))
-                    widths[col] = max(widths[col], _display_width(text))
-        for col, width in enumerate(widths):
-            sheet.set_column(col, col, min(max(width + 2, 8), 60))
+        count = _write_sheet(workbook, formats, sheet_name, headers, rows)
+        for name, more_headers, more_rows in more:
+            _write_sheet(workbook, formats, name, more_headers, more_rows)
         return count
     finally:
         workbook.close()
+
+
+def _write_sheet(
+    workbook: Any, formats: dict, name: str, headers: list[str], rows: Iterable[Sequence]
+) -> int:
+    sheet = workbook.add_worksheet(_sheet_title(name))
+    widths = [_display_width(str(h)) for h in headers]
+    for col, header in enumerate(headers):
+        _write_cell(sheet, 0, col, header, formats, headers, formats["header"])
+    sheet.freeze_panes(1, 0)
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if count >= _XLSX_MAX_ROWS:
+            raise Invalid(
+                f"导出超过 Excel 单个工作表 {_XLSX_MAX_ROWS - 1:,} 行的上限，"
+                "请改用 CSV 导出或缩小范围"
+            )
+        for col, value in enumerate(row):
+            text = _write_cell(sheet, count, col, value, formats, headers)
+            if count <= _WIDTH_SAMPLE_ROWS and text is not None:
+                if col >= len(widths):
+                    widths.extend([0] * (col + 1 - len(widths)))
+                widths[col] = max(widths[col], _display_width(text))
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, min(max(width + 2, 8), 60))
+    return count
 
 
 def _write_cell(

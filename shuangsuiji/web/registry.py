@@ -11,7 +11,7 @@ from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..db.states import Role
-from ..downloads import export_file, rejects_file
+from ..downloads import export_file, rejects_file, template_file
 from ..edge import actor, db_session, discard, int_arg
 from ..errors import AppError, Conflict, Invalid
 from ..services import scope
@@ -305,6 +305,14 @@ def import_list():
         error=error,
         selected=request.values.get("kind", "entities"),
     ), (error.status if error else 200)
+
+
+@bp.route("/imports/templates/<kind>.<any(csv, xlsx):fmt>")
+@allow(*OVERSEERS)
+def import_template(kind, fmt):
+    """A list's import template: the accepted headers (required ones marked *) and, in the
+    XLSX, a 填写说明 sheet."""
+    return template_file(kind, fmt)
 
 
 @bp.route("/imports/<int:import_id>")

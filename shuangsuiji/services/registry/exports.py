@@ -21,6 +21,7 @@ from ...columns import INSPECTOR_STATUS_LABELS
 from ...db import User
 from ...errors import Invalid
 from ..platform import tasks
+from .imports import KINDS as IMPORT_KINDS
 from .imports import LISTS as KINDS
 from .records import (
     EntityFilters,
@@ -136,3 +137,37 @@ def write_sheet(sheet: Sheet, fmt: str, target) -> int:
     if fmt == "csv":
         return tabular.write_csv(target, sheet.headers, sheet.rows())
     return tabular.write_xlsx(target, sheet.headers, sheet.rows(), sheet_name=sheet.title[:31])
+
+
+# --- import templates --------------------------------------------------------------------------
+
+HELP_HEADERS = ["列名", "是否必填", "填写要求", "也可使用的列名"]
+
+
+def template(kind: str) -> tuple[str, list[str], list[list[str]]]:
+    """An import template of a list (columns.py is its only source): the file's name without
+    extension, its header row (required columns marked "*") and the 填写说明 rows (column,
+    required, what a cell may hold, the other headers read as the same column)."""
+    if kind not in IMPORT_KINDS:
+        raise Invalid("没有这种名录")
+    spec = IMPORT_KINDS[kind]
+    headers = [f.template_header for f in spec.fields]
+    notes = [
+        [f.label, "必填" if f.required else "", f.hint, "、".join(f.aliases)] for f in spec.fields
+    ]
+    return f"{spec.label}-导入模板", headers, notes
+
+
+def write_template(kind: str, fmt: str, target) -> str:
+    """Write the template as XLSX (the header row, then a 填写说明 sheet) or CSV (the header
+    row alone, UTF-8 with BOM); returns the download name."""
+    stem, headers, notes = template(kind)
+    if fmt == "csv":
+        tabular.write_csv(target, headers, [])
+    elif fmt == "xlsx":
+        label = IMPORT_KINDS[kind].label
+        more = [("填写说明", HELP_HEADERS, notes)]
+        tabular.write_xlsx(target, headers, [], sheet_name=label[:31], more=more)
+    else:
+        raise Invalid("导出格式无效")
+    return f"{stem}.{fmt}"

@@ -488,6 +488,31 @@ class ReadableEntry:
     before: str | None
     after: str | None
     redacted: bool
+    sentence: str = ""
+
+
+# Snapshot fields that name the object in an entry's sentence, the first one present.
+NAMING_FIELDS = ("name", "title", "display_name", "username", "code", "date")
+
+
+def sentence(entry: AuditEntry, action_label: str, object_label: str, before, after) -> str:
+    """The entry as one sentence: who did what to which object, and which fields changed
+    ("admin_a 修改检查对象：检查对象 #12（香河县恒达商贸有限公司），改动了企业名称、登记状态。")."""
+    who = "系统" if entry.actor_name == SYSTEM_ACTOR else entry.actor_name
+    what = object_label if entry.object_id in (None, "") else f"{object_label} #{entry.object_id}"
+    snapshot = after or before
+    named = next((snapshot[k] for k in NAMING_FIELDS if isinstance(snapshot.get(k), str)), None)
+    if named:
+        what += f"（{named}）"
+    text = f"{who} {action_label}：{what}"
+    changed = [
+        audit_actions.field_label(name)
+        for name in after
+        if before and name in before and before[name] != after[name]
+    ]
+    if changed:
+        text += "，改动了" + "、".join(changed)
+    return text + "。"
 
 
 def _decoded(text_value: str | None):
@@ -542,12 +567,15 @@ def readable(entry: AuditEntry) -> ReadableEntry:
         )
         for name in names
     ]
+    action_label = audit_actions.label(entry.action)
+    object_label = audit_actions.object_label(entry.object_type)
     return ReadableEntry(
         entry,
-        audit_actions.label(entry.action),
-        audit_actions.object_label(entry.object_type),
+        action_label,
+        object_label,
         fields,
         before_text,
         after_text,
         before_redacted or after_redacted,
+        sentence(entry, action_label, object_label, before, after),
     )

@@ -135,6 +135,7 @@ FIELDS = {
     "risk_class": "信用风险分类",
     "risk_class_month": "分类月份",
     "tags": "标签",
+    "grid": "片区（网格）",
     "abnormal_listed": "列入经营异常名录",
     "last_checked_on": "最近检查日期",
     "check_count": "检查次数",

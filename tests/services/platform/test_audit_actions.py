@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,31 @@ def test_the_audit_page_shows_labels_and_fields_not_json(app, client, world, ses
     assert '"is_workday"' not in page and "{&#34;" not in page
     filtered = client.get("/console/audit?action=workday.add").get_data(as_text=True)
     assert '<option value="workday.add" selected>添加工作日调整</option>' in filtered
+
+
+def test_the_audit_page_reads_each_entry_as_a_sentence(app, client, world, session):
+    audit.record(
+        session,
+        actor=world["admin_a"],
+        action="entities.update",
+        object_type="entities",
+        object_id=12,
+        before={"name": "香河县恒达商贸有限公司", "status": "存续", "grid": "网格01"},
+        after={"name": "香河县恒达商贸有限公司", "status": "注销", "grid": "网格02"},
+        department_id=world["a"].id,
+    )
+    audit.record(session, actor=None, action="audit.verify", object_type="x", object_id=1)
+    session.commit()
+    login(client, "admin_a")
+    page = client.get("/console/audit").get_data(as_text=True)
+    sentences = re.findall(r'<p class="audit-sentence">([^<]+)</p>', page)
+    assert (
+        "admin_a 修改检查对象：检查对象 #12（香河县恒达商贸有限公司），改动了片区（网格）、状态。"
+        in sentences
+    )
+    assert "entities.update" not in page.split('id="audit-action"')[1].split("</select>")[1]
+    assert 'title="' not in page  # nothing hidden in a title attribute
+    root = app.test_client()
+    login(root, "root")
+    page = root.get("/console/audit?action=audit.verify").get_data(as_text=True)
+    assert re.search(r'<p class="audit-sentence">系统 [^<]+：[^<]+ #1。</p>', page)

@@ -18,6 +18,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15000  # how long SQLite waits for a lock before "datab
 TIMEZONE = "Asia/Shanghai"  # times are stored in UTC and shown in this zone
 SITE_NAME = "双随机、一公开监管平台"  # shown in page titles and headers
 BEHIND_PROXY = False  # trust one X-Forwarded-* hop (ProxyFix) when served behind nginx
+# A map search opened from an inspector's task card ({address}: the firm's address, URL-encoded);
+# a plain link, nothing is loaded from it by the pages. Empty: the address is shown without a link.
+MAP_SEARCH_URL = "https://uri.amap.com/search?keyword={address}"
 
 # --- sessions and login ---------------------------------------------------------------------
 SESSION_IDLE_MINUTES = 30  # a console session ends after this long without a request

@@ -33,7 +33,7 @@ def result_out(visit: results.Visit) -> dict:
         "uscc": visit.row.drawn.uscc,
         "name": visit.row.entity.name,
         "status": visit.status,
-        "status_label": results.STATUS_LABELS[visit.status],
+        "status_label": visit.status_label,
         **{
             name: getattr(record, name) if record else None
             for name in (

@@ -28,6 +28,7 @@ from ..services.pages import Page
 from ..services.plans import batches, draws, paperwork, participation, plans, settings
 from ..services.platform import tasks
 from ..services.registry import records
+from ..services.results import worklist
 from .paging import cursor_arg, pager
 
 bp = Blueprint("console_plans", __name__, url_prefix="/console")
@@ -718,33 +719,51 @@ def draw_notices(draw_id: int):
 # --- inspectors' task lists -------------------------------------------------------------------
 
 
+TASKS_PER_PAGE = 30
+TASK_YEARS = 10  # the years offered for the finished tasks, this one first
+
+
+def _task_page(inspector, *, mine: bool):
+    """The inspector's cards: the tasks still open (the day's work first), or with
+    ?finished=1 those of closed plans by year (this one unless asked); keyset-paged."""
+    finished = request.args.get("finished") == "1"
+    year = (int_arg("year") or today().year) if finished else None
+    page = worklist.page(
+        db_session(),
+        actor(),
+        inspector.id,
+        today=today(),
+        cursor=cursor_arg(),
+        limit=TASKS_PER_PAGE,
+        finished=finished,
+        year=year,
+    )
+    return render_template(
+        "console/inspector_tasks.html",
+        inspector=inspector,
+        cards=page.items,
+        links=pager(page),
+        mine=mine,
+        finished=finished,
+        year=year,
+        years=range(today().year, today().year - TASK_YEARS, -1),
+        today=today(),
+        map_url=current_app.config["MAP_SEARCH_URL"],
+    )
+
+
 @bp.route("/inspectors/<int:inspector_id>/tasks")
 @allow(*READERS)
 def inspector_tasks(inspector_id: int):
-    """The tasks still open; with ?finished=1 those of closed plans, by year (this one unless
-    asked)."""
-    session = db_session()
-    finished = request.args.get("finished") == "1"
-    year = (int_arg("year") or today().year) if finished else None
-    items = draws.inspector_tasks(session, actor(), inspector_id, finished=finished, year=year)
-    inspector = records.get(session, actor(), "inspectors", inspector_id)
-    return render_template(
-        "console/inspector_tasks.html",
-        inspectors=[(inspector, items)],
-        finished=finished,
-        year=year,
-        years=range(today().year, today().year - 10, -1),
-    )
+    """An inspector's tasks, as an administrator or auditor sees them."""
+    return _task_page(records.get(db_session(), actor(), "inspectors", inspector_id), mine=False)
 
 
 @bp.route("/my-tasks")
 @signed_in
 def my_tasks():
-    session = db_session()
-    user = actor()
-    mine = records.inspectors_of_account(session, user)
-    return render_template(
-        "console/inspector_tasks.html",
-        inspectors=[(i, draws.inspector_tasks(session, user, i.id)) for i in mine],
-        mine=True,
-    )
+    """我的检查任务: the tasks of the inspector record linked to this account."""
+    mine = records.inspectors_of_account(db_session(), actor())
+    if not mine:
+        return render_template("console/inspector_tasks.html", inspector=None, mine=True)
+    return _task_page(mine[0], mine=True)

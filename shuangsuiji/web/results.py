@@ -118,7 +118,7 @@ def _page(visit: results.Visit, *, state=None, error=None, review_error=None, st
         methods=rc.CHECK_METHODS,
         measures=rc.MEASURES,
         decisions=results.DECISIONS,
-        STATUS=results.STATUS_LABELS,
+        labels=visit.field_labels(),
         today=today(),
         max_mb=current_app.config["RESULT_ATTACHMENT_MAX_BYTES"] / 1024 / 1024,
     ), status
@@ -193,7 +193,7 @@ def entry_save(draw_id: int, position: int):
             return _page(visit, state=state, error=exc)
         step.commit()
     flash(
-        "检查结果已提交审核" if request.form.get("action") == "submit" else "检查结果已保存",
+        "检查结果已提交审核" if request.form.get("action") == "submit" else "检查结果已保存为草稿",
         "result-saved",  # tells js/result-draft.js that the typed draft is saved
     )
     if stored:

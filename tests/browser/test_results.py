@@ -51,7 +51,7 @@ def test_an_inspector_enters_and_submits_with_a_photo_on_a_phone(
     _login(page, base_url, "lf_zhangwei")
     page.wait_for_selector("text=工作台")
     page.goto(f"{base_url}/console/my-tasks")
-    page.click(f"tr:has-text('{uscc}') >> text=录入检查结果")
+    page.click(f"article[data-uscc='{uscc}'] >> text=录入检查结果")
     page.wait_for_selector("#result-form")
     assert page.inner_text("#entity-name") == name
 
@@ -95,7 +95,8 @@ def test_the_administrator_reviews_from_the_queue_and_approves(
     page.wait_for_selector("text=已审核通过并公示")
     assert page.inner_text("#record-status") == "已公示"
     shot(page, "results-3-approved")
-    assert dialogs == [] and page.console_errors == []
+    assert len(dialogs) == 1 and dialogs[0].startswith("确定通过并公示？")  # asked first
+    assert page.console_errors == []
 
 
 def test_the_public_finds_a_published_result_on_a_phone(page, base_url, live_app, drawn):

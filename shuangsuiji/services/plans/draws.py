@@ -15,10 +15,10 @@ import json
 import zipfile
 from dataclasses import dataclass
 
-from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy import String, any_, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ... import __version__
 from ...db import (
@@ -731,7 +731,7 @@ def _task_draws(finished: bool, year: int | None):
     return query
 
 
-def _held(
+def held(
     session: Session,
     actor: User,
     inspector_id: int,
@@ -740,38 +740,104 @@ def _held(
     year: int | None = None,
 ) -> list[tuple[int, int, int]]:
     """The (draw, position, slot) the inspector holds in live draws, in TASK_ORDER: of plans
-    still open (current work), or of closed plans (`finished`, optionally of one `year`)."""
+    still open (current work), or of closed plans (`finished`, optionally of one `year`).
+    Three queries whatever the history: the inspector, their assignments, and the
+    replacements of the draws they were ever placed in (only there can a slot have moved to
+    or from them)."""
     inspector = get_visible(session, actor, Inspector, inspector_id, label="执法检查人员")
     if is_inspector(actor) and inspector.user_id != actor.id:
         raise NotFound("执法检查人员不存在")
     live = _task_draws(finished, year)
-    held: dict[tuple[int, int, int], bool] = {}
-    for a in session.scalars(
-        select(DrawAssignment).where(
-            DrawAssignment.inspector_id == inspector.id, DrawAssignment.draw_id.in_(live)
+    mine = DrawAssignment.inspector_id == inspector.id
+    held_: dict[tuple[int, int, int], bool] = {
+        (d, p, s): True
+        for d, p, s in session.execute(
+            select(DrawAssignment.draw_id, DrawAssignment.position, DrawAssignment.slot).where(
+                mine, DrawAssignment.draw_id.in_(live)
+            )
         )
-    ):
-        held[(a.draw_id, a.position, a.slot)] = True
+    }
+    placed = or_(
+        DrawReplacement.draw_id.in_(select(DrawAssignment.draw_id).where(mine)),
+        DrawReplacement.draw_id.in_(
+            select(DrawReplacement.draw_id).where(DrawReplacement.inspector_id == inspector.id)
+        ),
+    )
     for r in session.scalars(
         select(DrawReplacement)
-        .where(DrawReplacement.draw_id.in_(live))
+        .where(placed, DrawReplacement.draw_id.in_(live))
         .order_by(DrawReplacement.draw_id, DrawReplacement.n)
     ):
         key = (r.draw_id, r.position, r.slot)
-        if r.withdrawn_id == inspector.id or key in held:
-            held[key] = r.inspector_id == inspector.id
+        if r.withdrawn_id == inspector.id or key in held_:
+            held_[key] = r.inspector_id == inspector.id
         elif r.inspector_id == inspector.id:
-            held[key] = True
-    return sorted((k for k, holds in held.items() if holds), key=lambda k: (-k[0], k[1], k[2]))
+            held_[key] = True
+    return sorted((k for k, holds in held_.items() if holds), key=lambda k: (-k[0], k[1], k[2]))
 
 
-def _tasks(session: Session, keys) -> list[dict]:
-    tasks_ = []
-    for draw_id, position, _slot in keys:
-        draw = session.get(Draw, draw_id)
-        row = teams(session, draw, offset=position, limit=1)[0]
-        tasks_.append({"draw": draw, "plan": draw.plan, "row": row})
-    return tasks_
+def draws_with_plans(session: Session, draw_ids) -> dict[int, Draw]:
+    """The draws by id with their plans, in one query."""
+    ids = sorted(set(draw_ids))
+    if not ids:
+        return {}
+    return {
+        d.id: d
+        for d in session.scalars(
+            select(Draw).options(joinedload(Draw.plan)).where(Draw.id.in_(ids))
+        )
+    }
+
+
+def team_rows(session: Session, pairs) -> dict[tuple[int, int], TeamRow]:
+    """The drawn entities at these (draw, position) pairs, of any draws, with their current
+    teams (replacements applied, nobody hidden): three queries however many pairs."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return {}
+    drawn = session.execute(
+        select(DrawEntity, Entity)
+        .join(Entity, Entity.id == DrawEntity.entity_id)
+        .where(tuple_(DrawEntity.draw_id, DrawEntity.position).in_(pairs))
+    ).all()
+    slots: dict[tuple[int, int], dict[int, Member]] = {}
+    for a, inspector in session.execute(
+        select(DrawAssignment, Inspector)
+        .outerjoin(Inspector, Inspector.id == DrawAssignment.inspector_id)
+        .where(tuple_(DrawAssignment.draw_id, DrawAssignment.position).in_(pairs))
+    ):
+        slots.setdefault((a.draw_id, a.position), {})[a.slot] = Member(
+            a.slot, inspector, a.phase, False
+        )
+    for r, inspector in session.execute(
+        select(DrawReplacement, Inspector)
+        .outerjoin(Inspector, Inspector.id == DrawReplacement.inspector_id)
+        .where(tuple_(DrawReplacement.draw_id, DrawReplacement.position).in_(pairs))
+        .order_by(DrawReplacement.draw_id, DrawReplacement.n)
+    ):
+        slots.setdefault((r.draw_id, r.position), {})[r.slot] = Member(
+            r.slot, inspector, None, True
+        )
+    return {
+        (d.draw_id, d.position): TeamRow(
+            d,
+            entity,
+            [m for _slot, m in sorted(slots.get((d.draw_id, d.position), {}).items())],
+        )
+        for d, entity in drawn
+    }
+
+
+def _tasks(session: Session, keys, found: dict[int, Draw] | None = None) -> list[dict]:
+    """The tasks at these keys (draw, position, slot) in their order, in a fixed number of
+    queries: the draws with their plans (unless `found` has them) and the teams."""
+    found = found if found is not None else draws_with_plans(session, (k[0] for k in keys))
+    rows = team_rows(session, ((k[0], k[1]) for k in keys))
+    return [
+        {"draw": found[d], "plan": found[d].plan, "row": rows[(d, p)], "slot": s}
+        for d, p, s in keys
+        if (d, p) in rows
+    ]
 
 
 def inspector_tasks(
@@ -785,7 +851,7 @@ def inspector_tasks(
     """An inspector's assignments in live draws: plan, entity, slot, teammates; the newest
     draw first. The current ones (plans not closed), or with `finished` those of closed plans
     (of one `year`)."""
-    return _tasks(session, _held(session, actor, inspector_id, finished=finished, year=year))
+    return _tasks(session, held(session, actor, inspector_id, finished=finished, year=year))
 
 
 def inspector_task_page(
@@ -798,8 +864,9 @@ def inspector_task_page(
     finished: bool = False,
     year: int | None = None,
 ) -> Keyset:
-    """One page of inspector_tasks after `cursor` (only that page's rows are read)."""
-    keys = _held(session, actor, inspector_id, finished=finished, year=year)
+    """One page of inspector_tasks after `cursor` (only that page's rows are read, in a fixed
+    number of queries)."""
+    keys = held(session, actor, inspector_id, finished=finished, year=year)
     if cursor:
         draw_id, position, slot = decode_cursor(TASK_ORDER, cursor)
         last = (-draw_id, position, slot)

@@ -43,10 +43,10 @@ from ..pages import Keyset, keyset
 from ..plans import draws, plans, tallies
 from ..platform import audit
 from ..scope import administers, is_dept_admin, is_sysadmin, reads_all
-from . import credit
+from . import credit, deadlines
 
 STATUS_LABELS = {
-    RecordStatus.DRAFT: "未录入",
+    RecordStatus.DRAFT: "草稿",
     RecordStatus.SUBMITTED: "待审核",
     RecordStatus.RETURNED: "退回",
     RecordStatus.REJECTED: "不通过",
@@ -61,6 +61,14 @@ ATTACHMENT_TYPES = {  # sniffed from the first bytes, never from the name or the
 }
 EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "application/pdf": (".pdf",)}
 MAX_ATTACHMENTS = 20
+FIELD_LABELS = {
+    "checked_on": "检查日期",
+    "notes": "检查情况说明",
+    "matters": "抽查事项",
+    "file": "附件",
+    "comment": "审核意见",
+    "decision": "审核结论",
+}
 NOTES_MAX = 2000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -86,8 +94,39 @@ class Visit:
         return self.record.status if self.record else RecordStatus.DRAFT
 
     @property
+    def status_label(self) -> str:
+        """未录入 until a record exists (a saved draft is 草稿)."""
+        return STATUS_LABELS[self.record.status] if self.record else "未录入"
+
+    @property
     def editable(self) -> bool:
         return self.can_enter and self.live and self.status in EDITABLE
+
+    @property
+    def window(self) -> tuple[dt.date | None, dt.date | None]:
+        """The fieldwork window of the visit's task (a recurring batch: its period)."""
+        return deadlines.window(self.plan, self.draw)
+
+    @property
+    def date_warning(self) -> str | None:
+        """A check date outside the task's fieldwork window is kept, with this warning."""
+        day = self.record.checked_on if self.record else None
+        return outside_window(day, *self.window)
+
+    def field_labels(self) -> dict[str, str]:
+        """The Chinese name of each field an error may name (never an internal key)."""
+        return {
+            **FIELD_LABELS,
+            **{f"matter_{m.id}": f"抽查事项“{m.name}”" for m in self.plan.matters},
+        }
+
+
+def outside_window(day: dt.date | None, start: dt.date | None, end: dt.date | None) -> str | None:
+    """The warning for a check date outside the fieldwork window (None when inside)."""
+    if day is None or (start is None or day >= start) and (end is None or day <= end):
+        return None
+    span = f"{start.isoformat() if start else '不限'} 至 {end.isoformat() if end else '不限'}"
+    return f"检查日期 {day.isoformat()} 不在本任务的检查时间（{span}）内，请核对"
 
 
 # -- permissions -------------------------------------------------------------------------------
@@ -407,8 +446,7 @@ def review(
         raise Forbidden("只有本任务所属部门的管理员可以审核检查结果")
     record = visit.record
     if record is None or record.status != RecordStatus.SUBMITTED:
-        status = STATUS_LABELS[record.status] if record else "未录入"
-        raise Conflict(f"检查记录为“{status}”状态，不是待审核状态")
+        raise Conflict(f"检查记录为“{visit.status_label}”状态，不是待审核状态")
     if record.entered_by_id == actor.id:
         raise Forbidden("不能审核自己提交的检查结果")
     if decision not in DECISIONS:

@@ -59,3 +59,10 @@ document.querySelectorAll("[data-print]").forEach(function (button) {
   document.querySelectorAll(".field-error[data-field][id]").forEach(mark);
   document.querySelectorAll("#form-error li[data-field][id]").forEach(mark);
 })();
+// A submit button may ask its own question (data-confirm on the button, e.g. 通过并公示):
+// the other buttons of the same form go ahead without one.
+document.addEventListener("submit", function (event) {
+  var button = event.submitter;
+  var question = button && button.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) { event.preventDefault(); }
+});

@@ -24,8 +24,9 @@ from ..schemas.accounts import (
     UserPatch,
     UserQuery,
 )
-from ..schemas.common import attributes
+from ..schemas.common import LINK_HEADER, CursorQuery, attributes, cursor_page_of
 from ..services.accounts import departments, tokens, users
+from .paging import limit_of, paged
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="部门、用户与 API 令牌")
 
@@ -78,10 +79,17 @@ class DepartmentById(MethodView):
 class Users(MethodView):
     @allow(*ALL_STAFF)
     @blp.arguments(UserQuery, location="query")
-    @blp.response(200, UserOut(many=True))
+    @blp.response(200, cursor_page_of(UserOut, "UserCursorPage"), headers=LINK_HEADER)
     def get(self, query):
-        """可见的用户列表"""
-        return users.list_visible(db_session(), actor(), department_id=query.get("department_id"))
+        """可见的用户列表，按用户名排列，按游标分页（下一页见 next 或 Link 头）"""
+        page = users.page_visible(
+            db_session(),
+            actor(),
+            department_id=query.get("department_id"),
+            cursor=query["cursor"],
+            limit=limit_of(query),
+        )
+        return paged(page, page.items)
 
     @allow(*ADMINS)
     @blp.arguments(UserIn)
@@ -117,10 +125,12 @@ class UserById(MethodView):
 @blp.route("/tokens")
 class Tokens(MethodView):
     @signed_in
-    @blp.response(200, TokenOut(many=True))
-    def get(self):
-        """我的 API 令牌"""
-        return tokens.list_own(db_session(), actor())
+    @blp.arguments(CursorQuery, location="query")
+    @blp.response(200, cursor_page_of(TokenOut, "TokenCursorPage"), headers=LINK_HEADER)
+    def get(self, args):
+        """我的 API 令牌（含已吊销、已过期的），新的在前，按游标分页"""
+        page = tokens.page_own(db_session(), actor(), cursor=args["cursor"], limit=limit_of(args))
+        return paged(page, page.items)
 
     @signed_in
     @blp.arguments(TokenIn)

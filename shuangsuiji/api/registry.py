@@ -21,6 +21,7 @@ from ..schemas.registry import (
     ExportIn,
     ImportIn,
     ImportOut,
+    ImportQuery,
     InspectorIn,
     InspectorOut,
     InspectorPatch,
@@ -197,10 +198,19 @@ def _import_out(job) -> dict:
 @blp.route("/imports")
 class Imports(MethodView):
     @allow(*OVERSEERS)
-    @blp.response(200, ImportOut(many=True))
-    def get(self):
-        """最近的导入批次"""
-        return [_import_out(j) for j in imports.list_visible(db_session(), actor())]
+    @blp.arguments(ImportQuery, location="query")
+    @blp.response(200, cursor_page_of(ImportOut, "ImportCursorPage"), headers=LINK_HEADER)
+    def get(self, args):
+        """导入批次，新的在前，直到第一批；可按名录（kind）和状态筛选，按游标分页"""
+        page = imports.page_visible(
+            db_session(),
+            actor(),
+            kind=args.get("kind"),
+            status=args.get("status"),
+            cursor=args["cursor"],
+            limit=limit_of(args),
+        )
+        return paged(page, [_import_out(j) for j in page.items])
 
     @allow(*ADMINS)
     @blp.arguments(ImportIn, location="form")

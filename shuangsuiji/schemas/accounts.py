@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from ..db import DepartmentKind, DepartmentLevel
 from ..db.states import Role, TokenScope
-from .common import EXISTING_DEPARTMENT, PageQuery, whole
+from .common import EXISTING_DEPARTMENT, CursorQuery, whole
 
 KINDS = list(DepartmentKind)
 LEVELS = list(DepartmentLevel)
@@ -85,7 +85,7 @@ class UserPatch(Schema):
     active = fields.Boolean()
 
 
-class UserQuery(PageQuery):
+class UserQuery(CursorQuery):
     department_id = whole(metadata={"description": EXISTING_DEPARTMENT})
 
 

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from .. import sizes
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
 from ..db import RISK_CLASSES
-from ..db.states import InspectorStatus
+from ..db.states import ImportStatus, InspectorStatus
 from .common import OWN_DEPARTMENT, CursorQuery, whole
 
 KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
@@ -148,6 +148,11 @@ class MatterQuery(CursorQuery):
 class ConflictQuery(CursorQuery):
     inspector_id = whole()
     entity_id = whole()
+
+
+class ImportQuery(CursorQuery):
+    kind = fields.String(validate=validate.OneOf(IMPORT_KIND_NAMES))
+    status = fields.String(validate=validate.OneOf(list(ImportStatus)))
 
 
 class ImportOut(Schema):

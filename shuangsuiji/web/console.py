@@ -17,7 +17,7 @@ from flask_login import current_user, login_user, logout_user
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, public, signed_in
 from ..db import DepartmentKind
 from ..db.states import ParticipationStatus, Role
-from ..edge import Principal, actor, check_rate_limit, db_session, safe_next, today
+from ..edge import Principal, actor, check_rate_limit, db_session, int_arg, safe_next, today
 from ..errors import AppError
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
@@ -215,7 +215,19 @@ def department_edit(department_id: int):
 @bp.route("/users")
 @allow(*ALL_STAFF)
 def user_list():
-    return render_template("console/users.html", users=users.list_visible(db_session(), actor()))
+    """By username, a page at a time; filtered by department for those who see several."""
+    user = actor()
+    department_id = int_arg("department") if scope.reads_all(user) else None
+    page = users.page_visible(
+        db_session(), user, department_id=department_id, cursor=cursor_arg(), limit=USERS_PER_PAGE
+    )
+    return render_template(
+        "console/users.html",
+        users=page.items,
+        links=pager(page),
+        department_id=department_id,
+        departments=departments.list_visible(db_session(), user) if scope.reads_all(user) else [],
+    )
 
 
 def _user_form_context():
@@ -296,9 +308,11 @@ def token_list():
             created = {"token": token, "secret": secret}
         except AppError as exc:
             error, status = exc, exc.status
+    page = tokens.page_own(db_session(), actor(), cursor=cursor_arg(), limit=TOKENS_PER_PAGE)
     return render_template(
         "console/tokens.html",
-        tokens=tokens.list_own(db_session(), actor()),
+        tokens=page.items,
+        links=pager(page),
         created=created,
         error=error,
     ), status
@@ -352,6 +366,8 @@ def workday_delete(override_id: int):
 
 
 AUDIT_PER_PAGE = 50
+USERS_PER_PAGE = 50
+TOKENS_PER_PAGE = 50
 
 
 @bp.route("/audit")

@@ -7,9 +7,9 @@ import datetime as dt
 from flask import Blueprint, render_template, request
 
 from ..access import public
-from ..edge import db_session, int_arg, page_arg, today
+from ..edge import db_session, int_arg, today
 from ..services.accounts import departments as department_service
-from ..services.pages import paginate
+from ..services.pages import count_capped
 from ..services.plans import public_plans as publication
 from ..services.platform import audit
 from ..services.registry import records as registry
@@ -19,6 +19,7 @@ bp = Blueprint("public", __name__)
 
 PUBLIC_PLANS_PER_PAGE = 50
 PUBLIC_DRAWS_PER_PAGE = 50
+MATTERS_PER_PAGE = 50
 
 
 @bp.route("/")
@@ -44,18 +45,21 @@ def checkpoints():
 @public
 def matters():
     """随机抽查事项清单 (public before the work, 一公开)."""
+    session = db_session()
     department_id = int_arg("department")
     q = request.args.get("q", "").strip() or None
-    page = paginate(
-        db_session(),
-        registry.search_matters(None, q=q, department_id=department_id),
-        page=page_arg(),
-        per_page=50,
-    )
-    departments = department_service.list_all(db_session(), active_only=True, by_region=True)
+    filters = {"q": q, "department_id": department_id}
+    cursor = cursor_arg()
+    page = registry.page(session, None, "matters", filters, cursor=cursor, limit=MATTERS_PER_PAGE)
+    count = None
+    if cursor is None:  # the first page says how many (the list is short: a capped count)
+        count = count_capped(session, registry.query_of(None, "matters", filters), 10_000)
+    departments = department_service.list_all(session, active_only=True, by_region=True)
     return render_template(
         "public/matters.html",
-        page=page,
+        matters=page.items,
+        links=pager(page),
+        count=count,
         q=q,
         department_id=department_id,
         departments=list(departments),

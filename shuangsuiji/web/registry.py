@@ -68,6 +68,7 @@ EXTRA_LABELS = {
 # A code's name shown beside it (行政区划代码 131024 香河县, 行业代码 6291 小吃服务).
 CODE_NAMES = {"region_code": refdata.region_name, "industry_code": refdata.industry_name}
 PER_PAGE = 50
+IMPORTS_PER_PAGE = 50
 COUNT_CAP = 10_000  # past this the first page says "10,000 条以上" instead of counting on
 
 
@@ -297,9 +298,22 @@ def import_list():
                 error = exc
             else:
                 return redirect(url_for("registry.import_view", import_id=job.id))
+    list_kind = request.args.get("list_kind") or None
+    status = request.args.get("status") or None
+    page = imports.page_visible(
+        db_session(),
+        actor(),
+        kind=list_kind,
+        status=status,
+        cursor=cursor_arg(),
+        limit=IMPORTS_PER_PAGE,
+    )
     return render_template(
         "console/imports.html",
-        jobs=imports.list_visible(db_session(), actor()),
+        jobs=page.items,
+        links=pager(page),
+        list_kind=list_kind,
+        status=status,
         kinds=imports.KINDS,
         statuses=imports.STATUS_LABELS,
         error=error,

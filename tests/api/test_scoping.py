@@ -13,13 +13,13 @@ def _client(app, username):
 
 def test_department_admin_lists_only_own_users(app, world):
     client, _ = _client(app, "admin_a")
-    names = {u["username"] for u in client.get("/api/v1/users").get_json()}
+    names = {u["username"] for u in client.get("/api/v1/users").get_json()["items"]}
     assert names == {"admin_a", "insp_a"}
 
 
 def test_inspector_sees_only_self(app, world):
     client, _ = _client(app, "insp_a")
-    assert [u["username"] for u in client.get("/api/v1/users").get_json()] == ["insp_a"]
+    assert [u["username"] for u in client.get("/api/v1/users").get_json()["items"]] == ["insp_a"]
     assert client.get(f"/api/v1/users/{world['admin_a'].id}").status_code == 404
 
 
@@ -62,7 +62,7 @@ def test_department_admin_cannot_grant_sysadmin(app, world):
 
 def test_auditor_reads_everything_and_changes_nothing(app, world):
     client, csrf = _client(app, "audit")
-    assert len(client.get("/api/v1/users").get_json()) == 6
+    assert len(client.get("/api/v1/users").get_json()["items"]) == 6
     assert client.get(f"/api/v1/users/{world['insp_b'].id}").status_code == 200
     response = client.patch(
         f"/api/v1/users/{world['insp_b'].id}",

@@ -29,7 +29,7 @@ def objects(world, session, app, db):
     """Objects of department A that the URL parameters point at."""
     admin = world["admin_a"]
     tokens.issue(session, actor=admin, name="a", scope="write", days=30, max_days=365)
-    token = tokens.list_own(session, admin)[0]
+    token = tokens.page_own(session, admin).items[0]
     entity = registry.create(
         session,
         actor=admin,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ...db import ApiToken, User, utcnow
 from ...db.states import TokenScope
 from ...errors import Invalid, NotFound
+from ..pages import Keyset, Order, keyset
 from ..platform import audit
 
 PREFIX = "ssj_"
@@ -21,12 +22,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def list_own(session: Session, actor: User) -> list[ApiToken]:
-    return list(
-        session.scalars(
-            select(ApiToken).where(ApiToken.user_id == actor.id).order_by(ApiToken.id.desc())
-        )
-    )
+NEWEST_TOKENS: Order = ((ApiToken.id, True),)
+
+
+def page_own(
+    session: Session, actor: User, *, cursor: str | None = None, limit: int = 50
+) -> Keyset:
+    """One page of the actor's own tokens (revoked and expired ones too), newest first."""
+    query = select(ApiToken).where(ApiToken.user_id == actor.id)
+    return keyset(session, query, NEWEST_TOKENS, cursor=cursor, limit=limit)
 
 
 def issue(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ...db import ApiToken, Department, Role, User, utcnow
 from ...db.states import CROSS_DEPARTMENT_ROLES
 from ...errors import Conflict, Forbidden, Invalid, NotFound
+from ..pages import Keyset, Order, keyset
 from ..platform import audit
 from ..scope import is_dept_admin, is_inspector, is_sysadmin, reads_all, require_admin_of
 from . import sessions
@@ -33,15 +34,37 @@ def snapshot(user: User) -> dict:
     return {name: getattr(user, name) for name in FIELDS}
 
 
-def list_visible(session: Session, actor: User, *, department_id: int | None = None) -> list[User]:
-    query = select(User).order_by(User.department_id, User.username)
+BY_USERNAME: Order = ((User.username, False),)  # usernames are unique
+
+
+def _visible(actor: User, department_id: int | None):
+    query = select(User)
     if is_inspector(actor):
         query = query.where(User.id == actor.id)
     elif not reads_all(actor):
         query = query.where(User.department_id == actor.department_id)
     if department_id is not None:
         query = query.where(User.department_id == department_id)
+    return query
+
+
+def list_visible(session: Session, actor: User, *, department_id: int | None = None) -> list[User]:
+    """Every user the actor may see (a department's own, for forms and counts); lists that
+    grow page with page_visible."""
+    query = _visible(actor, department_id).order_by(User.department_id, User.username)
     return list(session.scalars(query))
+
+
+def page_visible(
+    session: Session,
+    actor: User,
+    *,
+    department_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Keyset:
+    """One page of the users the actor may see, by username, after `cursor`."""
+    return keyset(session, _visible(actor, department_id), BY_USERNAME, cursor=cursor, limit=limit)
 
 
 def get(session: Session, actor: User, user_id: int) -> User:

@@ -24,7 +24,7 @@ from .jobs import (
     get,
     kind_of,
     limits_from,
-    list_visible,
+    page_visible,
     rejects,
 )
 
@@ -40,6 +40,6 @@ __all__ = [
     "get",
     "kind_of",
     "limits_from",
-    "list_visible",
+    "page_visible",
     "rejects",
 ]

@@ -41,6 +41,7 @@ from ....db import (
 )
 from ....db.states import ImportStatus
 from ....errors import Conflict, Invalid, NotFound, TooLarge
+from ...pages import Keyset, Order, keyset
 from ...platform import audit, tasks
 from ...scope import reads_all, require_admin_of
 
@@ -215,13 +216,27 @@ def get(session: Session, actor: User, import_id: int) -> ImportJob:
     return job
 
 
-def list_visible(session: Session, actor: User, *, kind: str | None = None, limit: int = 50):
-    query = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
+NEWEST_IMPORTS: Order = ((ImportJob.id, True),)
+
+
+def page_visible(
+    session: Session,
+    actor: User,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Keyset:
+    """One page of the import batches the actor may see, newest first, after `cursor`."""
+    query = select(ImportJob)
     if not reads_all(actor):
         query = query.where(ImportJob.department_id == actor.department_id)
     if kind:
         query = query.where(ImportJob.kind == kind)
-    return list(session.scalars(query))
+    if status:
+        query = query.where(ImportJob.status == status)
+    return keyset(session, query, NEWEST_IMPORTS, cursor=cursor, limit=limit)
 
 
 def rejects(session: Session, job: ImportJob, *, limit: int | None = None) -> list[ImportReject]:

@@ -104,6 +104,7 @@ class Builder:
         self.say(
             f"{self.first:%Y-%m} through the services: {len(log.draws)} draws, "
             f"{log.records:,} results published, {log.listed} listed, "
+            f"{log.delivered:,} webhooks delivered, "
             f"in {time.perf_counter() - started:.0f} s"
         )
         with self.db.engine.begin() as connection:
@@ -155,6 +156,7 @@ class Builder:
         with self.db.engine.begin() as connection:
             history.reset_sequences(connection)
             history.set_month_status(connection, self.tmpl, self.done - 1, open_=True)
+        history.housekeep(self.db, dt.datetime.now(dt.UTC))
         history.checkpoints(self.db, today)
         with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("ANALYZE"))

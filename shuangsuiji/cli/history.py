@@ -381,6 +381,7 @@ class MonthLog:
     draws: list[int] = field(default_factory=list)
     records: int = 0
     listed: int = 0
+    delivered: int = 0
 
 
 def _strata(scale: Scale, per_year: int = 1) -> dict:
@@ -599,6 +600,44 @@ def _close(db: Database, world: World, clock: Clock) -> None:
             plans.close(session, actor=admin, plan_id=plan.id)
 
 
+def _deliver(db: Database, clock: Clock) -> int:
+    """The dispatcher's month: every webhook to the credit platform delivered (claimed and
+    recorded sent, as worker/outbox.py does once the platform answers), then the scheduler's
+    housekeeping (SMS that no gateway collected within 72 hours expire)."""
+    from ..scheduler import housekeeping
+    from ..services.platform import outbox
+
+    sent = 0
+    with clock.at(28, 12):
+        while True:
+            with db.transaction() as session:
+                batch = outbox.claim_due(
+                    session, channels=("webhook",), limit=500, lease=dt.timedelta(minutes=5)
+                )
+                for message in batch:
+                    outbox.record_sent(session, message.id)
+                sent += len(batch)
+            if not batch:
+                break
+    with clock.at(28, 23):
+        housekeeping.run(
+            db,
+            settings=outbox.Settings(),
+            stage_retention=dt.timedelta(days=1),
+            now=dt.datetime.now(dt.UTC),
+        )
+    return sent
+
+
+def housekeep(db: Database, now: dt.datetime) -> None:
+    """The scheduler's housekeeping at `now`: sent and expired messages past the retention
+    are deleted, as a deployment's scheduler would have done along the years."""
+    from ..scheduler import housekeeping
+    from ..services.platform import outbox
+
+    housekeeping.run(db, settings=outbox.Settings(), stage_retention=dt.timedelta(days=1), now=now)
+
+
 def service_month(db: Database, world: World, first: dt.date, scale: Scale) -> MonthLog:
     """The template month, through the services, at its own dates."""
     from ..services.plans.batches import Timing
@@ -620,6 +659,7 @@ def service_month(db: Database, world: World, first: dt.date, scale: Scale) -> M
         _results(db, world, clock, scale, log)
         log.listed = _listings(db, world, clock)
         _close(db, world, clock)
+        log.delivered = _deliver(db, clock)
     finally:
         credit.install(credit.CreditSettings())
     return log

@@ -66,6 +66,8 @@ def test_a_copied_month_has_the_shape_of_the_month_made_by_the_services(built):
     assert made["inspection_records"]["kinds"]["status"] == ["published"]
     assert "listed" in made["abnormal_listings"]["kinds"]["status"]
     assert made["plans"]["kinds"]["status"] == ["active", "closed"]
+    # The webhooks were delivered, the SMS no gateway collected expired (housekeeping).
+    assert made["outbox_messages"]["kinds"]["status"] == ["failed", "sent"]
     assert made["draws"]["relations"]["plan_id"] == ["this month"]
     # A month inside the year draws the year's recurring plans (made in January) and has no
     # joint plan; its one-off plans are its own.

@@ -1,34 +1,47 @@
-"""Estimating a population's problem rate from stratified draws (分层抽样估计).
+"""Estimating a registry's problem rate from its stratified draws (分层抽样估计).
 
-A draw samples each stratum h (a credit-risk class of one draw) without replacement: N_h
-entities on the registry, n_h of them inspected with a result. Each inspected entity stands for
-w_h = N_h / n_h entities (the inverse of its inclusion probability n_h / N_h, counting only the
-entities whose result is in: non-response is assumed to be at random within the stratum).
+The strata are the credit-risk classes (per department): N_h entities of class h on the
+registry, n_h of them inspected with a published result over the period (a year: every draw of
+the year together). Each inspected entity stands for w_h = N_h / n_h entities, the inverse of its
+inclusion probability n_h / N_h. The assumptions, which the statistics page states beside each
+row:
+
+- within a class the period's inspected entities are a simple random sample without
+  replacement of the class (each draw samples at random within the class; an entity inspected
+  twice in the period counts twice, rare under the annual caps);
+- a drawn entity whose result is not (yet) published is missing at random within its class;
+- N_h is the class as the draws saw it (the largest count of the class among the period's
+  draws); a class nobody inspected is left out, so the rate is that of the inspected classes.
 
 For a domain d (an industry, a region) the problem rate is the Hájek ratio
 
-    p̂_d = Σ_h w_h Σ_{i ∈ s_h ∩ d} y_i  /  Σ_h w_h |s_h ∩ d|
+    p̂_d = Σ_h w_h x_hd  /  Σ_h w_h m_hd,    N̂_d = Σ_h w_h m_hd
 
-with y_i = 1 when the visit found a problem. Its variance is estimated by linearisation for
-stratified simple random sampling without replacement:
+with m_hd the inspected entities of class h in d and x_hd those with a problem. N̂_d estimates
+the domain's number of entities; since m_hd ≤ n_h it never exceeds Σ_h N_h, the registry, and
+the estimated number of problem entities p̂_d N̂_d never exceeds N̂_d. Its variance is
+estimated by linearisation for stratified simple random sampling without replacement:
 
-    z_i = 1{i ∈ d} (y_i − p̂_d) / N̂_d,    N̂_d = Σ_h w_h |s_h ∩ d|
+    z_i = 1{i ∈ d} (y_i − p̂_d) / N̂_d
     V̂(p̂_d) = Σ_h N_h² (1 − n_h / N_h) s²_h(z) / n_h
 
-where s²_h(z) is the sample variance of z over all n_h inspected entities of stratum h (those
-outside d have z = 0). A stratum where the domain's m inspected entities all had no problem
-(or all had one) adds no y-variance to that sum, though its rate is far from known; so each
-stratum adds at least its post-stratified term Ŵ²(1 − n_h/N_h) p̃(1 − p̃)/m, with the cell's
-rate shrunk to p̃ = (x + ½)/(m + 1) and Ŵ the stratum's estimated share of the domain.
-Problem rates are small and the low-risk classes carry large weights, so
-p̂_d ± z √V̂ (Wald) covers badly (about 80% for a nominal 95% in our simulation). The interval
-is Wilson's score interval on the effective sample size n* = p̂(1 − p̂) / V̂ (Kish's design
-effect; Korn & Graubard 1998), which stays inside [0, 1]; with the floor above it covered
-94–99% in the same simulation (tests/domain/test_estimate.py): on the safe side. A stratum
-with a single inspected entity contributes no variance term (it cannot estimate one), which the
-result reports. Several draws (monthly batches) are combined by treating each (draw, class) as
-its own stratum, which is right when the draws sample disjoint parts of the registry, as
-batches of one plan do once drawn entities are excluded by the annual cap.
+where s²_h(z) is the sample variance of z over all n_h inspected entities of class h (those
+outside d have z = 0); it needs only (n_h, m_hd, x_hd), which is what the statistics store. A
+class where the domain's m inspected entities all had no problem (or all had one) adds no
+y-variance to that sum, though its rate is far from known; so each class adds at least its
+post-stratified term Ŵ²(1 − n_h/N_h) p̃(1 − p̃)/m, with the cell's rate shrunk to
+p̃ = (x + ½)/(m + 1) and Ŵ the class's estimated share of the domain. The interval is Wilson's
+score interval on the effective sample size n* = p̂(1 − p̂) / V̂ (Kish's design effect; Korn &
+Graubard 1998), which stays inside [0, 1]; when p̂ is 0 or 1, n* is Kish's weight-based
+(Σw)² / Σw². Problem rates are small and the low-risk classes carry large weights, so a Wald
+interval p̂ ± z √V̂ covers badly (about 80% for a nominal 95%); this one covers 92–99% in the
+simulations of tests/domain/test_estimate.py, from 10 inspected entities a class up.
+
+No interval is given (`sufficient` False, 样本不足) when the domain has fewer than
+MIN_INSPECTED inspected entities, or an effective sample size under MIN_EFFECTIVE, or a class
+with a single inspected entity that is not the whole class (it cannot estimate its variance):
+two results do not make a "72.4%–72.4%" interval. A domain whose classes were all inspected
+in full (a census) is known exactly.
 
 Pure: numpy only, no I/O.
 """
@@ -36,113 +49,149 @@ Pure: numpy only, no I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 Z95 = 1.959963984540054
+MIN_INSPECTED = 10
+MIN_EFFECTIVE = 8.0
 
 
 @dataclass(frozen=True)
 class Stratum:
-    """One stratum of one draw: N on the registry; per inspected entity its domain and y."""
+    """One class: N on the registry, n inspected, and per domain (inspected, with a problem)."""
 
-    n_population: int
-    domains: tuple[str, ...]  # the domain of each inspected entity
-    problems: tuple[bool, ...]  # whether the visit found a problem, same order
+    population: int
+    sample: int
+    cells: Mapping[str, tuple[int, int]]
+
+
+def stratum(population: int, domains: Sequence[str], problems: Sequence[bool]) -> Stratum:
+    """A class from its inspected entities, one domain and one y each."""
+    if len(domains) != len(problems):
+        raise ValueError("domains and problems differ in length")
+    cells: dict[str, list[int]] = {}
+    for domain, problem in zip(domains, problems, strict=True):
+        cell = cells.setdefault(domain, [0, 0])
+        cell[0] += 1
+        cell[1] += bool(problem)
+    return Stratum(population, len(domains), {k: (m, x) for k, (m, x) in cells.items()})
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """The problem rate of one domain with its confidence interval."""
+    """The problem rate of one domain; the interval only when the sample suffices."""
 
     domain: str
-    inspected: int  # inspected entities of the domain (all strata)
+    inspected: int  # inspected entities of the domain (all classes)
     problems: int  # of which with a problem
     rate: float  # p̂_d
-    low: float
-    high: float
+    low: float | None  # None: 样本不足
+    high: float | None
     population: float  # N̂_d, the estimated number of registry entities in the domain
-    strata_without_variance: int  # strata with one inspected entity (no variance term)
+    effective: float  # the effective sample size n* the interval uses
+    exact: bool  # every class of the domain inspected in full: the rate is known
+    strata_without_variance: int  # classes with one inspected entity (no variance term)
+
+    @property
+    def sufficient(self) -> bool:
+        return self.low is not None
+
+    @property
+    def problem_count(self) -> float:
+        """The estimated number of registry entities of the domain with a problem."""
+        return self.rate * self.population
+
+
+def _check(used: list[Stratum]) -> None:
+    for s in used:
+        inspected = sum(m for m, _ in s.cells.values())
+        if inspected > s.sample or any(x > m or x < 0 for m, x in s.cells.values()):
+            raise ValueError("a class's cells hold more than it inspected")
+        if s.sample > s.population:
+            raise ValueError("more inspected entities than the stratum holds")
 
 
 def problem_rates(strata: list[Stratum], *, z: float = Z95) -> list[Estimate]:
-    """p̂_d and its interval for every domain seen in the sample, in domain order.
-
-    Strata with no inspected entity are ignored (they carry no information); n_h ≤ N_h is
-    required.
-    """
-    used = [s for s in strata if s.domains]
-    for s in used:
-        if len(s.domains) != len(s.problems):
-            raise ValueError("domains and problems differ in length")
-        if len(s.domains) > s.n_population:
-            raise ValueError("more inspected entities than the stratum holds")
-    names = sorted({d for s in used for d in s.domains})
-    if not names:
-        return []
+    """p̂_d and its interval for every domain seen in the sample, in domain order. Classes with
+    no inspected entity are ignored (they carry no information)."""
+    used = [s for s in strata if s.sample]
+    _check(used)
+    names = sorted({d for s in used for d, (m, _) in s.cells.items() if m})
     index = {name: k for k, name in enumerate(names)}
-    # Per stratum: weights, domain index and y as arrays; domain totals accumulate over strata.
-    prepared = []
-    total_w = np.zeros(len(names))
-    total_wy = np.zeros(len(names))
-    count = np.zeros(len(names), dtype=np.int64)
-    hits = np.zeros(len(names), dtype=np.int64)
+    size = len(names)
+    total_w, total_wy, total_w2 = np.zeros(size), np.zeros(size), np.zeros(size)
+    count = np.zeros(size, dtype=np.int64)
+    hits = np.zeros(size, dtype=np.int64)
+    census = np.ones(size, dtype=bool)
     for s in used:
-        n = len(s.domains)
-        w = s.n_population / n
-        dom = np.fromiter((index[d] for d in s.domains), dtype=np.int64, count=n)
-        y = np.fromiter(s.problems, dtype=np.float64, count=n)
-        np.add.at(total_w, dom, w)
-        np.add.at(total_wy, dom, w * y)
-        np.add.at(count, dom, 1)
-        np.add.at(hits, dom, y.astype(np.int64))
-        prepared.append((s.n_population, n, dom, y))
-    rate = total_wy / total_w
-    variance = np.zeros(len(names))
-    single = np.zeros(len(names), dtype=np.int64)
-    for big_n, n, dom, y in prepared:
-        present = np.unique(dom)
-        if n < 2:
-            single[present] += 1
-            continue
+        w = s.population / s.sample
+        for name, (m, x) in s.cells.items():
+            if not m:
+                continue
+            k = index[name]
+            total_w[k] += w * m
+            total_wy[k] += w * x
+            total_w2[k] += w * w * m
+            count[k] += m
+            hits[k] += x
+            census[k] &= s.sample >= s.population
+    rate = np.divide(total_wy, total_w, out=np.zeros(size), where=total_w > 0)
+    variance = np.zeros(size)
+    single = np.zeros(size, dtype=np.int64)
+    for s in used:
+        n, big_n = s.sample, s.population
         fpc = 1.0 - n / big_n
-        for k in present:
-            inside = dom == k
-            zk = np.where(inside, (y - rate[k]) / total_w[k], 0.0)
-            linear = big_n * big_n * fpc * zk.var(ddof=1) / n
-            # The same stratum as a post-stratum of the domain, with the cell's rate shrunk
-            # towards 1/2 (x + 1/2) / (m + 1): a cell where no problem (or only problems) was
-            # seen still has a sampling variance, which the linearised term misses.
-            m = int(inside.sum())
-            shrunk = (float(y[inside].sum()) + 0.5) / (m + 1.0)
-            share = (big_n * m / n) / total_w[k]
+        for name, (m, x) in s.cells.items():
+            if not m:
+                continue
+            k = index[name]
+            if n < 2:
+                single[k] += fpc > 0
+                continue
+            p, scale = rate[k], total_w[k]
+            total = (x - m * p) / scale
+            squares = (x * (1 - p) ** 2 + (m - x) * p * p) / (scale * scale)
+            linear = big_n * big_n * fpc * (squares - total * total / n) / (n - 1) / n
+            # The class as a post-stratum of the domain, its rate shrunk towards 1/2: a cell
+            # where no problem (or only problems) was seen still has a sampling variance.
+            shrunk = (x + 0.5) / (m + 1.0)
+            share = (big_n * m / n) / scale
             cell = share * share * fpc * shrunk * (1.0 - shrunk) / m
             variance[k] += max(linear, cell)
     out = []
     for name, k in index.items():
-        low, high = _wilson(float(rate[k]), float(variance[k]), int(count[k]), z)
+        p, v = float(rate[k]), float(variance[k])
+        kish = float(total_w[k] ** 2 / total_w2[k])
+        effective = p * (1.0 - p) / v if v > 0.0 and 0.0 < p < 1.0 else kish
+        if census[k]:
+            low = high = p
+            effective = float(count[k])
+        elif count[k] < MIN_INSPECTED or effective < MIN_EFFECTIVE or single[k]:
+            low = high = None
+        else:
+            low, high = _wilson(p, effective, z)
         out.append(
             Estimate(
                 domain=name,
                 inspected=int(count[k]),
                 problems=int(hits[k]),
-                rate=float(rate[k]),
+                rate=p,
                 low=low,
                 high=high,
                 population=float(total_w[k]),
+                effective=effective,
+                exact=bool(census[k]),
                 strata_without_variance=int(single[k]),
             )
         )
     return out
 
 
-def _wilson(p: float, variance: float, n: int, z: float) -> tuple[float, float]:
-    """Wilson's interval for p on the effective sample size (n itself when p is 0 or 1 or the
-    variance is not estimable). With no variance at all (a census) the interval is p."""
-    if variance <= 0.0 and 0.0 < p < 1.0:
-        return p, p
-    n_eff = p * (1.0 - p) / variance if variance > 0.0 and 0.0 < p < 1.0 else float(n)
+def _wilson(p: float, n_eff: float, z: float) -> tuple[float, float]:
+    """Wilson's score interval for p on the effective sample size."""
     z2 = z * z
     denom = 1.0 + z2 / n_eff
     centre = (p + z2 / (2.0 * n_eff)) / denom

@@ -27,6 +27,35 @@ def list_visible(session: Session, actor: User) -> list[Department]:
     return list(session.scalars(query))
 
 
+def children(session: Session) -> dict[int | None, list[int]]:
+    """Each department's id → the ids of the departments directly below it (None → the top
+    ones), in the order of their region and code."""
+    found: dict[int | None, list[int]] = {}
+    for department_id, parent_id in session.execute(
+        select(Department.id, Department.parent_id).order_by(
+            Department.region_code, Department.code
+        )
+    ):
+        found.setdefault(parent_id, []).append(department_id)
+    return found
+
+
+def descendants(
+    session: Session, department_id: int, *, below: dict[int | None, list[int]] | None = None
+) -> list[int]:
+    """The ids of every department below this one (its children, their children, …), each
+    once, nearest first; `below` is `children(session)` when the caller has it already."""
+    below = children(session) if below is None else below
+    found: list[int] = []
+    seen = {department_id}
+    level = [department_id]
+    while level:
+        level = [c for d in level for c in below.get(d, ()) if c not in seen]
+        seen.update(level)
+        found += level
+    return found
+
+
 def list_all(
     session: Session, *, active_only: bool = False, by_region: bool = False
 ) -> list[Department]:

@@ -1,8 +1,11 @@
 """Statistics (统计分析): completion and publication rates, results by code, department, region
-and month, and the estimated problem rate of the registry per industry and per region.
+and month, and the estimated problem rate of the registry per industry and per region, for one
+year or several, over a department and the departments below it (roll-up, drill-down).
 
-Scope: the live draws (no redraw replaced them) made in one calendar year (Beijing time) of the
-plans the user may see. Definitions, as bureaus report them:
+Everything is read from the per department × month aggregates (db/statistics.py, kept by
+services/plans/tallies.py): a year's report reads 12 months of rows per department, whatever
+the length of the history. Scope: the live draws (no redraw replaced them) made in the years
+(Beijing time) of the departments the user may see. Definitions, as bureaus report them:
 
 - 抽查计划完成率 = entities whose result is entered (submitted for review or published)
   ÷ entities drawn;
@@ -10,9 +13,9 @@ plans the user may see. Definitions, as bureaus report them:
 - a visit "found a problem" when any matter's result is 发现问题待后续处理 (A, with its
   sub-codes), 发现问题经责令已改正 (E) or 不配合检查情节严重 (8); 未发现问题, 未发现开展
   本次抽查涉及的经营活动, 已关闭停业 and 注销/吊销/撤销/迁出 are not problems;
-- the problem-rate estimate weights each published visit by its stratum (draw × credit-risk
-  class) as domain/estimate.py explains, so that classes drawn at higher ratios do not inflate
-  the rate of the registry as a whole.
+- the problem-rate estimate weights each published visit by its credit-risk class of its
+  department (N / n over the period), as domain/estimate.py explains, so that classes drawn at
+  higher ratios do not inflate the rate of the registry as a whole.
 
 Counts and rates are for the department's own use: the credit-risk class never leaves it.
 """
@@ -28,41 +31,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ... import refdata
-from ...db import (
-    Department,
-    Draw,
-    DrawEntity,
-    Entity,
-    InspectionRecord,
-    InspectionResult,
-    Plan,
-    User,
-)
-from ...db.states import RecordStatus
+from ...db import Department, Dimension, StatCell, StatMonth, StatStratum, User
 from ...domain import estimate
 from ...domain.result_codes import BY_CODE, ORDER
-from ..plans import eligibility
+from ..accounts import departments
 from ..scope import visible
 
-
-def _is_problem(codes: set[str]) -> bool:
-    return bool(codes & _PROBLEM)
-
-
-def _problem_codes() -> frozenset[str]:
-    """A, E and 8, and every code under A."""
-    found = {"A", "E", "8"}
-    for code, entry in BY_CODE.items():
-        parent = entry.parent
-        while parent is not None:
-            if parent == "A":
-                found.add(code)
-            parent = BY_CODE[parent].parent
-    return frozenset(found)
-
-
-_PROBLEM = _problem_codes()
-BEIJING = dt.timezone(dt.timedelta(hours=8))
+MAX_YEARS = 10  # a multi-year report spans at most this many years
 
 
 @dataclass
@@ -82,6 +57,11 @@ class Rates:
     def publication(self) -> float | None:
         return self.published / self.entered if self.entered else None
 
+    def add(self, other: Rates) -> None:
+        self.drawn += other.drawn
+        self.entered += other.entered
+        self.published += other.published
+
 
 @dataclass
 class Tally:
@@ -97,9 +77,25 @@ class Tally:
 
 
 @dataclass
+class Level:
+    """One row of the drill-down: a department with (rolled) or without (own) those below."""
+
+    department_id: int
+    label: str
+    rates: Rates
+    results: Tally
+    below: int  # departments below it (0: nothing to drill into)
+    own: bool = False  # the chosen department's own figures (本级)
+
+
+@dataclass
 class Report:
     year: int
+    to_year: int
     total: Rates
+    department: Department | None = None  # the department rolled up (None: all visible)
+    path: list[Department] = field(default_factory=list)  # its visible ancestors, top first
+    levels: list[Level] = field(default_factory=list)  # drill-down rows
     by_department: list[Rates] = field(default_factory=list)
     by_code: list[tuple[str, str, int]] = field(default_factory=list)  # code, label, visits
     by_region: list[Tally] = field(default_factory=list)
@@ -108,171 +104,236 @@ class Report:
     by_industry: list[estimate.Estimate] = field(default_factory=list)
     by_region_estimate: list[estimate.Estimate] = field(default_factory=list)
 
-
-def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime(year, 1, 1, tzinfo=BEIJING)
-    return start, start.replace(year=year + 1)
-
-
-def _draws(session: Session, actor: User, year: int, department_id: int | None) -> list[Draw]:
-    start, end = _year_bounds(year)
-    query = (
-        select(Draw)
-        .join(Plan, Plan.id == Draw.plan_id)
-        .where(
-            visible(actor, Plan.department_id),
-            Draw.id.in_(eligibility.live_draws()),
-            Draw.created_at >= start,
-            Draw.created_at < end,
-        )
-        .order_by(Draw.id)
-    )
-    if department_id is not None:
-        query = query.where(Plan.department_id == department_id)
-    return list(session.scalars(query))
+    @property
+    def span(self) -> str:
+        return str(self.year) if self.year == self.to_year else f"{self.year}–{self.to_year}"
 
 
 @functools.lru_cache(maxsize=1)
-def _sections() -> dict[str, str]:
-    """Section letters and 2-digit divisions → their 门类 as "C 制造业"."""
+def _section_labels() -> dict[str, str]:
     table = refdata.industries()
-    label = {i.code: f"{i.code} {i.name}" for i in table.values() if i.level == "section"}
-    found = dict(label)
-    for i in table.values():
-        if i.level == "division":
-            found[i.code] = label[i.parent]
-    return found
+    return {i.code: f"{i.code} {i.name}" for i in table.values() if i.level == "section"}
 
 
-def _industry_section(code: str | None) -> str:
-    """门类 of a GB/T 4754 code at any level."""
-    if not code:
+def industry_label(key: str) -> str:
+    """The 门类 of a stored section key as "C 制造业"."""
+    if not key:
         return "未填行业"
-    return _sections().get(code if code.isalpha() else code[:2], f"{code}（未知行业）")
+    return _section_labels().get(key, f"{key}（未知行业）")
 
 
-def _county(code: str | None) -> str:
+def region_label(code: str) -> str:
     if not code:
         return "未填区划"
     return f"{code} {refdata.region_name(code) or ''}".strip()
 
 
-def report(session: Session, actor: User, *, year: int, department_id: int | None = None) -> Report:
-    """The year's statistics over the plans the actor may see (optionally one department)."""
-    draws = _draws(session, actor, year, department_id)
-    ids = [d.id for d in draws]
-    plan_department = {
-        plan_id: dept
-        for plan_id, dept in session.execute(
-            select(Plan.id, Plan.department_id).where(Plan.id.in_({d.plan_id for d in draws}))
+# -- reading the aggregates --------------------------------------------------------------------
+
+
+@dataclass
+class _Rows:
+    months: dict[int, Rates]
+    strata: dict[tuple[int, str], tuple[int, int, int]]  # (dept, class) → N, n, problems
+    cells: list[tuple[int, str, str, str, int, int]]  # dept, dimension, class, key, visits, probl.
+
+
+def _read(session: Session, ids: list[int], first: dt.date, end: dt.date) -> _Rows:
+    """The aggregates of these departments over [first, end), summed per department."""
+
+    def where(model):
+        return (model.department_id.in_(ids), model.month >= first, model.month < end)
+
+    months = {
+        dept: Rates("", int(d or 0), int(e or 0), int(p or 0))
+        for dept, d, e, p in session.execute(
+            select(
+                StatMonth.department_id,
+                func.sum(StatMonth.drawn),
+                func.sum(StatMonth.entered),
+                func.sum(StatMonth.published),
+            )
+            .where(*where(StatMonth))
+            .group_by(StatMonth.department_id)
         )
     }
-    names = {i: name for i, name in session.execute(select(Department.id, Department.name))}
-    rates: dict[int, Rates] = {}
-    for draw in draws:
-        dept = plan_department[draw.plan_id]
-        rates.setdefault(dept, Rates(names[dept])).drawn += draw.summary_doc.drawn
-    statuses = session.execute(
-        select(InspectionRecord.department_id, InspectionRecord.status, func.count())
-        .where(InspectionRecord.draw_id.in_(ids))
-        .group_by(InspectionRecord.department_id, InspectionRecord.status)
-    )
-    for dept, status, n in statuses:
-        row = rates.setdefault(dept, Rates(names[dept]))
-        if status in (RecordStatus.SUBMITTED, RecordStatus.PUBLISHED):
-            row.entered += n
-        if status == RecordStatus.PUBLISHED:
-            row.published += n
-    total = Rates("合计")
-    for row in rates.values():
-        total.drawn += row.drawn
-        total.entered += row.entered
-        total.published += row.published
+    strata = {
+        (dept, klass): (int(big_n or 0), int(n or 0), int(x or 0))
+        for dept, klass, big_n, n, x in session.execute(
+            select(
+                StatStratum.department_id,
+                StatStratum.stratum,
+                func.max(StatStratum.population),
+                func.sum(StatStratum.visits),
+                func.sum(StatStratum.problems),
+            )
+            .where(*where(StatStratum))
+            .group_by(StatStratum.department_id, StatStratum.stratum)
+        )
+    }
+    cells = [
+        (dept, dim, klass, key, int(v), int(x))
+        for dept, dim, klass, key, v, x in session.execute(
+            select(
+                StatCell.department_id,
+                StatCell.dimension,
+                StatCell.stratum,
+                StatCell.key,
+                func.sum(StatCell.visits),
+                func.sum(StatCell.problems),
+            )
+            .where(*where(StatCell))
+            .group_by(StatCell.department_id, StatCell.dimension, StatCell.stratum, StatCell.key)
+        )
+    ]
+    return _Rows(months, strata, cells)
 
-    visits = _published_visits(session, ids)
+
+def _estimates(rows: _Rows, dimension: str, label) -> list[estimate.Estimate]:
+    """The problem rate per domain, each department's credit-risk class a stratum."""
+    cells: dict[tuple[int, str], Counter] = defaultdict(Counter)
+    for dept, dim, klass, key, visits, problems in rows.cells:
+        if dim == dimension:
+            cell = cells[(dept, klass)]
+            cell[(label(key), 0)] += visits
+            cell[(label(key), 1)] += problems
+    strata = []
+    for (dept, klass), (big_n, n, _) in sorted(rows.strata.items()):
+        if not n:
+            continue
+        found = cells.get((dept, klass), Counter())
+        domains = {name for name, _ in found}
+        strata.append(
+            estimate.Stratum(
+                population=max(big_n, n),  # an entity inspected twice counts twice
+                sample=n,
+                cells={d: (found[(d, 0)], found[(d, 1)]) for d in domains},
+            )
+        )
+    return estimate.problem_rates(strata)
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def departments_of(session: Session, actor: User) -> list[Department]:
+    """The departments whose statistics the actor may read, by region and code."""
+    return list(
+        session.scalars(
+            select(Department)
+            .where(visible(actor, Department.id))
+            .order_by(Department.region_code, Department.code)
+        )
+    )
+
+
+def _scope(
+    session: Session, actor: User, department_id: int | None
+) -> tuple[dict[int, Department], list[int], dict[int | None, list[int]]]:
+    """The visible departments, the ids the report covers and the department tree."""
+    seen = {
+        d.id: d for d in session.scalars(select(Department).where(visible(actor, Department.id)))
+    }
+    below = departments.children(session)
+    if department_id is None:
+        return seen, list(seen), below
+    ids = [department_id, *departments.descendants(session, department_id, below=below)]
+    return seen, [i for i in ids if i in seen], below
+
+
+def _levels(
+    report: Report, rows: _Rows, seen: dict[int, Department], below: dict, ids: list[int]
+) -> list[Level]:
+    """The drill-down rows: the chosen department's own figures and each department directly
+    below it with its whole subtree; with none chosen, the top visible departments."""
+    covered = set(ids)
+    tallies = {dept: (n, x) for dept, n, x in _per_department_results(rows) if dept in covered}
+
+    def rolled(root: int, *, own: bool = False) -> Level:
+        members = [root] if own else [root, *departments.descendants(None, root, below=below)]
+        members = [m for m in members if m in covered]
+        rates, results = Rates(seen[root].name), Tally(seen[root].name)
+        for m in members:
+            rates.add(rows.months.get(m, Rates("")))
+            n, x = tallies.get(m, (0, 0))
+            results.visits += n
+            results.problems += x
+        under = [c for c in below.get(root, ()) if c in covered]
+        return Level(root, seen[root].name, rates, results, 0 if own else len(under), own)
+
+    if report.department is not None:
+        chosen = report.department.id
+        children = [c for c in below.get(chosen, ()) if c in covered]
+        if not children:
+            return []
+        return [rolled(chosen, own=True), *(rolled(c) for c in children)]
+    tops = [i for i in ids if seen[i].parent_id not in covered]
+    return [rolled(t) for t in sorted(tops, key=lambda i: (seen[i].region_code, seen[i].code))]
+
+
+def _per_department_results(rows: _Rows) -> list[tuple[int, int, int]]:
+    found: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (dept, _), (_, n, x) in rows.strata.items():
+        found[dept][0] += n
+        found[dept][1] += x
+    return [(dept, n, x) for dept, (n, x) in found.items()]
+
+
+def report(
+    session: Session,
+    actor: User,
+    *,
+    year: int,
+    to_year: int | None = None,
+    department_id: int | None = None,
+) -> Report:
+    """The statistics of the years `year`..`to_year` (Beijing time) over the departments the
+    actor may see, or over one department and every visible department below it."""
+    to_year = year if to_year is None else to_year
+    seen, ids, below = _scope(session, actor, department_id)
+    rows = _read(session, ids, dt.date(year, 1, 1), dt.date(to_year + 1, 1, 1))
+    chosen = seen.get(department_id) if department_id is not None else None
+    rep = Report(year=year, to_year=to_year, total=Rates("合计"), department=chosen)
+    if chosen is not None:
+        parent = chosen.parent_id
+        while parent in seen:
+            rep.path.insert(0, seen[parent])
+            parent = seen[parent].parent_id
+    for dept, rates in rows.months.items():
+        rates.label = seen[dept].name
+        rep.total.add(rates)
+    rep.by_department = sorted(
+        (r for r in rows.months.values() if r.drawn or r.entered), key=lambda r: r.label
+    )
+    rep.levels = _levels(rep, rows, seen, below, ids)
     codes: Counter = Counter()
     regions: dict[str, Tally] = {}
     months: dict[str, Tally] = {}
-    by_dept: dict[str, Tally] = {}
-    draw_department = {d.id: names[plan_department[d.plan_id]] for d in draws}
-    for visit in visits.values():
-        codes.update(visit["codes"])
-        problem = _is_problem(visit["codes"])
-        for key, table in (
-            (_county(visit["region"]), regions),
-            (visit["month"], months),
-            (draw_department[visit["draw_id"]], by_dept),
-        ):
-            tally = table.setdefault(key, Tally(key))
-            tally.visits += 1
-            tally.problems += problem
-    return Report(
-        year=year,
-        total=total,
-        by_department=sorted(rates.values(), key=lambda r: r.label),
-        by_code=[(c, BY_CODE[c].label, codes[c]) for c in sorted(codes, key=ORDER.get)],
-        by_region=sorted(regions.values(), key=lambda t: t.label),
-        by_month=sorted(months.values(), key=lambda t: t.label),
-        by_department_results=sorted(by_dept.values(), key=lambda t: t.label),
-        by_industry=_estimates(draws, visits, lambda v: _industry_section(v["industry"])),
-        by_region_estimate=_estimates(draws, visits, lambda v: _county(v["region"])),
+    for _, dim, _, key, visits, problems in rows.cells:
+        if dim == Dimension.CODE:
+            codes[key] += visits
+            continue
+        if dim == Dimension.CHECKED:
+            table, label = months, key
+        elif dim == Dimension.REGION:
+            table, label = regions, region_label(key)
+        else:
+            continue
+        tally = table.setdefault(label, Tally(label))
+        tally.visits += visits
+        tally.problems += problems
+    rep.by_code = [
+        (c, BY_CODE[c].label, codes[c]) for c in sorted(codes, key=ORDER.get) if codes[c]
+    ]
+    rep.by_region = sorted(regions.values(), key=lambda t: t.label)
+    rep.by_month = sorted(months.values(), key=lambda t: t.label)
+    rep.by_department_results = sorted(
+        (Tally(seen[dept].name, n, x) for dept, n, x in _per_department_results(rows) if n),
+        key=lambda t: t.label,
     )
-
-
-def _published_visits(session: Session, draw_ids: list[int]) -> dict[int, dict]:
-    """Published records of these draws: codes of all matters, region, industry, stratum."""
-    rows = session.execute(
-        select(
-            InspectionRecord.id,
-            InspectionRecord.draw_id,
-            InspectionRecord.checked_on,
-            Entity.region_code,
-            Entity.industry_code,
-            DrawEntity.stratum,
-            InspectionResult.codes,
-        )
-        .join(Entity, Entity.id == InspectionRecord.entity_id)
-        .join(
-            DrawEntity,
-            (DrawEntity.draw_id == InspectionRecord.draw_id)
-            & (DrawEntity.position == InspectionRecord.position),
-        )
-        .join(InspectionResult, InspectionResult.record_id == InspectionRecord.id)
-        .where(
-            InspectionRecord.draw_id.in_(draw_ids),
-            InspectionRecord.status == RecordStatus.PUBLISHED,
-        )
-    )
-    visits: dict[int, dict] = {}
-    for record_id, draw_id, checked_on, region, industry, stratum, codes in rows:
-        visit = visits.setdefault(
-            record_id,
-            {
-                "draw_id": draw_id,
-                "month": checked_on.strftime("%Y-%m"),
-                "region": region,
-                "industry": industry,
-                "stratum": stratum,
-                "codes": set(),
-            },
-        )
-        visit["codes"].update(c for c in codes.split(",") if c)
-    return visits
-
-
-def _estimates(draws: list[Draw], visits: dict[int, dict], domain) -> list[estimate.Estimate]:
-    """The problem rate per domain, each (draw, class) a stratum of the size it had."""
-    cells: dict[tuple[int, str], tuple[list[str], list[bool]]] = defaultdict(lambda: ([], []))
-    for visit in visits.values():
-        domains, problems = cells[(visit["draw_id"], visit["stratum"])]
-        domains.append(domain(visit))
-        problems.append(_is_problem(visit["codes"]))
-    strata = []
-    for draw in draws:
-        for s in draw.summary_doc.strata:
-            domains, problems = cells.get((draw.id, s.code), ([], []))
-            strata.append(estimate.Stratum(s.N, tuple(domains), tuple(problems)))
-    return estimate.problem_rates(strata)
+    rep.by_industry = _estimates(rows, Dimension.INDUSTRY, industry_label)
+    rep.by_region_estimate = _estimates(rows, Dimension.REGION, region_label)
+    return rep
 
 
 # -- tables for export -------------------------------------------------------------------------
@@ -280,6 +341,26 @@ def _estimates(draws: list[Draw], visits: dict[int, dict], domain) -> list[estim
 
 def _pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
+
+
+def method_note(e: estimate.Estimate) -> str:
+    """The method, its assumptions and why there is no interval, in a few words."""
+    if e.exact:
+        return "各信用风险分类全部检查（普查），比例即为实数"
+    if e.sufficient:
+        return "按信用风险分类加权（分层 Hájek），Wilson 区间；假设类内随机抽取、未公示者随机缺失"
+    if e.inspected < estimate.MIN_INSPECTED:
+        return f"样本不足：已公示 {e.inspected} 户，少于 {estimate.MIN_INSPECTED} 户，不给出区间"
+    if e.strata_without_variance:
+        return "样本不足：有信用风险分类仅 1 户已公示，无法估计其方差，不给出区间"
+    return f"样本不足：有效样本量低于 {estimate.MIN_EFFECTIVE:g}，不给出区间"
+
+
+def interval(e: estimate.Estimate) -> tuple[str, str]:
+    """The interval's bounds as shown, or 样本不足."""
+    if not e.sufficient:
+        return "样本不足", "样本不足"
+    return _pct(e.low), _pct(e.high)
 
 
 def tables(rep: Report) -> dict[str, tuple[str, list[str], list[list]]]:
@@ -297,20 +378,44 @@ def tables(rep: Report) -> dict[str, tuple[str, list[str], list[list]]]:
                 e.inspected,
                 e.problems,
                 _pct(e.rate),
-                _pct(e.low),
-                _pct(e.high),
+                *interval(e),
                 round(e.population),
+                round(e.problem_count),
+                round(e.effective, 1),
+                method_note(e),
             ]
             for e in found
         ]
 
-    estimate_headers = ["已公示户数", "发现问题户数", "估计问题率", "95%区间下限", "95%区间上限"]
+    estimate_headers = [
+        "已公示户数",
+        "发现问题户数",
+        "估计问题率",
+        "95%区间下限",
+        "95%区间上限",
+        "估计主体数",
+        "估计问题主体数",
+        "有效样本量",
+        "方法与假设",
+    ]
+    level_rows = [
+        [
+            ("本级：" if lv.own else "") + lv.label,
+            lv.rates.drawn,
+            lv.rates.entered,
+            lv.rates.published,
+            _pct(lv.rates.completion),
+            _pct(lv.rates.publication),
+            lv.results.visits,
+            lv.results.problems,
+            _pct(lv.results.share),
+        ]
+        for lv in rep.levels
+    ]
+    rate_headers = ["抽中户数", "已录入户数", "已公示户数", "抽查计划完成率", "检查结果公示率"]
     return {
-        "rates": (
-            "完成率与公示率",
-            ["部门", "抽中户数", "已录入户数", "已公示户数", "抽查计划完成率", "检查结果公示率"],
-            rates_rows,
-        ),
+        "rates": ("完成率与公示率", ["部门", *rate_headers], rates_rows),
+        "levels": ("逐级汇总", ["部门（含下级）", *rate_headers, *tally_headers], level_rows),
         "codes": (
             "检查结果分布",
             ["代码", "检查结果", "户数"],
@@ -333,12 +438,12 @@ def tables(rep: Report) -> dict[str, tuple[str, list[str], list[list]]]:
         ),
         "industries": (
             "按行业估计",
-            ["国民经济行业门类", *estimate_headers, "估计主体数"],
+            ["国民经济行业门类", *estimate_headers],
             estimate_rows(rep.by_industry),
         ),
         "region_estimates": (
             "按区划估计",
-            ["行政区划", *estimate_headers, "估计主体数"],
+            ["行政区划", *estimate_headers],
             estimate_rows(rep.by_region_estimate),
         ),
     }

@@ -10,11 +10,9 @@ the code under test; `statistics rebuild` must give the same rows again, twice.
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections import defaultdict
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from shuangsuiji.db import (
@@ -29,10 +27,9 @@ from shuangsuiji.db import (
     StatStratum,
 )
 from shuangsuiji.db.states import RecordStatus
-from shuangsuiji.services.plans import draws, plans, tallies
-from shuangsuiji.services.results import results
+from shuangsuiji.services.plans import tallies
 
-from ... import draw_world, factories
+from ...history_world import History
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 # Draw moments (UTC) on both sides of month ends in Beijing time.
@@ -42,14 +39,6 @@ MOMENTS = [
     dt.datetime(2026, 2, 10, 3, 0, tzinfo=dt.UTC),
     dt.datetime(2026, 3, 5, 3, 0, tzinfo=dt.UTC),
 ]
-FINDINGS = [["1"], ["6"], ["E"], ["3"], ["F"], ["8"], ["B"], ["C", "3"], ["9"]]
-GOOD = {"methods": ["field"], "measures": ["none"]}
-
-
-def _finding(codes):
-    if codes in (["1"], ["F"], ["9"]):
-        return {"codes": codes, **GOOD}
-    return {"codes": codes, "methods": ["field"], "measures": ["order"]}
 
 
 def _expected(session) -> tuple[dict, dict, dict]:
@@ -133,120 +122,6 @@ def _assert_equal(session):
         assert got == want, name
 
 
-class History:
-    """Random work on two departments' registries, through the services."""
-
-    def __init__(self, session, world, seed):
-        self.session, self.world = session, world
-        self.rng = random.Random(seed)
-        self.registries = {
-            "a": draw_world.populate(session, world["a"], seed=seed),
-            "b": draw_world.populate(session, world["b"], seed=seed + 1, cert_prefix="14"),
-        }
-        industries = ["C1311", "F5211", "I6510", "H6210", None, "C3011", "9999"]
-        for registry in self.registries.values():
-            for entity in registry["entities"]:
-                entity.industry_code = self.rng.choice(industries)
-        session.flush()
-        self.draws: list[tuple[Draw, str]] = []  # live draws and their department key
-        self.count = 0
-
-    def _admin(self, key):
-        return self.world[f"admin_{key}"]
-
-    def draw(self, moment, key):
-        self.count += 1
-        code = f"H{self.count:03d}"
-        with time_machine.travel(moment, tick=False):
-            plan = factories.PlanFactory(
-                actor=self._admin(key),
-                code=code,
-                matters=[self.registries[key]["matter"]],
-                slots=[self.world[key].code] * 2,
-                exclude_open=False,
-            )
-            commitment = plans.commit(
-                self.session, actor=self._admin(key), plan_id=plan.id, today=moment.date()
-            )
-            drawn = draws.execute(
-                self.session,
-                actor=self._admin(key),
-                commitment_id=commitment.id,
-                randomness=factories.DICE,
-            )
-        self.draws.append((drawn, key))
-        return drawn
-
-    def redraw(self, index, moment):
-        old, key = self.draws[index]
-        with time_machine.travel(moment, tick=False):
-            commitment = plans.commit(
-                self.session,
-                actor=self._admin(key),
-                plan_id=old.plan_id,
-                today=moment.date(),
-                reason="骰子录入错误",
-            )
-            new = draws.execute(
-                self.session,
-                actor=self._admin(key),
-                commitment_id=commitment.id,
-                randomness=[{**factories.DICE[0], "value": "27182818284590452353"}],
-            )
-        assert new.supersedes_id == old.id
-        self.draws[index] = (new, key)
-
-    def _enter(self, draw, key, position, codes):
-        drawn_on = draw.created_at.astimezone(dt.UTC).date()
-        matter = self.registries[key]["matter"]
-        results.save(
-            self.session,
-            actor=self._admin(key),
-            draw_id=draw.id,
-            position=position,
-            raw={
-                "checked_on": drawn_on + dt.timedelta(days=self.rng.randint(0, 40)),
-                "matters": {str(matter.id): _finding(codes)},
-            },
-            today=drawn_on + dt.timedelta(days=60),
-        )
-        results.submit(self.session, actor=self._admin(key), draw_id=draw.id, position=position)
-
-    def _review(self, draw, position, decision):
-        results.review(
-            self.session,
-            actor=self.world["sysadmin"],
-            draw_id=draw.id,
-            position=position,
-            decision=decision,
-            comment="" if decision == "approve" else "请补正",
-        )
-
-    def work(self, index):
-        """Random results for one live draw: every path of the workflow."""
-        draw, key = self.draws[index]
-        positions = [
-            p
-            for (p,) in self.session.execute(
-                select(DrawEntity.position).where(DrawEntity.draw_id == draw.id)
-            )
-        ]
-        for position in self.rng.sample(positions, k=min(len(positions), 8)):
-            path = self.rng.choice(["publish", "correct", "reject", "wait", "draft"])
-            if path == "draft":
-                continue
-            self._enter(draw, key, position, self.rng.choice(FINDINGS))
-            if path == "publish":
-                self._review(draw, position, "approve")
-            elif path == "correct":
-                self._review(draw, position, "return")
-                _assert_equal(self.session)
-                self._enter(draw, key, position, self.rng.choice(FINDINGS))
-                self._review(draw, position, "approve")
-            elif path == "reject":
-                self._review(draw, position, "reject")
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_aggregates_equal_the_records_through_draws_corrections_and_redraws(session, world, seed):
     history = History(session, world, seed)
@@ -256,14 +131,14 @@ def test_aggregates_equal_the_records_through_draws_corrections_and_redraws(sess
         _assert_equal(session)
     history.draw(MOMENTS[2], "a")
     for index in range(len(history.draws)):
-        history.work(index)
+        history.work(index, _assert_equal)
         _assert_equal(session)
     # A redraw in a later month: the old draw's results leave their month, the new draw counts
     # in its own; then its results come in.
     index = rng.randrange(len(history.draws))
     history.redraw(index, MOMENTS[3] + dt.timedelta(days=40))
     _assert_equal(session)
-    history.work(index)
+    history.work(index, _assert_equal)
     _assert_equal(session)
 
     before = _stored(session)
@@ -277,11 +152,11 @@ def test_a_result_of_a_replaced_draw_does_not_count(session, world):
     history = History(session, world, 5)
     draw = history.draw(MOMENTS[2], "a")
     position = session.scalar(select(DrawEntity.position).where(DrawEntity.draw_id == draw.id))
-    history._enter(draw, "a", position, ["6"])
+    history.enter(draw, "a", position, ["6"])
     history.redraw(0, MOMENTS[2] + dt.timedelta(days=1))
     _assert_equal(session)
     # The old draw's waiting record may still be reviewed: published, it still does not count.
-    history._review(draw, position, "approve")
+    history.review(draw, position, "approve")
     record = session.scalar(select(InspectionRecord).where(InspectionRecord.draw_id == draw.id))
     assert record.status == RecordStatus.PUBLISHED
     _assert_equal(session)

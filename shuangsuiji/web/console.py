@@ -17,7 +17,16 @@ from flask_login import current_user, login_user, logout_user
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, public, signed_in
 from ..db import DepartmentKind
 from ..db.states import ParticipationStatus, Role
-from ..edge import Principal, actor, check_rate_limit, db_session, int_arg, safe_next, today
+from ..edge import (
+    Principal,
+    actor,
+    check_rate_limit,
+    db_session,
+    int_arg,
+    page_arg,
+    safe_next,
+    today,
+)
 from ..errors import AppError
 from ..schemas.accounts import DepartmentIn, DepartmentPatch, TokenIn, UserIn, UserPatch
 from ..schemas.calendar import WorkdayOverrideIn
@@ -25,7 +34,8 @@ from ..services import scope
 from ..services.accounts import departments, sessions, tokens, users
 from ..services.plans import participation
 from ..services.platform import audit, audit_actions, outbox, redaction, tasks, workdays
-from ..services.results import deadlines
+from ..services.registry import records
+from ..services.results import deadlines, waiting
 from .forms import load_form
 from .paging import cursor_arg, pager
 
@@ -93,11 +103,20 @@ def dashboard():
     progress = deadlines.tasks_of(
         session, user, today=day, rules=deadlines.Rules.from_config(current_app.config)
     )
+    mine = records.inspectors_of_account(session, user) if scope.is_inspector(user) else []
     return render_template(
         "console/dashboard.html",
         user=user,
         today=day,
         progress=progress,
+        # What waits for this user, as counts linking to the lists (never the rows).
+        waiting=waiting.for_user(
+            session, user, today=day, tasks=progress, inspector_id=mine[0].id if mine else None
+        ),
+        counts=waiting.task_counts(progress),
+        # The system administrator sees every department's tasks: counts by stage, each
+        # linking to the list, instead of a row per task.
+        task_rows=not scope.is_sysadmin(user),
         STAGES=deadlines.STAGES,
         STATES=deadlines.STATES,
         missing_years=[] if scope.is_inspector(user) else workdays.missing_years(day),
@@ -113,6 +132,42 @@ def dashboard():
         else [],
         # What waits in the outbox, per channel (an external gateway may never come for it).
         outbox_backlog=outbox.backlog(session, user) if scope.is_sysadmin(user) else [],
+    )
+
+
+TASKS_PER_PAGE = 50
+
+
+@bp.route("/deadlines")
+@signed_in
+def deadline_list():
+    """任务期限: the open tasks the 工作台 counts, by the state of their nearest deadline
+    (?state=) or their stage (?stage=), most urgent first; the open tasks only, never the
+    history, 50 a page."""
+    user = actor()
+    day = today()
+    state = request.args.get("state") or None
+    stage = request.args.get("stage") or None
+    progress = deadlines.tasks_of(
+        db_session(), user, today=day, rules=deadlines.Rules.from_config(current_app.config)
+    )
+    shown = [
+        t
+        for t in progress
+        if (state is None or t.worst == state) and (stage is None or t.stage == stage)
+    ]
+    page = page_arg()
+    return render_template(
+        "console/deadlines.html",
+        today=day,
+        tasks=shown[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE],
+        total=len(shown),
+        page=page,
+        pages=max(1, -(-len(shown) // TASKS_PER_PAGE)),
+        state=state,
+        stage=stage,
+        STAGES=deadlines.STAGES,
+        STATES=deadlines.STATES,
     )
 
 

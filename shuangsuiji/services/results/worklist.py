@@ -187,3 +187,36 @@ def page(
     ]
     more = len(placed) > limit
     return Keyset(items=cards, next=_encode(finished, shown[-1][0]) if more else None, limit=limit)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """An inspector's open visits at a glance (工作台)."""
+
+    to_enter: int  # something to enter or hand over, the window open or past
+    late: int  # of those, past the window
+    soon: int  # of those, the window ending within SOON_DAYS
+    returned: int  # returned for correction or not approved
+
+
+SOON_DAYS = 3
+
+
+def summary(session: Session, actor: User, inspector_id: int, *, today: dt.date) -> Summary:
+    """The counts of the inspector's open visits, in the queries of a page without its rows."""
+    keys = draws.held(session, actor, inspector_id)
+    found = draws.draws_with_plans(session, (k[0] for k in keys))
+    statuses = _statuses(session, ((k[0], k[1]) for k in keys))
+    to_enter = late = soon = returned = 0
+    for draw_id, position, _slot in keys:
+        draw = found[draw_id]
+        start, end = window(draw.plan, draw)
+        status = statuses.get((draw_id, position))
+        group = group_of(status, start, end, today)
+        if status in (RecordStatus.RETURNED, RecordStatus.REJECTED):
+            returned += 1
+        if group in (Group.TODAY, Group.LATE):
+            to_enter += 1
+            late += group == Group.LATE
+            soon += group == Group.TODAY and end is not None and (end - today).days <= SOON_DAYS
+    return Summary(to_enter=to_enter, late=late, soon=soon, returned=returned)

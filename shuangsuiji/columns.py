@@ -25,6 +25,11 @@ from .db.states import EntityStatus, InspectorStatus
 from .domain import uscc as uscc_rules
 from .tabular import Column
 
+# The columns a rejected-rows file puts before the row's own cells (downloads, the import
+# command). Imported again, the file's rows are checked anew and these columns are ignored;
+# none of them is a header or an alias of any list.
+REJECT_NOTE_HEADERS = ("原行号", "有误的列", "拒绝原因")
+
 
 class CellError(ValueError):
     """A cell that cannot be stored; the message says why (zh-CN)."""

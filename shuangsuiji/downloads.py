@@ -24,22 +24,19 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
-REJECT_HEADERS = ["行号", "列", "内容", "原因"]
-
 
 def rejects_file(job, fmt: str):
-    """The rejected rows of an import as a CSV or XLSX download."""
-    rows = [[r.row_no, r.column, r.value, r.reason] for r in imports.rejects(db_session(), job)]
+    """The rejected rows of an import as a CSV or XLSX download: each row's own cells beside
+    its number, columns and reasons, to be fixed and imported again (imports.rejects_table)."""
+    headers, rows = imports.rejects_table(db_session(), job)
     buffer = io.BytesIO()
     if fmt == "csv":
-        tabular.write_csv(buffer, REJECT_HEADERS, rows)
-        mimetype = "text/csv"  # send_file adds "; charset=utf-8" to a text type itself
+        tabular.write_csv(buffer, headers, rows)
     else:
-        tabular.write_xlsx(buffer, REJECT_HEADERS, rows, sheet_name="被拒绝的行")
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        tabular.write_xlsx(buffer, headers, rows, sheet_name="被拒绝的行")
     buffer.seek(0)
     name = f"{Path(job.filename).stem}-被拒绝的行.{fmt}"
-    return send_file(buffer, mimetype=mimetype, as_attachment=True, download_name=name)
+    return send_file(buffer, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
 
 
 def export_file(task_id: int):

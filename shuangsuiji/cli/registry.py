@@ -168,8 +168,7 @@ def _summary(job: ImportJob) -> None:
 
 
 def _write_rejects(session, job: ImportJob, target: Path) -> None:
-    rows = [[r.row_no, r.column, r.value, r.reason] for r in imports.rejects(session, job)]
-    headers = ["行号", "列", "内容", "原因"]
+    headers, rows = imports.rejects_table(session, job)
     with target.open("wb") as out:
         if target.suffix.lower() == ".xlsx":
             tabular.write_xlsx(out, headers, rows)

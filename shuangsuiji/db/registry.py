@@ -231,6 +231,7 @@ class ImportJob(Base):
     detected_encoding: Mapped[str | None] = mapped_column(String(20))
     mapping: Mapped[str | None] = mapped_column(Text)
     unknown_headers: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[str | None] = mapped_column(Text)  # the file's header row (JSON)
     rows_read: Mapped[int] = mapped_column(default=0)
     rows_valid: Mapped[int] = mapped_column(default=0)
     blank_rows: Mapped[int] = mapped_column(default=0)
@@ -265,6 +266,12 @@ class ImportJob(Base):
         """The file's headers that map to no field; None before the file was read."""
         return decode(self.unknown_headers)
 
+    @property
+    def header_row(self) -> list[str] | None:
+        """The file's header row as read, every column in its place; None before the file
+        was read, and for a batch checked before migration 0015."""
+        return decode(self.headers)
+
 
 class ImportReject(Base):
     """导入被拒行: a row that was not stored, with where and why."""
@@ -277,8 +284,15 @@ class ImportReject(Base):
     column: Mapped[str] = mapped_column(String(100))
     value: Mapped[str | None] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(300))
+    # The whole row as read (JSON list of the cells' text), on the first reject of the row:
+    # the rejected-rows file gives it back beside the reasons, to be fixed and imported again.
+    cells: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_import_rejects_import_id_row_no", "import_id", "row_no"),)
+
+    @property
+    def row_cells(self) -> list[str] | None:
+        return decode(self.cells)
 
 
 def _stage_table(name: str, model, extra: tuple[Column, ...] = ()) -> Table:

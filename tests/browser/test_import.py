@@ -49,8 +49,16 @@ def test_clerk_imports_a_file_with_problems(page, base_url, tmp_path):
     from python_calamine import CalamineWorkbook
 
     rows = CalamineWorkbook.from_path(str(saved)).get_sheet_by_index(0).to_python()
-    assert rows[0] == ["行号", "列", "内容", "原因"]
-    assert {int(r[0]) for r in rows[1:]} == {4, 5}
+    assert rows[0] == [
+        "原行号",
+        "有误的列",
+        "拒绝原因",
+        "统一社会信用代码",
+        "企业名称",
+        "行政区划代码",
+        "登记状态",
+    ]
+    assert {int(r[0]) for r in rows[1:]} == {4, 5}  # each with its cells, to fix and re-import
 
     page.click("nav >> text=检查对象")
     page.fill("input[name=q]", "script")

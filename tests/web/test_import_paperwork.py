@@ -11,6 +11,8 @@ from urllib.parse import unquote
 import pytest
 from python_calamine import CalamineWorkbook
 
+from shuangsuiji import tabular
+from shuangsuiji.columns import REJECT_NOTE_HEADERS
 from shuangsuiji.db import ImportJob
 from shuangsuiji.domain import uscc
 from shuangsuiji.services.registry import imports
@@ -95,3 +97,84 @@ def test_a_filled_template_imports(app, db, world):
     job = client.get(f"/api/v1/imports/{import_id}").get_json()
     assert job["status"] == "ready" and job["inserted"] == 1 and job["rejected"] == 0
     assert job["unknown_headers"] == []
+
+
+def test_reject_note_headers_are_no_list_s_header():
+    notes = {tabular.normalise_header(h) for h in REJECT_NOTE_HEADERS}
+    for kind in imports.KINDS.values():
+        for f in kind.fields:
+            names = {tabular.normalise_header(n) for n in (f.label, f.name, *f.aliases)}
+            assert not names & notes, (kind.name, f.name)
+
+
+def _fixed(rows: list[list], fixes: dict[int, dict[str, str]]) -> list[list]:
+    """The rejects file's rows with the cells a clerk corrected, by original row number."""
+    headers = rows[0]
+    out = []
+    for row in rows[1:]:
+        row = [str(c) for c in row]
+        for header, value in fixes[int(float(row[0]))].items():
+            row[headers.index(header)] = value
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_rejected_rows_come_back_with_their_cells_and_import_once_fixed(app, db, world, fmt):
+    client, csrf = _client(app)
+    content = (
+        "统一社会信用代码,企业名称,行政区划代码,成立日期,内部编号\n"
+        f"{code(1)},香河县恒达商贸有限公司,131024,2020-01-02,K1\n"
+        "91131024MA0XXXXX00,校验位错误的公司,131024,2020-01-03,K2\n"
+        f"{code(1)},重复的行,131024,2020-01-04,K3\n"
+        f"{code(4)},两处错误的公司,999999,2020-13-45,K4\n"
+    )
+    import_id = _upload(client, csrf, db, app, "香河名录.csv", content.encode("gbk"))
+    job = client.get(f"/api/v1/imports/{import_id}").get_json()
+    assert (job["inserted"], job["rejected"]) == (1, 3)
+
+    response = client.get(f"/console/imports/{import_id}/rejects.{fmt}")
+    assert response.status_code == 200
+    if fmt == "xlsx":
+        rows = _book(response.data).get_sheet_by_index(0).to_python()
+    else:
+        rows = [line.split(",") for line in response.data.decode("utf-8-sig").splitlines()]
+    assert rows[0] == [
+        "原行号",
+        "有误的列",
+        "拒绝原因",
+        "统一社会信用代码",
+        "企业名称",
+        "行政区划代码",
+        "成立日期",
+        "内部编号",
+    ]
+    by_row = {int(float(r[0])): [str(c) for c in r] for r in rows[1:]}
+    assert sorted(by_row) == [3, 4, 5]
+    assert by_row[3][3:] == ["91131024MA0XXXXX00", "校验位错误的公司", "131024", "2020-01-03", "K2"]
+    assert by_row[4][2] == "统一社会信用代码：与文件第 2 行重复"
+    # A duplicate is found among the checked rows: its cells come back as checked, and the
+    # columns the import does not read are left empty.
+    assert by_row[4][3:] == [code(1), "重复的行", "131024", "2020-01-04", ""]
+    assert by_row[5][1] == "行政区划代码、成立日期"
+    assert "行政区划代码：" in by_row[5][2] and "；成立日期：" in by_row[5][2]
+    assert by_row[5][3:] == [code(4), "两处错误的公司", "999999", "2020-13-45", "K4"]
+
+    fixed = _fixed(
+        rows,
+        {
+            3: {"统一社会信用代码": code(3)},
+            4: {"统一社会信用代码": code(5)},
+            5: {"行政区划代码": "131024", "成立日期": "2020-12-15"},
+        },
+    )
+    buffer = io.BytesIO()
+    if fmt == "xlsx":
+        tabular.write_xlsx(buffer, rows[0], fixed)
+    else:
+        tabular.write_csv(buffer, rows[0], fixed)
+    again = _upload(client, csrf, db, app, f"香河名录-被拒绝的行.{fmt}", buffer.getvalue())
+    job = client.get(f"/api/v1/imports/{again}").get_json()
+    assert job["status"] == "ready", job
+    assert (job["rows_read"], job["inserted"], job["rejected"]) == (3, 3, 0)
+    assert job["unknown_headers"] == ["内部编号"]  # the note columns are known and ignored

@@ -26,6 +26,7 @@ from .jobs import (
     limits_from,
     page_visible,
     rejects,
+    rejects_table,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "limits_from",
     "page_visible",
     "rejects",
+    "rejects_table",
 ]

@@ -32,7 +32,7 @@ from sqlalchemy import Column, and_, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from .... import tabular
-from ....columns import CellError
+from ....columns import REJECT_NOTE_HEADERS, CellError
 from ....db import Entity, ImportJob, ImportReject, Inspector, utcnow
 from ....db.states import ImportStatus
 from ....errors import Invalid
@@ -96,6 +96,9 @@ def open_table(source: Source, config: dict) -> tabular.Table:
 
 def map_headers(source: Source, table: tabular.Table) -> tabular.HeaderMapping:
     mapping = tabular.map_headers(table.headers, [f.column() for f in source.spec.fields])
+    # A rejected-rows file imported again: its note columns are known, and ignored.
+    notes = {tabular.normalise_header(h) for h in REJECT_NOTE_HEADERS}
+    mapping.unknown = [h for h in mapping.unknown if tabular.normalise_header(h) not in notes]
     if mapping.missing:
         raise Invalid("缺少必填列：" + "、".join(mapping.missing))
     return mapping
@@ -117,7 +120,8 @@ def finish(
         clear_stage(session, job)
         return {"import_id": import_id, "status": str(job.status)}
     analyze(session, spec.stage)
-    rejected += reject_duplicates(session, spec, import_id)
+    rejected += reject_duplicates(session, spec, import_id, mapping.index, len(table.headers))
+    job.headers = json.dumps(table.headers, ensure_ascii=False)
     job.detected_format = table.format
     job.detected_encoding = table.encoding
     job.mapping = json.dumps(mapping.matched, ensure_ascii=False)
@@ -316,11 +320,13 @@ class Checker:
                         (NO_HEADER, extra, "该行有超出表头范围的内容，请检查是否错列")
                     )
         self.context.check(columns, problems)
-        rejects = [
-            (row_nos[i], col, value, why)
-            for i in sorted(problems)
-            for col, value, why in problems[i]
-        ]
+        rejects = []
+        for i in sorted(problems):
+            # The row's cells go with its first problem, for the rejected-rows file.
+            whole: str | None = json.dumps(cells[i], ensure_ascii=False)
+            for col, value, why in problems[i]:
+                rejects.append((row_nos[i], col, value, why, whole))
+                whole = None
         if problems:
             keep = [i for i in range(len(row_nos)) if i not in problems]
             columns = {name: [values[i] for i in keep] for name, values in columns.items()}
@@ -335,10 +341,15 @@ def raw_batches(table: tabular.Table, size: int) -> Iterator[tuple[list[int], li
         yield [row_no for row_no, _ in batch], [cells for _, cells in batch]
 
 
-def reject_duplicates(session: Session, spec: Kind, import_id: int) -> int:
+def reject_duplicates(
+    session: Session, spec: Kind, import_id: int, index: dict[str, int], width: int
+) -> int:
     """Reject each staged row whose file key an earlier staged row of the import has, and
     return how many. Only rows without other problems are staged: the first valid row of a
-    key stays, and a row refused for another reason does not make a later one a duplicate."""
+    key stays, and a row refused for another reason does not make a later one a duplicate.
+    A rejected row's cells are written back from its staged values (`index`: field → column
+    of the file, `width`: the header's), for the rejected-rows file; the columns the import
+    does not read were not kept, and stay empty there."""
     stage = spec.stage
     keys = [stage.c[k] for k in file_key(spec)]
     mine = stage.c.import_id == import_id
@@ -351,21 +362,24 @@ def reject_duplicates(session: Session, spec: Kind, import_id: int) -> int:
     )
     if session.scalar(select(exists(first.select()))) is not True:
         return 0  # the usual case, told by one aggregate
+    placed = [(name, column) for name, column in index.items() if name in stage.c]
     later = (
-        select(stage.c.row_no, *keys, first.c.first_row)
+        select(stage.c.row_no, first.c.first_row, *[stage.c[name] for name, _ in placed])
         .join_from(stage, first, and_(*[k == first.c[k.name] for k in keys]))
         .where(mine, stage.c.row_no > first.c.first_row)
     )
     found = session.execute(later.order_by(stage.c.row_no)).all()
     label = "执法证号+信用代码" if spec.name == "conflicts" else spec.fields[0].label
-    write_rejects(
-        session,
-        import_id,
-        [
-            (row_no, label, " / ".join(map(str, key)), f"与文件第 {first_row} 行重复")
-            for row_no, *key, first_row in found
-        ],
-    )
+    rejects = []
+    for row_no, first_row, *values in found:
+        staged = dict(zip([name for name, _ in placed], values, strict=True))
+        cells = [""] * width
+        for (_name, column), value in zip(placed, values, strict=True):
+            cells[column] = _cell_text(value)
+        key = " / ".join(str(staged[k.name]) for k in keys)
+        reason = f"与文件第 {first_row} 行重复"
+        rejects.append((row_no, label, key, reason, json.dumps(cells, ensure_ascii=False)))
+    write_rejects(session, import_id, rejects)
     earlier = stage.alias("earlier")
     session.execute(
         delete(stage).where(
@@ -378,6 +392,17 @@ def reject_duplicates(session: Session, spec: Kind, import_id: int) -> int:
         )
     )
     return len(found)
+
+
+def _cell_text(value) -> str:
+    """A staged value as a file's cell would hold it (imported again, it parses the same)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def file_key(spec: Kind) -> tuple[str, ...]:
@@ -488,6 +513,7 @@ def ahead(items: Iterator, prepare: Callable, depth: int = 2) -> Iterator:
 
 
 def write_rejects(session: Session, job_id: int, items: list) -> None:
+    """Store rejects, each (row, column, value, reason, the row's cells as JSON or None)."""
     if items:
         session.execute(
             ImportReject.__table__.insert(),
@@ -498,8 +524,9 @@ def write_rejects(session: Session, job_id: int, items: list) -> None:
                     "column": col[:100],
                     "value": (str(value) if value is not None else "")[:300],
                     "reason": reason[:300],
+                    "cells": cells,
                 }
-                for row, col, value, reason in items
+                for row, col, value, reason, cells in items
             ],
         )
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +24,7 @@ from ....columns import (
     ENTITY_FIELDS,
     INSPECTOR_FIELDS,
     MATTER_FIELDS,
+    REJECT_NOTE_HEADERS,
     RISK_CLASS_FIELDS,
     Field,
 )
@@ -237,6 +240,47 @@ def page_visible(
     if status:
         query = query.where(ImportJob.status == status)
     return keyset(session, query, NEWEST_IMPORTS, cursor=cursor, limit=limit)
+
+
+LEGACY_REJECT_HEADERS = ["行号", "列", "内容", "原因"]
+
+
+def rejects_table(session: Session, job: ImportJob) -> tuple[list[str], Iterator[list]]:
+    """The rejected rows as a table to fix and import again: per rejected row its number in
+    the file, the columns at fault and the reasons (REJECT_NOTE_HEADERS), then the row's own
+    cells under the file's own headers (the note columns of a rejects file imported again are
+    not repeated). A batch checked before its cells were kept gives one line per problem:
+    row, column, value, reason."""
+    query = (
+        select(ImportReject)
+        .where(ImportReject.import_id == job.id)
+        .order_by(ImportReject.row_no, ImportReject.id)
+        .execution_options(yield_per=5000)
+    )
+    header_row = job.header_row
+    if header_row is None:
+        found = session.scalars(query)
+        return LEGACY_REJECT_HEADERS, ([r.row_no, r.column, r.value, r.reason] for r in found)
+    notes = {tabular.normalise_header(h) for h in REJECT_NOTE_HEADERS}
+    keep = [i for i, h in enumerate(header_row) if tabular.normalise_header(h) not in notes]
+
+    def rows() -> Iterator[list]:
+        grouped = itertools.groupby(session.scalars(query), key=lambda r: r.row_no)
+        for row_no, group in grouped:
+            problems = list(group)
+            cells = next((r.row_cells for r in problems if r.cells), None) or []
+            beyond = cells[len(header_row) :]
+            while beyond and not beyond[-1]:
+                beyond.pop()
+            yield [
+                row_no,
+                "、".join(dict.fromkeys(r.column for r in problems)),
+                "；".join(f"{r.column}：{r.reason}" for r in problems),
+                *(cells[i] if i < len(cells) else "" for i in keep),
+                *beyond,
+            ]
+
+    return [*REJECT_NOTE_HEADERS, *(header_row[i] for i in keep)], rows()
 
 
 def rejects(session: Session, job: ImportJob, *, limit: int | None = None) -> list[ImportReject]:

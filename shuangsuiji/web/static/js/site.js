@@ -66,3 +66,26 @@ document.addEventListener("submit", function (event) {
   var question = button && button.getAttribute("data-confirm");
   if (question && !window.confirm(question)) { event.preventDefault(); }
 });
+// A wide table on a narrow screen scrolls sideways (site.css): make that scrolling region
+// reachable by keyboard and named, as WCAG asks, only when it does overflow.
+(function scrollableTables() {
+  function mark() {
+    document.querySelectorAll(".content table").forEach(function (table) {
+      var scrolls = table.scrollWidth > table.clientWidth + 1 && getComputedStyle(table).overflowX === "auto";
+      if (scrolls && !table.hasAttribute("tabindex")) {
+        table.setAttribute("tabindex", "0");
+        table.setAttribute("data-scrolls", "");
+        var heading = table.previousElementSibling;
+        var caption = table.querySelector("caption");
+        var title = document.querySelector("h1");
+        var name = heading && /^H[1-6]$/.test(heading.tagName) ? heading.textContent : (title ? title.textContent : "表格");
+        if (!table.hasAttribute("aria-label") && !caption) { table.setAttribute("aria-label", name.trim() + "（可左右滚动）"); }
+      } else if (!scrolls && table.hasAttribute("data-scrolls")) {
+        table.removeAttribute("tabindex");
+        table.removeAttribute("data-scrolls");
+      }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+})();

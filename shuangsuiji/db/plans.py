@@ -189,7 +189,11 @@ class Commitment(Base):
 
     plan: Mapped[Plan] = relationship()
 
-    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "seq"),
+        # The public list's first year (min) and its year filter (migration 0015).
+        Index("ix_plan_commitments_committed_at", "committed_at"),
+    )
 
     @property
     def summary_doc(self) -> CommitmentSummary:

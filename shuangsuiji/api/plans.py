@@ -49,7 +49,7 @@ AUDITORS = OVERSEERS  # who may read the full manifest, the bundle and the teams
 
 def commitment_out(c) -> dict:
     return {name: getattr(c, name) for name in CommitmentOut().fields} | {
-        "summary": c.summary_doc.as_dict()
+        "summary": plans.commitment_summary_for(actor(), c.plan, c)
     }
 
 
@@ -63,7 +63,7 @@ def plan_out(plan, page: tuple[dict, dict] | None = None) -> dict:
         made = plans.commitments(session, plan)
     else:
         made, current_id = page[0][plan.id], page[1].get(plan.id)
-    return plans.snapshot(plan) | {
+    return plans.snapshot_for(actor(), plan) | {
         "status_label": plans.STATUS_LABELS[plan.status],
         "fieldwork_start": plan.fieldwork_start,
         "fieldwork_end": plan.fieldwork_end,
@@ -81,19 +81,23 @@ def draw_out(draw) -> dict:
     return {name: getattr(draw, name, None) for name in DrawOut().fields} | {
         "srdp_id": draw.commitment.srdp_id,
         "superseded_by": newer.id if newer else None,
-        "summary": draw.summary_doc.as_dict(),
+        "summary": draws.summary_for(actor(), draw),
     }
 
 
-def team_out(row: draws.TeamRow) -> dict:
-    return {
+def team_out(row: draws.TeamRow, plan) -> dict:
+    classes = (
+        {"stratum": row.drawn.stratum, "rank": row.drawn.rank}
+        if scope.sees_strata(actor(), plan.department_id)
+        else {}
+    )
+    return classes | {
         "position": row.drawn.position,
         "entity_id": row.entity.id,
         "uscc": row.drawn.uscc,
         "name": row.entity.name,
-        "stratum": row.drawn.stratum,
-        "rank": row.drawn.rank,
         "ticket": row.drawn.ticket,
+        "whole": row.whole,
         "members": [
             {
                 "slot": m.slot,
@@ -373,7 +377,7 @@ class DrawTeams(MethodView):
             viewer=actor(),
         )
         return {
-            "items": [team_out(r) for r in rows],
+            "items": [team_out(r, draw.plan) for r in rows],
             "total": draws.count_drawn(session, draw),
             "page": args["page"],
             "per_page": per_page,
@@ -433,7 +437,7 @@ class InspectorTasks(MethodView):
                     "plan_title": t["plan"].title,
                     "fieldwork_start": t["plan"].fieldwork_start,
                     "fieldwork_end": t["plan"].fieldwork_end,
-                    "team": team_out(t["row"]),
+                    "team": team_out(t["row"], t["plan"]),
                 }
                 for t in page.items
             ],

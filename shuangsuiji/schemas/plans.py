@@ -154,7 +154,12 @@ class CommitmentOut(Schema):
     sha256sums = fields.String(metadata={"description": "SHA256SUMS 文本"})
     snapshot = fields.String(metadata={"description": "快照摘要 = SHA256(SHA256SUMS)"})
     server_secret_sha256 = fields.String(allow_none=True)
-    summary = fields.Dict(metadata={"description": "名录计数：可抽对象、各类 N 与 k、人员"})
+    summary = fields.Dict(
+        metadata={
+            "description": "名录计数：可抽对象、各类 N 与 k、人员（联合抽查的配合部门只有合计，"
+            "无各类数量）"
+        }
+    )
     committed_at = fields.DateTime()
 
 
@@ -281,7 +286,12 @@ class DrawOut(Schema):
     seed = fields.String()
     sample_sha256 = fields.String()
     assignment_sha256 = fields.String()
-    summary = fields.Dict(metadata={"description": "各类 N、k、门槛号；抽中数、未配齐人数"})
+    summary = fields.Dict(
+        metadata={
+            "description": "各类 N、k、门槛号；抽中数、未配齐人数（联合抽查的配合部门只有合计 "
+            "eligible、drawn，无 strata）"
+        }
+    )
     created_at = fields.DateTime()
 
 
@@ -327,8 +337,16 @@ class TeamOut(Schema):
     entity_id = fields.Integer()
     uscc = fields.String()
     name = fields.String()
-    stratum = fields.String()
-    rank = fields.Integer()
+    stratum = fields.String(
+        metadata={"description": "信用风险分类（仅发起部门及跨部门读者可见；配合部门无此项）"}
+    )
+    rank = fields.Integer(metadata={"description": "类内排名（同上）"})
+    whole = fields.Boolean(
+        metadata={
+            "description": "检查组成员的姓名全部可见（发起部门、跨部门读者、本组成员）；"
+            "为 false 时检查通知书不可查看"
+        }
+    )
     ticket = fields.String()
     members = fields.List(fields.Nested(MemberOut))
 

@@ -97,6 +97,47 @@ def sees(actor: User, department_id: int | None) -> bool:
     return reads_all(actor) or (department_id is not None and department_id == actor.department_id)
 
 
+# -- a plan's parts: the lead department's and a joint plan's participating departments' ----
+
+
+def sees_whole_plan(actor: User, lead_department_id: int | None) -> bool:
+    """Reads every department's part of a plan: the lead department's users and the
+    cross-department readers. A joint plan's participating department (配合部门) reads its
+    own part: its members of the teams and the draw's totals."""
+    return reads_all(actor) or (
+        lead_department_id is not None and actor.department_id == lead_department_id
+    )
+
+
+def sees_strata(actor: User, lead_department_id: int | None) -> bool:
+    """Sees a plan's credit-risk classes (its ratios and counts per class, each drawn firm's
+    class and rank): they are the lead department's internal data, so a participating
+    department sees the totals only."""
+    return sees_whole_plan(actor, lead_department_id)
+
+
+def opens_draws(actor: User) -> bool:
+    """Opens a draw's page and the ceremony page (the administrators and the auditors; an
+    inspector finds their part under 我的检查任务)."""
+    return audits(actor)
+
+
+def downloads_bundle(actor: User, lead_department_id: int | None) -> bool:
+    """Downloads a draw's bundle and reads its full manifest: it holds every department's
+    part, the classes and the regions."""
+    return audits(actor) and sees_whole_plan(actor, lead_department_id)
+
+
+def names_team(actor: User, lead_department_id: int | None, member_user_ids) -> bool:
+    """Sees the names of every member of a team, other departments' included: whoever sees
+    the whole plan, and the team's own members (they meet at the firm, and the 检查通知书
+    the firm receives names them all). Anyone else of a participating department sees its
+    own department's members and （其他部门人员） for the others, on every page alike."""
+    return sees_whole_plan(actor, lead_department_id) or (
+        getattr(actor, "id", None) is not None and actor.id in member_user_ids
+    )
+
+
 def get_visible(session: Session, actor: User, model, object_id, *, label: str = "对象"):
     """Load `model` by primary key if the actor may read it; otherwise NotFound."""
     obj = session.get(model, object_id)

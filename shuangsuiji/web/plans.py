@@ -626,7 +626,7 @@ def _draw_page(draw_id: int, *, error=None, status=200):
         page=_teams_page(draw, page_arg()),
         summary=draw.summary_doc,
         randomness=draw.randomness_entries,
-        replacements=draws.replacement_rows(db_session(), draw),
+        replacements=draws.replacement_rows(db_session(), draw, viewer=actor()),
         can_replace=(
             replaced_by is None
             and plan.status != PlanStatus.CLOSED

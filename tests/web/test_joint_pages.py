@@ -91,3 +91,106 @@ def test_each_department_enters_the_results_of_its_own_matter(joint):
     page = joint["lead_client"].get(url).get_data(as_text=True)
     assert f'name="m{lead_matter}_codes"' in page
     assert f'name="m{part_matter}_codes"' not in page and "录入。" in page
+
+
+# -- the lead's credit-risk classes: a participant sees the totals only -------------------------
+
+
+def test_the_participant_sees_the_draw_s_totals_not_the_lead_s_classes(joint):
+    draw, plan = joint["draw"], joint["plan"]
+    summary = draw.summary_doc
+    page = joint["part_client"].get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    assert 'id="draw-totals"' in page and f"{summary.eligible}</strong> 户" in page
+    assert 'id="strata-result"' not in page and "分类 · 排名" not in page
+    assert not re.search(r"[ABCD] 类", page)
+    page = joint["part_client"].get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    assert "strata-counts" not in page and not re.search(r"[ABCD] 类", page)
+    assert "纳入抽取的对象" in page  # the totals stay
+    page = joint["part_client"].get(f"/console/plans/{plan.id}/ceremony").get_data(as_text=True)
+    assert 'id="totals"' in page and not re.search(r"[ABCD] 类", page)
+
+    lead = joint["lead_client"].get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    assert 'id="strata-result"' in lead and "分类 · 排名" in lead and "A 类" in lead
+    lead = joint["lead_client"].get(f"/console/plans/{plan.id}").get_data(as_text=True)
+    assert "strata-counts" in lead and "A 类" in lead
+
+
+def test_the_participant_s_api_answers_totals_without_classes(joint):
+    draw, plan = joint["draw"], joint["plan"]
+    client = joint["part_client"]
+    api = client.get(f"/api/v1/plans/{plan.id}").get_json()
+    assert "strata" not in api
+    (commitment,) = api["commitments"]
+    assert "strata" not in commitment["summary"] and commitment["summary"]["eligible"] > 0
+    (listed,) = client.get(f"/api/v1/plans/{plan.id}/draws").get_json()
+    assert "strata" not in listed["summary"]
+    assert listed["summary"]["drawn"] == draw.summary_doc.drawn
+    assert listed["summary"]["eligible"] == draw.summary_doc.eligible
+    items = client.get(f"/api/v1/draws/{draw.id}/teams").get_json()["items"]
+    assert items and all("stratum" not in t and "rank" not in t for t in items)
+
+    lead = joint["lead_client"]
+    api = lead.get(f"/api/v1/plans/{plan.id}").get_json()
+    assert api["strata"] and api["commitments"][0]["summary"]["strata"]
+    assert lead.get(f"/api/v1/plans/{plan.id}/draws").get_json()[0]["summary"]["strata"]
+    items = lead.get(f"/api/v1/draws/{draw.id}/teams").get_json()["items"]
+    assert all(t["stratum"] in "ABCDX" and t["rank"] >= 1 for t in items)
+
+
+# -- one rule for naming another department's teammates ----------------------------------------
+
+
+@pytest.fixture
+def member(app, session, world, joint):
+    """B's inspector account linked to B's inspector on the first team; logged in."""
+    from shuangsuiji.services.plans import draws
+
+    row = draws.teams(session, joint["draw"], limit=1)[0]
+    inspector = next(m.inspector for m in row.members if m.slot == 1)
+    inspector.user_id = world["insp_b"].id
+    lead = next(m.inspector for m in row.members if m.slot == 0)
+    lead.name = "发起部门的甲"  # a name no inspector of B has
+    session.commit()
+    client = app.test_client()
+    login(client, "insp_b")
+    return {"client": client, "position": row.drawn.position, "lead": lead}
+
+
+def test_a_team_member_sees_the_names_on_its_notice_and_task_list(joint, member):
+    url = f"/console/draws/{joint['draw'].id}/notices/{member['position']}"
+    page = member["client"].get(url)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert member["lead"].name in html and member["lead"].cert_no in html
+    assert "（其他部门人员）" not in html
+    tasks = member["client"].get("/console/my-tasks").get_data(as_text=True)
+    assert member["lead"].name in tasks and "（其他部门人员）" not in tasks
+    assert url in tasks
+
+
+def test_the_participant_s_administrator_sees_the_rule_alike_on_draw_page_and_notice(joint, member):
+    """Not on the team: （其他部门人员） on the draw page, and no notice (it names them all)."""
+    client, draw = joint["part_client"], joint["draw"]
+    page = client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    assert "（其他部门人员）" in page and member["lead"].name not in page
+    assert member["lead"].cert_no not in page
+    assert f"/console/draws/{draw.id}/notices/" not in page
+    assert 'id="print-all-notices"' not in page
+    assert client.get(f"/console/draws/{draw.id}/notices/{member['position']}").status_code == 404
+    assert client.get(f"/console/draws/{draw.id}/notices").status_code == 404
+    items = client.get(f"/api/v1/draws/{draw.id}/teams").get_json()["items"]
+    assert items and not any(t["whole"] for t in items)
+    # The same administrator's view of its inspector's tasks follows the same rule.
+    inspector_id = next(i.id for i in joint["part"]["inspectors"] if i.user_id is not None)
+    tasks = client.get(f"/console/inspectors/{inspector_id}/tasks").get_data(as_text=True)
+    assert "（其他部门人员）" in tasks and member["lead"].name not in tasks
+    assert "/notices/" not in tasks
+
+
+def test_the_lead_sees_every_name_and_every_notice(joint, member):
+    client, draw = joint["lead_client"], joint["draw"]
+    url = f"/console/draws/{draw.id}/notices/{member['position']}"
+    assert url in client.get(f"/console/draws/{draw.id}").get_data(as_text=True)
+    html = client.get(url).get_data(as_text=True)
+    assert member["lead"].cert_no in html and "（其他部门人员）" not in html
+    assert client.get(f"/console/draws/{draw.id}/notices").status_code == 200

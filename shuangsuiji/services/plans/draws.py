@@ -43,7 +43,14 @@ from ...domain.periods import period_of, periods
 from ...errors import Conflict, Invalid, NotFound
 from ..pages import Keyset, decode_cursor, encode_cursor
 from ..platform import audit, tasks
-from ..scope import audits, get_visible, is_inspector, require_admin_of
+from ..scope import (
+    audits,
+    get_visible,
+    is_inspector,
+    names_team,
+    require_admin_of,
+    sees_strata,
+)
 from . import commitments, eligibility, notices, plans, settings, tallies
 
 SOFTWARE = {"name": "shuangsuiji", "version": __version__}
@@ -628,6 +635,7 @@ class TeamRow:
     drawn: DrawEntity
     entity: Entity
     members: list[Member]
+    whole: bool = True  # every member is named to the viewer (the 检查通知书 may be shown)
 
 
 def teams(
@@ -640,8 +648,8 @@ def teams(
 ) -> list[TeamRow]:
     """Drawn entities in processing order with their current teams (replacements applied).
 
-    With a `viewer` from a participating department of a joint plan, the other departments'
-    members are hidden: each department sees its own part of every team."""
+    With a `viewer`, each team is shown as `redact` allows: a participating department of a
+    joint plan sees its own members, and the others' only on a team the viewer is on."""
     drawn = session.execute(
         select(DrawEntity, Entity)
         .join(Entity, Entity.id == DrawEntity.entity_id)
@@ -663,18 +671,40 @@ def teams(
         if r.position in positions:
             inspector = session.get(Inspector, r.inspector_id) if r.inspector_id else None
             slots[(r.position, r.slot)] = Member(r.slot, inspector, None, True)
-    if viewer is not None and not plans.sees_all_of(viewer, draw.plan):
-        own = plans.slots_of(draw.plan, viewer.department_id)
-        for member in slots.values():
-            if member.slot not in own:
-                member.inspector, member.phase, member.hidden = None, None, True
     result = []
     for d, entity in drawn:
         members = sorted(
             (m for (p, _), m in slots.items() if p == d.position), key=lambda m: m.slot
         )
-        result.append(TeamRow(d, entity, members))
+        result.append(redact(TeamRow(d, entity, members), draw.plan, viewer))
     return result
+
+
+def redact(row: TeamRow, plan: Plan, viewer: User | None) -> TeamRow:
+    """The one rule for naming a joint team's members (draw page, 检查通知书, task lists, the
+    API): whoever `scope.names_team` allows sees every name; anyone else sees their own
+    department's members and the others as hidden, and the row is not `whole` (its
+    检查通知书, which names the whole team, is not theirs to open). `viewer` None: unredacted
+    (internal use: notifications, the demo)."""
+    members = [m.inspector.user_id for m in row.members if m.inspector and m.inspector.user_id]
+    if viewer is None or names_team(viewer, plan.department_id, members):
+        return row
+    own = plans.slots_of(plan, viewer.department_id)
+    for member in row.members:
+        if member.slot not in own:
+            member.inspector, member.phase, member.hidden = None, None, True
+            row.whole = False
+    return row
+
+
+def summary_for(viewer: User, draw: Draw) -> dict:
+    """A draw's counts as the viewer may read them: per credit-risk class for those who see
+    the plan's classes (`scope.sees_strata`), the totals otherwise."""
+    summary = draw.summary_doc
+    if sees_strata(viewer, draw.plan.department_id):
+        return summary.as_dict()
+    totals = {k: v for k, v in summary.as_dict().items() if k != "strata"}
+    return totals | {"eligible": summary.eligible}
 
 
 def count_drawn(session: Session, draw: Draw) -> int:
@@ -685,10 +715,23 @@ def replacements(session: Session, draw: Draw) -> list[DrawReplacement]:
     return _replacements(session, draw)
 
 
-def replacement_rows(session: Session, draw: Draw) -> list[dict]:
+def replacement_rows(session: Session, draw: Draw, viewer: User | None = None) -> list[dict]:
     """The draw's replacements with what each names: the drawn entity's row (position,
-    USCC), the inspector withdrawn and the one who took the place (None: left unstaffed)."""
+    USCC), the inspector withdrawn and the one who took the place (None: left unstaffed).
+    `hidden`: a replacement in another department's slot of a team whose members are not
+    all named to the viewer (`redact`, the rule of the teams)."""
     rows = _replacements(session, draw)
+    own = plans.slots_of(draw.plan, viewer.department_id) if viewer is not None else set()
+    named: dict[int, bool] = {}
+
+    def hidden(r: DrawReplacement) -> bool:
+        if viewer is None or r.slot in own:
+            return False
+        if r.position not in named:
+            team = teams(session, draw, offset=r.position, limit=1, viewer=viewer)
+            named[r.position] = bool(team) and team[0].whole
+        return not named[r.position]
+
     entities = dict(
         session.execute(
             select(DrawEntity.position, DrawEntity).where(
@@ -703,6 +746,7 @@ def replacement_rows(session: Session, draw: Draw) -> list[dict]:
             "entity": entities.get(r.position),
             "withdrawn": session.get(Inspector, r.withdrawn_id),
             "inspector": session.get(Inspector, r.inspector_id) if r.inspector_id else None,
+            "hidden": hidden(r),
         }
         for r in rows
     ]
@@ -791,7 +835,8 @@ def draws_with_plans(session: Session, draw_ids) -> dict[int, Draw]:
 
 def team_rows(session: Session, pairs) -> dict[tuple[int, int], TeamRow]:
     """The drawn entities at these (draw, position) pairs, of any draws, with their current
-    teams (replacements applied, nobody hidden): three queries however many pairs."""
+    teams (replacements applied, nobody hidden: a reader's view goes through `redact`):
+    three queries however many pairs."""
     pairs = sorted(set(pairs))
     if not pairs:
         return {}
@@ -828,13 +873,19 @@ def team_rows(session: Session, pairs) -> dict[tuple[int, int], TeamRow]:
     }
 
 
-def _tasks(session: Session, keys, found: dict[int, Draw] | None = None) -> list[dict]:
+def _tasks(session: Session, actor: User, keys, found: dict[int, Draw] | None = None) -> list[dict]:
     """The tasks at these keys (draw, position, slot) in their order, in a fixed number of
-    queries: the draws with their plans (unless `found` has them) and the teams."""
+    queries: the draws with their plans (unless `found` has them) and the teams, as the
+    actor may see them (`redact`)."""
     found = found if found is not None else draws_with_plans(session, (k[0] for k in keys))
     rows = team_rows(session, ((k[0], k[1]) for k in keys))
     return [
-        {"draw": found[d], "plan": found[d].plan, "row": rows[(d, p)], "slot": s}
+        {
+            "draw": found[d],
+            "plan": found[d].plan,
+            "row": redact(rows[(d, p)], found[d].plan, actor),
+            "slot": s,
+        }
         for d, p, s in keys
         if (d, p) in rows
     ]
@@ -851,7 +902,7 @@ def inspector_tasks(
     """An inspector's assignments in live draws: plan, entity, slot, teammates; the newest
     draw first. The current ones (plans not closed), or with `finished` those of closed plans
     (of one `year`)."""
-    return _tasks(session, held(session, actor, inspector_id, finished=finished, year=year))
+    return _tasks(session, actor, held(session, actor, inspector_id, finished=finished, year=year))
 
 
 def inspector_task_page(
@@ -874,13 +925,15 @@ def inspector_task_page(
     shown = keys[:limit]
     more = len(keys) > limit
     next_cursor = encode_cursor(TASK_ORDER, shown[-1]) if more else None
-    return Keyset(items=_tasks(session, shown), next=next_cursor, limit=limit)
+    return Keyset(items=_tasks(session, actor, shown), next=next_cursor, limit=limit)
 
 
 def notice(session: Session, actor: User, draw_id: int, position: int) -> dict:
-    """检查通知书 data for one drawn entity: plan, matters, entity and the team."""
+    """检查通知书 data for one drawn entity: plan, matters, entity and the whole team. Only
+    for a viewer to whom every member is named (`redact`): the notice is what the firm
+    receives, and it names them all."""
     draw = get(session, actor, draw_id)
-    rows = teams(session, draw, offset=position, limit=1)
-    if not rows or rows[0].drawn.position != position:
+    rows = teams(session, draw, offset=position, limit=1, viewer=actor)
+    if not rows or rows[0].drawn.position != position or not rows[0].whole:
         raise NotFound("抽中对象不存在")
     return {"draw": draw, "plan": draw.plan, "row": rows[0]}

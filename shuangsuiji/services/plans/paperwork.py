@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from ... import refdata
 from ...db import Draw, Inspector, User
-from ...errors import Invalid
+from ...errors import Invalid, NotFound
 from ..platform.redaction import mask
 from ..registry.exports import Sheet
-from ..scope import sees_contacts
-from . import draws, plans, settings
+from ..scope import sees_contacts, sees_strata
+from . import draws, settings
 
 _CHUNK = 500
 NOTICES_MAX = 2000  # notices on one print page; a larger draw is printed a range at a time
@@ -62,7 +62,7 @@ def draw_sheet(session: Session, actor: User, draw_id: int, *, limit: int = 0) -
     Its size is given when the draw has at most `limit` entities."""
     draw = draws.get(session, actor, draw_id)
     plan = draw.plan
-    whole = plans.sees_all_of(actor, plan)
+    whole = sees_strata(actor, plan.department_id)
     summary = draw.summary_doc
     headers = ["序号", "统一社会信用代码", "企业名称", "住所", "行政区划", "管辖单位", "片区"]
     if whole:
@@ -122,11 +122,16 @@ def notice_range(draw: Draw, first: int | None, last: int | None) -> tuple[int, 
 
 def notices(session: Session, actor: User, draw_id: int, first: int | None, last: int | None):
     """Every 检查通知书 of the draw (or of a range of it) for one print page: the draw, the
-    range printed, and the drawn entities with their whole teams (what the firm is shown)."""
+    range printed, and the drawn entities with their whole teams (what the firm is shown).
+    Only the notices the reader may open one by one (draws.notice): a participating
+    department of a joint plan prints those of the teams its reader is on, if any."""
     draw = draws.get(session, actor, draw_id)
     first, last = notice_range(draw, first, last)
     rows: list[draws.TeamRow] = []
     for offset in range(first - 1, last, _CHUNK):
         limit = min(_CHUNK, last - offset)
-        rows += draws.teams(session, draw, offset=offset, limit=limit)
+        found = draws.teams(session, draw, offset=offset, limit=limit, viewer=actor)
+        rows += [row for row in found if row.whole]
+    if not rows:
+        raise NotFound("抽中对象不存在")
     return {"draw": draw, "plan": draw.plan, "rows": rows, "first": first, "last": last}

@@ -25,7 +25,7 @@ from ...db.states import PlanStatus
 from ...errors import Conflict, Invalid, NotFound
 from ..pages import Keyset, keyset
 from ..platform import audit
-from ..scope import reads_all, require_admin_of, visible
+from ..scope import require_admin_of, sees_strata, sees_whole_plan, visible
 from . import participation
 from .commitments import build_inputs, store_commitment
 from .settings import DEFAULT_RANDOMNESS, config, encoded, parse_values, participants_of
@@ -54,7 +54,7 @@ def is_participant(actor: User, plan: Plan) -> bool:
 def sees_all_of(actor: User, plan: Plan) -> bool:
     """Whether the actor sees every department's part of the plan: the lead department's
     users, the system administrator and the auditors (participants see their own part)."""
-    return reads_all(actor) or actor.department_id == plan.department_id
+    return sees_whole_plan(actor, plan.department_id)
 
 
 def slots_of(plan: Plan, department_id: int | None) -> set[int]:
@@ -164,6 +164,24 @@ def snapshot(plan: Plan) -> dict:
         | config(plan)
         | {"participants": [d.code for d in plan.participants]}
     )
+
+
+def snapshot_for(viewer: User, plan: Plan) -> dict:
+    """The plan's settings as the viewer may read them: without the ratios or counts per
+    credit-risk class for a participating department (`scope.sees_strata`)."""
+    data = snapshot(plan)
+    if not sees_strata(viewer, plan.department_id):
+        del data["strata"]
+    return data
+
+
+def commitment_summary_for(viewer: User, plan: Plan, commitment: Commitment) -> dict:
+    """What a commitment froze, counted, as the viewer may read it: the totals only (no N
+    and k per class, no yearly split per class) for a participating department."""
+    data = commitment.summary_doc.as_dict()
+    if sees_strata(viewer, plan.department_id):
+        return data
+    return {k: v for k, v in data.items() if k not in ("strata", "batch")}
 
 
 def commitments(session: Session, plan: Plan) -> list[Commitment]:

@@ -175,7 +175,7 @@ def page(
         Card(
             draw=found[key[0]],
             plan=found[key[0]].plan,
-            row=rows[(key[0], key[1])],
+            row=draws.redact(rows[(key[0], key[1])], found[key[0]].plan, actor),
             slot=key[2],
             status=status,
             start=start,

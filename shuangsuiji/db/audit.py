@@ -31,7 +31,7 @@ class AuditEntry(Base):
 
     # The trail is read newest first (by seq), whole or filtered: each filter's index ends
     # with seq, so a page reads its 50 entries instead of sorting every matching one
-    # (a department's entries grow by some 20,000 a year; migration 0015).
+    # (a department's entries grow by some 20,000 a year; migration 0016).
     __table_args__ = (
         Index("ix_audit_entries_object_seq", "object_type", "object_id", "seq"),
         Index("ix_audit_entries_department_id_seq", "department_id", "seq"),

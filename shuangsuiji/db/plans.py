@@ -191,7 +191,7 @@ class Commitment(Base):
 
     __table_args__ = (
         UniqueConstraint("plan_id", "seq"),
-        # The public list's first year (min) and its year filter (migration 0015).
+        # The public list's first year (min) and its year filter (migration 0016).
         Index("ix_plan_commitments_committed_at", "committed_at"),
     )
 

@@ -1,7 +1,7 @@
 """history indexes: the audit trail's filtered pages and the public list's first year
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 12:30:00
 
 Chosen from EXPLAIN on ten years of a city's history (scripts/bench_history.py): a department
@@ -13,8 +13,8 @@ commitment.
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

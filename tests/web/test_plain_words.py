@@ -176,3 +176,20 @@ def test_credit_event_sources_read_as_words():
     assert credit.source_label("inspection:6") == "检查结果记录 #6"
     assert credit.source_label("listing:3") == "经营异常名录记录 #3"
     assert credit.source_label("other") == "other"
+
+
+def test_no_help_text_sits_inside_a_paragraph(app, world, registry, session):
+    """A <details> inside <p> ends the paragraph in every browser: the help would jump to a
+    line of its own. No page puts one there."""
+    draw = _drawn(session, world, registry, publish_mode="immediate")
+    client = _admin(app)
+    pages = [
+        client.get(f"/console/draws/{draw.id}"),
+        client.get(f"/console/plans/{draw.plan_id}"),
+        client.get(f"/console/plans/{draw.plan_id}/ceremony"),
+        app.test_client().get(f"/public/draws/{draw.id}"),
+    ]
+    for response in pages:
+        html = response.get_data(as_text=True)
+        for paragraph in re.findall(r"<p[ >].*?</p>", html, re.S):
+            assert '<details class="help"' not in paragraph, paragraph[:200]

@@ -406,6 +406,48 @@ def table(say: Recorder, runs: dict[str, dict]) -> list[str]:
     return slow
 
 
+def remeasure(app, say: Recorder, args, years: int) -> None:
+    """--reuse: the history in the database as it stands (after an upgrade: the statistics
+    aggregates rebuilt, fresh planner statistics), measured once."""
+    db = app.extensions["shuangsuiji.db"]
+    started = time.perf_counter()
+    with db.transaction() as session:
+        months = tallies.rebuild(session)
+    say(f"statistics rebuilt: {months} department-months in {time.perf_counter() - started:.1f} s")
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("ANALYZE"))
+    world = history.world_of(db)
+    label = f"{years} y (reused)"
+    runs = {label: measure_pages(app, world, sample_ids(db.engine, world), args.requests)}
+    last_year = dt.datetime.now(dt.UTC).year - 1
+    p50, worst = measure_statistics(app, world, last_year, args.requests)
+    say()
+    say(f"load {load_average()} (other processes on the machine skew every figure)")
+    slow = table(say, runs)
+    say()
+    say(
+        f"{label}: yearly statistics {last_year}, all departments: "
+        f"median {p50:.0f} ms, max {worst:.0f} ms"
+    )
+    for flag in ("", "--full"):
+        elapsed, line = verify(app, *([flag] if flag else []))
+        say(f"{label}: audit verify {flag}: {elapsed:.1f} s — {line}")
+    say(f"database size: {database_size(db.engine) / 2**20:,.0f} MB")
+    finish(say, slow, args.out)
+
+
+def finish(say: Recorder, slow: list[str], out_path: str) -> None:
+    if slow:
+        say()
+        say(f"over the targets (p50 {P50_MS} ms, p95 {P95_MS} ms, {SIZE // 1024} KB) or growing:")
+        for line in slow:
+            say(f"  {line}")
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(say.lines) + "\n", encoding="utf-8")
+    print(f"written to {out}", file=sys.stderr)
+
+
 def main() -> None:  # noqa: C901 (the bench's steps in order, printed as they go)
     parser = argparse.ArgumentParser()
     parser.add_argument("--years", type=int, default=None, help="years of history (10)")
@@ -415,6 +457,11 @@ def main() -> None:  # noqa: C901 (the bench's steps in order, printed as they g
     parser.add_argument("--small", action="store_true", help="a tiny city, to try the bench")
     parser.add_argument("--entities", type=int, default=None, help="entities per city")
     parser.add_argument("--out", default=str(ROOT / "bench-results" / "history.txt"))
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the history already in --database (upgraded to this code's schema)",
+    )
     args = parser.parse_args()
     years = args.years or (1 if args.cities > 1 else 10)
     scale = history.SMALL if args.small else history.Scale()
@@ -426,11 +473,14 @@ def main() -> None:  # noqa: C901 (the bench's steps in order, printed as they g
         or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     url = make_url(base_url).set(database=args.database).render_as_string(hide_password=False)
-    admin = create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{args.database}"'))
-    admin.dispose()
+    if not args.reuse:
+        admin = create_engine(
+            make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{args.database}"'))
+        admin.dispose()
 
     from alembic import command
 
@@ -455,6 +505,9 @@ def main() -> None:  # noqa: C901 (the bench's steps in order, printed as they g
         f"load {load_average()} on {os.cpu_count()} CPUs"
     )
     started = time.perf_counter()
+    if args.reuse:
+        remeasure(app, say, args, years)
+        return
     builder = Builder(db, scale, first, months, say)
     world = builder.start(args.cities)
     builder.copy_cities(args.cities)
@@ -505,15 +558,7 @@ def main() -> None:  # noqa: C901 (the bench's steps in order, printed as they g
                 say(f"{label}: {name}: {elapsed:.1f} s — {line}")
     say("database size: " + ", ".join(f"{k}: {v / 2**20:,.0f} MB" for k, v in builder.sizes))
     say(f"total {time.perf_counter() - started:.0f} s")
-    if slow:
-        say()
-        say(f"over the targets (p50 {P50_MS} ms, p95 {P95_MS} ms, {SIZE // 1024} KB):")
-        for line in slow:
-            say(f"  {line}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(say.lines) + "\n", encoding="utf-8")
-    print(f"written to {out}", file=sys.stderr)
+    finish(say, slow, args.out)
 
 
 if __name__ == "__main__":

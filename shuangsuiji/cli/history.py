@@ -46,6 +46,7 @@ from ..db import (
     AuditEntry,
     Base,
     Database,
+    Department,
     Entity,
     Inspector,
     Matter,
@@ -371,6 +372,30 @@ def build_registry(db: Database, scale: Scale, *, cities: int = 1) -> World:
         inspector_user_id=ids[2],
         inspector_id=inspector_id,
     )
+
+
+def world_of(db: Database) -> World:
+    """The World of a history database build_registry made (for measuring it again)."""
+    with db.transaction(write=False) as session:
+        every = session.scalars(select(Department).order_by(Department.id)).all()
+        people = {u.username: u for u in session.scalars(select(User))}
+        admins = {u.department_id: u.id for u in people.values() if u.role == Role.DEPT_ADMIN}
+        inspector = session.scalars(
+            select(Inspector).where(Inspector.user_id == people["county_inspector"].id)
+        ).one()
+        province = next(d.id for d in every if d.level == "province")
+        return World(
+            province_id=province,
+            city_ids=[d.id for d in every if d.level == "city"],
+            departments=[d.id for d in every if d.id != province],
+            codes={d.id: d.code for d in every},
+            admins=admins,
+            matters={},
+            sysadmin_id=people["admin"].id,
+            auditor_id=people["prov_auditor"].id,
+            inspector_user_id=people["county_inspector"].id,
+            inspector_id=inspector.id,
+        )
 
 
 # --- the first month, through the services -------------------------------------------------------

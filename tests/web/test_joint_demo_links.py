@@ -87,10 +87,13 @@ def test_every_link_shown_to_each_role_answers_and_only_its_own_forms(app, demo_
     assert forms == {f"{draw_url}/export"}
 
     # The participant's administrator: its part, its answer, no bundle, no notice.
-    links, forms = _crawl(_client(app, "tax_admin"), [plan_url, ceremony, draw_url])
+    client = _client(app, "tax_admin")
+    links, forms = _crawl(client, [plan_url, ceremony, draw_url])
     assert draw_url in links and bundle not in links
     assert not [u for u in links if u.startswith(notices)]
     assert forms == {answer, f"{draw_url}/export"}
+    page = client.get(plan_url).get_data(as_text=True)
+    assert "answer-accept" not in page and "改为拒绝参加" in page  # accepted: no second accept
 
     # The participant's inspector: the plan (no draw page, no ceremony) and its own tasks,
     # with the notices of its teams.

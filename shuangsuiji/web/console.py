@@ -122,7 +122,7 @@ def dashboard():
         missing_years=[] if scope.is_inspector(user) else workdays.missing_years(day),
         recent_tasks=tasks.list_visible(session, user, limit=10),
         department_count=len(departments.list_visible(session, user)),
-        user_count=len(users.list_visible(session, user)),
+        user_count=users.count_visible(session, user),
         # A joint plan waits for this department's answer (platform-wide ones are not listed
         # to the system administrator and the auditors, who answer for nobody in particular).
         pending_requests=participation.requests_for(

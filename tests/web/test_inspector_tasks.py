@@ -196,3 +196,29 @@ def test_a_bad_cursor_is_refused_and_the_finished_tasks_are_by_year(app, session
     assert len(_cards(html)) == len(closed)
     html = client.get("/console/my-tasks?finished=1&year=2025").get_data(as_text=True)
     assert _cards(html) == [] and "2025 年没有已结束的检查任务" in html
+
+
+@time_machine.travel(NOON, tick=False)
+def test_the_api_page_costs_the_same_statements_however_many_tasks(
+    app, session, world, registry, connection
+):
+    first = _draw(world, registry, "NOW")
+    inspector = _inspector(session, world, first)
+    session.commit()
+    client = app.test_client()
+    login(client, "admin_a")
+    url = f"/api/v1/inspectors/{inspector.id}/tasks?limit=200"
+    client.get(url)
+
+    def cost():
+        with statements(connection) as seen:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(seen), len(response.get_json()["items"])
+
+    few = cost()
+    for code in ("LATER", "SOON"):
+        _draw(world, registry, code)
+    session.commit()
+    many = cost()
+    assert many[1] > few[1] >= 1 and many[0] == few[0], (few, many)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...db import ApiToken, Department, Role, User, utcnow
@@ -53,6 +53,12 @@ def list_visible(session: Session, actor: User, *, department_id: int | None = N
     grow page with page_visible."""
     query = _visible(actor, department_id).order_by(User.department_id, User.username)
     return list(session.scalars(query))
+
+
+def count_visible(session: Session, actor: User) -> int:
+    """How many users the actor may see (the 工作台's figure: one COUNT, no rows)."""
+    query = _visible(actor, None).subquery()
+    return session.scalar(select(func.count()).select_from(query)) or 0
 
 
 def page_visible(

@@ -108,3 +108,35 @@ def test_own_department():
     assert scope.own_department(person(Role.SYSADMIN), None) is None
     assert scope.own_department(person(Role.DEPT_ADMIN), OTHER) == OWN
     assert scope.own_department(person(Role.DEPT_ADMIN), None) == OWN
+
+
+# A joint plan led by OWN with OTHER participating: what each reader gets of it.
+@pytest.mark.parametrize(
+    ("role", "department_id", "whole", "opens", "bundle"),
+    [
+        (Role.SYSADMIN, None, True, True, True),
+        (Role.AUDITOR, None, True, True, True),
+        (Role.DEPT_ADMIN, OWN, True, True, True),
+        (Role.INSPECTOR, OWN, True, False, False),
+        (Role.DEPT_ADMIN, OTHER, False, True, False),
+        (Role.INSPECTOR, OTHER, False, False, False),
+    ],
+)
+def test_a_joint_plan_s_parts(role, department_id, whole, opens, bundle):
+    actor = person(role, department_id)
+    assert scope.sees_whole_plan(actor, OWN) is whole
+    assert scope.sees_strata(actor, OWN) is whole
+    assert scope.opens_draws(actor) is opens
+    assert scope.downloads_bundle(actor, OWN) is bundle
+
+
+def test_a_joint_team_is_named_to_the_lead_s_readers_and_to_its_own_members():
+    member = person(Role.INSPECTOR, OTHER)
+    member.id = 7
+    admin = person(Role.DEPT_ADMIN, OTHER)
+    admin.id = 8
+    assert scope.names_team(member, OWN, {7, 9})  # on the team: meets them all
+    assert not scope.names_team(member, OWN, {9})  # another team of the draw
+    assert not scope.names_team(admin, OWN, {7, 9})  # its administrator is not on it
+    assert scope.names_team(person(Role.DEPT_ADMIN, OWN), OWN, set())
+    assert scope.names_team(person(Role.AUDITOR), OWN, set())

@@ -17,7 +17,7 @@ from shuangsuiji.cli import main
 from shuangsuiji.db import Department, Plan
 from shuangsuiji.services.plans import draws
 
-from ..conftest import login
+from ..conftest import csrf_token, login
 
 HREF = re.compile(r'<a\b[^>]*\bhref="([^"#][^"]*)"')
 FORM = re.compile(r'<form\b[^>]*\bmethod="post"[^>]*\baction="([^"]+)"', re.IGNORECASE)
@@ -94,6 +94,13 @@ def test_every_link_shown_to_each_role_answers_and_only_its_own_forms(app, demo_
     assert forms == {answer, f"{draw_url}/export"}
     page = client.get(plan_url).get_data(as_text=True)
     assert "answer-accept" not in page and "改为拒绝参加" in page  # accepted: no second accept
+    # Its export is its part too: no class, the others' members unnamed.
+    exported = client.post(
+        f"{draw_url}/export", data={"format": "csv", "csrf_token": csrf_token(client, draw_url)}
+    )
+    assert exported.status_code == 200
+    text = exported.get_data().decode("utf-8-sig")
+    assert "信用风险分类" not in text and "（其他部门人员）" in text
 
     # The participant's inspector: the plan (no draw page, no ceremony) and its own tasks,
     # with the notices of its teams.

@@ -50,6 +50,12 @@ class Field:
         return getattr(self.parse, "hint", "")
 
     @property
+    def other_headers(self) -> tuple[str, ...]:
+        """The Chinese spellings among the aliases, for clerks (the English ones serve
+        machine-made files and stay out of the help)."""
+        return tuple(a for a in self.aliases if not a.isascii())
+
+    @property
     def template_header(self) -> str:
         """The header an import template gives the column: its label, "*" before a required
         one (tabular.normalise_header reads it as the label)."""

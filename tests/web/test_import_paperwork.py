@@ -70,8 +70,9 @@ def test_the_import_page_lists_every_lists_headers_required_ones_marked(app, wor
     html = client.get("/console/imports?kind=inspectors").get_data(as_text=True)
     assert '<details class="import-help" id="help-inspectors" open>' in html
     assert '<details class="import-help" id="help-entities">' in html
-    assert "<td>执法证号 *</td><td>必填</td>" in html
-    assert "<td>发证机关</td><td></td>" in html
+    assert '<td>执法证号 *</td><td class="nowrap">必填</td>' in html
+    assert '<td>发证机关</td><td class="nowrap"></td>' in html
+    assert "执法证件号、执法证编号" in html and "cert_issuer" not in html  # no internal names
     assert 'id="template-conflicts-xlsx"' in html
 
 

@@ -153,7 +153,8 @@ def template(kind: str) -> tuple[str, list[str], list[list[str]]]:
     spec = IMPORT_KINDS[kind]
     headers = [f.template_header for f in spec.fields]
     notes = [
-        [f.label, "必填" if f.required else "", f.hint, "、".join(f.aliases)] for f in spec.fields
+        [f.label, "必填" if f.required else "", f.hint, "、".join(f.other_headers)]
+        for f in spec.fields
     ]
     return f"{spec.label}-导入模板", headers, notes
 

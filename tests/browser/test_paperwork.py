@@ -89,6 +89,7 @@ def test_a_clerk_downloads_and_prints_the_paperwork(page, base_url, live_app, tm
     assert notices.locator("article.notice").count() == total
     assert "每份单独成页" in notices.inner_text("#notices-tools")
     shot(notices, "paperwork-notices")
+    notices.screenshot(path=str(result_world.ARTIFACTS / "paperwork-notices-top.png"))
     notices.emulate_media(media="print")
     assert not notices.locator("#notices-tools").is_visible()  # the tools are not printed
     shot(notices, "paperwork-notices-print")

@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from shuangsuiji.worker import Worker
 
-from .. import factories, results_world
+from .. import draw_world, factories, results_world
 from ..conftest import csrf_token, login
 
 CHECKED = dt.date(2030, 3, 4)
@@ -287,3 +287,44 @@ def test_listing_and_removal_decisions_print_once_decided(app, session, world, l
     other, _ = _listings_client(app, "admin_b")
     assert other.get(f"{base}/listing").status_code == 404
     assert other.get(f"{base}/removal").status_code == 404
+
+
+# --- a joint plan's list ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def joint(app, world, session):
+    """A joint plan of A with a slot of B, accepted and drawn; B's inspectors have mobiles."""
+    from shuangsuiji.services.plans import participation
+
+    lead = draw_world.populate(session, world["a"])
+    part = draw_world.populate(session, world["b"], entities=0, inspectors=6, cert_prefix="88")
+    for n, inspector in enumerate(lead["inspectors"] + part["inspectors"]):
+        inspector.mobile = f"139{n:08d}"
+    plan = factories.PlanFactory(
+        actor=world["admin_a"], slots=["DEPT-A", "DEPT-B"], matters=[lead["matter"]]
+    )
+    participation.decide(
+        session, actor=world["admin_b"], plan_id=plan.id, department_id=world["b"].id, accept=True
+    )
+    draw = factories.DrawFactory(actor=world["admin_a"], commitment__plan=plan)
+    session.flush()
+    return {"draw": draw, "lead": lead, "part": part}
+
+
+def test_a_joint_list_gives_each_department_its_own_contacts(app, joint):
+    draw = joint["draw"]
+    lead_mobiles = {i.mobile for i in joint["lead"]["inspectors"]}
+    part_mobiles = {i.mobile for i in joint["part"]["inspectors"]}
+    client, csrf = _client(app, "admin_a", {"draw": draw})
+    rows = _sheet(_export(client, csrf, {"draw": draw}).data)
+    cells = {str(c) for row in rows[1:] for c in row}
+    assert "信用风险分类" in rows[0]
+    assert cells & lead_mobiles and not cells & part_mobiles  # B's in clear for B only
+    assert any(c.startswith("139****") for c in cells)
+    other, token = _client(app, "admin_b", {"draw": draw})
+    rows = _sheet(_export(other, token, {"draw": draw}).data)
+    cells = {str(c) for row in rows[1:] for c in row}
+    assert "信用风险分类" not in rows[0]  # the lead's classes stay the lead's
+    assert cells & part_mobiles and not cells & lead_mobiles
+    assert not any(c in cells for c in {i.cert_no for i in joint["lead"]["inspectors"]})

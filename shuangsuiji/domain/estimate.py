@@ -43,7 +43,7 @@ with a single inspected entity that is not the whole class (it cannot estimate i
 two results do not make a "72.4%–72.4%" interval. A domain whose classes were all inspected
 in full (a census) is known exactly.
 
-Pure: numpy only, no I/O.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -51,8 +51,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 Z95 = 1.959963984540054
 MIN_INSPECTED = 10
@@ -119,39 +117,34 @@ def problem_rates(strata: list[Stratum], *, z: float = Z95) -> list[Estimate]:
     no inspected entity are ignored (they carry no information)."""
     used = [s for s in strata if s.sample]
     _check(used)
-    names = sorted({d for s in used for d, (m, _) in s.cells.items() if m})
-    index = {name: k for k, name in enumerate(names)}
-    size = len(names)
-    total_w, total_wy, total_w2 = np.zeros(size), np.zeros(size), np.zeros(size)
-    count = np.zeros(size, dtype=np.int64)
-    hits = np.zeros(size, dtype=np.int64)
-    census = np.ones(size, dtype=bool)
+    # Per domain: Σw·m, Σw·x, Σw²·m, inspected, problems, all classes a census. Plain floats:
+    # a report holds a few thousand cells, where numpy's per-element cost would dominate.
+    sums: dict[str, list] = {}
     for s in used:
         w = s.population / s.sample
+        full = s.sample >= s.population
         for name, (m, x) in s.cells.items():
-            if not m:
-                continue
-            k = index[name]
-            total_w[k] += w * m
-            total_wy[k] += w * x
-            total_w2[k] += w * w * m
-            count[k] += m
-            hits[k] += x
-            census[k] &= s.sample >= s.population
-    rate = np.divide(total_wy, total_w, out=np.zeros(size), where=total_w > 0)
-    variance = np.zeros(size)
-    single = np.zeros(size, dtype=np.int64)
+            if m:
+                row = sums.setdefault(name, [0.0, 0.0, 0.0, 0, 0, True])
+                row[0] += w * m
+                row[1] += w * x
+                row[2] += w * w * m
+                row[3] += m
+                row[4] += x
+                row[5] = row[5] and full
+    rate = {name: row[1] / row[0] for name, row in sums.items()}
+    variance = dict.fromkeys(sums, 0.0)
+    single = dict.fromkeys(sums, 0)
     for s in used:
         n, big_n = s.sample, s.population
         fpc = 1.0 - n / big_n
         for name, (m, x) in s.cells.items():
             if not m:
                 continue
-            k = index[name]
             if n < 2:
-                single[k] += fpc > 0
+                single[name] += fpc > 0
                 continue
-            p, scale = rate[k], total_w[k]
+            p, scale = rate[name], sums[name][0]
             total = (x - m * p) / scale
             squares = (x * (1 - p) ** 2 + (m - x) * p * p) / (scale * scale)
             linear = big_n * big_n * fpc * (squares - total * total / n) / (n - 1) / n
@@ -160,34 +153,35 @@ def problem_rates(strata: list[Stratum], *, z: float = Z95) -> list[Estimate]:
             shrunk = (x + 0.5) / (m + 1.0)
             share = (big_n * m / n) / scale
             cell = share * share * fpc * shrunk * (1.0 - shrunk) / m
-            variance[k] += max(linear, cell)
-    out = []
-    for name, k in index.items():
-        p, v = float(rate[k]), float(variance[k])
-        kish = float(total_w[k] ** 2 / total_w2[k])
-        effective = p * (1.0 - p) / v if v > 0.0 and 0.0 < p < 1.0 else kish
-        if census[k]:
-            low = high = p
-            effective = float(count[k])
-        elif count[k] < MIN_INSPECTED or effective < MIN_EFFECTIVE or single[k]:
-            low = high = None
-        else:
-            low, high = _wilson(p, effective, z)
-        out.append(
-            Estimate(
-                domain=name,
-                inspected=int(count[k]),
-                problems=int(hits[k]),
-                rate=p,
-                low=low,
-                high=high,
-                population=float(total_w[k]),
-                effective=effective,
-                exact=bool(census[k]),
-                strata_without_variance=int(single[k]),
-            )
-        )
-    return out
+            variance[name] += max(linear, cell)
+    return [
+        _estimate(name, sums[name], rate[name], variance[name], single[name], z)
+        for name in sorted(sums)
+    ]
+
+
+def _estimate(name: str, row: list, p: float, v: float, single: int, z: float) -> Estimate:
+    total_w, _, total_w2, inspected, problems, census = row
+    effective = p * (1.0 - p) / v if v > 0.0 and 0.0 < p < 1.0 else total_w * total_w / total_w2
+    if census:
+        low = high = p
+        effective = float(inspected)
+    elif inspected < MIN_INSPECTED or effective < MIN_EFFECTIVE or single:
+        low = high = None
+    else:
+        low, high = _wilson(p, effective, z)
+    return Estimate(
+        domain=name,
+        inspected=inspected,
+        problems=problems,
+        rate=p,
+        low=low,
+        high=high,
+        population=total_w,
+        effective=effective,
+        exact=census,
+        strata_without_variance=single,
+    )
 
 
 def _wilson(p: float, n_eff: float, z: float) -> tuple[float, float]:
@@ -196,4 +190,5 @@ def _wilson(p: float, n_eff: float, z: float) -> tuple[float, float]:
     denom = 1.0 + z2 / n_eff
     centre = (p + z2 / (2.0 * n_eff)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n_eff + z2 / (4.0 * n_eff * n_eff)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # Around p itself whatever the rounding (p = 0 must not get a lower bound of 1e-17).
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))

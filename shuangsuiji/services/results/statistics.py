@@ -135,7 +135,7 @@ def region_label(code: str) -> str:
 class _Rows:
     months: dict[int, Rates]
     strata: dict[tuple[int, str], tuple[int, int, int]]  # (dept, class) → N, n, problems
-    cells: list[tuple[int, str, str, str, int, int]]  # dept, dimension, class, key, visits, probl.
+    cells: list  # (dept, dimension, class, key, visits, problems) rows
 
 
 def _read(session: Session, ids: list[int], first: dt.date, end: dt.date) -> _Rows:
@@ -171,46 +171,45 @@ def _read(session: Session, ids: list[int], first: dt.date, end: dt.date) -> _Ro
             .group_by(StatStratum.department_id, StatStratum.stratum)
         )
     }
-    cells = [
-        (dept, dim, klass, key, int(v), int(x))
-        for dept, dim, klass, key, v, x in session.execute(
-            select(
-                StatCell.department_id,
-                StatCell.dimension,
-                StatCell.stratum,
-                StatCell.key,
-                func.sum(StatCell.visits),
-                func.sum(StatCell.problems),
-            )
-            .where(*where(StatCell))
-            .group_by(StatCell.department_id, StatCell.dimension, StatCell.stratum, StatCell.key)
+    cells = session.execute(
+        select(
+            StatCell.department_id,
+            StatCell.dimension,
+            StatCell.stratum,
+            StatCell.key,
+            func.sum(StatCell.visits),
+            func.sum(StatCell.problems),
         )
-    ]
+        .where(*where(StatCell))
+        .group_by(StatCell.department_id, StatCell.dimension, StatCell.stratum, StatCell.key)
+    ).all()
     return _Rows(months, strata, cells)
 
 
 def _estimates(rows: _Rows, dimension: str, label) -> list[estimate.Estimate]:
     """The problem rate per domain, each department's credit-risk class a stratum."""
-    cells: dict[tuple[int, str], Counter] = defaultdict(Counter)
+    labels: dict[str, str] = {}
+    cells: dict[tuple[int, str], dict[str, list[int]]] = defaultdict(dict)
     for dept, dim, klass, key, visits, problems in rows.cells:
-        if dim == dimension:
-            cell = cells[(dept, klass)]
-            cell[(label(key), 0)] += visits
-            cell[(label(key), 1)] += problems
-    strata = []
-    for (dept, klass), (big_n, n, _) in sorted(rows.strata.items()):
-        if not n:
+        if dim != dimension:
             continue
-        found = cells.get((dept, klass), Counter())
-        domains = {name for name, _ in found}
-        strata.append(
+        name = labels.get(key)
+        if name is None:
+            name = labels[key] = label(key)
+        cell = cells[(dept, klass)].setdefault(name, [0, 0])
+        cell[0] += visits
+        cell[1] += problems
+    return estimate.problem_rates(
+        [
             estimate.Stratum(
                 population=max(big_n, n),  # an entity inspected twice counts twice
                 sample=n,
-                cells={d: (found[(d, 0)], found[(d, 1)]) for d in domains},
+                cells={d: (m, x) for d, (m, x) in cells.get((dept, klass), {}).items()},
             )
-        )
-    return estimate.problem_rates(strata)
+            for (dept, klass), (big_n, n, _) in sorted(rows.strata.items())
+            if n
+        ]
+    )
 
 
 # -- the report ------------------------------------------------------------------------------

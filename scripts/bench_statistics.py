@@ -114,11 +114,21 @@ FILL = [
     "FROM departments d, (SELECT make_date(y, m, 1) AS month FROM generate_series(CAST(:y0 AS"
     " int), CAST(:y1 AS int)) y, generate_series(1, 12) m) mo, (VALUES ('A'), ('B'), ('C'), "
     "('D'), ('X')) c(code)",
-    "INSERT INTO stat_cells SELECT d.id, mo.month, 'industry', c.code, chr(65 + s), CASE WHEN s < 11 THEN 3 ELSE 2 END, CASE WHEN s < 6 THEN 1 ELSE 0 END FROM"
+    "INSERT INTO stat_cells SELECT d.id, mo.month, 'industry', c.code, chr(65 + s),"
+    " CASE WHEN s < 11 THEN 3 ELSE 2 END, CASE WHEN s < 6 THEN 1 ELSE 0 END FROM"
     " departments d, (SELECT make_date(y, m, 1) AS month FROM generate_series(CAST(:y0 AS "
     "int), CAST(:y1 AS int)) y, generate_series(1, 12) m) mo, (VALUES ('A'), ('B'), ('C'), "
     "('D'), ('X')) c(code), generate_series(0, 14) s",
 ]
+
+
+YEARS = (
+    "INSERT INTO stat_cell_years SELECT department_id, CAST(EXTRACT(YEAR FROM month) AS int) y,"
+    " dimension, stratum, key, SUM(visits), SUM(problems) FROM stat_cells"
+    " WHERE month >= make_date(CAST(:y0 AS int), 1, 1)"
+    " AND month < make_date(CAST(:y1 AS int) + 1, 1, 1)"
+    " GROUP BY department_id, y, dimension, stratum, key"
+)
 
 
 def _fill(connection, years: range) -> None:
@@ -126,18 +136,22 @@ def _fill(connection, years: range) -> None:
     bounds = {"y0": years.start, "y1": years.stop - 1}
     for statement in FILL:
         connection.execute(text(statement), bounds)
+    connection.execute(text(YEARS), bounds)
     connection.execute(text("ANALYZE"))
 
 
-def _time(db: Database, root_id: int, n: int, **query) -> tuple[float, float, int]:
-    times = []
+def _time(db: Database, root_id: int, n: int, **query) -> tuple[float, float, float, int]:
+    """Median and max wall time, median CPU time of this process (the machine may be shared:
+    the CPU time is the report's own Python work, the wall time includes PostgreSQL's)."""
+    times, cpu = [], []
     for _ in range(n):
         with db.transaction(write=False) as session:
             root = session.get(User, root_id)
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             rep = stats.report(session, root, **query)
             times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), max(times), rep.total.drawn
+            cpu.append((time.process_time() - used) * 1000)
+    return statistics.median(times), max(times), statistics.median(cpu), rep.total.drawn
 
 
 def main() -> None:
@@ -179,10 +193,13 @@ def main() -> None:
     lines = [
         f"statistics.report on PostgreSQL, {args.cities} cities × 11 departments, "
         f"{cells:,} aggregate cells in all; median and max of {args.runs} runs",
-        f"{'history':<10} {'report':<42} {'p50 ms':>8} {'max ms':>8} {'drawn':>10}",
+        f"{'history':<10} {'report':<42} {'p50 ms':>8} {'max ms':>8} {'cpu ms':>8} {'drawn':>10}",
     ]
-    for history, name, p50, worst, drawn in rows:
-        lines.append(f"{history:<10} {name:<42} {p50:>8.1f} {worst:>8.1f} {drawn:>10,}")
+    for history, name, p50, worst, cpu, drawn in rows:
+        lines.append(f"{history:<10} {name:<42} {p50:>8.1f} {worst:>8.1f} {cpu:>8.1f} {drawn:>10,}")
+    lines.append(
+        f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     text_ = "\n".join(lines)
     print(text_)
     out = ROOT / "bench-results"

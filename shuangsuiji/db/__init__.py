@@ -72,7 +72,7 @@ from .states import (
     TaskStage,
     TokenScope,
 )
-from .statistics import Dimension, StatCell, StatMonth, StatStratum
+from .statistics import Dimension, StatCell, StatCellYear, StatMonth, StatStratum
 from .tasks import Task
 
 __all__ = [
@@ -141,6 +141,7 @@ __all__ = [
     "Task",
     "Dimension",
     "StatCell",
+    "StatCellYear",
     "StatMonth",
     "StatStratum",
     "RECORD_STATUSES",

@@ -69,3 +69,18 @@ class StatCell(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     visits: Mapped[int] = mapped_column(default=0)
     problems: Mapped[int] = mapped_column(default=0)
+
+
+class StatCellYear(Base):
+    """The `StatCell` rows of a department's year, summed over its months: a year's report
+    reads these (a twelfth of the rows). Kept with the months' rows, in the same transaction."""
+
+    __tablename__ = "stat_cell_years"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    dimension: Mapped[str] = mapped_column(String(10), primary_key=True)
+    stratum: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visits: Mapped[int] = mapped_column(default=0)
+    problems: Mapped[int] = mapped_column(default=0)

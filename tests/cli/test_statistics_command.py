@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from shuangsuiji.cli import main
-from shuangsuiji.db import StatCell, StatMonth, StatStratum
+from shuangsuiji.db import StatCell, StatCellYear, StatMonth, StatStratum
 
 from .. import results_world
 
@@ -17,7 +17,7 @@ def _rows(session):
             tuple(getattr(r, c.key) for c in model.__table__.columns)
             for r in session.scalars(select(model))
         )
-        for model in (StatMonth, StatStratum, StatCell)
+        for model in (StatMonth, StatStratum, StatCell, StatCellYear)
     ]
 
 
@@ -26,11 +26,11 @@ def test_rebuild_refills_emptied_aggregates_and_is_idempotent(app, session, worl
     results_world.enter(session, w, world["admin_a"], approve_as=world["sysadmin"])
     session.commit()
     kept = _rows(session)
-    assert kept[0] and kept[1] and kept[2]
-    for model in (StatCell, StatStratum, StatMonth):
+    assert all(kept)
+    for model in (StatCellYear, StatCell, StatStratum, StatMonth):
         session.execute(delete(model))
     session.commit()
-    assert _rows(session) == [[], [], []]
+    assert _rows(session) == [[], [], [], []]
     for _ in range(2):
         result = app.test_cli_runner().invoke(main, ["statistics", "rebuild"])
         assert result.exit_code == 0, result.output

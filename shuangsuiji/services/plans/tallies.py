@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import delete, func, insert, literal, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from ...db import (
     InspectionResult,
     Plan,
     StatCell,
+    StatCellYear,
     StatMonth,
     StatStratum,
 )
@@ -337,6 +338,36 @@ def _replace(session: Session, figures: Figures, places: set[tuple[int, dt.date]
             session.execute(model.__table__.insert(), values[i : i + 1000])
 
 
+def _years(session: Session, years: Iterable[tuple[int, int]]) -> None:
+    """The year rows of these (department, year) pairs summed afresh from their months'."""
+    for department_id, year in sorted(set(years)):
+        session.execute(
+            delete(StatCellYear).where(
+                StatCellYear.department_id == department_id, StatCellYear.year == year
+            )
+        )
+        columns = (StatCell.department_id, StatCell.dimension, StatCell.stratum, StatCell.key)
+        summed = (
+            select(
+                StatCell.department_id,
+                literal(year),
+                StatCell.dimension,
+                StatCell.stratum,
+                StatCell.key,
+                func.sum(StatCell.visits),
+                func.sum(StatCell.problems),
+            )
+            .where(
+                StatCell.department_id == department_id,
+                StatCell.month >= dt.date(year, 1, 1),
+                StatCell.month < dt.date(year + 1, 1, 1),
+            )
+            .group_by(*columns)
+        )
+        names = ("department_id", "year", "dimension", "stratum", "key", "visits", "problems")
+        session.execute(insert(StatCellYear).from_select(names, summed))
+
+
 def recompute(session: Session, places: Iterable[tuple[int, dt.date]]) -> None:
     """Recompute these department-months from the records, replacing their rows."""
     wanted = set(places)
@@ -344,6 +375,7 @@ def recompute(session: Session, places: Iterable[tuple[int, dt.date]]) -> None:
         return
     _lock(session, wanted)
     _replace(session, compute(session, wanted), wanted)
+    _years(session, {(dept, month.year) for dept, month in wanted})
 
 
 def rebuild(session: Session) -> int:
@@ -351,9 +383,15 @@ def rebuild(session: Session) -> int:
     repair); idempotent. Returns the number of department-months. On PostgreSQL the tables are
     locked against concurrent changes until the caller commits."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE stat_months, stat_strata, stat_cells IN EXCLUSIVE MODE"))
+        session.execute(
+            text(
+                "LOCK TABLE stat_months, stat_strata, stat_cells, stat_cell_years IN EXCLUSIVE MODE"
+            )
+        )
     figures = compute(session)
     _replace(session, figures, None)
+    session.execute(delete(StatCellYear))
+    _years(session, {(dept, month.year) for dept, month in figures.months})
     return len(figures.months)
 
 
@@ -411,3 +449,5 @@ def record_changed(session: Session, record: InspectionRecord, before: str) -> N
     add_visit(figures, now, 1)
     _lock(session, {(now.department_id, now.month)})
     _add(session, figures)
+    if RecordStatus.PUBLISHED in (before, record.status):  # the cells changed
+        _years(session, {(now.department_id, now.month.year)})

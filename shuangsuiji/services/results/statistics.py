@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ... import refdata
-from ...db import Department, Dimension, StatCell, StatMonth, StatStratum, User
+from ...db import Department, Dimension, StatCellYear, StatMonth, StatStratum, User
 from ...domain import estimate
 from ...domain.result_codes import BY_CODE, ORDER
 from ..accounts import departments
@@ -135,11 +135,12 @@ def region_label(code: str) -> str:
 class _Rows:
     months: dict[int, Rates]
     strata: dict[tuple[int, str], tuple[int, int, int]]  # (dept, class) → N, n, problems
-    cells: list  # (dept, dimension, class, key, visits, problems) rows
+    cells: dict[str, list]  # dimension → (dept, class, key, visits, problems) rows
 
 
 def _read(session: Session, ids: list[int], first: dt.date, end: dt.date) -> _Rows:
-    """The aggregates of these departments over [first, end), summed per department."""
+    """The aggregates of these departments over the whole years [first, end), summed per
+    department: the months' counts and classes, the years' cells."""
 
     def where(model):
         return (model.department_id.in_(ids), model.month >= first, model.month < end)
@@ -171,18 +172,29 @@ def _read(session: Session, ids: list[int], first: dt.date, end: dt.date) -> _Ro
             .group_by(StatStratum.department_id, StatStratum.stratum)
         )
     }
-    cells = session.execute(
+    cells: dict[str, list] = defaultdict(list)  # dimension → (dept, class, key, visits, probl.)
+    for dept, dim, klass, key, visits, problems in session.execute(
         select(
-            StatCell.department_id,
-            StatCell.dimension,
-            StatCell.stratum,
-            StatCell.key,
-            func.sum(StatCell.visits),
-            func.sum(StatCell.problems),
+            StatCellYear.department_id,
+            StatCellYear.dimension,
+            StatCellYear.stratum,
+            StatCellYear.key,
+            func.sum(StatCellYear.visits),
+            func.sum(StatCellYear.problems),
         )
-        .where(*where(StatCell))
-        .group_by(StatCell.department_id, StatCell.dimension, StatCell.stratum, StatCell.key)
-    ).all()
+        .where(
+            StatCellYear.department_id.in_(ids),
+            StatCellYear.year >= first.year,
+            StatCellYear.year < end.year,
+        )
+        .group_by(
+            StatCellYear.department_id,
+            StatCellYear.dimension,
+            StatCellYear.stratum,
+            StatCellYear.key,
+        )
+    ):
+        cells[dim].append((dept, klass, key, visits, problems))
     return _Rows(months, strata, cells)
 
 
@@ -190,9 +202,7 @@ def _estimates(rows: _Rows, dimension: str, label) -> list[estimate.Estimate]:
     """The problem rate per domain, each department's credit-risk class a stratum."""
     labels: dict[str, str] = {}
     cells: dict[tuple[int, str], dict[str, list[int]]] = defaultdict(dict)
-    for dept, dim, klass, key, visits, problems in rows.cells:
-        if dim != dimension:
-            continue
+    for dept, klass, key, visits, problems in rows.cells[dimension]:
         name = labels.get(key)
         if name is None:
             name = labels[key] = label(key)
@@ -306,21 +316,18 @@ def report(
     )
     rep.levels = _levels(rep, rows, seen, below, ids)
     codes: Counter = Counter()
+    for _, _, key, visits, _ in rows.cells[Dimension.CODE]:
+        codes[key] += visits
     regions: dict[str, Tally] = {}
     months: dict[str, Tally] = {}
-    for _, dim, _, key, visits, problems in rows.cells:
-        if dim == Dimension.CODE:
-            codes[key] += visits
-            continue
-        if dim == Dimension.CHECKED:
-            table, label = months, key
-        elif dim == Dimension.REGION:
-            table, label = regions, region_label(key)
-        else:
-            continue
-        tally = table.setdefault(label, Tally(label))
-        tally.visits += visits
-        tally.problems += problems
+    for dimension, table, label in (
+        (Dimension.CHECKED, months, str),
+        (Dimension.REGION, regions, region_label),
+    ):
+        for _, _, key, visits, problems in rows.cells[dimension]:
+            tally = table.setdefault(label(key), Tally(label(key)))
+            tally.visits += visits
+            tally.problems += problems
     rep.by_code = [
         (c, BY_CODE[c].label, codes[c]) for c in sorted(codes, key=ORDER.get) if codes[c]
     ]

@@ -23,6 +23,7 @@ from shuangsuiji.db import (
     InspectionResult,
     Plan,
     StatCell,
+    StatCellYear,
     StatMonth,
     StatStratum,
 )
@@ -115,11 +116,30 @@ def _stored(session) -> tuple[dict, dict, dict]:
     return months, strata, cells
 
 
+def _years(cells: dict) -> dict:
+    """The month cells summed per department and year."""
+    found: dict = defaultdict(lambda: [0, 0])
+    for (dept, month, *rest), (visits, problems) in cells.items():
+        row = found[(dept, month.year, *rest)]
+        row[0] += visits
+        row[1] += problems
+    return {k: v for k, v in found.items() if any(v)}
+
+
+def _stored_years(session) -> dict:
+    return {
+        (r.department_id, r.year, r.dimension, r.stratum, r.key): [r.visits, r.problems]
+        for r in session.scalars(select(StatCellYear))
+        if r.visits or r.problems
+    }
+
+
 def _assert_equal(session):
     expected = _expected(session)
     stored = _stored(session)
     for name, want, got in zip(("months", "strata", "cells"), expected, stored, strict=True):
         assert got == want, name
+    assert _stored_years(session) == _years(expected[2]), "years"
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -146,6 +166,7 @@ def test_aggregates_equal_the_records_through_draws_corrections_and_redraws(sess
     for _ in range(2):  # rebuild gives the same rows, twice
         tallies.rebuild(session)
         assert _stored(session) == before
+        assert _stored_years(session) == _years(before[2])
 
 
 def test_a_result_of_a_replaced_draw_does_not_count(session, world):

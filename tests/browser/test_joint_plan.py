@@ -1,7 +1,8 @@
 """A joint plan from the demo in a real browser (issue 14): the lead department's
 administrator finds it drawn, every team with an inspector of each bureau and every name; the
 tax bureau's administrator sees its part, the totals only and no action it may not take; the
-tax bureau's inspector finds the joint task and its notice naming the whole team.
+tax bureau's inspector finds the joint task and its notice naming the whole team. Each page
+has no WCAG 2.1 A/AA violation (axe-core).
 
 The module loads the whole demo (`demo load --small`), as scripts/serve does. Screenshots go to
 tests/browser/artifacts/ (git-ignored) for review."""
@@ -18,6 +19,7 @@ from shuangsuiji.cli.db import alembic_config
 from shuangsuiji.db import Plan
 from shuangsuiji.services.plans import draws
 
+from . import axe
 from .result_world import PHONE, shot
 from .test_console import _login
 
@@ -43,6 +45,23 @@ def live_app(tmp_path_factory):
     result = app.test_cli_runner().invoke(main, ["demo", "load", "--small"])
     assert result.exit_code == 0, result.output
     return app
+
+
+@pytest.fixture
+def page(browser):
+    """A page with axe-core installed (tests/browser/axe.py) and console errors collected."""
+    context = browser.new_context(locale="zh-CN")
+    axe.install(context)
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    yield page
+    context.close()
+
+
+def _accessible(page, what: str) -> None:
+    found = axe.violations(page)
+    assert found == [], axe.report(what, found)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +94,7 @@ def test_the_lead_sees_the_joint_plan_drawn_with_every_name(page, base_url, join
     for code in ("LF-TAX", "LF-ENV"):
         assert "已确认参加" in page.inner_text(f"#participation-{code}")
     assert "A 类" in page.inner_text("#plan-settings")  # the lead's own classes
+    _accessible(page, "lead's plan page")
     shot(page, "joint-lead-plan")
 
     page.click(f"#draws >> text=抽取 #{joint['draw_id']}")
@@ -86,6 +106,7 @@ def test_the_lead_sees_the_joint_plan_drawn_with_every_name(page, base_url, join
     for names in joint["names"]:
         assert all(name in teams for name in names)
     assert page.locator("#teams >> text=检查通知书").count() == joint["drawn"]
+    _accessible(page, "lead's draw page")
     shot(page, "joint-lead-draw")
     assert page.console_errors == []
 
@@ -100,6 +121,7 @@ def test_the_participant_sees_its_part_and_the_totals_only(page, base_url, joint
     assert "按发起部门的信用风险分类抽取" in settings
     assert not re.search(r"[ABCD] 类", page.inner_text("main"))
     assert page.locator("#plan-edit, #plan-commit, #plan-close, #redraw-form").count() == 0
+    _accessible(page, "participant's plan page")
     shot(page, "joint-participant-plan")
 
     page.click(f"#draws >> text=抽取 #{joint['draw_id']}")
@@ -116,6 +138,7 @@ def test_the_participant_sees_its_part_and_the_totals_only(page, base_url, joint
     assert not any(names[0] in teams for names in joint["names"])
     assert page.locator("#teams >> text=检查通知书").count() == 0
     assert page.locator("details.replace").count() == 0
+    _accessible(page, "participant's draw page")
     shot(page, "joint-participant-draw")
     assert page.console_errors == []
 
@@ -128,6 +151,7 @@ def test_the_participant_s_inspector_finds_the_task_and_the_whole_team(page, bas
     card = page.locator(f"article.task-card:has-text('{joint['code']}')").first
     card.wait_for()
     assert "（其他部门人员）" not in card.inner_text()
+    _accessible(page, "participant inspector's tasks")
     shot(page, "joint-participant-inspector-tasks")
     card.locator("text=检查通知书").click()
     page.wait_for_selector(".notice-team")
@@ -135,5 +159,6 @@ def test_the_participant_s_inspector_finds_the_task_and_the_whole_team(page, bas
     assert "孙丽" in team and "（其他部门人员）" not in team
     assert "廊坊市市场监督管理局" in team and "廊坊市生态环境局" in team
     assert "返回我的检查任务" in page.inner_text(".notice-tools")
+    _accessible(page, "participant inspector's notice")
     shot(page, "joint-participant-inspector-notice")
     assert page.console_errors == []

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from .. import refdata
 from ..db import LEVEL_LABELS, ROLE_LABELS, states, utcnow
 from ..services import scope
 from ..services.plans.settings import source_name
@@ -14,6 +15,14 @@ from ..services.platform.tasks import LABELS as TASK_LABELS
 from ..services.platform.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from . import console, credit, plans, public, public_results, registry, results, statistics
 from .help_texts import HELP
+
+
+def region_label(code: str | None) -> str:
+    """A region code with its name beside it ("131024 香河县"; a prefix "1310" is 廊坊市)."""
+    if not code:
+        return ""
+    name = refdata.region_name(code.ljust(6, "0")) if len(code) <= 6 else None
+    return f"{code} {name}" if name else code
 
 
 def register(app: Flask) -> None:
@@ -40,6 +49,7 @@ def register(app: Flask) -> None:
         TASK_STATUS_LABELS=TASK_STATUS_LABELS,
         SITE_NAME=app.config["SITE_NAME"],
         HELP=HELP,
+        region_label=region_label,
         source_name=source_name,
         # Templates ask scope who may do what and compare states with the enums.
         scope=scope,

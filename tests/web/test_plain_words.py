@@ -193,3 +193,22 @@ def test_no_help_text_sits_inside_a_paragraph(app, world, registry, session):
         html = response.get_data(as_text=True)
         for paragraph in re.findall(r"<p[ >].*?</p>", html, re.S):
             assert '<details class="help"' not in paragraph, paragraph[:200]
+
+
+def test_region_codes_carry_their_names(app, world, session):
+    from shuangsuiji.web import region_label
+
+    assert region_label("131024") == "131024 香河县"
+    assert region_label("1310") == "1310 廊坊市"
+    assert region_label("999999") == "999999" and region_label(None) == ""
+    session.commit()
+    client = app.test_client()
+    login(client, "root")
+    html = client.get("/console/departments").get_data(as_text=True)
+    assert "130000 河北省" in html  # the province of the test world
+
+
+def test_a_targeted_plan_names_its_regions(app, world, registry, session):
+    draw = _drawn(session, world, registry, scope={"region_prefixes": ["131024"]})
+    html = _admin(app).get(f"/console/plans/{draw.plan_id}").get_data(as_text=True)
+    assert "区划 131024 香河县" in html

@@ -194,3 +194,18 @@ def test_the_lead_sees_every_name_and_every_notice(joint, member):
     html = client.get(url).get_data(as_text=True)
     assert member["lead"].cert_no in html and "（其他部门人员）" not in html
     assert client.get(f"/console/draws/{draw.id}/notices").status_code == 200
+
+
+def test_the_task_api_follows_the_same_rule(joint, member, session):
+    inspector_id = next(i.id for i in joint["part"]["inspectors"] if i.user_id is not None)
+    url = f"/api/v1/inspectors/{inspector_id}/tasks"
+    (mine,) = [
+        t
+        for t in member["client"].get(url).get_json()["items"]
+        if t["team"]["position"] == member["position"]
+    ]
+    assert mine["team"]["whole"] and not any(m["hidden"] for m in mine["team"]["members"])
+    assert "stratum" not in mine["team"]  # the lead's classes, not the participant's
+    items = joint["part_client"].get(url).get_json()["items"]
+    assert items and not any(t["team"]["whole"] for t in items)
+    assert all(t["team"]["members"][0]["hidden"] for t in items)

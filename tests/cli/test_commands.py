@@ -55,6 +55,10 @@ def test_demo_load_fills_an_empty_database_once(app, session):
         select(InspectionRecord).where(InspectionRecord.status == "published")
     )
     assert client.get(f"/public/firms/{published.uscc}").status_code == 200
+    # the full-size demo's joint plan is drawn with every slot staffed (scripts/serve loads it)
+    joint = session.scalar(select(Plan).where(Plan.code.like("LFJOINT-%")))
+    joint_draw = session.scalar(select(Draw).where(Draw.plan_id == joint.id))
+    assert json.loads(joint_draw.summary)["unstaffed"] == 0
     again = _run(app, "demo", "load")
     assert "未加载演示数据" in again.output
 

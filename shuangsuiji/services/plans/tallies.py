@@ -12,9 +12,11 @@ live draws only (a redraw takes its predecessor out):
 Who changes them: a draw (draws.execute: the new draw's month and, for a redraw, its
 predecessor's are recomputed from the records) and the results' workflow (results.submit,
 results.review: the record's contribution before and after is subtracted and added). Both run in
-the caller's transaction. Every writer takes the month's `stat_months` row first (an upsert
-locks it), so a recomputation reads what the concurrent writers committed before it and a delta
-that commits after it lands on top. `rebuild` recomputes everything from the records.
+the caller's transaction. Every writer takes the department-year's lock and the month's
+`stat_months` row first (an upsert locks it), so a recomputation reads what the concurrent
+writers committed before it and a delta that commits after it lands on top; the year rows
+(`stat_cell_years`) are summed afresh from the months under the year's lock. `rebuild`
+recomputes everything from the records.
 
 A visit's region and industry are the entity's at publication; `rebuild` takes the registry's
 current ones.
@@ -268,10 +270,23 @@ def _insert(session: Session):
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 
+# pg_advisory_xact_lock(namespace, department id × 10000 + year): a department's year.
+_PG_LOCK_NAMESPACE = 520262
+
+
 def _lock(session: Session, places: Iterable[tuple[int, dt.date]]) -> None:
-    """Take the months' rows (made when missing), in key order: the statistics' lock."""
+    """The statistics' lock: on PostgreSQL each department-year's advisory lock (its year rows
+    are summed afresh from all its months), then the months' rows (made when missing), each in
+    key order. SQLite has one writer at a time anyway."""
+    places = sorted(set(places))
+    if session.get_bind().dialect.name == "postgresql":
+        for department_id, year in sorted({(d, m.year) for d, m in places}):
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                {"ns": _PG_LOCK_NAMESPACE, "key": department_id * 10000 + year},
+            )
     insert = _insert(session)
-    for department_id, month in sorted(set(places)):
+    for department_id, month in places:
         statement = insert(StatMonth).values(
             department_id=department_id, month=month, drawn=0, entered=0, published=0
         )

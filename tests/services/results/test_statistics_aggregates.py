@@ -181,3 +181,82 @@ def test_a_result_of_a_replaced_draw_does_not_count(session, world):
     record = session.scalar(select(InspectionRecord).where(InspectionRecord.draw_id == draw.id))
     assert record.status == RecordStatus.PUBLISHED
     _assert_equal(session)
+
+
+def test_publications_in_two_months_of_one_year_at_once_both_count(scratch_url):
+    """Real, separately committed transactions: two reviewers publish results of the same
+    department's draws of February and March at once. Both rewrite the department's year rows;
+    the second waits for the first (the year's advisory lock on PostgreSQL, the write lock on
+    SQLite) instead of colliding with its rows, and the aggregates equal the records."""
+    import threading
+
+    from alembic import command
+
+    from shuangsuiji.cli.db import alembic_config
+    from shuangsuiji.db import Database, User, make_engine
+    from shuangsuiji.db.states import Role
+    from shuangsuiji.services.results import results
+
+    from ... import factories
+    from ...concurrency import wait_for_lock_waiters
+
+    command.upgrade(alembic_config(scratch_url), "head")
+    engine = make_engine(scratch_url)
+    db = Database(engine)
+    with db.transaction() as session:
+        factories.bind(session)
+        province = factories.DepartmentFactory(code="PROV", level="province")
+        world = {"sysadmin": factories.UserFactory(username="root", role=Role.SYSADMIN)}
+        for key in "ab":
+            world[key] = factories.DepartmentFactory(code=f"DEPT-{key.upper()}", parent=province)
+            world[f"admin_{key}"] = factories.UserFactory(
+                username=f"admin_{key}", role=Role.DEPT_ADMIN, department=world[key]
+            )
+        history = History(session, world, 9)
+        work = []
+        for moment in (MOMENTS[2], MOMENTS[3]):
+            draw = history.draw(moment, "a")
+            history.enter(draw, "a", 0, ["6"])
+            work.append(draw.id)
+        root = world["sysadmin"].id
+    factories.bind(None)
+
+    outcomes: dict[int, str] = {}
+    held = threading.Event()  # the first publication is made, not yet committed
+    arriving = threading.Event()  # the second reviewer is about to publish
+
+    def publish(draw_id: int, first: bool) -> None:
+        try:
+            if not first:
+                held.wait(30)
+                arriving.set()
+            with db.transaction() as session:
+                results.review(
+                    session,
+                    actor=session.get(User, root),
+                    draw_id=draw_id,
+                    position=0,
+                    decision="approve",
+                    comment="",
+                )
+                if first:
+                    held.set()
+                    arriving.wait(30)
+                    if engine.dialect.name == "postgresql":
+                        wait_for_lock_waiters(engine)  # the second waits for the year
+            outcomes[draw_id] = "published"
+        except Exception as exc:  # shown by the assertion below, not lost in the thread
+            outcomes[draw_id] = repr(exc)
+
+    threads = [
+        threading.Thread(target=publish, args=(draw_id, i == 0)) for i, draw_id in enumerate(work)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == dict.fromkeys(work, "published")
+    with db.transaction() as session:
+        _assert_equal(session)
+        assert sum(v[2] for v in _stored(session)[0].values()) == 2
+    engine.dispose()

@@ -8,7 +8,18 @@ from sqlalchemy import text
 
 from .. import access
 from ..edge import csrf, database
-from . import accounts, audit, credit, plans, public, public_results, registry, results, tasks
+from . import (
+    accounts,
+    audit,
+    credit,
+    plans,
+    public,
+    public_results,
+    registry,
+    results,
+    statistics,
+    tasks,
+)
 
 api = Api()
 
@@ -25,6 +36,7 @@ def register(app: Flask) -> None:
         public_results.blp,
         results.blp,
         credit.blp,
+        statistics.blp,
     ):
         csrf.exempt(blueprint)  # token calls; cookie calls are CSRF-checked in edge.check_access
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)

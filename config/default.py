@@ -38,8 +38,7 @@ FORCE_HTTPS = False  # redirect HTTP to HTTPS and send HSTS (True in production)
 HSTS_MAX_AGE = 31536000  # seconds, when FORCE_HTTPS is on
 
 # --- API ------------------------------------------------------------------------------------
-API_PAGE_SIZE = 50  # default page size of list endpoints
-API_MAX_PAGE_SIZE = 500  # largest page size a client may ask for
+API_PAGE_SIZE = 50  # default page size (`limit`) of the API lists; at most sizes.MAX_LIMIT (200)
 API_MAX_JSON_BYTES = 1048576  # largest JSON request body of the API (1 MiB); larger is a 413
 
 # --- background worker ----------------------------------------------------------------------

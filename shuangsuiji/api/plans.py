@@ -203,11 +203,19 @@ def participation_out(row, counts: dict[int, int] | None = None) -> dict:
 class Participations(MethodView):
     @allow(*AUDITORS)
     @blp.arguments(ParticipationQuery, location="query")
-    @blp.response(200, ParticipationOut(many=True))
+    @blp.response(
+        200, cursor_page_of(ParticipationOut, "ParticipationCursorPage"), headers=LINK_HEADER
+    )
     def get(self, args):
-        """联合抽查邀请：其他部门的联合抽查任务请本部门参加（新的在前）"""
-        rows = participation.requests_for(db_session(), actor(), status=args["status"])
-        return [participation_out(r) for r in rows]
+        """联合抽查邀请：其他部门的联合抽查任务请本部门参加（新的在前），按游标分页"""
+        page = participation.requests_page(
+            db_session(),
+            actor(),
+            status=args["status"],
+            cursor=args["cursor"],
+            limit=limit_of(args),
+        )
+        return paged(page, [participation_out(r) for r in page.items])
 
 
 @blp.route("/plans/<int:plan_id>/participations")
@@ -362,26 +370,16 @@ class DrawBundle(MethodView):
 class DrawTeams(MethodView):
     @allow(*AUDITORS)
     @blp.arguments(TeamsQuery, location="query")
-    @blp.response(200, TeamPage)
+    @blp.response(200, TeamPage, headers=LINK_HEADER)
     def get(self, args, draw_id):
-        """抽中对象及检查组（按处理顺序，已应用人员替换）"""
+        """抽中对象及检查组（按处理顺序，已应用人员替换），按游标分页（下一页见 next 或 Link 头）"""
         session = db_session()
         draw = draws.get(session, actor(), draw_id)
-        config = current_app.config
-        per_page = min(args["per_page"] or config["API_PAGE_SIZE"], config["API_MAX_PAGE_SIZE"])
-        rows = draws.teams(
-            session,
-            draw,
-            offset=(args["page"] - 1) * per_page,
-            limit=per_page,
-            viewer=actor(),
+        page = draws.teams_page(
+            session, draw, cursor=args["cursor"], limit=limit_of(args), viewer=actor()
         )
-        return {
-            "items": [team_out(r, draw.plan) for r in rows],
-            "total": draws.count_drawn(session, draw),
-            "page": args["page"],
-            "per_page": per_page,
-        }
+        body, status, headers = paged(page, [team_out(r, draw.plan) for r in page.items])
+        return {**body, "total": draws.count_drawn(session, draw)}, status, headers
 
 
 @blp.route("/draws/<int:draw_id>/replacements")

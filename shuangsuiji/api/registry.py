@@ -43,7 +43,7 @@ CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE = {"schema": {"type": "string", "format": "binary"}}
 JSON = "application/json"
-REJECTS = {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/RejectOut"}}}
+REJECTS = {"schema": {"$ref": "#/components/schemas/RejectCursorPage"}}
 blp = Blueprint(
     "registries", __name__, url_prefix="", description="一单两库：事项、对象、人员、回避"
 )
@@ -266,14 +266,20 @@ class ImportCancel(MethodView):
 class ImportRejects(MethodView):
     @allow(*OVERSEERS)
     @blp.arguments(RejectQuery, location="query")
-    @blp.response(200, RejectOut(many=True))
-    @blp.doc(responses={"200": {"content": {JSON: REJECTS, CSV: FILE, XLSX: FILE}}})
+    @blp.response(200, cursor_page_of(RejectOut, "RejectCursorPage"), headers=LINK_HEADER)
+    @blp.doc(
+        responses={
+            "200": {"content": {JSON: REJECTS, CSV: FILE, XLSX: FILE}, "headers": LINK_HEADER}
+        }
+    )
     def get(self, args, import_id):
-        """被拒绝的行（行号、列、原因）；format=csv 或 xlsx 时下载文件"""
+        """被拒绝的行（行号、列、原因），按行号、按游标分页；format=csv 或 xlsx 时下载全部行的文件
+        （不分页）"""
         job = imports.get(db_session(), actor(), import_id)
         if args["format"] != "json":
             return rejects_file(job, args["format"])
-        return imports.rejects(db_session(), job)
+        page = imports.rejects_page(db_session(), job, cursor=args["cursor"], limit=limit_of(args))
+        return paged(page, page.items)
 
 
 @blp.route("/exports")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..sizes import INT_MAX, MAX_CURSOR, MAX_LIMIT, MAX_PAGE
+from ..sizes import INT_MAX, MAX_CURSOR, MAX_LIMIT
 
 
 def whole(*, minimum: int = 0, maximum: int = INT_MAX, **kwargs) -> fields.Integer:
@@ -15,11 +15,6 @@ def whole(*, minimum: int = 0, maximum: int = INT_MAX, **kwargs) -> fields.Integ
 
 EXISTING_DEPARTMENT = "须为已存在的部门的 id（可用 GET /api/v1/departments 查询）"
 OWN_DEPARTMENT = "所属部门（系统管理员使用；默认为本人部门）；" + EXISTING_DEPARTMENT
-
-
-class PageQuery(Schema):
-    page = whole(load_default=1, minimum=1, maximum=MAX_PAGE)
-    per_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=500))
 
 
 class CursorQuery(Schema):

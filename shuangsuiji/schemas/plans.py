@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from .. import sizes
 from ..db.states import ParticipationStatus, PlanStatus
-from .common import OWN_DEPARTMENT, CursorQuery, PageQuery, whole
+from .common import OWN_DEPARTMENT, CursorQuery, whole
 
 
 def _scope_list(item_length: int, description: str) -> fields.List:
@@ -316,7 +316,7 @@ class ManifestOut(Schema):
     software = fields.Dict()
 
 
-class TeamsQuery(PageQuery):
+class TeamsQuery(CursorQuery):
     pass
 
 
@@ -352,10 +352,15 @@ class TeamOut(Schema):
 
 
 class TeamPage(Schema):
+    """A keyset page of the draw's teams, as every cursor-paged list, with the drawn count."""
+
     items = fields.List(fields.Nested(TeamOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+    next = fields.String(
+        allow_none=True,
+        metadata={"description": "下一页的 URL；最后一页为 null"},
+    )
+    limit = fields.Integer(metadata={"description": "本页的最大条数"})
+    total = fields.Integer(metadata={"description": "抽中对象总数"})
 
 
 class ReplacementIn(Schema):
@@ -514,7 +519,7 @@ class PublicDrawOut(Schema):
     sample = fields.List(fields.Nested(PublicDrawnOut))
 
 
-class ParticipationQuery(Schema):
+class ParticipationQuery(CursorQuery):
     status = fields.String(
         load_default=None,
         validate=validate.OneOf(list(ParticipationStatus)),

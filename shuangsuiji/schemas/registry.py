@@ -202,7 +202,7 @@ class RejectOut(Schema):
     reason = fields.String()
 
 
-class RejectQuery(Schema):
+class RejectQuery(CursorQuery):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
 
 

@@ -367,3 +367,28 @@ def test_audit_entries_page_newest_first(app, session, world, monkeypatch):
         found = re.search(r'<a href="([^"]+)" rel="next">下一页</a>', html)
         url = found.group(1).replace("&amp;", "&") if found else None
     assert seen == seqs
+
+
+# -- one draw's teams --------------------------------------------------------------------------
+
+
+def test_a_draws_teams_page_by_position(app, session, world, registry):
+    draw = factories.DrawFactory(actor=world["admin_a"])
+    session.commit()
+    drawn = draws.count_drawn(session, draw)
+    assert drawn >= 5
+    client = _client(app, "admin_a")
+    url = f"/api/v1/draws/{draw.id}/teams"
+
+    def position(item):
+        return item["position"]
+
+    responses = check_paging(client, url, list(range(drawn)), limit=2, id_of=position)
+    assert all(r.get_json()["total"] == drawn for r in responses)
+    check_paging(client, url, list(range(drawn)), limit=drawn, id_of=position)
+    past = pages.encode_cursor(draws.TEAM_ORDER, [drawn - 1])
+    body = client.get(f"{url}?cursor={past}").get_json()
+    assert (body["items"], body["next"], body["total"]) == ([], None, drawn)
+    check_bad_cursors(client, url, past)
+    # The service finds the k-th row by its position, not by an OFFSET: the same rows.
+    assert [r.drawn.position for r in draws.teams(session, draw, offset=3, limit=2)] == [3, 4]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from shuangsuiji.db import ImportJob
+from shuangsuiji.db import ImportJob, ImportReject, PlanParticipation
 from shuangsuiji.db.states import ImportStatus
 from shuangsuiji.services import pages
 from shuangsuiji.services.accounts import tokens, users
+from shuangsuiji.services.plans import participation
 from shuangsuiji.services.registry.imports import jobs
 from shuangsuiji.web import console
 from shuangsuiji.web import public as public_views
@@ -177,3 +178,54 @@ def test_public_matters_page_with_the_search_kept(app, session, world, monkeypat
     html = client.get("/matters?q=没有").get_data(as_text=True)
     assert "暂无公开的抽查事项" in html and "共 0 项" in html
     _bad_page_cursor(client, "/matters")
+
+
+# -- an import's rejected rows and the joint-plan requests ----------------------------------------
+
+
+def test_rejected_rows_page_by_row_number(app, session, world):
+    job = _job(world["a"], "entities", ImportStatus.READY, 1)
+    session.add(job)
+    session.flush()
+    rows = [
+        ImportReject(import_id=job.id, row_no=row_no, column=f"列{n}", value="x", reason="不能为空")
+        for n, row_no in enumerate((7, 3, 3, 12, 5))  # two problems on row 3
+    ]
+    session.add_all(rows)
+    session.commit()
+    client = _client(app, "admin_a")
+    url = f"/api/v1/imports/{job.id}/rejects"
+    in_order = sorted(rows, key=lambda r: (r.row_no, r.id))
+    expected = [(r.row_no, r.column) for r in in_order]
+    check_paging(client, url, expected, limit=2, id_of=lambda i: (i["row_no"], i["column"]))
+    past = pages.encode_cursor(jobs.REJECT_ORDER, [12, in_order[-1].id])
+    assert client.get(f"{url}?cursor={past}").get_json()["items"] == []
+    check_bad_cursors(client, url, past)
+    csv_file = client.get(f"{url}?format=csv&limit=1")  # the file holds every row, unpaged
+    assert csv_file.data.decode("utf-8-sig").count("不能为空") == 5
+    empty = _job(world["a"], "entities", ImportStatus.READY, 2)
+    session.add(empty)
+    session.commit()
+    check_paging(client, f"/api/v1/imports/{empty.id}/rejects", [])
+
+
+def test_joint_plan_requests_page_newest_first(app, session, world):
+    client = _client(app, "admin_b")
+    check_paging(client, "/api/v1/participations", [])
+    made = []
+    for _ in range(5):
+        plan = factories.PlanFactory(actor=world["admin_a"])
+        made.append(PlanParticipation(plan_id=plan.id, department_id=world["b"].id))
+    session.add_all(made)
+    session.commit()
+    newest = [r.plan_id for r in reversed(made)]  # one request a plan
+
+    def plan_of(item):
+        return item["plan_id"]
+
+    check_paging(client, "/api/v1/participations", newest, limit=2, id_of=plan_of)
+    check_paging(client, "/api/v1/participations?status=pending", newest, limit=3, id_of=plan_of)
+    check_paging(client, "/api/v1/participations?status=declined", [])
+    check_paging(_client(app, "admin_a"), "/api/v1/participations", [])  # not addressed to A
+    past = pages.encode_cursor(participation.NEWEST_REQUESTS, [min(r.id for r in made)])
+    check_bad_cursors(client, "/api/v1/participations", past)

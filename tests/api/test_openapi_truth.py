@@ -78,3 +78,48 @@ def test_department_ids_say_they_must_exist(spec):
         ("EntityIn", "department_id"),
     ):
         assert "已存在的部门" in schemas[name]["properties"][field]["description"], name
+
+
+# Lists bounded by something other than the years: the department tree, one plan's or one
+# draw's own rows. The outbox gateway queue and the credit feed page by `after` and `limit`.
+BOUNDED_LISTS = {
+    "/api/v1/departments",
+    "/api/v1/plans/{plan_id}/participations",
+    "/api/v1/plans/{plan_id}/draws",
+    "/api/v1/plans/{plan_id}/batches",
+    "/api/v1/draws/{draw_id}/replacements",
+    "/api/v1/outbox/messages",
+}
+
+
+def _schema(spec, ref_or_schema):
+    ref = ref_or_schema.get("$ref")
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else ref_or_schema
+
+
+def test_every_list_pages_by_cursor_and_says_how(spec):
+    """A list that grows with the years answers {items, next, limit} after a `cursor`, with a
+    `limit` whose default and maximum are documented, and a Link header (issue 19)."""
+    paged = []
+    for path, item in spec["paths"].items():
+        op = item.get("get")
+        if op is None:
+            continue
+        content = op["responses"].get("200", {}).get("content", {}).get("application/json")
+        if content is None:
+            continue
+        body = _schema(spec, content["schema"])
+        if body.get("type") == "array":
+            assert path in BOUNDED_LISTS, f"{path} answers a bare array: page it by cursor"
+            continue
+        if "items" not in body.get("properties", {}):
+            continue
+        paged.append(path)
+        assert {"items", "next", "limit"} <= set(body["properties"]), path
+        params = {p["name"]: p for p in op["parameters"] if p["in"] == "query"}
+        assert "cursor" in params and "page" not in params and "per_page" not in params, path
+        limit = params["limit"]["schema"]
+        assert (limit["minimum"], limit["maximum"]) == (1, 200), path
+        assert "默认 50" in params["limit"]["description"], path
+        assert "Link" in op["responses"]["200"].get("headers", {}), path
+    assert len(paged) >= 18

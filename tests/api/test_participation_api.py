@@ -47,9 +47,9 @@ def test_the_commitment_waits_for_the_participants_answer(app, session, world):
     )
     text = lead.get(f"/api/v1/plans/{plan_id}/participations").get_data(as_text=True)
     assert not any(i.cert_no in text for i in part["inspectors"])
-    [request] = member.get("/api/v1/participations?status=pending").get_json()
+    [request] = member.get("/api/v1/participations?status=pending").get_json()["items"]
     assert (request["plan_id"], request["lead_department_id"]) == (plan_id, world["a"].id)
-    assert lead.get("/api/v1/participations").get_json() == []
+    assert lead.get("/api/v1/participations").get_json()["items"] == []
     assert outsider.get(f"/api/v1/plans/{plan_id}/participations").status_code == 404
 
     refused = lead.post(f"/api/v1/plans/{plan_id}/commit", headers=lead_headers, json={})

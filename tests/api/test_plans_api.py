@@ -251,7 +251,7 @@ def test_redraw_supersedes_and_the_old_draw_says_so(app, client, session, world,
 def test_teams_replacement_and_inspector_tasks(app, session, world, registry):
     plan, draw = drawn_plan(session, world)
     client, headers = _client(app)
-    page = client.get(f"/api/v1/draws/{draw.id}/teams?per_page=2").get_json()
+    page = client.get(f"/api/v1/draws/{draw.id}/teams?limit=2").get_json()
     assert page["total"] == draws.count_drawn(session, draw) and len(page["items"]) == 2
     first = page["items"][0]
     assert len(first["members"]) == 2 and all(m["name"] for m in first["members"])

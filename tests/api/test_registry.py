@@ -128,7 +128,7 @@ def test_import_over_api_then_rejects_download(app, db, world):
     job = client.get(f"/api/v1/imports/{job['id']}").get_json()
     assert job["status"] == "ready" and (job["inserted"], job["rejected"]) == (1, 1)
     assert ["统一社会信用代码", "uscc"] in job["mapping"]
-    rejects = client.get(f"/api/v1/imports/{job['id']}/rejects").get_json()
+    rejects = client.get(f"/api/v1/imports/{job['id']}/rejects").get_json()["items"]
     assert rejects[0]["row_no"] == 3 and rejects[0]["column"] == "统一社会信用代码"
     csv_file = client.get(f"/api/v1/imports/{job['id']}/rejects?format=csv")
     assert csv_file.data.startswith(b"\xef\xbb\xbf") and b"BAD" in csv_file.data

@@ -41,7 +41,7 @@ from ...domain import bundle as srdp_bundle
 from ...domain import chain, srdp
 from ...domain.periods import period_of, periods
 from ...errors import Conflict, Invalid, NotFound
-from ..pages import Keyset, decode_cursor, encode_cursor
+from ..pages import Keyset, Order, decode_cursor, encode_cursor
 from ..platform import audit, tasks
 from ..scope import (
     audits,
@@ -646,16 +646,18 @@ def teams(
     limit: int = 100,
     viewer: User | None = None,
 ) -> list[TeamRow]:
-    """Drawn entities in processing order with their current teams (replacements applied).
+    """Drawn entities in processing order with their current teams (replacements applied),
+    `limit` of them from the `offset`-th. A draw's positions are 0 … drawn − 1 in processing
+    order (_store_rows), so the `offset`-th is the row at that position: the primary key finds
+    it, never an OFFSET through the rows before it.
 
     With a `viewer`, each team is shown as `redact` allows: a participating department of a
     joint plan sees its own members, and the others' only on a team the viewer is on."""
     drawn = session.execute(
         select(DrawEntity, Entity)
         .join(Entity, Entity.id == DrawEntity.entity_id)
-        .where(DrawEntity.draw_id == draw.id)
+        .where(DrawEntity.draw_id == draw.id, DrawEntity.position >= offset)
         .order_by(DrawEntity.position)
-        .offset(offset)
         .limit(limit)
     ).all()
     positions = [d.position for d, _ in drawn]
@@ -705,6 +707,25 @@ def summary_for(viewer: User, draw: Draw) -> dict:
         return summary.as_dict()
     totals = {k: v for k, v in summary.as_dict().items() if k != "strata"}
     return totals | {"eligible": summary.eligible}
+
+
+TEAM_ORDER: Order = ((DrawEntity.position, False),)  # within one draw
+
+
+def teams_page(
+    session: Session,
+    draw: Draw,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    viewer: User | None = None,
+) -> Keyset:
+    """One page of teams() after `cursor` (the position of the last row shown)."""
+    start = decode_cursor(TEAM_ORDER, cursor)[0] + 1 if cursor else 0
+    rows = teams(session, draw, offset=max(start, 0), limit=limit + 1, viewer=viewer)
+    items, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(TEAM_ORDER, [items[-1].drawn.position]) if more else None
+    return Keyset(items=items, next=next_cursor, limit=limit)
 
 
 def count_drawn(session: Session, draw: Draw) -> int:

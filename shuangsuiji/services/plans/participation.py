@@ -30,6 +30,7 @@ from ...db import (
     utcnow,
 )
 from ...errors import Conflict, Invalid, NotFound
+from ..pages import Keyset, Order, keyset
 from ..platform import audit
 from ..scope import administers, reads_all, require_admin_of
 from . import eligibility, settings
@@ -76,6 +77,26 @@ def requests_for(
     if status:
         query = query.where(PlanParticipation.status == status)
     return list(session.scalars(query))
+
+
+NEWEST_REQUESTS: Order = ((PlanParticipation.id, True),)
+
+
+def requests_page(
+    session: Session,
+    actor: User,
+    *,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Keyset:
+    """One page of requests_for, newest first, after `cursor`."""
+    query = select(PlanParticipation)
+    if not reads_all(actor):
+        query = query.where(PlanParticipation.department_id == actor.department_id)
+    if status:
+        query = query.where(PlanParticipation.status == status)
+    return keyset(session, query, NEWEST_REQUESTS, cursor=cursor, limit=limit)
 
 
 def answerable(actor: User, rows: list[PlanParticipation]) -> set[int]:

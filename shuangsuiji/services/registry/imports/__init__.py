@@ -26,6 +26,7 @@ from .jobs import (
     limits_from,
     page_visible,
     rejects,
+    rejects_page,
     rejects_table,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "limits_from",
     "page_visible",
     "rejects",
+    "rejects_page",
     "rejects_table",
 ]

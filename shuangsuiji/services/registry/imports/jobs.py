@@ -294,6 +294,17 @@ def rejects(session: Session, job: ImportJob, *, limit: int | None = None) -> li
     return list(session.scalars(query))
 
 
+REJECT_ORDER: Order = ((ImportReject.row_no, False), (ImportReject.id, False))
+
+
+def rejects_page(
+    session: Session, job: ImportJob, *, cursor: str | None = None, limit: int = 50
+) -> Keyset:
+    """One page of the batch's rejected rows by row number, after `cursor`."""
+    query = select(ImportReject).where(ImportReject.import_id == job.id)
+    return keyset(session, query, REJECT_ORDER, cursor=cursor, limit=limit)
+
+
 def _locked(session: Session, actor: User, import_id: int, *, busy: str | None = None):
     """The batch, its row locked until the transaction ends (a running apply holds it while it
     writes). With `busy`, a batch whose row another transaction holds is refused with that

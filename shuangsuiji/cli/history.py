@@ -27,8 +27,10 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    Index,
     Integer,
     Interval,
+    MetaData,
     String,
     Table,
     and_,
@@ -348,6 +350,7 @@ def build_registry(db: Database, scale: Scale, *, cities: int = 1) -> World:
     with db.engine.begin() as connection:
         for offset, branch in enumerate(tree):
             _registry(connection, scale, branch, offset)
+        build_ring(connection)
     with db.transaction() as session:
         inspector = session.scalars(
             select(Inspector).where(Inspector.department_id == county).order_by(Inspector.id)
@@ -371,6 +374,65 @@ def build_registry(db: Database, scale: Scale, *, cities: int = 1) -> World:
         auditor_id=ids[1],
         inspector_user_id=ids[2],
         inspector_id=inspector_id,
+    )
+
+
+# The bench's own table (not the product's): each entity's place among its department's
+# entities of its credit-risk class, so that month k's copy checks other firms of the same
+# department and class than the template did (a firm is not checked every month).
+RING = Table(
+    "bench_entity_ring",
+    MetaData(),
+    Column("entity_id", Integer, primary_key=True),
+    Column("department_id", Integer, nullable=False),
+    Column("cls", String(1), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Index("ix_bench_entity_ring_place", "department_id", "cls", "rank"),
+)
+RING_STEP = 137  # firms a month moves on in its class (a prime: the months do not repeat soon)
+
+
+def build_ring(connection: Connection) -> None:
+    RING.drop(connection, checkfirst=True)
+    RING.create(connection)
+    entities = Entity.__table__
+    cls = func.coalesce(entities.c.risk_class, "")
+    window = {"partition_by": (entities.c.department_id, cls)}
+    connection.execute(
+        insert(RING).from_select(
+            ["entity_id", "department_id", "cls", "rank", "size"],
+            select(
+                entities.c.id,
+                entities.c.department_id,
+                cls,
+                func.row_number().over(order_by=entities.c.id, **window) - 1,
+                func.count().over(**window),
+            ),
+        )
+    )
+
+
+def _ringed(entity, k: int, table: Table, column: str = "entity_id"):
+    """The entity (or its `column`, e.g. uscc) `k` months on from `entity` in its
+    department's ring of its class; a subquery correlated to the copied `table`."""
+    here, there = RING.alias("here"), RING.alias("there")
+    entities = Entity.__table__
+    return (
+        select(entities.c[column if column != "entity_id" else "id"])
+        .select_from(
+            here.join(
+                there,
+                and_(
+                    there.c.department_id == here.c.department_id,
+                    there.c.cls == here.c.cls,
+                    there.c.rank == (here.c.rank + k * RING_STEP) % here.c.size,
+                ),
+            ).join(entities, entities.c.id == there.c.entity_id)
+        )
+        .where(here.c.entity_id == entity)
+        .correlate(table)
+        .scalar_subquery()
     )
 
 
@@ -964,9 +1026,12 @@ class Copy:
             target = table.name
         if target in self.spans:
             return _moved_id(column, self.spans[target], self.k, self.base)
+        moved = None
         if self.city and target in self.template.shifts:
-            return _shifted(column, self.template.shifts[target], self.city)
-        return None
+            moved = _shifted(column, self.template.shifts[target], self.city)
+        if target == "entities" and self.k:
+            moved = _ringed(column if moved is None else moved, self.k, table)
+        return moved
 
     def expression(self, table: Table, column: Column, rename: Callable):  # noqa: C901 (a table of cases)
         name = column.name
@@ -985,12 +1050,20 @@ class Copy:
             return _moved_source(column, self.spans, self.k, self.base)
         if name == "dedup_key":
             return column + f"#{self.template.slot(self.k, self.city)}"
-        if name == "uscc" and self.city and "entity_id" in table.c:
+        if name == "uscc" and (self.city or self.k) and "entity_id" in table.c:
+            # The uscc of the entity the copy names (entity_id's own expression).
+            entity = table.c.entity_id
+            if self.city:
+                entity = _shifted(entity, self.template.shifts["entities"], self.city)
+            if self.k:
+                return _ringed(entity, self.k, table, "uscc")
             entities = Entity.__table__
-            entity = self.reference(table, table.c.entity_id)
-            if entity is None:
-                raise RuntimeError(f"{table.name}.entity_id is no reference to entities")
-            return select(entities.c.uscc).where(entities.c.id == entity).scalar_subquery()
+            return (
+                select(entities.c.uscc)
+                .where(entities.c.id == entity)
+                .correlate(table)
+                .scalar_subquery()
+            )
         if (table.name, name) == ("plan_commitments", "seq"):
             yearly = self.spans["plans"].ids_with(YEARLY)
             return case((table.c.plan_id.in_(yearly), column + self.k % YEARLY), else_=column)
@@ -1137,6 +1210,12 @@ class AuditWriter:
         """Append month k's copy (in city `city`); month 0 of the first city is the template."""
         if not (k or city):
             return 0
+        # The chain's head as it is now: signing in, housekeeping and checkpoints between
+        # two copies (the bench's measurements) append entries of their own.
+        table = AuditEntry.__table__
+        self.seq, self.hash = connection.execute(
+            select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
+        ).one()
         rows = self.rows(k, city)
         if connection.dialect.name == "postgresql":
             cursor = connection.connection.driver_connection.cursor()

@@ -102,7 +102,22 @@ def test_the_copied_trail_verifies_and_the_copies_keep_to_their_city(built):
             )
         ).all()
         codes = connection.scalar(text("SELECT count(DISTINCT code) = count(*) FROM plans"))
-    assert wrong == 0
+        # A copied month checks other firms than the template, of the same class.
+        strata = connection.scalar(
+            text(
+                "SELECT count(*) FROM draw_entities d JOIN entities e ON e.id = d.entity_id"
+                " WHERE coalesce(e.risk_class, 'X') != d.stratum OR e.uscc != d.uscc"
+            )
+        )
+        firms = connection.execute(
+            text(
+                "SELECT count(DISTINCT entity_id), count(*) FROM inspection_records"
+                " WHERE department_id = :city"
+            ),
+            {"city": world.city_ids[0]},
+        ).one()
+    assert wrong == 0 and strata == 0
     assert codes
+    assert firms[0] > firms[1] // 4  # not the template's firms again and again
     assert [c for c, _ in per_city] == world.city_ids
     assert per_city[0][1] == per_city[1][1] > 0

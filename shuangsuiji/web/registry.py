@@ -69,7 +69,7 @@ EXTRA_LABELS = {
 CODE_NAMES = {"region_code": refdata.region_name, "industry_code": refdata.industry_name}
 PER_PAGE = 50
 IMPORTS_PER_PAGE = 50
-COUNT_CAP = 10_000  # past this the first page says "10,000 条以上" instead of counting on
+COUNT_CAP = 1_000  # first page: "1,000 条以上" past it (10,000 of 1M names: 130 ms; 1,000: 9 ms)
 
 
 def _labels(kind: str) -> dict[str, str]:

@@ -472,9 +472,13 @@ def participation_list():
     status = request.args.get("status") or None
     if status not in (None, *participation.STATUS_LABELS):
         status = None
+    page = participation.requests_page(
+        db_session(), actor(), status=status, cursor=cursor_arg(), limit=PLANS_PER_PAGE
+    )
     return render_template(
         "console/participations.html",
-        rows=participation.requests_for(db_session(), actor(), status=status),
+        rows=page.items,
+        links=pager(page),
         status=status,
         L=_labels(),
     )

@@ -13,6 +13,7 @@ from shuangsuiji.services.accounts import tokens, users
 from shuangsuiji.services.plans import participation
 from shuangsuiji.services.registry.imports import jobs
 from shuangsuiji.web import console
+from shuangsuiji.web import plans as plan_views
 from shuangsuiji.web import public as public_views
 from shuangsuiji.web import registry as registry_views
 
@@ -209,7 +210,7 @@ def test_rejected_rows_page_by_row_number(app, session, world):
     check_paging(client, f"/api/v1/imports/{empty.id}/rejects", [])
 
 
-def test_joint_plan_requests_page_newest_first(app, session, world):
+def test_joint_plan_requests_page_newest_first(app, session, world, monkeypatch):
     client = _client(app, "admin_b")
     check_paging(client, "/api/v1/participations", [])
     made = []
@@ -229,3 +230,10 @@ def test_joint_plan_requests_page_newest_first(app, session, world):
     check_paging(_client(app, "admin_a"), "/api/v1/participations", [])  # not addressed to A
     past = pages.encode_cursor(participation.NEWEST_REQUESTS, [min(r.id for r in made)])
     check_bad_cursors(client, "/api/v1/participations", past)
+    # The console's 联合抽查邀请 pages the same way, the status filter kept.
+    monkeypatch.setattr(plan_views, "PLANS_PER_PAGE", 2)
+    link = r'href="/console/plans/(\d+)">'
+    seen, texts = _walk(client, "/console/participations?status=pending", link)
+    assert [int(i) for i in seen] == newest and len(texts) == 3
+    assert "status=pending" in _next(texts[0]) and "已到最后一页" in texts[-1]
+    _bad_page_cursor(client, "/console/participations")

@@ -33,7 +33,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from .accounts import Department
 from .base import Base, utcnow
 from .documents import decode
-from .states import EntityStatus, ImportStatus, InspectorStatus, check_in
+from .states import CheckMethod, EntityStatus, ImportStatus, InspectorStatus, check_in
 
 ENTITY_STATUSES = tuple(EntityStatus)
 INSPECTOR_STATUSES = tuple(InspectorStatus)
@@ -70,6 +70,60 @@ class Matter(Base):
         UniqueConstraint("department_id", "code"),
         CheckConstraint("category IN ('一般', '重点')", name="category"),
     )
+
+
+class MatterChecklist(Base):
+    """检查表: one version of a matter's checklist. A new version supersedes the last; the old
+    ones are kept as they were (the table and its items are append-only, see 0018), so that a
+    plan or a record that used a version can always show it."""
+
+    __tablename__ = "matter_checklists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    version: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    note: Mapped[str | None] = mapped_column(Text)  # 修订说明
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[ChecklistItem]] = relationship(
+        order_by="ChecklistItem.position", lazy="selectin"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("matter_id", "version"),
+        CheckConstraint("version >= 1", name="version"),
+    )
+
+
+class ChecklistItem(Base):
+    """检查项: one line of a checklist version. `codes` are the result codes a 不符合 of this
+    item proposes, comma-separated in the result list's order (domain/result_codes.py)."""
+
+    __tablename__ = "checklist_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("matter_checklists.id"))
+    position: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    content: Mapped[str] = mapped_column(String(500))  # 检查内容
+    method: Mapped[str] = mapped_column(String(16))  # 检查方法 (CheckMethod)
+    basis: Mapped[str] = mapped_column(String(500))  # 检查依据
+    criterion: Mapped[str | None] = mapped_column(Text)  # 判定标准
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    codes: Mapped[str] = mapped_column(String(100))  # 不符合时的检查结果代码
+
+    __table_args__ = (
+        UniqueConstraint("checklist_id", "position"),
+        CheckConstraint(check_in("method", CheckMethod), name="method"),
+    )
+
+    @property
+    def code_list(self) -> list[str]:
+        return [c for c in self.codes.split(",") if c]
+
+
+CHECKLIST_APPEND_ONLY = ("matter_checklists", "checklist_items")
 
 
 # The indexed expression (the "C" collation makes the keys compare bytewise, which builds the

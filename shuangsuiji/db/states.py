@@ -157,6 +157,25 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class CheckMethod(enum.StrEnum):
+    """检查方法 of a checklist item (检查表): how the inspector finds out."""
+
+    DOCUMENTS = "documents"  # 查阅资料
+    ON_SITE = "on_site"  # 现场检查
+    INQUIRY = "inquiry"  # 询问
+    ONLINE = "online"  # 网络核查
+    SAMPLING = "sampling"  # 抽样检验
+
+
+CHECK_METHOD_LABELS = {
+    CheckMethod.DOCUMENTS: "查阅资料",
+    CheckMethod.ON_SITE: "现场检查",
+    CheckMethod.INQUIRY: "询问",
+    CheckMethod.ONLINE: "网络核查",
+    CheckMethod.SAMPLING: "抽样检验",
+}
+
+
 # Every enum of this module (the templates get them all by name).
 ENUMS = tuple(
     value
@@ -184,4 +203,5 @@ CHECKED = {
     ("inspectors", "status"): InspectorStatus,
     ("entities", "status"): EntityStatus,
     ("outbox_messages", "status"): OutboxStatus,
+    ("checklist_items", "method"): CheckMethod,
 }

@@ -10,8 +10,10 @@ from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..downloads import export_file, rejects_file
 from ..edge import actor, db_session
 from ..errors import Invalid
-from ..schemas.common import LINK_HEADER, TaskOut, cursor_page_of
+from ..schemas.common import LINK_HEADER, CursorQuery, TaskOut, cursor_page_of
 from ..schemas.registry import (
+    ChecklistIn,
+    ChecklistOut,
     ConflictOut,
     ConflictQuery,
     EntityIn,
@@ -34,7 +36,7 @@ from ..schemas.registry import (
     RejectQuery,
 )
 from ..services import scope
-from ..services.registry import exports, imports
+from ..services.registry import checklists, exports, imports
 from ..services.registry import records as registry
 from .paging import limit_of, paged
 from .tasks import task_out
@@ -176,6 +178,51 @@ class MatterById(MethodView):
     def patch(self, values, matter_id):
         """修改抽查事项"""
         return _update("matters", matter_id, values)
+
+
+@blp.route("/matters/<int:matter_id>/checklists")
+class MatterChecklists(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.arguments(CursorQuery, location="query")
+    @blp.response(200, cursor_page_of(ChecklistOut, "ChecklistCursorPage"), headers=LINK_HEADER)
+    def get(self, args, matter_id):
+        """抽查事项的检查表各版本（新版本在前）"""
+        page = checklists.versions(
+            db_session(), actor(), matter_id, cursor=args["cursor"], limit=limit_of(args)
+        )
+        return paged(page, page.items)
+
+    @allow(*ADMINS)
+    @blp.arguments(ChecklistIn)
+    @blp.response(201, ChecklistOut)
+    def post(self, values, matter_id):
+        """发布检查表新版本（本事项所属部门的管理员）"""
+        return checklists.create_version(
+            db_session(),
+            actor=actor(),
+            matter_id=matter_id,
+            items=values["entries"],
+            note=values["note"],
+            based_on=values["based_on"],
+        )
+
+
+@blp.route("/matters/<int:matter_id>/checklists/<int:version>")
+class MatterChecklistVersion(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, ChecklistOut)
+    def get(self, matter_id, version):
+        """检查表的一个版本"""
+        return checklists.get_version(db_session(), actor(), matter_id, version)
+
+
+@blp.route("/matters/<int:matter_id>/checklists/current")
+class MatterChecklistCurrent(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, ChecklistOut)
+    def get(self, matter_id):
+        """现行检查表（最新版本）"""
+        return checklists.current_of(db_session(), actor(), matter_id)
 
 
 @blp.route("/conflicts")

@@ -11,7 +11,8 @@ from marshmallow import Schema, fields, validate
 from .. import sizes
 from ..columns import ENTITY_FIELDS, INSPECTOR_FIELDS, MATTER_FIELDS
 from ..db import RISK_CLASSES
-from ..db.states import ImportStatus, InspectorStatus
+from ..db.states import CHECK_METHOD_LABELS, ImportStatus, InspectorStatus
+from ..domain.result_codes import RESULT_CODES
 from .common import OWN_DEPARTMENT, CursorQuery, whole
 
 KIND_NAMES = ["entities", "inspectors", "matters", "conflicts"]
@@ -210,3 +211,75 @@ class ExportIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KIND_NAMES))
     format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]))
     filters = fields.Dict(load_default=dict)
+
+
+# -- 检查表 ------------------------------------------------------------------------------------
+
+
+class ChecklistItemOut(Schema):
+    position = fields.Integer(metadata={"description": "序号（从 1 起）"})
+    content = fields.String(metadata={"description": "检查内容"})
+    method = fields.String(
+        metadata={
+            "description": "检查方法："
+            + "、".join(f"{k}（{v}）" for k, v in CHECK_METHOD_LABELS.items())
+        }
+    )
+    method_label = fields.Function(lambda i: CHECK_METHOD_LABELS.get(i.method, i.method))
+    basis = fields.String(metadata={"description": "检查依据"})
+    criterion = fields.String(allow_none=True, metadata={"description": "判定标准"})
+    required = fields.Boolean(metadata={"description": "是否必查"})
+    codes = fields.Function(
+        lambda i: i.code_list, metadata={"description": "不符合时对应的检查结果代码"}
+    )
+
+
+class ChecklistOut(Schema):
+    id = fields.Integer()
+    matter_id = fields.Integer()
+    department_id = fields.Integer()
+    version = fields.Integer(metadata={"description": "版本号，新版本取代旧版本"})
+    note = fields.String(allow_none=True, metadata={"description": "修订说明"})
+    created_at = fields.DateTime()
+    # "items" is a page's list everywhere in this API: a checklist's lines are its entries.
+    entries = fields.List(
+        fields.Nested(ChecklistItemOut), attribute="items", metadata={"description": "检查项"}
+    )
+
+
+class ChecklistItemIn(Schema):
+    content = fields.String(required=True, validate=validate.Length(max=sizes.NOTE_TEXT))
+    method = fields.String(
+        required=True,
+        validate=validate.Length(max=sizes.CODE_TEXT),
+        metadata={"description": "检查方法：代码或中文名称（如 on_site 或 现场检查）"},
+    )
+    basis = fields.String(required=True, validate=validate.Length(max=sizes.NOTE_TEXT))
+    criterion = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=sizes.NOTE_TEXT)
+    )
+    required = fields.Boolean(load_default=True)
+    codes = fields.List(
+        fields.String(validate=validate.Length(max=sizes.CODE_TEXT)),
+        required=True,
+        validate=validate.Length(max=len(RESULT_CODES)),
+        metadata={"description": "不符合时对应的检查结果代码（问题类代码，如 B、6）"},
+    )
+
+
+class ChecklistIn(Schema):
+    entries = fields.List(
+        fields.Nested(ChecklistItemIn),
+        required=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "检查项，按顺序"},
+    )
+    note = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=sizes.NOTE_TEXT)
+    )
+    based_on = whole(
+        minimum=1,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "修改所依据的版本号；已有更新的版本时返回 409"},
+    )

@@ -73,6 +73,15 @@ def versions(
     return keyset(session, query, VERSION_ORDER, cursor=cursor, limit=limit)
 
 
+def current_of(session: Session, actor: User, matter_id: int) -> MatterChecklist:
+    """The version in force of a matter the actor may read; NotFound when it has none."""
+    matter = matter_of(session, actor, matter_id)
+    found = current(session, matter.id)
+    if found is None:
+        raise NotFound("该抽查事项尚无检查表")
+    return found
+
+
 def get_version(session: Session, actor: User, matter_id: int, version: int) -> MatterChecklist:
     matter = matter_of(session, actor, matter_id)
     found = session.scalar(
@@ -176,15 +185,15 @@ def _codes(raw: Mapping, errors: dict, key: str) -> str | None:
 
 def parse_items(raw_items) -> list[dict]:
     """The items as stored, in the order given; Invalid names every problem per field
-    (`items.<n>.<field>`, n counting from 1 as the form and the sheet show them)."""
+    (`entries.<n>.<field>`, n counting from 1 as the form and the sheet show them)."""
     if not isinstance(raw_items, list | tuple) or not raw_items:
-        raise Invalid("检查表至少需要一个检查项", errors={"items": ["至少需要一个检查项"]})
+        raise Invalid("检查表至少需要一个检查项", errors={"entries": ["至少需要一个检查项"]})
     if len(raw_items) > MAX_ITEMS:
-        raise Invalid(f"检查项不能超过 {MAX_ITEMS} 项", errors={"items": ["检查项过多"]})
+        raise Invalid(f"检查项不能超过 {MAX_ITEMS} 项", errors={"entries": ["检查项过多"]})
     errors: dict[str, list[str]] = {}
     items, seen = [], {}
     for n, raw in enumerate(raw_items, start=1):
-        key = f"items.{n}"
+        key = f"entries.{n}"
         if not isinstance(raw, Mapping):
             errors[key] = ["格式有误"]
             continue

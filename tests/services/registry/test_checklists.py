@@ -96,7 +96,7 @@ def test_bad_items_are_named_in_chinese(session, world, matter, item, field, mes
     with pytest.raises(Invalid) as caught:
         checklists.create_version(session, actor=world["admin_a"], matter_id=matter.id, items=bad)
     assert caught.value.message == "检查表填写有误"
-    assert any(message in m for m in caught.value.errors[f"items.2.{field}"])
+    assert any(message in m for m in caught.value.errors[f"entries.2.{field}"])
 
 
 def test_empty_and_duplicate_items(session, world, matter):
@@ -107,7 +107,7 @@ def test_empty_and_duplicate_items(session, world, matter):
         checklists.create_version(
             session, actor=admin, matter_id=matter.id, items=[ITEMS[0], ITEMS[0]]
         )
-    assert caught.value.errors["items.2.content"] == ["与第 1 项的检查内容重复"]
+    assert caught.value.errors["entries.2.content"] == ["与第 1 项的检查内容重复"]
 
 
 def test_every_problem_code_exists():

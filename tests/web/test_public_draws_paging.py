@@ -9,6 +9,7 @@ import re
 
 import pytest
 import time_machine
+from sqlalchemy import event
 
 from shuangsuiji.services import pages
 from shuangsuiji.services.plans import draws as draw_service
@@ -148,3 +149,29 @@ def test_the_page_reaches_the_first_draw_and_keeps_its_filters(
     assert response.status_code == 422 and "分页游标无效" in response.get_data(as_text=True)
     response = client.get("/public/draws?year=99999")
     assert response.status_code == 422 and "年份无效" in response.get_data(as_text=True)
+
+
+def test_a_page_costs_the_same_statements_for_two_draws_as_for_six(app, history):
+    """draws_page reads a page's commitments, redraws and batch ends in one statement each."""
+    engine = app.extensions["shuangsuiji.db"].engine
+    client = app.test_client()
+
+    def statements(url):
+        seen = []
+
+        def count(*_args):
+            seen.append(1)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            response = client.get(url)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        return len(seen), response
+
+    small, two = statements("/api/v1/public/draws?limit=2")
+    large, six = statements("/api/v1/public/draws?limit=6")
+    assert len(two.get_json()["items"]) == 2 and len(six.get_json()["items"]) == 6
+    assert large == small
+    assert statements("/public/draws")[0] <= small + 3  # the filters' years and departments

@@ -6,9 +6,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access import public
-from ..edge import db_session, today
+from ..edge import check_rate_limit, db_session, today
 from ..schemas.common import LINK_HEADER, cursor_page_of
 from ..schemas.plans import (
+    PublicDrawCheckOut,
+    PublicDrawCheckQuery,
     PublicDrawItemOut,
     PublicDrawOut,
     PublicDrawQuery,
@@ -77,3 +79,18 @@ class PublicDraw(MethodView):
     def get(self, draw_id):
         """抽取结果的公开部分：承诺与摘要；按计划公示后含随机数、种子和抽中名单"""
         return publication.public_draw(db_session(), draw_id, today())
+
+
+@blp.route("/draws/<int:draw_id>/check")
+class PublicDrawCheck(MethodView):
+    @public
+    @blp.doc(security=[])
+    @blp.arguments(PublicDrawCheckQuery, location="query")
+    @blp.response(200, PublicDrawCheckOut)
+    def get(self, args, draw_id):
+        """核验一家企业：它是否在本次抽取冻结的名录中，以及它所在组的门槛签号（不含分类）；
+        浏览器据此用公开的种子自行计算签号并判断是否抽中。抽取公示后才可查询；按客户端地址限制频率"""
+        check_rate_limit(
+            "PUBLIC_SEARCH_RATE_LIMIT", "public-search", "查询过于频繁，请稍后再试", fail_open=True
+        )
+        return publication.draw_check(db_session(), draw_id, args["uscc"], today())

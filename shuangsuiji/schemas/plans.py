@@ -519,6 +519,30 @@ class PublicDrawOut(Schema):
     sample = fields.List(fields.Nested(PublicDrawnOut))
 
 
+class PublicDrawCheckQuery(Schema):
+    uscc = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "要核验的企业的统一社会信用代码（18 位）"},
+    )
+
+
+class PublicDrawCheckOut(Schema):
+    """What a browser needs to check one firm against a published draw (SRDP-1 §5.3): the
+    entity id is the USCC; the threshold is its group's, the group itself is not named."""
+
+    draw_id = fields.Integer()
+    entity_id = fields.String(metadata={"description": "快照中的主体编号（即统一社会信用代码）"})
+    in_snapshot = fields.Boolean(metadata={"description": "是否在本次抽取冻结的名录中"})
+    threshold_ticket = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "该主体所在组的门槛签号（该组最后一个抽中主体的签号；"
+            "该组未抽取任何主体时为 null）；不在名录中时没有此项"
+        },
+    )
+
+
 class ParticipationQuery(CursorQuery):
     status = fields.String(
         load_default=None,

@@ -571,6 +571,11 @@ def _batch_end(session: Session, draw: Draw) -> dt.date | None:
     )
 
 
+def draw_is_public(session: Session, draw: Draw, today: dt.date) -> bool:
+    """Whether this draw's seed and drawn list are public today (its batch's period counted)."""
+    return is_public(draw.plan, today, fieldwork_end=_batch_end(session, draw))
+
+
 def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
     """What anyone may see: commitment, counts and hashes; seed and list once published.
 
@@ -600,7 +605,7 @@ def public_manifest(session: Session, draw: Draw, today: dt.date) -> dict:
         "redraw_reason": draw.reason,
         "superseded_by": replaced.id if replaced else None,
         "replacements": len(_replacements(session, draw)),
-        "published": is_public(plan, today, fieldwork_end=_batch_end(session, draw)),
+        "published": draw_is_public(session, draw, today),
     }
     if doc["published"]:
         manifest = draw.manifest_doc

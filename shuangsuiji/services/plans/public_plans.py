@@ -7,13 +7,15 @@ the plan allows (draws.is_public). Never strata, regions or inspectors.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ...db import Commitment, Draw, Plan, PlanBatch
 from ...db.states import PlanStatus
-from ...errors import NotFound
+from ...domain import uscc as uscc_rules
+from ...errors import Conflict, Invalid, NotFound
 from ..pages import Keyset, Order, keyset
 from . import draws
 from .plans import BEIJING, NEWEST_PLANS, checking, involving, year_bounds
@@ -205,3 +207,38 @@ def public_draw(session: Session, draw_id: int, today: dt.date) -> dict:
     newer = draws.superseded_by(session, draw)
     doc["superseded_reason"] = newer.reason if newer else None
     return doc
+
+
+def draw_check(session: Session, draw_id: int, uscc: str, today: dt.date) -> dict:
+    """What a citizen's browser needs to check one firm against a published draw: whether the
+    USCC was in the draw's frozen 名录 (entities.tsv, where the entity id is the USCC) and the
+    threshold ticket of its group. Never the group's code: the credit-risk class stays private
+    (SRDP-1 §1.4); the threshold is the trimmed ticket of the group's last drawn entity, public
+    in the drawn list already. Answers only once the draw's seed is public."""
+    draw = session.get(Draw, draw_id)
+    if draw is None:
+        raise NotFound("抽取结果不存在")
+    code = unicodedata.normalize("NFKC", uscc).strip().upper()
+    if len(code) != 18 or not uscc_rules.is_valid(code):
+        raise Invalid("请输入正确的 18 位统一社会信用代码")
+    if not draws.draw_is_public(session, draw, today):
+        raise Conflict("本次抽取的随机数和种子尚未公示，公示后才能核验")
+    stratum = _stratum_in_snapshot(draw.commitment.entities_tsv, code)
+    doc = {"draw_id": draw.id, "entity_id": code, "in_snapshot": stratum is not None}
+    if stratum is not None:
+        group = next(s for s in draw.summary_doc.strata if s.code == stratum)
+        doc["threshold_ticket"] = group.threshold_ticket
+    return doc
+
+
+def _stratum_in_snapshot(entities_tsv: bytes, entity_id: str) -> str | None:
+    """The stratum of `entity_id`'s line in entities.tsv (SRDP-1 §2.1), None if absent."""
+    key = entity_id.encode("ascii") + b"\t"
+    start = 0
+    if not entities_tsv.startswith(key):
+        start = entities_tsv.find(b"\n" + key) + 1  # lines start after an LF (§2.1)
+        if start == 0:
+            return None
+    end = entities_tsv.find(b"\n", start)
+    fields = entities_tsv[start : end if end >= 0 else None].decode("ascii").split("\t")
+    return fields[1]

@@ -248,20 +248,26 @@ class ChecklistOut(Schema):
 
 
 class ChecklistItemIn(Schema):
-    content = fields.String(required=True, validate=validate.Length(max=sizes.NOTE_TEXT))
+    """Checked by the service (after the access check), which names each problem in Chinese."""
+
+    content = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=sizes.NOTE_TEXT)
+    )
     method = fields.String(
-        required=True,
+        load_default=None,
         validate=validate.Length(max=sizes.CODE_TEXT),
         metadata={"description": "检查方法：代码或中文名称（如 on_site 或 现场检查）"},
     )
-    basis = fields.String(required=True, validate=validate.Length(max=sizes.NOTE_TEXT))
+    basis = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=sizes.NOTE_TEXT)
+    )
     criterion = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=sizes.NOTE_TEXT)
     )
     required = fields.Boolean(load_default=True)
     codes = fields.List(
         fields.String(validate=validate.Length(max=sizes.CODE_TEXT)),
-        required=True,
+        load_default=None,
         validate=validate.Length(max=len(RESULT_CODES)),
         metadata={"description": "不符合时对应的检查结果代码（问题类代码，如 B、6）"},
     )
@@ -270,7 +276,7 @@ class ChecklistItemIn(Schema):
 class ChecklistIn(Schema):
     entries = fields.List(
         fields.Nested(ChecklistItemIn),
-        required=True,
+        load_default=list,
         validate=validate.Length(max=200),
         metadata={"description": "检查项，按顺序"},
     )

@@ -10,13 +10,14 @@ from .. import refdata
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
 from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
-from ..db.states import Role
+from ..db.states import CHECK_METHOD_LABELS, Role
+from ..domain.result_codes import BY_CODE
 from ..downloads import export_file, rejects_file, template_file
 from ..edge import actor, db_session, discard, int_arg
 from ..errors import AppError, Conflict, Invalid
 from ..services import scope
 from ..services.pages import count_capped
-from ..services.registry import exports, imports
+from ..services.registry import checklists, exports, imports
 from ..services.registry import records as registry
 from ..services.results import credit
 from .paging import cursor_arg, pager
@@ -396,3 +397,99 @@ def export_start():
 @signed_in
 def export_download(task_id):
     return export_file(task_id)
+
+
+# --- 检查表 -----------------------------------------------------------------------------------
+
+CHECKLIST_FIELDS = ("content", "method", "basis", "criterion", "required", "codes")
+CHECKLIST_LABELS = {
+    "content": "检查内容",
+    "method": "检查方法",
+    "basis": "检查依据",
+    "criterion": "判定标准",
+    "required": "必查",
+    "codes": "不符合时的检查结果代码",
+}
+BLANK_ROWS = 3
+VERSIONS_PER_PAGE = 20
+
+
+def _checklist_rows() -> list[dict]:
+    """The form's rows in order, the blank ones left out (a row is `entries.<n>.<field>`)."""
+    rows = []
+    for n in range(1, checklists.MAX_ITEMS + BLANK_ROWS + 1):
+        names = [f"entries.{n}.{f}" for f in CHECKLIST_FIELDS]
+        if not any(name in request.form for name in names):
+            break
+        row = {f: request.form.get(f"entries.{n}.{f}", "").strip() for f in CHECKLIST_FIELDS}
+        row["required"] = "是" if row["required"] else "否"
+        if any(row[f] for f in ("content", "basis", "criterion", "codes")):
+            rows.append(row)
+    return rows
+
+
+def _rows_of(checklist) -> list[dict]:
+    return [
+        {
+            "content": i.content,
+            "method": i.method,
+            "basis": i.basis,
+            "criterion": i.criterion or "",
+            "required": "是" if i.required else "否",
+            "codes": ",".join(i.code_list),
+        }
+        for i in (checklist.items if checklist is not None else [])
+    ]
+
+
+@bp.route("/matters/<int:object_id>/checklist", methods=["GET", "POST"])
+@allow(*ALL_STAFF)
+def matter_checklist(object_id):
+    user, session = actor(), db_session()
+    matter = checklists.matter_of(session, user, object_id)
+    error, rows = None, None
+    if request.method == "POST":
+        rows = _checklist_rows()
+        try:
+            made = checklists.create_version(
+                session,
+                actor=user,
+                matter_id=matter.id,
+                items=rows,
+                note=request.form.get("note"),
+                based_on=int_arg("based_on", source=request.form),
+            )
+        except (Invalid, Conflict) as exc:  # shown with the form; 403/404 go to the handler
+            discard()
+            error = exc
+        else:
+            flash(f"已发布检查表第 {made.version} 版")
+            return redirect(url_for("registry.matter_checklist", object_id=matter.id))
+    current = checklists.current(session, matter.id)
+    asked = int_arg("version")
+    shown = checklists.get_version(session, user, matter.id, asked) if asked else current
+    page = checklists.versions(
+        session, user, matter.id, cursor=cursor_arg(), limit=VERSIONS_PER_PAGE
+    )
+    rows = rows if rows is not None else _rows_of(current)
+    labels = {
+        f"entries.{n}.{f}": f"第 {n} 项{label}"
+        for n in range(1, len(rows) + BLANK_ROWS + 1)
+        for f, label in CHECKLIST_LABELS.items()
+    }
+    return render_template(
+        "console/checklist.html",
+        matter=matter,
+        current=current,
+        shown=shown,
+        versions=page.items,
+        links=pager(page),
+        can_edit=scope.administers(user, matter.department_id),
+        rows=rows + [dict.fromkeys(CHECKLIST_FIELDS, "") for _ in range(BLANK_ROWS)],
+        methods=CHECK_METHOD_LABELS,
+        problem_codes=[BY_CODE[c] for c in checklists.PROBLEM_CODES],
+        method_label=checklists.method_label,
+        error=error,
+        labels=labels,
+        note=request.form.get("note", "") if error else "",
+    ), (error.status if error else 200)

@@ -13,7 +13,7 @@ from shuangsuiji.domain import uscc
 from shuangsuiji.services.accounts import tokens
 from shuangsuiji.services.plans import draws
 from shuangsuiji.services.platform import outbox, workdays
-from shuangsuiji.services.registry import exports, imports
+from shuangsuiji.services.registry import checklists, exports, imports
 from shuangsuiji.services.registry import records as registry
 from shuangsuiji.services.results import credit, results
 from shuangsuiji.worker import Worker
@@ -50,6 +50,12 @@ def objects(world, session, app, db):
         kind="matters",
         department_id=world["a"].id,
         raw={"code": "M-1", "name": "事项"},
+    )
+    checklists.create_version(
+        session,
+        actor=admin,
+        matter_id=matter.id,
+        items=[{"content": "年报", "method": "online", "basis": "第八条", "codes": ["B"]}],
     )
     job = imports.create(
         session,
@@ -116,6 +122,7 @@ def objects(world, session, app, db):
         "entities": entity.id,
         "inspectors": inspector.id,
         "matters": matter.id,
+        "version": 1,
         "kind": "entities",
         "fmt": "csv",
         "filename": "css/site.css",

@@ -1,0 +1,102 @@
+"""The console's 检查表 page: the version in force, the history, a new version by the matter's
+department administrator; the public matter list shows the items in force."""
+
+from __future__ import annotations
+
+from shuangsuiji.services.registry import checklists
+
+from .. import factories
+from ..conftest import csrf_token, login
+
+ROW = {
+    "entries.1.content": "年度报告按时报送",
+    "entries.1.method": "online",
+    "entries.1.basis": "《企业信息公示暂行条例》第八条",
+    "entries.1.criterion": "6月30日前报送",
+    "entries.1.required": "是",
+    "entries.1.codes": "B",
+    # a blank row is left out
+    "entries.2.content": "",
+    "entries.2.method": "on_site",
+    "entries.2.basis": "",
+    "entries.2.criterion": "",
+    "entries.2.codes": "",
+}
+
+
+def _matter(session, world):
+    matter = factories.MatterFactory(department=world["a"], name="企业公示信息抽查")
+    session.commit()
+    return matter
+
+
+def test_admin_publishes_versions_and_sees_the_history(app, world, session):
+    matter = _matter(session, world)
+    client = app.test_client()
+    login(client, "admin_a")
+    url = f"/console/matters/{matter.id}/checklist"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "该事项尚无检查表" in page.get_data(as_text=True)
+    token = csrf_token(client, url)
+    made = client.post(url, data={**ROW, "csrf_token": token, "based_on": ""})
+    assert made.status_code == 302, made.get_data(as_text=True)
+    body = client.get(url).get_data(as_text=True)
+    assert "已发布检查表第 1 版" in body and "第 1 版（现行）" in body
+    assert "年度报告按时报送" in body and "网络核查" in body
+    second = client.post(
+        url,
+        data={
+            **ROW,
+            "entries.2.content": "登记住所可联系",
+            "entries.2.basis": "《企业信息公示暂行条例》第十七条",
+            "entries.2.codes": "6",
+            "note": "增加住所项",
+            "csrf_token": token,
+            "based_on": "1",
+        },
+    )
+    assert second.status_code == 302
+    body = client.get(url).get_data(as_text=True)
+    assert "第 2 版（现行）" in body and "增加住所项" in body and "登记住所可联系" in body
+    old = client.get(f"{url}?version=1").get_data(as_text=True)
+    assert "已被第 2 版取代" in old
+    assert "登记住所可联系" not in old.split('id="checklist-items"')[1].split("</table>")[0]
+    assert client.get(f"{url}?version=7").status_code == 404
+    assert f'href="{url}"' in client.get(f"/console/matters/{matter.id}").get_data(as_text=True)
+
+
+def test_errors_are_shown_with_the_form_and_nothing_is_saved(app, world, session):
+    matter = _matter(session, world)
+    client = app.test_client()
+    login(client, "admin_a")
+    url = f"/console/matters/{matter.id}/checklist"
+    token = csrf_token(client, url)
+    bad = client.post(
+        url, data={**ROW, "entries.1.codes": "1", "csrf_token": token, "based_on": ""}
+    )
+    assert bad.status_code == 422
+    body = bad.get_data(as_text=True)
+    assert (
+        "第 1 项不符合时的检查结果代码" in body
+        and "不符合不能对应以下检查结果：1 未发现问题" in body
+    )
+    assert 'value="1"' in body  # the form keeps what was typed
+    assert checklists.current(session, matter.id) is None
+
+
+def test_only_the_departments_admin_may_publish(app, world, session):
+    matter = _matter(session, world)
+    url = f"/console/matters/{matter.id}/checklist"
+    other = app.test_client()
+    login(other, "admin_b")
+    assert other.get(url).status_code == 404
+    token = csrf_token(other, "/console/tokens")
+    assert other.post(url, data={**ROW, "csrf_token": token}).status_code == 404
+    inspector = app.test_client()
+    login(inspector, "insp_a")
+    page = inspector.get(url).get_data(as_text=True)
+    assert "发布新版本" not in page
+    token = csrf_token(inspector, "/console/tokens")
+    assert inspector.post(url, data={**ROW, "csrf_token": token}).status_code == 403
+    assert checklists.current(session, matter.id) is None

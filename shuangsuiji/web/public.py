@@ -12,6 +12,7 @@ from ..services.accounts import departments as department_service
 from ..services.pages import count_capped
 from ..services.plans import public_plans as publication
 from ..services.platform import audit
+from ..services.registry import checklists
 from ..services.registry import records as registry
 from .paging import cursor_arg, pager
 
@@ -58,6 +59,8 @@ def matters():
     return render_template(
         "public/matters.html",
         matters=page.items,
+        checklists=checklists.current_of_matters(session, [m.id for m in page.items]),
+        method_label=checklists.method_label,
         links=pager(page),
         count=count,
         q=q,

@@ -100,3 +100,25 @@ def test_only_the_departments_admin_may_publish(app, world, session):
     token = csrf_token(inspector, "/console/tokens")
     assert inspector.post(url, data={**ROW, "csrf_token": token}).status_code == 403
     assert checklists.current(session, matter.id) is None
+
+
+def test_the_public_matter_list_shows_the_items_in_force(app, world, session):
+    matter = _matter(session, world)
+    bare = factories.MatterFactory(department=world["a"], name="无检查表的事项")
+    item = {"method": "on_site", "basis": "《企业信息公示暂行条例》第十七条", "codes": ["6"]}
+    checklists.create_version(
+        session, actor=world["admin_a"], matter_id=matter.id, items=[{**item, "content": "旧项"}]
+    )
+    checklists.create_version(
+        session,
+        actor=world["admin_a"],
+        matter_id=matter.id,
+        items=[{**item, "content": "登记住所可联系", "required": False}],
+    )
+    session.commit()
+    body = app.test_client().get("/matters").get_data(as_text=True)
+    shown = body.split(f'id="checklist-{matter.id}"')[1].split("</tr>")[0]
+    assert "检查表（第 2 版，1 项）" in shown
+    assert "登记住所可联系" in shown and "（选查）" in shown and "现场检查" in shown
+    assert "第十七条" in shown and "旧项" not in body
+    assert f'id="checklist-{bare.id}"' not in body

@@ -94,8 +94,9 @@ def get_version(session: Session, actor: User, matter_id: int, version: int) -> 
     return found
 
 
-def current_items(session: Session, matter_ids: Iterable[int]) -> dict[int, list[ChecklistItem]]:
-    """The items of each matter's version in force (the public matter list shows them)."""
+def current_of_matters(session: Session, matter_ids: Iterable[int]) -> dict[int, MatterChecklist]:
+    """Each matter's version in force, by matter id (the public matter list shows their items:
+    they are public rules, like the matters themselves)."""
     ids = list(matter_ids)
     if not ids:
         return {}
@@ -112,7 +113,7 @@ def current_items(session: Session, matter_ids: Iterable[int]) -> dict[int, list
             & (MatterChecklist.version == newest.c.version),
         )
     )
-    return {c.matter_id: list(c.items) for c in rows}
+    return {c.matter_id: c for c in rows}
 
 
 # -- a new version ---------------------------------------------------------------------------

@@ -57,7 +57,8 @@ def test_versions_supersede_and_keep_the_old(session, world, matter):
     rest = checklists.versions(session, admin, matter.id, cursor=page.next, limit=1)
     assert [c.version for c in rest.items] == [1] and rest.next is None
     assert (
-        checklists.current_items(session, [matter.id])[matter.id][0].content == "年度报告按时报送"
+        checklists.current_of_matters(session, [matter.id])[matter.id].items[0].content
+        == "年度报告按时报送"
     )
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "checklists.create").order_by(AuditEntry.seq)

@@ -11,8 +11,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..edge import today
+from . import demo_checklists, synthetic
 from . import demo_data as demo
-from . import synthetic
 from .registry import ImportOptions, import_file
 
 # Registry sizes loaded by `demo load`: department, its admin, region, entities, inspectors,
@@ -72,12 +72,13 @@ def load(small):
             _import(files, code, admin)
     with current_app.extensions["shuangsuiji.db"].transaction() as session:
         demo.link_inspectors(session)
+        demo_checklists.load(session)
         demo.load_plans(session, today=today())
         demo.load_joint_plan(session, today=today())
         demo.load_results(session, today=today())
     click.echo(
         "已加载演示数据（廊坊市场监管局、两个县局、税务局、生态环境局及其名录，"
-        "一项已抽取的抽查任务，一项已抽取的市场监管、税务、生态环境联合抽查任务）。"
+        "一项已抽取的抽查任务，一项已抽取的市场监管、税务、生态环境联合抽查任务，各抽查事项的检查表）。"
     )
     click.echo(f"管理员账号 admin，一次性密码：{password}（首次登录须修改）")
     click.echo(f"其他演示账号（如 lf_admin、xh_admin、auditor）的密码：{demo.DEMO_STAFF_PASSWORD}")

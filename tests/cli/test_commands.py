@@ -9,7 +9,17 @@ from sqlalchemy import func, select, text
 
 from shuangsuiji.cli import demo_data as demo
 from shuangsuiji.cli import main
-from shuangsuiji.db import Department, Draw, Entity, InspectionRecord, Inspector, Plan, User
+from shuangsuiji.db import (
+    Department,
+    Draw,
+    Entity,
+    InspectionRecord,
+    Inspector,
+    Matter,
+    MatterChecklist,
+    Plan,
+    User,
+)
 from shuangsuiji.db.states import Role
 
 from ..conftest import login
@@ -59,6 +69,12 @@ def test_demo_load_fills_an_empty_database_once(app, session):
     joint = session.scalar(select(Plan).where(Plan.code.like("LFJOINT-%")))
     joint_draw = session.scalar(select(Draw).where(Draw.plan_id == joint.id))
     assert json.loads(joint_draw.summary)["unstaffed"] == 0
+    # each demo matter has its checklist, published by its department's administrator
+    checklist = session.scalar(
+        select(MatterChecklist).join(Matter).where(Matter.code == "SAMR-001").limit(1)
+    )
+    assert checklist.version == 1 and checklist.items[0].content == "年度报告按时报送"
+    assert "年度报告按时报送" in client.get("/matters").get_data(as_text=True)
     again = _run(app, "demo", "load")
     assert "未加载演示数据" in again.output
 

@@ -143,3 +143,12 @@ def test_a_published_version_cannot_be_edited(session, world, matter):
             text("UPDATE checklist_items SET content = 'x' WHERE id = :id"), {"id": item_id}
         )
     assert session.get(ChecklistItem, item_id).content == "年度报告按时报送"
+
+
+def test_the_demo_checklists_are_valid():
+    """Every demo checklist passes the service's checks (methods, codes, lengths)."""
+    from shuangsuiji.cli.demo_checklists import DEMO_CHECKLISTS
+
+    for code, items in DEMO_CHECKLISTS.items():
+        parsed = checklists.parse_items(items)
+        assert len(parsed) == len(items), code

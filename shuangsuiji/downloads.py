@@ -15,7 +15,7 @@ from .db.states import JobStatus
 from .edge import actor, db_session, today
 from .errors import NotFound
 from .services.platform import tasks
-from .services.registry import exports, imports
+from .services.registry import checklists, exports, imports
 from .services.results import paperwork
 
 EXPORT_KINDS = ("export.list", "export.sheet")  # task kinds that leave a file to download
@@ -78,3 +78,13 @@ def template_file(kind: str, fmt: str):
     name = exports.write_template(kind, fmt, buffer)
     buffer.seek(0)
     return send_file(buffer, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
+
+
+def checklist_file(checklist, matter):
+    """A version of a matter's checklist as XLSX, in the columns an import reads back."""
+    headers, rows = checklists.sheet(checklist)
+    buffer = io.BytesIO()
+    tabular.write_xlsx(buffer, headers, rows, sheet_name="检查表")
+    buffer.seek(0)
+    name = f"检查表-{matter.code}-第{checklist.version}版.xlsx"
+    return send_file(buffer, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
@@ -12,7 +14,7 @@ from ..columns import INSPECTOR_STATUS_LABELS
 from ..db import ENTITY_STATUSES, RISK_CLASSES
 from ..db.states import CHECK_METHOD_LABELS, Role
 from ..domain.result_codes import BY_CODE
-from ..downloads import export_file, rejects_file, template_file
+from ..downloads import checklist_file, export_file, rejects_file, template_file
 from ..edge import actor, db_session, discard, int_arg
 from ..errors import AppError, Conflict, Invalid
 from ..services import scope
@@ -472,11 +474,7 @@ def matter_checklist(object_id):
         session, user, matter.id, cursor=cursor_arg(), limit=VERSIONS_PER_PAGE
     )
     rows = rows if rows is not None else _rows_of(current)
-    labels = {
-        f"entries.{n}.{f}": f"第 {n} 项{label}"
-        for n in range(1, len(rows) + BLANK_ROWS + 1)
-        for f, label in CHECKLIST_LABELS.items()
-    }
+    labels = _checklist_labels(len(rows) + BLANK_ROWS)
     return render_template(
         "console/checklist.html",
         matter=matter,
@@ -493,3 +491,68 @@ def matter_checklist(object_id):
         labels=labels,
         note=request.form.get("note", "") if error else "",
     ), (error.status if error else 200)
+
+
+@bp.route("/matters/<int:object_id>/checklist.xlsx")
+@allow(*ALL_STAFF)
+def matter_checklist_file(object_id):
+    user, session = actor(), db_session()
+    asked = int_arg("version")
+    if asked:
+        shown = checklists.get_version(session, user, object_id, asked)
+    else:
+        shown = checklists.current_of(session, user, object_id)
+    return checklist_file(shown, checklists.matter_of(session, user, object_id))
+
+
+def _checklist_labels(count: int) -> dict[str, str]:
+    return {
+        f"entries.{n}.{f}": f"第 {n} 项{label}"
+        for n in range(1, count + 1)
+        for f, label in CHECKLIST_LABELS.items()
+    }
+
+
+@bp.route("/matters/<int:object_id>/checklist/import", methods=["POST"])
+@allow(*ADMINS)
+def matter_checklist_import(object_id):
+    """A new version from an uploaded sheet (the columns of the exported one)."""
+    user, session = actor(), db_session()
+    matter = checklists.matter_of(session, user, object_id)
+    scope.require_admin_of(user, matter.department_id)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise Invalid("请选择要导入的检查表文件", errors={"file": ["请选择文件"]})
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "checklist"
+            _save_limited(upload.stream, path, checklists.SHEET_LIMITS.max_bytes)
+            items = checklists.items_from_file(path, upload.filename)
+        made = checklists.create_version(
+            session,
+            actor=user,
+            matter_id=matter.id,
+            items=items,
+            note=request.form.get("note") or f"由文件 {upload.filename[:100]} 导入",
+            based_on=int_arg("based_on", source=request.form),
+        )
+    except (Invalid, Conflict) as exc:  # FileRejected is an Invalid
+        discard()
+        flash(exc.message, "error")
+        labels = _checklist_labels(checklists.MAX_ITEMS)
+        for field, messages in list(exc.errors.items())[:20]:
+            text = messages if isinstance(messages, str) else "；".join(map(str, messages))
+            flash(f"{labels.get(field, field)}：{text}", "error")
+    else:
+        flash(f"已从文件导入并发布检查表第 {made.version} 版")
+    return redirect(url_for("registry.matter_checklist", object_id=matter.id))
+
+
+def _save_limited(stream, path: Path, limit: int) -> None:
+    size = 0
+    with path.open("wb") as out:
+        while chunk := stream.read(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise Invalid(f"检查表文件不能超过 {limit // (1024 * 1024)} MB")
+            out.write(chunk)

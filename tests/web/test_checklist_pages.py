@@ -3,6 +3,11 @@ department administrator; the public matter list shows the items in force."""
 
 from __future__ import annotations
 
+import io
+import tempfile
+from pathlib import Path
+
+from shuangsuiji import tabular
 from shuangsuiji.services.registry import checklists
 
 from .. import factories
@@ -122,3 +127,114 @@ def test_the_public_matter_list_shows_the_items_in_force(app, world, session):
     assert "登记住所可联系" in shown and "（选查）" in shown and "现场检查" in shown
     assert "第十七条" in shown and "旧项" not in body
     assert f'id="checklist-{bare.id}"' not in body
+
+
+def _published(session, world):
+    matter = _matter(session, world)
+    checklists.create_version(
+        session,
+        actor=world["admin_a"],
+        matter_id=matter.id,
+        items=[
+            {
+                "content": "年度报告按时报送",
+                "method": "online",
+                "basis": "《企业信息公示暂行条例》第八条",
+                "codes": ["B"],
+            },
+            {
+                "content": "登记住所可联系",
+                "method": "on_site",
+                "basis": "第十七条",
+                "required": False,
+                "codes": ["6", "C"],
+            },
+        ],
+    )
+    session.commit()
+    return matter
+
+
+def test_export_and_import_round_trip(app, world, session):
+    matter = _published(session, world)
+    client = app.test_client()
+    login(client, "admin_a")
+    url = f"/console/matters/{matter.id}/checklist"
+    exported = client.get(f"{url}.xlsx")
+    assert exported.status_code == 200
+    assert exported.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    path = tmp_file(exported.data)
+    headers, rows = read_rows(path)
+    assert headers[:2] == ["检查内容", "检查方法"]
+    assert rows[1] == ["登记住所可联系", "现场检查", "第十七条", "", "否", "C、6"]
+    token = csrf_token(client, url)
+    imported = client.post(
+        f"{url}/import",
+        data={
+            "csrf_token": token,
+            "based_on": "1",
+            "file": (io.BytesIO(exported.data), "检查表.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert imported.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "已从文件导入并发布检查表第 2 版" in page
+    again = checklists.current(session, matter.id)
+    assert again.version == 2 and [i.code_list for i in again.items] == [["B"], ["C", "6"]]
+    assert [i.required for i in again.items] == [True, False]
+    assert client.get(f"{url}.xlsx?version=1").status_code == 200
+
+
+def test_a_bad_sheet_is_refused_in_chinese(app, world, session):
+    matter = _published(session, world)
+    client = app.test_client()
+    login(client, "admin_a")
+    url = f"/console/matters/{matter.id}/checklist"
+    token = csrf_token(client, url)
+    bad_csv = "检查内容,检查方法,检查依据,必查,不符合时的检查结果代码\n年报,拍照,第八条,是,1\n"
+    wrong = client.post(
+        f"{url}/import",
+        data={"csrf_token": token, "file": (io.BytesIO(bad_csv.encode()), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "检查表填写有误" in page and "第 1 项检查方法" in page and "1 未发现问题" in page
+    missing = client.post(
+        f"{url}/import",
+        data={"csrf_token": token, "file": (io.BytesIO("检查内容\n年报\n".encode()), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert missing.status_code == 302
+    assert "缺少列：检查方法、检查依据" in client.get(url).get_data(as_text=True)
+    fake = client.post(
+        f"{url}/import",
+        data={"csrf_token": token, "file": (io.BytesIO(b"not a workbook"), "a.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert fake.status_code == 302
+    assert checklists.current(session, matter.id).version == 1
+    other = app.test_client()
+    login(other, "admin_b")
+    token_b = csrf_token(other, "/console/tokens")
+    assert other.get(f"{url}.xlsx").status_code == 404
+    assert (
+        other.post(
+            f"{url}/import",
+            data={"csrf_token": token_b, "file": (io.BytesIO(bad_csv.encode()), "a.csv")},
+            content_type="multipart/form-data",
+        ).status_code
+        == 404
+    )
+
+
+def tmp_file(data: bytes) -> Path:
+    path = Path(tempfile.mkdtemp()) / "checklist.xlsx"
+    path.write_bytes(data)
+    return path
+
+
+def read_rows(path: Path):
+    with tabular.open_table(path, filename=path.name) as table:
+        return table.headers, [cells for _n, cells in table]

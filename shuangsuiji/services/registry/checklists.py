@@ -10,10 +10,12 @@ always show it. Each item names what is checked (检查内容), how (检查方�
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ... import tabular
 from ...db import ChecklistItem, Matter, MatterChecklist, User
 from ...db.states import CHECK_METHOD_LABELS, CheckMethod
 from ...domain import result_codes as rc
@@ -42,7 +44,7 @@ _METHOD_BY_TEXT = {
     **{v: k for k, v in CHECK_METHOD_LABELS.items()},
 }
 _TRUE = {"true", "1", "是", "必查", "yes", "y"}
-_FALSE = {"false", "0", "否", "选查", "no", "n", ""}
+_FALSE = {"false", "0", "否", "选查", "no", "n"}
 
 
 def method_label(method: str) -> str:
@@ -147,7 +149,7 @@ def _required(raw: Mapping, errors: dict, key: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE:
+    if text in _TRUE or not text:  # required unless said otherwise
         return True
     if text in _FALSE:
         return False
@@ -285,3 +287,61 @@ def create_version(
         department_id=matter.department_id,
     )
     return checklist
+
+
+# -- Excel -----------------------------------------------------------------------------------
+
+# The sheet's columns: (header, item field). The same columns are read back by an import.
+SHEET_COLUMNS = (
+    ("检查内容", "content"),
+    ("检查方法", "method"),
+    ("检查依据", "basis"),
+    ("判定标准", "criterion"),
+    ("必查", "required"),
+    ("不符合时的检查结果代码", "codes"),
+)
+# A checklist sheet is small: anything larger is not one.
+SHEET_LIMITS = tabular.Limits(
+    max_bytes=2 * tabular.MiB,
+    max_unpacked_bytes=20 * tabular.MiB,
+    max_zip_entries=200,
+    max_rows=MAX_ITEMS,
+    max_columns=50,
+    max_sheet_cells=200_000,  # the box calamine allocates: a few MB
+)
+
+
+def sheet(checklist: MatterChecklist) -> tuple[list[str], list[list[str]]]:
+    """The version as a sheet's headers and rows (methods by name, 是/否, codes joined)."""
+    rows = [
+        [
+            i.content,
+            method_label(i.method),
+            i.basis,
+            i.criterion or "",
+            "是" if i.required else "否",
+            "、".join(i.code_list),
+        ]
+        for i in checklist.items
+    ]
+    return [header for header, _ in SHEET_COLUMNS], rows
+
+
+def items_from_file(path: Path, filename: str) -> list[dict]:
+    """The rows of an uploaded sheet (XLSX, XLS or CSV, read with tabular's checks) as raw
+    items for create_version; FileRejected or Invalid names what is wrong."""
+    with tabular.open_table(path, filename=filename, limits=SHEET_LIMITS) as table:
+        wanted = {tabular.normalise_header(h): name for h, name in SHEET_COLUMNS}
+        found = {}
+        for index, header in enumerate(table.headers):
+            name = wanted.get(tabular.normalise_header(header))
+            if name is not None:
+                found.setdefault(name, index)
+        missing = [h for h, name in SHEET_COLUMNS if name not in found and name != "criterion"]
+        if missing:
+            raise tabular.FileRejected(f"缺少列：{'、'.join(missing)}（请使用导出的检查表格式）")
+        items = []
+        for _number, cells in table:
+            item = {name: cells[i] if i < len(cells) else "" for name, i in found.items()}
+            items.append(item)
+    return items

@@ -15,6 +15,7 @@ from shuangsuiji.domain import srdp
 from shuangsuiji.domain.uscc import make as make_uscc
 
 from .. import draw_world, factories
+from . import axe
 from .result_world import PHONE, shot
 
 SCRIPT = Path(__file__).resolve().parents[2] / "shuangsuiji/web/static/js/draw-check.js"
@@ -110,6 +111,7 @@ def published(live_app):
 @pytest.fixture
 def phone(browser):
     context = browser.new_context(locale="zh-CN", viewport=PHONE)
+    axe.install(context)
     page = context.new_page()
     page.console_errors = []
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
@@ -132,7 +134,10 @@ def test_a_citizen_checks_firms_on_a_phone(phone, base_url, published):
     assert "种子核验一致" in text and "该主体被抽中" in text
     assert published["tickets"][drawn] in text and "门槛签号" in text
     assert "分类" not in text and "信用风险" not in text  # the group is never named
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     shot(phone, "public-draw-check-drawn-390")
+    found = axe.violations(phone)
+    assert found == [], axe.report(f"/public/draws/{published['draw_id']} (checked)", found)
 
     text = _check(phone, published["not_drawn"])
     assert "该主体的签号高于其所在组的门槛签号" in text and "该主体未被抽中" in text
@@ -156,3 +161,5 @@ def test_a_tampered_seed_fails_the_check(phone, base_url, published):
     text = phone.inner_text("#self-check-result")
     assert "核验失败" in text and "不一致" in text and "被抽中" not in text
     shot(phone, "public-draw-check-tampered-390")
+    found = axe.violations(phone)
+    assert found == [], axe.report(f"/public/draws/{published['draw_id']} (tampered)", found)

@@ -74,7 +74,8 @@
   }
 
   function show(box, kind, lines) {
-    box.className = "alert " + (kind === "fail" ? "alert-error" : "alert-info");
+    box.classList.toggle("alert-error", kind === "fail");
+    box.classList.toggle("alert-info", kind !== "fail");
     box.setAttribute("data-outcome", kind);
     box.textContent = "";
     lines.forEach(function (line) {

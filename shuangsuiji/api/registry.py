@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access import ADMINS, ALL_STAFF, OVERSEERS, allow, signed_in
-from ..downloads import export_file, rejects_file
+from ..downloads import checklist_file, export_file, rejects_file
 from ..edge import actor, db_session
 from ..errors import Invalid
 from ..schemas.common import LINK_HEADER, CursorQuery, TaskOut, cursor_page_of
@@ -38,6 +38,7 @@ from ..schemas.registry import (
 from ..services import scope
 from ..services.registry import checklists, exports, imports
 from ..services.registry import records as registry
+from ..sizes import INT_MAX, NOTE_TEXT
 from .paging import limit_of, paged
 from .tasks import task_out
 
@@ -214,6 +215,76 @@ class MatterChecklistVersion(MethodView):
     def get(self, matter_id, version):
         """检查表的一个版本"""
         return checklists.get_version(db_session(), actor(), matter_id, version)
+
+
+@blp.route("/matters/<int:matter_id>/checklists/<int:version>/file")
+class MatterChecklistFile(MethodView):
+    @allow(*ALL_STAFF)
+    @blp.response(200, content_type=XLSX, description="检查表（XLSX，与导入的列相同）")
+    @blp.doc(responses={"200": {"content": {XLSX: FILE}}})
+    def get(self, matter_id, version):
+        """检查表的一个版本导出为 Excel"""
+        session, user = db_session(), actor()
+        found = checklists.get_version(session, user, matter_id, version)
+        return checklist_file(found, checklists.matter_of(session, user, matter_id))
+
+
+CHECKLIST_UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "note": {"type": "string", "maxLength": NOTE_TEXT, "description": "修订说明"},
+                    "based_on": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": INT_MAX,
+                        "description": "修改所依据的版本号；已有更新的版本时返回 409",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def _checklist_form() -> dict:
+    raw = request.form.get("based_on", "").strip()
+    if raw and not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= INT_MAX):
+        raise Invalid("based_on 须为版本号", errors={"based_on": ["须为正整数"]})
+    note = request.form.get("note")
+    if note is not None and len(note) > NOTE_TEXT:
+        raise Invalid("修订说明过长", errors={"note": [f"不能超过 {NOTE_TEXT} 个字"]})
+    return {"note": note, "based_on": int(raw) if raw else None}
+
+
+@blp.route("/matters/<int:matter_id>/checklists/file")
+class MatterChecklistUpload(MethodView):
+    @allow(*ADMINS)
+    @blp.doc(requestBody=CHECKLIST_UPLOAD)
+    @blp.response(201, ChecklistOut)
+    def post(self, matter_id):
+        """从 Excel 发布检查表新版本（multipart：file，列与导出的相同；可选 note、based_on）"""
+        session, user = db_session(), actor()
+        checklists.matter_of(session, user, matter_id)  # another department's: 404 first
+        # Read after the access check (a form schema would answer 422 to anyone first).
+        values = _checklist_form()
+        upload = request.files.get("file")
+        items = checklists.items_from_upload(
+            upload.stream if upload else None, (upload.filename if upload else "") or ""
+        )
+        return checklists.create_version(
+            session,
+            actor=user,
+            matter_id=matter_id,
+            items=items,
+            note=values["note"],
+            based_on=values["based_on"],
+        )
 
 
 @blp.route("/matters/<int:matter_id>/checklists/current")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
@@ -522,18 +520,14 @@ def matter_checklist_import(object_id):
     scope.require_admin_of(user, matter.department_id)
     upload = request.files.get("file")
     try:
-        if upload is None or not upload.filename:
-            raise Invalid("请选择要导入的检查表文件", errors={"file": ["请选择文件"]})
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "checklist"
-            _save_limited(upload.stream, path, checklists.SHEET_LIMITS.max_bytes)
-            items = checklists.items_from_file(path, upload.filename)
+        filename = upload.filename if upload is not None else ""
+        items = checklists.items_from_upload(upload.stream if upload else None, filename or "")
         made = checklists.create_version(
             session,
             actor=user,
             matter_id=matter.id,
             items=items,
-            note=request.form.get("note") or f"由文件 {upload.filename[:100]} 导入",
+            note=request.form.get("note") or f"由文件 {filename[:100]} 导入",
             based_on=int_arg("based_on", source=request.form),
         )
     except (Invalid, Conflict) as exc:  # FileRejected is an Invalid
@@ -546,13 +540,3 @@ def matter_checklist_import(object_id):
     else:
         flash(f"已从文件导入并发布检查表第 {made.version} 版")
     return redirect(url_for("registry.matter_checklist", object_id=matter.id))
-
-
-def _save_limited(stream, path: Path, limit: int) -> None:
-    size = 0
-    with path.open("wb") as out:
-        while chunk := stream.read(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise Invalid(f"检查表文件不能超过 {limit // (1024 * 1024)} MB")
-            out.write(chunk)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from .. import factories
 from ..conftest import csrf_token, login
 
@@ -83,3 +85,36 @@ def test_other_departments_cannot_change_it(app, world, session):
     inspector, headers_i = _client(app, "insp_a")
     assert inspector.post(url, headers=headers_i, json={"entries": [ITEM]}).status_code == 403
     assert inspector.get(url).status_code == 200
+
+
+def test_excel_export_and_import(app, world, session):
+    matter = factories.MatterFactory(department=world["a"])
+    session.commit()
+    client, headers = _client(app)
+    url = f"/api/v1/matters/{matter.id}/checklists"
+    assert client.post(url, headers=headers, json={"entries": [ITEM]}).status_code == 201
+    exported = client.get(f"{url}/1/file")
+    assert exported.status_code == 200 and exported.data.startswith(b"PK")
+    assert client.get(f"{url}/2/file").status_code == 404
+    imported = client.post(
+        f"{url}/file",
+        headers=headers,
+        data={"file": (io.BytesIO(exported.data), "检查表.xlsx"), "based_on": "1", "note": "重导"},
+        content_type="multipart/form-data",
+    )
+    assert imported.status_code == 201, imported.get_json()
+    body = imported.get_json()
+    assert (body["version"], body["note"], body["entries"][0]["codes"]) == (2, "重导", ["B"])
+    missing = client.post(
+        f"{url}/file", headers=headers, data={}, content_type="multipart/form-data"
+    )
+    assert missing.status_code == 422 and missing.get_json()["errors"]["file"] == ["请选择文件"]
+    client_b, headers_b = _client(app, "admin_b")
+    other = client_b.post(
+        f"{url}/file",
+        headers=headers_b,
+        data={"file": (io.BytesIO(exported.data), "检查表.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert other.status_code == 404
+    assert client_b.get(f"{url}/1/file").status_code == 404

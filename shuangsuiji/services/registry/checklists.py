@@ -9,6 +9,7 @@ always show it. Each item names what is checked (检查内容), how (检查方�
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -345,3 +346,24 @@ def items_from_file(path: Path, filename: str) -> list[dict]:
             item = {name: cells[i] if i < len(cells) else "" for name, i in found.items()}
             items.append(item)
     return items
+
+
+def items_from_upload(stream, filename: str) -> list[dict]:
+    """items_from_file for an upload's stream: copied to a temporary file, refused past
+    SHEET_LIMITS.max_bytes before more is read."""
+    if not filename:
+        raise Invalid("请选择要导入的检查表文件", errors={"file": ["请选择文件"]})
+    limit = SHEET_LIMITS.max_bytes
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "checklist"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := stream.read(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise Invalid(
+                        f"检查表文件不能超过 {limit // tabular.MiB} MB",
+                        errors={"file": ["文件过大"]},
+                    )
+                out.write(chunk)
+        return items_from_file(path, filename)

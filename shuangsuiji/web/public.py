@@ -90,13 +90,20 @@ def plans():
         plans=page.items,
         links=pager(page),
         per_page=PUBLIC_PLANS_PER_PAGE,
-        year=year,
-        years=range(today().year, first - 1, -1),
-        department_id=department_id,
-        departments=department_service.list_all(session, by_region=True),
-        matter_id=matter_id,
-        matters=registry.matters_for_plan(session, department_id, []) if department_id else [],
+        **_filters(session, first, year, department_id, matter_id),
     )
+
+
+def _filters(session, first_year, year, department_id, matter_id) -> dict:
+    """The year, department and matter filters the public plan and draw lists share."""
+    return {
+        "year": year,
+        "years": range(today().year, first_year - 1, -1),
+        "department_id": department_id,
+        "departments": department_service.list_all(session, by_region=True),
+        "matter_id": matter_id,
+        "matters": registry.matters_for_plan(session, department_id, []) if department_id else [],
+    }
 
 
 @bp.route("/public/draws")
@@ -121,12 +128,7 @@ def draws():
         draws=page.items,
         links=pager(page),
         per_page=PUBLIC_DRAWS_PER_PAGE,
-        year=year,
-        years=range(today().year, first - 1, -1),
-        department_id=department_id,
-        departments=department_service.list_all(session, by_region=True),
-        matter_id=matter_id,
-        matters=registry.matters_for_plan(session, department_id, []) if department_id else [],
+        **_filters(session, first, year, department_id, matter_id),
     )
 
 
